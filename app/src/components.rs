@@ -1,0 +1,7 @@
+//! Shared building blocks: the signed-in layout, status badges, times, dialogs, panels.
+
+pub mod badge;
+pub mod dialog;
+pub mod layout;
+pub mod panel;
+pub mod time;

@@ -1,0 +1,66 @@
+//! Taskbridge's user interface: the HTML shell, the router, pages, components, wire types
+//! and server functions. Compiled twice: with `ssr` into the server, with `hydrate` into wasm.
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod format;
+pub mod pages;
+pub mod types;
+
+#[cfg(feature = "ssr")]
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod services;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around the app, rendered by the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application: routes and page chrome.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Marks the document once the wasm has taken over, so browser tests can tell a
+    // server-rendered page from a live one.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/taskbridge.css" />
+        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
+        <Title formatter=|text: String| if text.is_empty() { "Taskbridge".to_string() } else { format!("{text} · Taskbridge") } />
+        <Router>
+            <Routes fallback=pages::not_found::NotFound>
+                <Route path=path!("/signin") view=pages::signin::SignInPage />
+                <ParentRoute path=path!("") view=components::layout::SignedInLayout>
+                    <Route path=path!("") view=pages::overview::OverviewPage />
+                    <Route path=path!("users") view=pages::users::UsersPage />
+                    <Route path=path!("tokens") view=pages::tokens::TokensPage />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,7 @@
+//! One module per route.
+
+pub mod not_found;
+pub mod overview;
+pub mod signin;
+pub mod tokens;
+pub mod users;

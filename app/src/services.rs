@@ -1,0 +1,97 @@
+//! The server-side capabilities server functions may call (SSR only).
+//!
+//! `app` cannot depend on `server`, so it declares these traits and `server` implements
+//! them. Every method takes the partner id explicitly: tenancy is never implied.
+
+use crate::error::AppError;
+use crate::types::{
+    ApiTokenSummary, CreatedApiToken, CurrentUser, NewUser, Overview, Role, SiteInfo, UserSummary,
+};
+use leptos::prelude::use_context;
+use std::sync::Arc;
+
+/// A session created by a successful sign-in.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The opaque cookie value (only its hash is stored).
+    pub token: String,
+    /// Who signed in.
+    pub user: CurrentUser,
+    /// Cookie lifetime in seconds (the absolute expiry).
+    pub max_age_secs: i64,
+}
+
+/// Where a request came from, as the server's middleware recorded it.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    /// The client address (honouring X-Forwarded-For only when configured).
+    pub client_ip: String,
+    /// The User-Agent header.
+    pub user_agent: String,
+    /// The session cookie value, if one was sent.
+    pub session_token: Option<String>,
+    /// Whether cookies must carry `Secure`.
+    pub secure_cookies: bool,
+}
+
+/// Sign-in, sessions and sign-out.
+#[async_trait::async_trait]
+pub trait AuthService: Send + Sync {
+    /// Checks the password, applies throttling, and opens a session.
+    async fn sign_in(&self, email: &str, password: &str, meta: &RequestMeta) -> Result<NewSession, AppError>;
+    /// Ends the session with this cookie value (no error if it is already gone).
+    async fn sign_out(&self, token: &str) -> Result<(), AppError>;
+    /// The cookie's name.
+    fn cookie_name(&self) -> &str;
+}
+
+/// The partner's users.
+#[async_trait::async_trait]
+pub trait UserStore: Send + Sync {
+    /// All users of the partner, by email.
+    async fn list(&self, partner_id: i64) -> Result<Vec<UserSummary>, AppError>;
+    /// Adds a user to the partner.
+    async fn create(&self, actor: &CurrentUser, user: NewUser) -> Result<UserSummary, AppError>;
+    /// Changes a user's role (never leaves the partner without an active admin).
+    async fn set_role(&self, actor: &CurrentUser, user_id: i64, role: Role) -> Result<UserSummary, AppError>;
+    /// Disables or re-enables a user (disabling ends its sessions).
+    async fn set_disabled(&self, actor: &CurrentUser, user_id: i64, disabled: bool) -> Result<UserSummary, AppError>;
+}
+
+/// The partner's machine API tokens.
+#[async_trait::async_trait]
+pub trait TokenStore: Send + Sync {
+    /// All tokens of the partner, newest first.
+    async fn list(&self, partner_id: i64) -> Result<Vec<ApiTokenSummary>, AppError>;
+    /// Creates a token; the secret is returned once and stored hashed.
+    async fn create(&self, actor: &CurrentUser, name: String) -> Result<CreatedApiToken, AppError>;
+    /// Revokes a token of the partner.
+    async fn revoke(&self, actor: &CurrentUser, token_id: i64) -> Result<ApiTokenSummary, AppError>;
+}
+
+/// The partner's home page figures.
+#[async_trait::async_trait]
+pub trait OverviewStore: Send + Sync {
+    /// Counts and recent history for the partner.
+    async fn overview(&self, partner_id: i64) -> Result<Overview, AppError>;
+}
+
+/// Everything a server function may touch. Built once by `server`, provided as context.
+#[derive(Clone)]
+pub struct Services {
+    /// Sign-in and sessions.
+    pub auth: Arc<dyn AuthService>,
+    /// Users.
+    pub users: Arc<dyn UserStore>,
+    /// API tokens.
+    pub tokens: Arc<dyn TokenStore>,
+    /// Home page.
+    pub overview: Arc<dyn OverviewStore>,
+    /// Deployment facts for the sign-in page.
+    pub site: SiteInfo,
+}
+
+/// The services bundle, or `Internal` if the server forgot to provide it (a wiring bug).
+pub fn services() -> Result<Services, AppError> {
+    use_context::<Services>().ok_or(AppError::Internal)
+}

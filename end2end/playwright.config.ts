@@ -1,0 +1,46 @@
+import { defineConfig } from "@playwright/test";
+import * as path from "node:path";
+
+// One throwaway Taskbridge (SQLite in target/e2e-data) for the whole run; every test makes
+// its own partner through the real `taskbridge admin create-partner` command.
+const root = path.resolve(__dirname, "..");
+export const E2E_DATA_DIR = path.join(root, "target", "e2e-data");
+export const TASKBRIDGE_BIN = path.join(root, "target", "debug", "taskbridge");
+const PORT = 3100;
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  workers: 2,
+  retries: 0,
+  forbidOnly: !!process.env.CI,
+  reporter: [["list"]],
+  use: {
+    baseURL: `http://127.0.0.1:${PORT}`,
+    trace: "retain-on-failure",
+    screenshot: "only-on-failure",
+    launchOptions: {
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: {
+    command: `rm -rf "${E2E_DATA_DIR}" && exec "${TASKBRIDGE_BIN}" serve --listen 127.0.0.1:${PORT} --data-dir "${E2E_DATA_DIR}" --site-root "${path.join(root, "target", "site")}"`,
+    url: `http://127.0.0.1:${PORT}/api/v1/health`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "ignore",
+    stderr: "pipe",
+  },
+});

@@ -1,0 +1,30 @@
+import { test, expect } from "@playwright/test";
+import { createPartner } from "./fixtures/partner";
+import { SignInPage, hydrated, signIn } from "./fixtures/pages";
+
+test("an admin signs in and sees the console for their partner", async ({ page }) => {
+  const admin = createPartner("Signin");
+  await signIn(page, admin);
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" })).toBeVisible();
+  await expect(page.getByText("Autotask: not set up")).toBeVisible();
+  await expect(page.getByTestId("active-users")).toHaveText("1");
+});
+
+test("a wrong password says so and signs nobody in", async ({ page }) => {
+  const admin = createPartner("Wrongpw");
+  const signInPage = new SignInPage(page);
+  await signInPage.open();
+  await signInPage.signIn({ email: admin.email, password: "not-the-password" });
+  await expect(page.getByRole("alert")).toHaveText("The email or password is incorrect.");
+  await expect(page).toHaveURL(/\/signin/);
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/signin\?next=/);
+});
+
+test("the sign-in page shows no demo credentials outside demo mode", async ({ page }) => {
+  await new SignInPage(page).open();
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  await expect(page.getByTestId("demo-credentials")).toHaveCount(0);
+});

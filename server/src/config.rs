@@ -1,0 +1,119 @@
+//! Command line and environment configuration, parsed once in `main`.
+//!
+//! Every flag has an environment variable; `.env.example` documents them all.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// `taskbridge` — the Autotask PSA integration of the backup partner portal.
+#[derive(Debug, Parser)]
+#[command(name = "taskbridge", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web console, the server functions and the machine API.
+    Serve(ServeArgs),
+    /// Administrative tasks run from a shell.
+    Admin {
+        /// The task.
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+/// Administrative subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a partner and its first admin.
+    CreatePartner(CreatePartnerArgs),
+}
+
+/// Where data lives.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Directory for the SQLite database and the generated master key.
+    #[arg(long, env = "TASKBRIDGE_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// `postgres://...` to use PostgreSQL (several instances); default: SQLite in the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Base64 of 32 bytes that encrypts partner secrets; generated into the data directory if unset.
+    #[arg(long, env = "TASKBRIDGE_MASTER_KEY", hide_env_values = true, hide = true)]
+    pub master_key: Option<String>,
+}
+
+impl StoreArgs {
+    /// The database URL: the configured one, or the SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => url.trim().to_string(),
+            _ => format!("sqlite://{}?mode=rwc", self.data_dir.join("taskbridge.db").display()),
+        }
+    }
+}
+
+/// `taskbridge serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Storage.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address to listen on.
+    #[arg(long, env = "TASKBRIDGE_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+    /// Directory holding the built site (`pkg/` with the wasm, the CSS, public files).
+    #[arg(long, env = "TASKBRIDGE_SITE_ROOT", default_value = "target/site")]
+    pub site_root: String,
+    /// Demo mode: create the "Demo MSP" partner and show its admin's credentials on the sign-in page.
+    #[arg(long, env = "TASKBRIDGE_DEMO", default_value_t = false)]
+    pub demo: bool,
+    /// The URL people use to reach Taskbridge. With https, cookies are marked Secure.
+    #[arg(long, env = "TASKBRIDGE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Trust X-Forwarded-For / X-Forwarded-Proto (only behind your own load balancer).
+    #[arg(long, env = "TASKBRIDGE_TRUST_PROXY", default_value_t = false)]
+    pub trust_proxy: bool,
+    /// Sessions end after this many minutes without a request.
+    #[arg(long, env = "TASKBRIDGE_SESSION_IDLE_MINUTES", default_value_t = 480)]
+    pub session_idle_minutes: i64,
+    /// Sessions end this many hours after sign-in, however active.
+    #[arg(long, env = "TASKBRIDGE_SESSION_MAX_HOURS", default_value_t = 168)]
+    pub session_max_hours: i64,
+    /// Requests taking longer than this are answered 408.
+    #[arg(long, env = "TASKBRIDGE_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
+    pub request_timeout_secs: u64,
+}
+
+impl ServeArgs {
+    /// Whether cookies must be `Secure` (the public URL is https).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+/// `taskbridge admin create-partner`.
+#[derive(Debug, Clone, Args)]
+pub struct CreatePartnerArgs {
+    /// Storage.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The partner's name (unique).
+    #[arg(long)]
+    pub name: String,
+    /// The first admin's email.
+    #[arg(long)]
+    pub admin_email: String,
+    /// The first admin's display name (default: the part of the email before @).
+    #[arg(long)]
+    pub admin_name: Option<String>,
+    /// Read the password from this file (first line) instead of prompting.
+    #[arg(long)]
+    pub password_file: Option<PathBuf>,
+}

@@ -1,0 +1,148 @@
+//! Machine API tokens: created by admins, shown once, stored as SHA-256, revocable.
+
+use super::{audit, now_ms, Db};
+use crate::crypto::{random_token, sha256_hex};
+use crate::error::SqlxResultExt;
+use app::error::AppError;
+use app::services::TokenStore;
+use app::types::{ApiTokenSummary, CreatedApiToken, CurrentUser};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// Every token starts with this, so secret scanners and people recognise it.
+pub const TOKEN_PREFIX: &str = "tbk_";
+
+/// Who is calling the machine API.
+#[derive(Debug, Clone)]
+pub struct ApiCaller {
+    /// The partner the token belongs to.
+    pub partner_id: i64,
+    /// The token.
+    pub token_id: i64,
+    /// The token's name (for the history: "api token NAME").
+    pub token_name: String,
+}
+
+/// `TokenStore` over the database.
+#[derive(Debug, Clone)]
+pub struct SqlTokenStore {
+    db: Db,
+}
+
+const SELECT: &str = "select t.token_id, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at, u.email as created_by \
+                      from api_token t join app_user u on u.user_id = t.created_by";
+
+fn to_summary(row: &AnyRow) -> Result<ApiTokenSummary, sqlx::Error> {
+    Ok(ApiTokenSummary {
+        token_id: row.try_get("token_id")?,
+        name: row.try_get("name")?,
+        prefix: row.try_get("prefix")?,
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+impl SqlTokenStore {
+    /// A store on this database.
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    async fn get(&self, partner_id: i64, token_id: i64) -> Result<ApiTokenSummary, AppError> {
+        let row = sqlx::query(&format!("{SELECT} where t.partner_id = $1 and t.token_id = $2"))
+            .bind(partner_id)
+            .bind(token_id)
+            .fetch_optional(&self.db.pool)
+            .await
+            .internal()?
+            .ok_or(AppError::NotFound)?;
+        to_summary(&row).internal()
+    }
+
+    /// The caller behind a bearer token, if the token exists and is not revoked.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<ApiCaller>, AppError> {
+        if !token.starts_with(TOKEN_PREFIX) {
+            return Ok(None);
+        }
+        let Some(row) = sqlx::query("select token_id, partner_id, name, last_used_at from api_token where token_hash = $1 and revoked_at is null")
+            .bind(sha256_hex(token))
+            .fetch_optional(&self.db.pool)
+            .await
+            .internal()?
+        else {
+            return Ok(None);
+        };
+        let caller = ApiCaller {
+            partner_id: row.try_get("partner_id").internal()?,
+            token_id: row.try_get("token_id").internal()?,
+            token_name: row.try_get("name").internal()?,
+        };
+        let last_used: Option<i64> = row.try_get("last_used_at").internal()?;
+        let now = now_ms();
+        if last_used.is_none_or(|t| now - t > 60_000) {
+            sqlx::query("update api_token set last_used_at = $1 where token_id = $2")
+                .bind(now)
+                .bind(caller.token_id)
+                .execute(&self.db.pool)
+                .await
+                .internal()?;
+        }
+        Ok(Some(caller))
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenStore for SqlTokenStore {
+    async fn list(&self, partner_id: i64) -> Result<Vec<ApiTokenSummary>, AppError> {
+        let rows = sqlx::query(&format!("{SELECT} where t.partner_id = $1 order by t.created_at desc, t.token_id desc"))
+            .bind(partner_id)
+            .fetch_all(&self.db.pool)
+            .await
+            .internal()?;
+        rows.iter().map(to_summary).collect::<Result<_, _>>().internal()
+    }
+
+    async fn create(&self, actor: &CurrentUser, name: String) -> Result<CreatedApiToken, AppError> {
+        let token = format!("{TOKEN_PREFIX}{}", random_token(32));
+        let prefix: String = token.chars().take(TOKEN_PREFIX.len() + 6).collect();
+        let mut tx = self.db.pool.begin().await.internal()?;
+        let token_id: i64 = sqlx::query(
+            "insert into api_token (partner_id, name, prefix, token_hash, created_by, created_at) values ($1, $2, $3, $4, $5, $6) returning token_id",
+        )
+        .bind(actor.partner_id)
+        .bind(&name)
+        .bind(&prefix)
+        .bind(sha256_hex(&token))
+        .bind(actor.user_id)
+        .bind(now_ms())
+        .fetch_one(&mut *tx)
+        .await
+        .internal()?
+        .try_get("token_id")
+        .internal()?;
+        audit::record(&mut *tx, actor.partner_id, &actor.email, "token.create", &format!("Created API token \u{201c}{name}\u{201d} ({prefix}\u{2026})")).await?;
+        tx.commit().await.internal()?;
+        Ok(CreatedApiToken { summary: self.get(actor.partner_id, token_id).await?, token })
+    }
+
+    async fn revoke(&self, actor: &CurrentUser, token_id: i64) -> Result<ApiTokenSummary, AppError> {
+        let before = self.get(actor.partner_id, token_id).await?;
+        if before.revoked_at.is_some() {
+            return Ok(before);
+        }
+        let mut tx = self.db.pool.begin().await.internal()?;
+        sqlx::query("update api_token set revoked_at = $1, revoked_by = $2 where partner_id = $3 and token_id = $4")
+            .bind(now_ms())
+            .bind(actor.user_id)
+            .bind(actor.partner_id)
+            .bind(token_id)
+            .execute(&mut *tx)
+            .await
+            .internal()?;
+        audit::record(&mut *tx, actor.partner_id, &actor.email, "token.revoke", &format!("Revoked API token \u{201c}{}\u{201d}", before.name)).await?;
+        tx.commit().await.internal()?;
+        self.get(actor.partner_id, token_id).await
+    }
+}

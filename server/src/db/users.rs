@@ -1,0 +1,170 @@
+//! The partner's users. Every query is filtered by the acting user's partner.
+
+use super::{audit, now_ms, Db};
+use crate::crypto::hash_password;
+use crate::error::{internal, SqlxResultExt};
+use app::error::AppError;
+use app::services::UserStore;
+use app::types::{CurrentUser, NewUser, Role, UserSummary};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+const COLUMNS: &str = "user_id, email, name, role, disabled, created_at, last_sign_in_at";
+
+/// `UserStore` over the database.
+#[derive(Debug, Clone)]
+pub struct SqlUserStore {
+    db: Db,
+}
+
+impl SqlUserStore {
+    /// A store on this database.
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    async fn get(&self, partner_id: i64, user_id: i64) -> Result<UserSummary, AppError> {
+        let row = sqlx::query(&format!("select {COLUMNS} from app_user where partner_id = $1 and user_id = $2"))
+            .bind(partner_id)
+            .bind(user_id)
+            .fetch_optional(&self.db.pool)
+            .await
+            .internal()?
+            .ok_or(AppError::NotFound)?;
+        to_summary(&row)
+    }
+
+    /// Refuses a change that would leave the partner without an enabled admin.
+    async fn ensure_other_admin(&self, partner_id: i64, user_id: i64) -> Result<(), AppError> {
+        let others: i64 = sqlx::query(
+            "select count(*) as n from app_user where partner_id = $1 and role = 'admin' and disabled = 0 and user_id <> $2",
+        )
+        .bind(partner_id)
+        .bind(user_id)
+        .fetch_one(&self.db.pool)
+        .await
+        .internal()?
+        .try_get("n")
+        .internal()?;
+        if others == 0 {
+            return Err(AppError::Conflict("This is the last active admin. Make another user an admin first.".into()));
+        }
+        Ok(())
+    }
+}
+
+fn to_summary(row: &AnyRow) -> Result<UserSummary, AppError> {
+    let role: String = row.try_get("role").internal()?;
+    Ok(UserSummary {
+        user_id: row.try_get("user_id").internal()?,
+        email: row.try_get("email").internal()?,
+        name: row.try_get("name").internal()?,
+        role: Role::parse(&role).map_err(internal_role)?,
+        disabled: row.try_get::<i64, _>("disabled").internal()? != 0,
+        created_at: row.try_get("created_at").internal()?,
+        last_sign_in_at: row.try_get("last_sign_in_at").internal()?,
+    })
+}
+
+fn internal_role(_: AppError) -> AppError {
+    internal(anyhow::anyhow!("unknown role stored in app_user"))
+}
+
+#[async_trait::async_trait]
+impl UserStore for SqlUserStore {
+    async fn list(&self, partner_id: i64) -> Result<Vec<UserSummary>, AppError> {
+        let rows = sqlx::query(&format!("select {COLUMNS} from app_user where partner_id = $1 order by email"))
+            .bind(partner_id)
+            .fetch_all(&self.db.pool)
+            .await
+            .internal()?;
+        rows.iter().map(to_summary).collect()
+    }
+
+    async fn create(&self, actor: &CurrentUser, user: NewUser) -> Result<UserSummary, AppError> {
+        let password = user.password.clone();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(internal)?
+            .map_err(internal)?;
+        let now = now_ms();
+        let mut tx = self.db.pool.begin().await.internal()?;
+        let user_id: i64 = sqlx::query(
+            "insert into app_user (partner_id, email, name, role, password_hash, disabled, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, 0, $6, $6) returning user_id",
+        )
+        .bind(actor.partner_id)
+        .bind(&user.email)
+        .bind(&user.name)
+        .bind(user.role.as_str())
+        .bind(&hash)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .on_unique(|| AppError::invalid("email", format!("{} already has a Taskbridge account.", user.email)))?
+        .try_get("user_id")
+        .internal()?;
+        let summary = format!("Added {} ({}) as {}", user.name, user.email, user.role.label());
+        audit::record(&mut *tx, actor.partner_id, &actor.email, "user.create", &summary).await?;
+        tx.commit().await.internal()?;
+        self.get(actor.partner_id, user_id).await
+    }
+
+    async fn set_role(&self, actor: &CurrentUser, user_id: i64, role: Role) -> Result<UserSummary, AppError> {
+        let before = self.get(actor.partner_id, user_id).await?;
+        if before.role == role {
+            return Ok(before);
+        }
+        if before.role == Role::Admin && !before.disabled {
+            self.ensure_other_admin(actor.partner_id, user_id).await?;
+        }
+        let mut tx = self.db.pool.begin().await.internal()?;
+        sqlx::query("update app_user set role = $1, updated_at = $2 where partner_id = $3 and user_id = $4")
+            .bind(role.as_str())
+            .bind(now_ms())
+            .bind(actor.partner_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .internal()?;
+        let summary = format!("Changed the role of {} from {} to {}", before.email, before.role.label(), role.label());
+        audit::record(&mut *tx, actor.partner_id, &actor.email, "user.role", &summary).await?;
+        tx.commit().await.internal()?;
+        self.get(actor.partner_id, user_id).await
+    }
+
+    async fn set_disabled(&self, actor: &CurrentUser, user_id: i64, disabled: bool) -> Result<UserSummary, AppError> {
+        if disabled && user_id == actor.user_id {
+            return Err(AppError::Conflict("You cannot disable your own account.".into()));
+        }
+        let before = self.get(actor.partner_id, user_id).await?;
+        if before.disabled == disabled {
+            return Ok(before);
+        }
+        if disabled && before.role == Role::Admin {
+            self.ensure_other_admin(actor.partner_id, user_id).await?;
+        }
+        let mut tx = self.db.pool.begin().await.internal()?;
+        sqlx::query("update app_user set disabled = $1, updated_at = $2 where partner_id = $3 and user_id = $4")
+            .bind(i64::from(disabled))
+            .bind(now_ms())
+            .bind(actor.partner_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .internal()?;
+        if disabled {
+            // A disabled user is signed out everywhere at once.
+            sqlx::query("delete from session where partner_id = $1 and user_id = $2")
+                .bind(actor.partner_id)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .internal()?;
+        }
+        let verb = if disabled { "Disabled" } else { "Enabled" };
+        audit::record(&mut *tx, actor.partner_id, &actor.email, "user.disable", &format!("{verb} {}", before.email)).await?;
+        tx.commit().await.internal()?;
+        self.get(actor.partner_id, user_id).await
+    }
+}

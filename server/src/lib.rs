@@ -1,0 +1,14 @@
+//! The Taskbridge server: configuration, storage, authentication, the machine API and
+//! the axum router that serves the Leptos app. `main.rs` only parses the command line.
+
+pub mod admin;
+pub mod api;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod metrics;
+pub mod session;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,142 @@
+//! Request middleware for the console: who is calling (session cookie), where from, and
+//! the gatekeeping that applies to every page and server function.
+//!
+//! - Server functions (`/rpc/*`) must come from this site (Origin check) and, apart from
+//!   `app::api::PUBLIC_ENDPOINTS`, from a signed-in user. Role checks stay in each function.
+//! - Pages redirect anonymous visitors to `/signin?next=…`.
+
+use crate::state::AppState;
+use app::error::AppError;
+use app::services::RequestMeta;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use http::{header, HeaderMap, Method, StatusCode};
+use std::net::SocketAddr;
+
+/// Resolves the session and enforces sign-in and same-origin rules.
+pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if path.starts_with("/pkg/") || path.starts_with("/api/v1/") || path == "/metrics" || path == "/favicon.svg" {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let token = session_cookie(headers, state.auth.policy().cookie_name.as_str());
+    let meta = RequestMeta {
+        client_ip: client_ip(&req, state.web.trust_proxy),
+        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string(),
+        session_token: token.clone(),
+        secure_cookies: state.web.secure_cookies,
+    };
+    let user = match token {
+        Some(t) => match state.auth.resolve(&t).await {
+            Ok(user) => user,
+            Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "The database is unavailable; try again shortly.").into_response(),
+        },
+        None => None,
+    };
+    let signed_in = user.is_some();
+    if path.starts_with(app::api::PREFIX) && path[app::api::PREFIX.len()..].starts_with('/') {
+        if req.method() != Method::GET && !same_origin(req.headers(), state.web.public_origin.as_deref()) {
+            tracing::warn!(path, "refused a cross-site server function call");
+            return server_fn_error(StatusCode::FORBIDDEN, &AppError::CrossSite);
+        }
+        if !signed_in && !app::api::PUBLIC_ENDPOINTS.contains(&path.as_str()) {
+            return server_fn_error(StatusCode::UNAUTHORIZED, &AppError::Unauthorized);
+        }
+    } else if req.method() == Method::GET {
+        if !signed_in && path != "/signin" {
+            let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            return Redirect::to(&format!("/signin?next={}", app::format::encode_query_value(target))).into_response();
+        }
+        if signed_in && path == "/signin" {
+            return Redirect::to("/").into_response();
+        }
+    }
+    req.extensions_mut().insert(meta);
+    if let Some(user) = user {
+        req.extensions_mut().insert(user);
+    }
+    next.run(req).await
+}
+
+/// An error in the encoding server functions use, so the browser decodes it as `AppError`.
+fn server_fn_error(status: StatusCode, error: &AppError) -> Response {
+    let body = serde_json::to_string(error).unwrap_or_else(|_| "\"Internal\"".into());
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The value of the named cookie.
+pub fn session_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, v)| *k == name && !v.is_empty())
+        .map(|(_, v)| v.to_string())
+}
+
+fn client_ip(req: &Request, trust_proxy: bool) -> String {
+    if trust_proxy {
+        if let Some(forwarded) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+            if let Some(first) = forwarded.split(',').next().map(str::trim).filter(|s| !s.is_empty()) {
+                return first.to_string();
+            }
+        }
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// A state-changing request is accepted only from this site. Browsers send `Origin` on
+/// every cross-origin POST; without it we fall back to `Sec-Fetch-Site`.
+pub fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(origin) => {
+            if let Some(expected) = public_origin {
+                return origin.eq_ignore_ascii_case(expected.trim_end_matches('/'));
+            }
+            let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+                return false;
+            };
+            origin.eq_ignore_ascii_case(&format!("http://{host}")) || origin.eq_ignore_ascii_case(&format!("https://{host}"))
+        }
+        None => headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_none_or(|site| site != "cross-site"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let h = headers(&[("cookie", "a=1; tb_session=abc; b=2")]);
+        assert_eq!(session_cookie(&h, "tb_session").as_deref(), Some("abc"));
+        assert_eq!(session_cookie(&headers(&[("cookie", "tb_session=")]), "tb_session"), None);
+    }
+
+    #[test]
+    fn same_origin_requests_pass_and_cross_site_ones_do_not() {
+        assert!(same_origin(&headers(&[("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3000")]), None));
+        assert!(!same_origin(&headers(&[("host", "127.0.0.1:3000"), ("origin", "http://evil.example")]), None));
+        assert!(!same_origin(&headers(&[("host", "127.0.0.1:3000"), ("origin", "null")]), None));
+        assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")]), None));
+        assert!(same_origin(&headers(&[]), None));
+        assert!(same_origin(&headers(&[("origin", "https://tb.example.com")]), Some("https://tb.example.com/")));
+        assert!(!same_origin(&headers(&[("host", "tb.example.com"), ("origin", "http://tb.example.com")]), Some("https://tb.example.com")));
+    }
+}

@@ -1,0 +1,155 @@
+//! Building the application (state + router) and serving it until a shutdown signal.
+//! Tests call [`build_state`] and [`serve_on`] directly.
+
+use crate::config::ServeArgs;
+use crate::crypto::MasterKey;
+use crate::db::auth::{AuthPolicy, SqlAuth};
+use crate::db::overview::SqlOverview;
+use crate::db::tokens::SqlTokenStore;
+use crate::db::users::SqlUserStore;
+use crate::db::Db;
+use crate::metrics::Metrics;
+use crate::state::{AppState, WebSettings};
+use anyhow::Context;
+use app::services::Services;
+use app::types::SiteInfo;
+use app::{shell, App};
+use axum::middleware::from_fn_with_state;
+use axum::routing::get;
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// Connects and migrates the database, loads the master key, and wires the services.
+pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
+    let db = Db::connect(&args.store.database_url()).await?;
+    db.migrate().await?;
+    let master_key = MasterKey::load_or_create(args.store.master_key.as_deref(), &args.store.data_dir)
+        .context("loading the master key")?;
+    let policy = AuthPolicy {
+        idle_ms: args.session_idle_minutes.max(1) * 60_000,
+        absolute_ms: args.session_max_hours.max(1) * 3_600_000,
+        ..AuthPolicy::default()
+    };
+    let auth = Arc::new(SqlAuth::new(db.clone(), policy)?);
+    let tokens = Arc::new(SqlTokenStore::new(db.clone()));
+    let site = if args.demo {
+        SiteInfo { demo: Some(crate::admin::ensure_demo_partner(&db).await?) }
+    } else {
+        SiteInfo::default()
+    };
+    let services = Services {
+        auth: auth.clone(),
+        users: Arc::new(SqlUserStore::new(db.clone())),
+        tokens: tokens.clone(),
+        overview: Arc::new(SqlOverview::new(db.clone())),
+        site,
+    };
+    let leptos_options = LeptosOptions::builder()
+        .output_name("taskbridge")
+        .site_root(args.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(args.listen)
+        .build();
+    let public_origin = args.public_url.as_deref().map(|u| {
+        let u = u.trim_end_matches('/');
+        match u.find("://").map(|i| i + 3) {
+            Some(start) => u[..start + u[start..].find('/').unwrap_or(u.len() - start)].to_string(),
+            None => u.to_string(),
+        }
+    });
+    Ok(AppState {
+        leptos_options,
+        services,
+        db,
+        auth,
+        tokens,
+        metrics: Arc::new(Metrics::default()),
+        master_key: Arc::new(master_key),
+        web: WebSettings { secure_cookies: args.secure_cookies(), trust_proxy: args.trust_proxy, public_origin },
+    })
+}
+
+/// The whole HTTP surface: pages, server functions, the machine API, `/metrics`.
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let services = state.services.clone();
+    let context = move || provide_context(services.clone());
+    let options = state.leptos_options.clone();
+    let routes = generate_route_list(App);
+    Router::new()
+        .route("/metrics", get(crate::metrics::endpoint))
+        .merge(crate::api::router(state.clone()))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
+        .fallback(file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(from_fn_with_state(state.clone(), crate::session::gate))
+        .layer(from_fn_with_state(state.metrics.clone(), crate::metrics::track))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &http::Request<axum::body::Body>| {
+                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+                }))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(tower_http::timeout::TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, request_timeout)),
+        )
+        .with_state(state)
+}
+
+/// Serves on `listener` until `shutdown` completes, then drains open requests.
+pub async fn serve_on(
+    listener: TcpListener,
+    state: AppState,
+    request_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = router(state, request_timeout);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")
+}
+
+/// `taskbridge serve`.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let state = build_state(&args).await?;
+    if let Some(demo) = &state.services.site.demo {
+        tracing::info!(email = %demo.email, password = %demo.password, "demo mode: the demo admin's credentials are shown on the sign-in page");
+    }
+    let listener = TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    tracing::info!("Taskbridge is listening on http://{}", listener.local_addr()?);
+    serve_on(listener, state, Duration::from_secs(args.request_timeout_secs), shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing open requests");
+}

@@ -1,0 +1,44 @@
+//! The state every handler can reach. Built once in `startup::build`.
+
+use crate::crypto::MasterKey;
+use crate::db::auth::SqlAuth;
+use crate::db::tokens::SqlTokenStore;
+use crate::db::Db;
+use crate::metrics::Metrics;
+use app::services::Services;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+
+/// Router state.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// Leptos' site options (output name, site root).
+    pub leptos_options: LeptosOptions,
+    /// What server functions may call.
+    pub services: Services,
+    /// The database.
+    pub db: Db,
+    /// Sessions (resolved by the middleware).
+    pub auth: Arc<SqlAuth>,
+    /// API tokens (checked by the machine API).
+    pub tokens: Arc<SqlTokenStore>,
+    /// Prometheus registry.
+    pub metrics: Arc<Metrics>,
+    /// Encrypts partner secrets.
+    pub master_key: Arc<MasterKey>,
+    /// Request-level settings.
+    pub web: WebSettings,
+}
+
+/// Settings the middleware needs on every request.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// Mark cookies Secure.
+    pub secure_cookies: bool,
+    /// Trust X-Forwarded-For.
+    pub trust_proxy: bool,
+    /// The public origin (scheme://host[:port]) server functions must be called from,
+    /// when configured; otherwise the request's own Host is the reference.
+    pub public_origin: Option<String>,
+}
