@@ -12,4 +12,4 @@ pub mod users;
 pub const PREFIX: &str = "/rpc";
 
 /// Server functions that anonymous visitors may call.
-pub const PUBLIC_ENDPOINTS: &[&str] = &["/rpc/sign_in", "/rpc/sign_out", "/rpc/site_info"];
+pub const PUBLIC_ENDPOINTS: &[&str] = &["/rpc/sign_in", "/rpc/sign_out", "/rpc/get_site_info"];

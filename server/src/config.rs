@@ -86,6 +86,9 @@ pub struct ServeArgs {
     /// Sessions end this many hours after sign-in, however active.
     #[arg(long, env = "TASKBRIDGE_SESSION_MAX_HOURS", default_value_t = 168)]
     pub session_max_hours: i64,
+    /// When set, `/metrics` requires `Authorization: Bearer <this>`.
+    #[arg(long, env = "TASKBRIDGE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Requests taking longer than this are answered 408.
     #[arg(long, env = "TASKBRIDGE_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
     pub request_timeout_secs: u64,

@@ -71,7 +71,14 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
     response
 }
 
-/// `GET /metrics`.
-pub async fn endpoint(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
-    ([(http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], metrics.render())
+/// `GET /metrics` (behind a bearer token when `TASKBRIDGE_METRICS_TOKEN` is set).
+pub async fn endpoint(State(state): State<crate::state::AppState>, headers: http::HeaderMap) -> Response {
+    if let Some(expected) = &state.web.metrics_token {
+        let given = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let ok = given.is_some_and(|g| crate::crypto::sha256_hex(g) == crate::crypto::sha256_hex(expected));
+        if !ok {
+            return (http::StatusCode::UNAUTHORIZED, [(http::header::WWW_AUTHENTICATE, "Bearer")], "metrics need the configured bearer token").into_response();
+        }
+    }
+    ([(http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.render()).into_response()
 }

@@ -74,7 +74,12 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
         tokens,
         metrics: Arc::new(Metrics::default()),
         master_key: Arc::new(master_key),
-        web: WebSettings { secure_cookies: args.secure_cookies(), trust_proxy: args.trust_proxy, public_origin },
+        web: WebSettings {
+            secure_cookies: args.secure_cookies(),
+            trust_proxy: args.trust_proxy,
+            public_origin,
+            metrics_token: args.metrics_token.clone().filter(|t| !t.trim().is_empty()),
+        },
     })
 }
 

@@ -41,4 +41,6 @@ pub struct WebSettings {
     /// The public origin (scheme://host[:port]) server functions must be called from,
     /// when configured; otherwise the request's own Host is the reference.
     pub public_origin: Option<String>,
+    /// Bearer token required by `/metrics`, if configured.
+    pub metrics_token: Option<String>,
 }

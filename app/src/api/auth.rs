@@ -5,13 +5,13 @@ use crate::types::{CurrentUser, SiteInfo};
 use leptos::prelude::*;
 
 /// Facts the sign-in page may show (demo credentials in demo mode only).
-#[server(prefix = "/rpc", endpoint = "site_info")]
+#[server(prefix = "/rpc", endpoint = "get_site_info")]
 pub async fn get_site_info() -> Result<SiteInfo, AppError> {
     Ok(crate::services::services()?.site)
 }
 
 /// The signed-in user, or `Unauthorized`.
-#[server(prefix = "/rpc", endpoint = "current_user")]
+#[server(prefix = "/rpc", endpoint = "get_current_user")]
 pub async fn get_current_user() -> Result<CurrentUser, AppError> {
     crate::auth::require_user()
 }

@@ -24,7 +24,7 @@ pub fn OverviewPage() -> impl IntoView {
                             <div class="card stat">
                                 <span class="stat-label">"Autotask connection"</span>
                                 <span class="stat-value stat-text">"Not set up"</span>
-                                <span class="stat-note">"Connecting Autotask arrives with the Integration setup page."</span>
+                                <span class="stat-note">"No Autotask database is connected to this account yet."</span>
                             </div>
                             <div class="card stat">
                                 <span class="stat-label">"Active users"</span>

@@ -36,7 +36,7 @@ create table session (
     client_ip text not null,
     user_agent text not null
 );
-create index session_user on session (user_id);
+create index session_by_user on session (user_id);
 
 -- One row per failed sign-in; scope is 'account' (key = email) or 'address' (key = IP).
 create table sign_in_failure (

@@ -1,0 +1,41 @@
+import { test, expect } from "@playwright/test";
+import { createPartner } from "./fixtures/partner";
+import { signIn } from "./fixtures/pages";
+
+test("an admin creates an API token, sees it once, and revokes it", async ({ page, request }) => {
+  const admin = createPartner("Tokens");
+  await signIn(page, admin);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "API tokens" }).click();
+  await expect(page.getByText("No API tokens yet")).toBeVisible();
+
+  const form = page.getByRole("form", { name: "Create API token" });
+  await form.getByRole("button", { name: "Create token" }).click();
+  await expect(form.getByText("Name the token after what will use it")).toBeVisible();
+  await form.getByLabel("Token name").fill("Backup platform EU");
+  await form.getByRole("button", { name: "Create token" }).click();
+
+  const shown = page.getByTestId("new-token");
+  await expect(shown).toContainText("it is shown only once");
+  const token = await shown.getByLabel("New API token").inputValue();
+  expect(token).toMatch(/^tbk_/);
+  const ok = await request.get("/api/v1/partner", { headers: { Authorization: `Bearer ${token}` } });
+  expect(ok.status()).toBe(200);
+  expect((await ok.json()).name).toBe(admin.partner);
+
+  const row = page.locator('tr[data-token-name="Backup platform EU"]');
+  await expect(row.getByText("Active")).toBeVisible();
+  await row.getByRole("button", { name: "Revoke Backup platform EU" }).click();
+  const dialog = page.getByRole("alertdialog");
+  await expect(dialog).toContainText("Revoke token “Backup platform EU”?");
+  // The safe choice has focus; Escape closes without revoking.
+  await expect(dialog.getByRole("button", { name: "Cancel" })).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(dialog).toHaveCount(0);
+  await expect(row.getByText("Active")).toBeVisible();
+
+  await row.getByRole("button", { name: "Revoke Backup platform EU" }).click();
+  await page.getByRole("alertdialog").getByRole("button", { name: "Revoke token" }).click();
+  await expect(row.getByText("Revoked")).toBeVisible();
+  const refused = await request.get("/api/v1/partner", { headers: { Authorization: `Bearer ${token}` } });
+  expect(refused.status()).toBe(401);
+});

@@ -1,0 +1,202 @@
+//! Every server function and machine API route checks who is calling, and nothing
+//! crosses partners. The lists are enumerated from the running code, so a new route
+//! or server function without a check fails here.
+
+use crate::helpers::{both_databases, spawn, spawn_with, Backend, Options};
+use app::error::AppError;
+use reqwest::StatusCode;
+use server::api::{routes, Access};
+
+both_databases!(
+    every_server_function_refuses_anonymous_callers,
+    every_token_route_refuses_missing_and_unknown_tokens,
+    no_server_function_or_route_returns_another_partners_data,
+    technicians_are_refused_every_admin_function,
+    cross_site_server_function_calls_are_refused,
+    pages_send_anonymous_visitors_to_sign_in,
+    metrics_can_require_a_token,
+);
+
+/// Server functions registered in this binary, minus the public ones.
+fn protected_server_functions() -> Vec<String> {
+    let all: Vec<String> = server_fn::axum::server_fn_paths().map(|(path, _)| path.to_string()).collect();
+    for known in ["/rpc/list_users", "/rpc/create_user", "/rpc/list_api_tokens", "/rpc/get_current_user", "/rpc/sign_in"] {
+        assert!(all.iter().any(|p| p == known), "{known} is not registered; enumeration is broken");
+    }
+    all.into_iter().filter(|p| !app::api::PUBLIC_ENDPOINTS.contains(&p.as_str())).collect()
+}
+
+async fn every_server_function_refuses_anonymous_callers(backend: Backend) {
+    let app = spawn(backend).await;
+    let anonymous = app.browser();
+    let paths = protected_server_functions();
+    assert!(paths.len() >= 8, "expected the protected server functions, found {paths:?}");
+    for path in paths {
+        let endpoint = path.trim_start_matches("/rpc/");
+        let (status, error) = anonymous.err(endpoint, &[]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(error, AppError::Unauthorized, "{path}");
+    }
+}
+
+async fn every_token_route_refuses_missing_and_unknown_tokens(backend: Backend) {
+    let app = spawn(backend).await;
+    let client = reqwest::Client::new();
+    let token_routes: Vec<_> = routes().into_iter().filter(|r| r.access == Access::Token).collect();
+    assert!(!token_routes.is_empty());
+    for route in token_routes {
+        for auth in [None, Some("Bearer tbk_not-a-real-token"), Some("Bearer "), Some("Basic dXNlcjpwYXNz")] {
+            let mut request = client.request(route.method.clone(), app.url(route.path));
+            if let Some(value) = auth {
+                request = request.header("authorization", value);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{} {} with {auth:?}", route.method, route.path);
+            assert_eq!(response.headers()["www-authenticate"], "Bearer");
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "unauthorized");
+        }
+    }
+    // The public ones answer without a token.
+    assert_eq!(client.get(app.url("/api/v1/health")).send().await.unwrap().status(), StatusCode::OK);
+    let doc: serde_json::Value = client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    for route in routes() {
+        assert!(doc["paths"][route.path][route.method.as_str().to_lowercase()].is_object(), "{} is missing from the OpenAPI document", route.path);
+    }
+}
+
+async fn no_server_function_or_route_returns_another_partners_data(backend: Backend) {
+    let app = spawn(backend).await;
+    let a = app.partner("Alpha").await;
+    let b = app.partner("Bravo").await;
+    let a_browser = app.signed_in(&a.email, &a.password).await;
+    let b_browser = app.signed_in(&b.email, &b.password).await;
+    // Give B data of every kind.
+    b_browser.ok("create_user", &[("email", "bravo-tech@bravo.example"), ("name", "Bravo Tech"), ("role", "technician"), ("password", "bravo-tech-password")]).await;
+    let b_token = b_browser.ok("create_api_token", &[("name", "Bravo platform")]).await;
+    let b_token_id = b_token["summary"]["token_id"].as_i64().unwrap().to_string();
+    let b_users = b_browser.ok("list_users", &[]).await;
+    let b_user_id = b_users[0]["user_id"].as_i64().unwrap().to_string();
+    let a_token = a_browser.ok("create_api_token", &[("name", "Alpha platform")]).await;
+
+    let b_markers = [b.name.as_str(), b.email.as_str(), "bravo-tech@bravo.example", "Bravo platform"];
+    // Every argument-free server function, called by A, shows nothing of B.
+    for path in protected_server_functions() {
+        let endpoint = path.trim_start_matches("/rpc/");
+        let response = a_browser.call(endpoint, &[]).await;
+        let body = response.text().await.unwrap();
+        for marker in b_markers {
+            assert!(!body.contains(marker), "{path} leaked {marker:?} to another partner: {body}");
+        }
+    }
+    // Functions that take an id refuse B's ids as if they did not exist.
+    for (endpoint, args) in [
+        ("set_user_role", vec![("user_id", b_user_id.as_str()), ("role", "technician")]),
+        ("set_user_disabled", vec![("user_id", b_user_id.as_str()), ("disabled", "true")]),
+        ("revoke_api_token", vec![("token_id", b_token_id.as_str())]),
+    ] {
+        let (_, error) = a_browser.err(endpoint, &args).await;
+        assert_eq!(error, AppError::NotFound, "{endpoint} with another partner's id");
+    }
+    // B's token still works: nothing above touched it.
+    let client = reqwest::Client::new();
+    let me = |token: String| {
+        let client = client.clone();
+        let url = app.url("/api/v1/partner");
+        async move { client.get(url).bearer_auth(token).send().await.unwrap() }
+    };
+    let b_view: serde_json::Value = me(b_token["token"].as_str().unwrap().to_string()).await.json().await.unwrap();
+    assert_eq!(b_view["name"], b.name.as_str());
+    // Every token route, called with A's token, shows nothing of B.
+    for route in routes().into_iter().filter(|r| r.access == Access::Token) {
+        let body = client
+            .request(route.method.clone(), app.url(route.path))
+            .bearer_auth(a_token["token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for marker in b_markers {
+            assert!(!body.contains(marker), "{} leaked {marker:?}: {body}", route.path);
+        }
+        assert!(body.contains(&a.name) || route.path != "/api/v1/partner");
+    }
+}
+
+async fn technicians_are_refused_every_admin_function(backend: Backend) {
+    let app = spawn(backend).await;
+    let a = app.partner("Techs").await;
+    let admin = app.signed_in(&a.email, &a.password).await;
+    admin.ok("create_user", &[("email", "tech@techs.example"), ("name", "Tech"), ("role", "technician"), ("password", "tech-password-long")]).await;
+    let users = admin.ok("list_users", &[]).await;
+    let admin_id = users.as_array().unwrap().iter().find(|u| u["email"] == a.email.as_str()).unwrap()["user_id"].to_string();
+    let tech = app.signed_in("tech@techs.example", "tech-password-long").await;
+    for (endpoint, args) in [
+        ("list_users", vec![]),
+        ("create_user", vec![("email", "x@techs.example"), ("name", "X"), ("role", "admin"), ("password", "long-enough-password")]),
+        ("set_user_role", vec![("user_id", admin_id.as_str()), ("role", "technician")]),
+        ("set_user_disabled", vec![("user_id", admin_id.as_str()), ("disabled", "true")]),
+        ("list_api_tokens", vec![]),
+        ("create_api_token", vec![("name", "sneaky")]),
+        ("revoke_api_token", vec![("token_id", "1")]),
+    ] {
+        let (_, error) = tech.err(endpoint, &args).await;
+        assert_eq!(error, AppError::Forbidden, "{endpoint}");
+    }
+    // What a technician may do still works.
+    let me = tech.ok("get_current_user", &[]).await;
+    assert_eq!(me["role"], "technician");
+    tech.ok("get_overview", &[]).await;
+}
+
+async fn cross_site_server_function_calls_are_refused(backend: Backend) {
+    let app = spawn(backend).await;
+    let a = app.partner("Xsite").await;
+    let browser = app.signed_in(&a.email, &a.password).await;
+    let response = browser
+        .client
+        .post(app.url("/rpc/create_api_token"))
+        .header("origin", "http://evil.example")
+        .form(&[("name", "stolen")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(response.json::<AppError>().await.unwrap(), AppError::CrossSite);
+    let listed = browser.ok("list_api_tokens", &[]).await;
+    assert_eq!(listed.as_array().unwrap().len(), 0, "the cross-site call must not have created a token");
+}
+
+async fn pages_send_anonymous_visitors_to_sign_in(backend: Backend) {
+    let app = spawn(backend).await;
+    let anonymous = app.browser();
+    for path in ["/", "/users", "/tokens?x=1", "/no-such-page"] {
+        let response = anonymous.get(path).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        let location = response.headers()["location"].to_str().unwrap().to_string();
+        assert_eq!(location, format!("/signin?next={}", app::format::encode_query_value(path)));
+    }
+    let sign_in_page = anonymous.get("/signin").await;
+    assert_eq!(sign_in_page.status(), StatusCode::OK);
+    assert!(sign_in_page.headers().contains_key("x-request-id"));
+    let a = app.partner("Pages").await;
+    let browser = app.signed_in(&a.email, &a.password).await;
+    let home = browser.get("/").await;
+    assert_eq!(home.status(), StatusCode::OK);
+    assert_eq!(browser.get("/no-such-page").await.status(), StatusCode::NOT_FOUND);
+    let metrics = browser.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("taskbridge_http_requests_total"), "{metrics}");
+}
+
+async fn metrics_can_require_a_token(backend: Backend) {
+    let app = spawn_with(backend, Options { metrics_token: Some("scrape-secret".into()), ..Options::default() }).await;
+    let client = reqwest::Client::new();
+    assert_eq!(client.get(app.url("/metrics")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let wrong = client.get(app.url("/metrics")).bearer_auth("guess").send().await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let right = client.get(app.url("/metrics")).bearer_auth("scrape-secret").send().await.unwrap();
+    assert_eq!(right.status(), StatusCode::OK);
+    assert!(right.text().await.unwrap().contains("taskbridge_http_requests_total"));
+}

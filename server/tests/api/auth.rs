@@ -1,0 +1,166 @@
+//! Sign-in, cookies, throttling, expiry, sign-out and disabling.
+
+use crate::helpers::{both_databases, spawn, spawn_with, Backend, Options};
+use app::error::AppError;
+use reqwest::StatusCode;
+
+both_databases!(
+    signing_in_sets_an_http_only_same_site_cookie,
+    a_wrong_password_is_refused_with_a_clear_message,
+    repeated_failures_throttle_the_account,
+    signing_out_ends_the_session,
+    idle_and_expired_sessions_are_refused,
+    disabling_a_user_ends_its_sessions_and_blocks_sign_in,
+    demo_credentials_are_shown_only_in_demo_mode,
+    cookies_are_secure_behind_https,
+);
+
+async fn signing_in_sets_an_http_only_same_site_cookie(backend: Backend) {
+    let app = spawn(backend).await;
+    let a = app.partner("Cookie").await;
+    let browser = app.browser();
+    let response = browser.call("sign_in", &[("email", &a.email.to_uppercase()), ("password", &a.password), ("next", "/users")]).await;
+    assert!(response.status().is_success());
+    assert_eq!(response.headers()["location"], "/users");
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("tb_session="), "{cookie}");
+    for part in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(part), "{cookie} lacks {part}");
+    }
+    assert!(!cookie.contains("Secure"), "plain http must not set Secure: {cookie}");
+    let me = browser.ok("get_current_user", &[]).await;
+    assert_eq!(me["email"], a.email.as_str());
+    assert_eq!(me["partner_name"], a.name.as_str());
+    assert_eq!(me["role"], "admin");
+    // Only the hash of the cookie value is stored.
+    let value = cookie.trim_start_matches("tb_session=").split(';').next().unwrap();
+    let stored: i64 = sqlx::query_scalar::<_, i64>(&format!("select count(*) from session where token_hash = '{value}'"))
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+    // An offsite `next` is ignored.
+    let other = app.browser();
+    let response = other.call("sign_in", &[("email", &a.email), ("password", &a.password), ("next", "//evil.example/")]).await;
+    assert_eq!(response.headers()["location"], "/");
+}
+
+async fn a_wrong_password_is_refused_with_a_clear_message(backend: Backend) {
+    let app = spawn(backend).await;
+    let a = app.partner("Wrong").await;
+    let browser = app.browser();
+    for (email, password) in [(a.email.as_str(), "wrong password"), ("nobody@nowhere.example", "wrong password")] {
+        let (_, error) = browser.err("sign_in", &[("email", email), ("password", password)]).await;
+        assert_eq!(error, AppError::invalid("credentials", "The email or password is incorrect."));
+    }
+    let (_, error) = browser.err("sign_in", &[("email", ""), ("password", "x")]).await;
+    assert_eq!(error.field_message("email").as_deref(), Some("Enter your email address."));
+    let (status, error) = browser.err("get_current_user", &[]).await;
+    assert_eq!((status, error), (StatusCode::UNAUTHORIZED, AppError::Unauthorized));
+}
+
+async fn repeated_failures_throttle_the_account(backend: Backend) {
+    let app = spawn(backend).await;
+    let a = app.partner("Throttle").await;
+    let browser = app.browser();
+    for _ in 0..5 {
+        browser.err("sign_in", &[("email", &a.email), ("password", "guess guess guess")]).await;
+    }
+    // Even the right password is refused while throttled, and the message says how long.
+    let (_, error) = browser.err("sign_in", &[("email", &a.email), ("password", &a.password)]).await;
+    match error {
+        AppError::TooManyAttempts(message) => assert!(message.contains("Wait 15 minutes"), "{message}"),
+        other => panic!("expected throttling, got {other:?}"),
+    }
+    // After the window the account opens again.
+    app.sql("update sign_in_failure set failed_at = failed_at - 16 * 60 * 1000").await;
+    app.signed_in(&a.email, &a.password).await;
+}
+
+async fn signing_out_ends_the_session(backend: Backend) {
+    let app = spawn(backend).await;
+    let a = app.partner("Out").await;
+    let browser = app.signed_in(&a.email, &a.password).await;
+    let cookie_jar_copy = app.browser();
+    // Steal the cookie value before signing out, to prove the server forgot it.
+    let response = cookie_jar_copy.call("sign_in", &[("email", &a.email), ("password", &a.password)]).await;
+    let value = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let out = cookie_jar_copy.call("sign_out", &[]).await;
+    assert!(out.status().is_success());
+    assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    let replay = reqwest::Client::new()
+        .post(app.url("/rpc/get_current_user"))
+        .header("cookie", value)
+        .header("origin", app.origin())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+    // The other session of the same user is unaffected.
+    browser.ok("get_current_user", &[]).await;
+}
+
+async fn idle_and_expired_sessions_are_refused(backend: Backend) {
+    let app = spawn(backend).await;
+    let a = app.partner("Expiry").await;
+    let idle = app.signed_in(&a.email, &a.password).await;
+    // Eight hours and a minute without a request.
+    app.sql("update session set last_seen_at = last_seen_at - (8 * 60 + 1) * 60 * 1000").await;
+    assert_eq!(idle.err("get_current_user", &[]).await.1, AppError::Unauthorized);
+    let fresh = app.signed_in(&a.email, &a.password).await;
+    fresh.ok("get_current_user", &[]).await;
+    // Past the absolute lifetime, however active.
+    app.sql("update session set expires_at = expires_at - 8 * 24 * 60 * 60 * 1000").await;
+    assert_eq!(fresh.err("get_current_user", &[]).await.1, AppError::Unauthorized);
+    let count: i64 = sqlx::query_scalar("select count(*) from session").fetch_one(&app.state.db.pool).await.unwrap();
+    assert_eq!(count, 0, "expired sessions are deleted when seen");
+}
+
+async fn disabling_a_user_ends_its_sessions_and_blocks_sign_in(backend: Backend) {
+    let app = spawn(backend).await;
+    let a = app.partner("Disable").await;
+    let admin = app.signed_in(&a.email, &a.password).await;
+    let created = admin.ok("create_user", &[("email", "t@disable.example"), ("name", "T"), ("role", "technician"), ("password", "tech-password-long")]).await;
+    let tech = app.signed_in("t@disable.example", "tech-password-long").await;
+    let id = created["user_id"].to_string();
+    admin.ok("set_user_disabled", &[("user_id", &id), ("disabled", "true")]).await;
+    assert_eq!(tech.err("get_overview", &[]).await.1, AppError::Unauthorized);
+    let (_, error) = app.browser().err("sign_in", &[("email", "t@disable.example"), ("password", "tech-password-long")]).await;
+    assert!(error.to_string().contains("disabled"), "{error}");
+    admin.ok("set_user_disabled", &[("user_id", &id), ("disabled", "false")]).await;
+    app.signed_in("t@disable.example", "tech-password-long").await;
+}
+
+async fn demo_credentials_are_shown_only_in_demo_mode(backend: Backend) {
+    let plain = spawn(backend).await;
+    let info = plain.browser().ok("get_site_info", &[]).await;
+    assert!(info["demo"].is_null(), "{info}");
+    drop(plain);
+    let demo = spawn_with(backend, Options { demo: true, ..Options::default() }).await;
+    let info = demo.browser().ok("get_site_info", &[]).await;
+    assert_eq!(info["demo"]["email"], server::admin::DEMO_EMAIL);
+    let browser = demo.signed_in(server::admin::DEMO_EMAIL, server::admin::DEMO_PASSWORD).await;
+    assert_eq!(browser.ok("get_current_user", &[]).await["partner_name"], "Demo MSP");
+    // A second start finds the demo partner instead of failing or duplicating it.
+    server::admin::ensure_demo_partner(&demo.state.db).await.unwrap();
+}
+
+async fn cookies_are_secure_behind_https(backend: Backend) {
+    let app = spawn_with(backend, Options { public_url: Some("https://taskbridge.example.com".into()), ..Options::default() }).await;
+    let a = app.partner("Secure").await;
+    let response = app
+        .browser()
+        .client
+        .post(app.url("/rpc/sign_in"))
+        .header("origin", "https://taskbridge.example.com")
+        .header("accept", "application/json")
+        .form(&[("email", a.email.as_str()), ("password", a.password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    assert!(response.headers()["set-cookie"].to_str().unwrap().contains("; Secure"));
+    // With a public URL configured, the request's own origin is no longer accepted.
+    let (status, _) = app.browser().err("sign_in", &[("email", &a.email), ("password", &a.password)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

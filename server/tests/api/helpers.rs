@@ -1,0 +1,200 @@
+//! Spawning a real Taskbridge per test, and a small browser-like client for it.
+
+use reqwest::header::{ACCEPT, ORIGIN};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::Value;
+use server::config::{ServeArgs, StoreArgs};
+use server::state::AppState;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one `#[tokio::test]` per backend for an `async fn(Backend)`.
+macro_rules! both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::helpers::Backend::Sqlite).await }
+            )*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::helpers::Backend::Postgres).await }
+            )*
+        }
+    };
+}
+pub(crate) use both_databases;
+
+/// A running server with its own database.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub backend: Backend,
+    _dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A fresh PostgreSQL database on the machine's server; returns its URL.
+async fn fresh_postgres_database() -> String {
+    let admin_url = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL must be reachable at {admin_url} for the store tests: {e}"));
+    let name = format!("tb_test_{}", server::crypto::random_token(9).to_lowercase().replace(['-', '_'], "x"));
+    sqlx::query(&format!("create database {name}")).execute(&admin).await.unwrap();
+    admin.close().await;
+    let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
+    format!("{base}/{name}")
+}
+
+/// Options a test may change.
+#[derive(Default)]
+pub struct Options {
+    pub demo: bool,
+    pub public_url: Option<String>,
+    pub metrics_token: Option<String>,
+}
+
+pub async fn spawn(backend: Backend) -> TestApp {
+    spawn_with(backend, Options::default()).await
+}
+
+pub async fn spawn_with(backend: Backend, options: Options) -> TestApp {
+    server::telemetry::init();
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(fresh_postgres_database().await),
+    };
+    let args = ServeArgs {
+        store: StoreArgs { data_dir: dir.path().to_path_buf(), database_url, master_key: None },
+        listen: "127.0.0.1:0".parse().unwrap(),
+        site_root: "target/site".into(),
+        demo: options.demo,
+        public_url: options.public_url,
+        trust_proxy: false,
+        session_idle_minutes: 480,
+        session_max_hours: 168,
+        metrics_token: options.metrics_token,
+        request_timeout_secs: 30,
+    };
+    let state = server::startup::build_state(&args).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let serve_state = state.clone();
+    tokio::spawn(async move {
+        server::startup::serve_on(listener, serve_state, Duration::from_secs(30), async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    TestApp { addr, state, backend, _dir: dir, shutdown: Some(tx) }
+}
+
+/// A partner with an admin, created the way the CLI does.
+pub struct Partner {
+    pub partner_id: i64,
+    pub name: String,
+    pub email: String,
+    pub password: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn partner(&self, label: &str) -> Partner {
+        let suffix = server::crypto::random_token(6).to_lowercase();
+        let name = format!("{label} {suffix}");
+        let email = format!("admin-{}@{}.example", suffix.replace(['-', '_'], "x"), label.to_lowercase());
+        let password = format!("password-{suffix}-long");
+        let admin = app::types::NewUser { email: email.clone(), name: format!("{label} Admin"), role: app::types::Role::Admin, password: password.clone() };
+        let created = server::db::partners::create_partner(&self.state.db, &name, admin).await.unwrap();
+        Partner { partner_id: created.partner_id, name, email, password }
+    }
+
+    /// A client with its own cookie jar, like a browser profile.
+    pub fn browser(&self) -> Browser {
+        Browser {
+            client: Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            origin: self.origin(),
+        }
+    }
+
+    pub async fn signed_in(&self, email: &str, password: &str) -> Browser {
+        let b = self.browser();
+        let r = b.call("sign_in", &[("email", email), ("password", password), ("next", "/")]).await;
+        assert!(r.status().is_success(), "sign-in as {email} failed: {}", r.status());
+        b
+    }
+
+    /// Runs SQL against the test's database (to move time, inspect rows).
+    pub async fn sql(&self, sql: &str) {
+        sqlx::query(sql).execute(&self.state.db.pool).await.unwrap();
+    }
+}
+
+/// A cookie-keeping HTTP client that calls server functions as the hydrated page does.
+pub struct Browser {
+    pub client: Client,
+    pub origin: String,
+}
+
+impl Browser {
+    /// POSTs a server function with form-encoded arguments.
+    pub async fn call(&self, endpoint: &str, args: &[(&str, &str)]) -> Response {
+        self.client
+            .post(format!("{}/rpc/{endpoint}", self.origin))
+            .header(ORIGIN, &self.origin)
+            .header(ACCEPT, "application/json")
+            .form(args)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Calls and decodes a successful JSON result.
+    pub async fn ok(&self, endpoint: &str, args: &[(&str, &str)]) -> Value {
+        let r = self.call(endpoint, args).await;
+        let status = r.status();
+        let body = r.text().await.unwrap();
+        assert!(status.is_success(), "{endpoint} failed with {status}: {body}");
+        serde_json::from_str(&body).unwrap_or(Value::Null)
+    }
+
+    /// Calls and decodes the `AppError` of a failed call.
+    pub async fn err(&self, endpoint: &str, args: &[(&str, &str)]) -> (StatusCode, app::error::AppError) {
+        let r = self.call(endpoint, args).await;
+        let status = r.status();
+        let body = r.text().await.unwrap();
+        assert!(!status.is_success(), "{endpoint} should have failed, got {status}: {body}");
+        (status, serde_json::from_str(&body).unwrap_or_else(|e| panic!("{endpoint}: undecodable error {body:?}: {e}")))
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(format!("{}{path}", self.origin)).send().await.unwrap()
+    }
+}

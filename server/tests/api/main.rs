@@ -1,0 +1,9 @@
+//! Integration tests: the real server over HTTP, on a fresh SQLite file and a fresh
+//! PostgreSQL database for every test (see `helpers::both_databases!`).
+#![expect(clippy::unwrap_used)]
+
+mod access;
+mod auth;
+mod helpers;
+mod store;
+mod tokens;

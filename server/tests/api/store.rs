@@ -1,0 +1,80 @@
+//! Storage behaviour on both databases: migrations, uniqueness, the last-admin rule.
+
+use crate::helpers::{both_databases, spawn, Backend};
+use app::error::AppError;
+
+both_databases!(
+    migrations_apply_and_reapply_cleanly,
+    emails_are_unique_across_partners,
+    a_partner_always_keeps_an_active_admin,
+    invalid_users_are_refused_field_by_field,
+);
+
+async fn migrations_apply_and_reapply_cleanly(backend: Backend) {
+    let app = spawn(backend).await;
+    assert_eq!(app.backend, backend);
+    let expected = match backend {
+        Backend::Sqlite => server::db::DbKind::Sqlite,
+        Backend::Postgres => server::db::DbKind::Postgres,
+    };
+    assert_eq!(app.state.db.kind, expected);
+    // Running them again (a second instance starting) is a no-op.
+    app.state.db.migrate().await.unwrap();
+    for table in ["partner", "app_user", "session", "sign_in_failure", "api_token", "audit_event"] {
+        let n: i64 = sqlx::query_scalar(&format!("select count(*) from {table}")).fetch_one(&app.state.db.pool).await.unwrap();
+        assert!(n >= 0, "{table}");
+    }
+    let applied: i64 = sqlx::query_scalar("select count(*) from _sqlx_migrations where success = true")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert!(applied >= 1);
+}
+
+async fn emails_are_unique_across_partners(backend: Backend) {
+    let app = spawn(backend).await;
+    let a = app.partner("UniqA").await;
+    let b = app.partner("UniqB").await;
+    let admin_b = app.signed_in(&b.email, &b.password).await;
+    let (_, error) = admin_b.err("create_user", &[("email", &a.email), ("name", "Dup"), ("role", "admin"), ("password", "long-enough-password")]).await;
+    assert!(error.field_message("email").unwrap().contains("already has a Taskbridge account"));
+    let dup = server::db::partners::create_partner(
+        &app.state.db,
+        &a.name,
+        app::types::NewUser { email: "new@uniq.example".into(), name: "N".into(), role: app::types::Role::Admin, password: "long-enough-password".into() },
+    )
+    .await;
+    assert!(matches!(dup, Err(AppError::Conflict(_))), "{dup:?}");
+}
+
+async fn a_partner_always_keeps_an_active_admin(backend: Backend) {
+    let app = spawn(backend).await;
+    let a = app.partner("Last").await;
+    let admin = app.signed_in(&a.email, &a.password).await;
+    let users = admin.ok("list_users", &[]).await;
+    let me = users[0]["user_id"].to_string();
+    let (_, error) = admin.err("set_user_role", &[("user_id", &me), ("role", "technician")]).await;
+    assert!(matches!(error, AppError::Conflict(ref m) if m.contains("last active admin")), "{error:?}");
+    let (_, error) = admin.err("set_user_disabled", &[("user_id", &me), ("disabled", "true")]).await;
+    assert!(matches!(error, AppError::Conflict(_)), "{error:?}");
+    // With a second admin, the first can step down.
+    admin.ok("create_user", &[("email", "second@last.example"), ("name", "Second"), ("role", "admin"), ("password", "long-enough-password")]).await;
+    let changed = admin.ok("set_user_role", &[("user_id", &me), ("role", "technician")]).await;
+    assert_eq!(changed["role"], "technician");
+}
+
+async fn invalid_users_are_refused_field_by_field(backend: Backend) {
+    let app = spawn(backend).await;
+    let a = app.partner("Fields").await;
+    let admin = app.signed_in(&a.email, &a.password).await;
+    for (field, args) in [
+        ("email", [("email", "not-an-email"), ("name", "N"), ("role", "admin"), ("password", "long-enough-password")]),
+        ("name", [("email", "n@fields.example"), ("name", "  "), ("role", "admin"), ("password", "long-enough-password")]),
+        ("role", [("email", "n@fields.example"), ("name", "N"), ("role", "owner"), ("password", "long-enough-password")]),
+        ("password", [("email", "n@fields.example"), ("name", "N"), ("role", "admin"), ("password", "short")]),
+    ] {
+        let (_, error) = admin.err("create_user", &args).await;
+        assert!(error.field_message(field).is_some(), "{field}: {error:?}");
+    }
+    assert_eq!(admin.ok("list_users", &[]).await.as_array().unwrap().len(), 1, "nothing was created");
+}
