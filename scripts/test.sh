@@ -7,6 +7,13 @@ scripts/setup.sh
 scripts/build.sh
 
 export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+# Each PostgreSQL test makes its own tb_test_* database; drop them afterwards.
+cleanup_pg() {
+  command -v psql >/dev/null 2>&1 || return 0
+  psql "$TEST_POSTGRES_URL" -Atqc "select datname from pg_database where datname like 'tb\_test\_%'" 2>/dev/null |
+    while read -r db; do psql "$TEST_POSTGRES_URL" -qc "drop database if exists \"$db\"" >/dev/null 2>&1 || true; done
+}
+trap cleanup_pg EXIT
 echo "==> unit and integration tests"
 cargo test -p app -p server
 
