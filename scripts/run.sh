@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh --release
 export TASKBRIDGE_DEMO="${TASKBRIDGE_DEMO:-true}"
+export TASKBRIDGE_EMBEDDED_SANDBOX="${TASKBRIDGE_EMBEDDED_SANDBOX:-127.0.0.1:3300}"
 exec target/release/taskbridge serve --site-root target/site "$@"

@@ -15,7 +15,7 @@ cleanup_pg() {
 }
 trap cleanup_pg EXIT
 echo "==> unit and integration tests"
-cargo test -p app -p server
+cargo test -p app -p server -p sandbox
 
 echo "==> end-to-end tests (Playwright, headless Chromium)"
 cd end2end

@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web console, the server functions and the machine API.
     Serve(ServeArgs),
+    /// Run the local Autotask REST API (the sandbox) on its own.
+    Sandbox(SandboxArgs),
     /// Administrative tasks run from a shell.
     Admin {
         /// The task.
@@ -86,6 +88,10 @@ pub struct ServeArgs {
     /// Sessions end this many hours after sign-in, however active.
     #[arg(long, env = "TASKBRIDGE_SESSION_MAX_HOURS", default_value_t = 168)]
     pub session_max_hours: i64,
+    /// Also run the sandbox Autotask on this address (the demo's Autotask), keeping its
+    /// data in `<data dir>/sandbox.json`.
+    #[arg(long, env = "TASKBRIDGE_EMBEDDED_SANDBOX")]
+    pub embedded_sandbox: Option<SocketAddr>,
     /// When set, `/metrics` requires `Authorization: Bearer <this>`.
     #[arg(long, env = "TASKBRIDGE_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
@@ -98,6 +104,46 @@ impl ServeArgs {
     /// Whether cookies must be `Secure` (the public URL is https).
     pub fn secure_cookies(&self) -> bool {
         self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+/// `taskbridge sandbox`: a local Autotask for demos, tests and benchmarks.
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TASKBRIDGE_SANDBOX_LISTEN", default_value = "127.0.0.1:3300")]
+    pub listen: SocketAddr,
+    /// Generator seed: the same seed gives the same tenant.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Companies to generate.
+    #[arg(long, default_value_t = 250)]
+    pub companies: usize,
+    /// Contacts to generate (default: 2.4 per company).
+    #[arg(long)]
+    pub contacts: Option<usize>,
+    /// Latency added to every API call, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Keep the tenant in this JSON file (loaded at start if present, saved after changes).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Requests allowed per rolling hour (Autotask's default: 10,000).
+    #[arg(long, default_value_t = 10_000)]
+    pub hourly_limit: usize,
+}
+
+impl SandboxArgs {
+    /// The sandbox configuration these flags describe.
+    pub fn config(&self) -> sandbox::SandboxConfig {
+        sandbox::SandboxConfig {
+            seed: self.seed,
+            companies: self.companies,
+            contacts: self.contacts.unwrap_or(self.companies * 12 / 5),
+            data_file: self.data.clone(),
+            faults: sandbox::faults::Faults { latency_ms: self.latency_ms, ..Default::default() },
+            hourly_threshold: self.hourly_limit,
+        }
     }
 }
 

@@ -10,6 +10,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => server::startup::serve(args).await,
+        Command::Sandbox(args) => server::startup::run_sandbox(args).await,
         Command::Admin { command: AdminCommand::CreatePartner(args) } => server::admin::create_partner_command(args).await,
     };
     match result {

@@ -129,10 +129,44 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(demo) = &state.services.site.demo {
         tracing::info!(email = %demo.email, password = %demo.password, "demo mode: the demo admin's credentials are shown on the sign-in page");
     }
+    let embedded = match args.embedded_sandbox {
+        Some(addr) => {
+            let config = sandbox::SandboxConfig { data_file: Some(args.store.data_dir.join("sandbox.json")), ..sandbox::SandboxConfig::default() };
+            let running = sandbox::start(config, addr).await?;
+            tracing::info!(
+                url = %format!("{}/ATServicesRest/", running.base_url()),
+                user = sandbox::api::USERNAME,
+                secret = sandbox::api::SECRET,
+                integration_code = sandbox::api::INTEGRATION_CODE,
+                "embedded Autotask sandbox is listening"
+            );
+            Some(running)
+        }
+        None => None,
+    };
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!("Taskbridge is listening on http://{}", listener.local_addr()?);
     serve_on(listener, state, Duration::from_secs(args.request_timeout_secs), shutdown_signal()).await?;
+    if let Some(running) = embedded {
+        running.stop().await;
+    }
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// `taskbridge sandbox`.
+pub async fn run_sandbox(args: crate::config::SandboxArgs) -> anyhow::Result<()> {
+    let running = sandbox::start(args.config(), args.listen).await?;
+    tracing::info!(
+        url = %format!("{}/ATServicesRest/", running.base_url()),
+        user = sandbox::api::USERNAME,
+        secret = sandbox::api::SECRET,
+        integration_code = sandbox::api::INTEGRATION_CODE,
+        control = %format!("{}/_sandbox", running.base_url()),
+        "Autotask sandbox is listening"
+    );
+    shutdown_signal().await;
+    running.stop().await;
     Ok(())
 }
 

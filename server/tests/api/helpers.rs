@@ -92,6 +92,7 @@ pub async fn spawn_with(backend: Backend, options: Options) -> TestApp {
         session_idle_minutes: 480,
         session_max_hours: 168,
         metrics_token: options.metrics_token,
+        embedded_sandbox: None,
         request_timeout_secs: 30,
     };
     let state = server::startup::build_state(&args).await.unwrap();

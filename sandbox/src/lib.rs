@@ -1,0 +1,256 @@
+//! A local Autotask PSA: the REST API v1.0 (`/ATServicesRest/V1.0/...`) as documented and
+//! as real zones behave, over a deterministic generated tenant. Used by the demo, every
+//! test, and the benchmarks. Not a mock: existing Autotask clients work against it with
+//! only the base URL changed.
+//!
+//! Control endpoint (outside the API): `GET|PUT /_sandbox/faults`, `GET /_sandbox/stats`,
+//! `POST /_sandbox/stats/reset`, `POST /_sandbox/budget/reset`, `GET /_sandbox`.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod api;
+pub mod billing;
+pub mod error;
+pub mod faults;
+pub mod generate;
+pub mod limits;
+pub mod query;
+pub mod schema;
+pub mod store;
+pub mod surface;
+pub mod writes;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
+use faults::{Dice, Faults};
+use http::StatusCode;
+use limits::Limits;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use store::Tenant;
+
+/// How to start a sandbox.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Generator seed.
+    pub seed: u64,
+    /// Companies to generate.
+    pub companies: usize,
+    /// Contacts to generate.
+    pub contacts: usize,
+    /// Keep state in this file (loaded if it exists, saved after changes).
+    pub data_file: Option<PathBuf>,
+    /// Initial faults (e.g. fixed latency).
+    pub faults: Faults,
+    /// Requests per rolling hour (Autotask's default is 10,000).
+    pub hourly_threshold: usize,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        let spec = generate::Spec::demo(1);
+        Self { seed: spec.seed, companies: spec.companies, contacts: spec.contacts, data_file: None, faults: Faults::default(), hourly_threshold: 10_000 }
+    }
+}
+
+/// The running sandbox's state.
+pub struct Sandbox {
+    tenant: RwLock<Tenant>,
+    /// Thread limit, hourly budget, counters.
+    pub limits: Limits,
+    faults: Mutex<Faults>,
+    /// Randomness for faults.
+    pub dice: Dice,
+    /// "Zone moved" latch: set by the fault, cleared by ZoneInformation.
+    pub zone_moved: AtomicBool,
+    data_file: Option<PathBuf>,
+    dirty: AtomicBool,
+}
+
+impl Sandbox {
+    /// Builds the tenant (from the data file when it exists, otherwise generated).
+    pub fn new(config: &SandboxConfig) -> anyhow::Result<Arc<Self>> {
+        let tenant = match &config.data_file {
+            Some(path) if path.exists() => Tenant::load(path).map_err(|e| anyhow::anyhow!("loading sandbox data {}: {e}", path.display()))?,
+            _ => generate::generate(generate::Spec { seed: config.seed, companies: config.companies, contacts: config.contacts }),
+        };
+        config.faults.validate().map_err(|e| anyhow::anyhow!(e))?;
+        let sandbox = Arc::new(Self {
+            tenant: RwLock::new(tenant),
+            limits: Limits::new(config.hourly_threshold.max(1)),
+            zone_moved: AtomicBool::new(config.faults.zone_moved),
+            faults: Mutex::new(config.faults.clone()),
+            dice: Dice::new(config.seed),
+            data_file: config.data_file.clone(),
+            dirty: AtomicBool::new(config.data_file.as_ref().is_some_and(|p| !p.exists())),
+        });
+        sandbox.flush();
+        Ok(sandbox)
+    }
+
+    /// Read access to the tenant.
+    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, Tenant> {
+        self.tenant.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Write access to the tenant.
+    pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, Tenant> {
+        self.tenant.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The current faults.
+    pub fn faults(&self) -> Faults {
+        self.faults.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Replaces the faults.
+    pub fn set_faults(&self, faults: Faults) {
+        self.zone_moved.store(faults.zone_moved, Ordering::SeqCst);
+        *self.faults.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = faults;
+    }
+
+    fn mark_dirty(&self) {
+        self.dirty.store(true, Ordering::SeqCst);
+    }
+
+    /// Saves the tenant if it changed and a data file is configured.
+    pub fn flush(&self) {
+        if let Some(path) = &self.data_file {
+            if self.dirty.swap(false, Ordering::SeqCst) {
+                let snapshot = self.read().clone();
+                if let Err(e) = snapshot.save(path) {
+                    tracing::error!(error = %e, path = %path.display(), "saving sandbox data failed");
+                    self.dirty.store(true, Ordering::SeqCst);
+                }
+            }
+        }
+    }
+}
+
+/// The sandbox's routes: the API and the control endpoint.
+pub fn router(sandbox: Arc<Sandbox>) -> Router {
+    Router::new()
+        .route("/_sandbox", get(overview))
+        .route("/_sandbox/faults", get(get_faults).put(put_faults))
+        .route("/_sandbox/stats", get(stats))
+        .route("/_sandbox/stats/reset", post(reset_stats))
+        .route("/_sandbox/budget/reset", post(reset_budget))
+        .fallback(any(dispatch))
+        .with_state(sandbox)
+}
+
+async fn dispatch(state: State<Arc<Sandbox>>, method: http::Method, uri: http::Uri, headers: http::HeaderMap, body: axum::body::Bytes) -> Response {
+    if uri.path().to_ascii_lowercase().starts_with("/atservicesrest/") {
+        api::handle(state, method, uri, headers, body).await
+    } else {
+        error::ApiError::no_route(&uri.to_string()).into_response()
+    }
+}
+
+async fn overview(State(sb): State<Arc<Sandbox>>) -> Json<serde_json::Value> {
+    let tenant = sb.read();
+    let counts: serde_json::Map<String, serde_json::Value> = surface::ENTITIES.iter().map(|(e, _)| (e.to_string(), json!(tenant.rows(e).map_or(0, |r| r.len())))).collect();
+    Json(json!({
+        "credentials": {"UserName": api::USERNAME, "Secret": api::SECRET, "ApiIntegrationCode": api::INTEGRATION_CODE},
+        "zoneInformation": "/ATServicesRest/V1.0/ZoneInformation?user=sandbox-api@taskbridge.local",
+        "records": counts,
+        "faults": sb.faults(),
+    }))
+}
+
+async fn get_faults(State(sb): State<Arc<Sandbox>>) -> Json<Faults> {
+    Json(sb.faults())
+}
+
+async fn put_faults(State(sb): State<Arc<Sandbox>>, body: axum::body::Bytes) -> Response {
+    match serde_json::from_slice::<Faults>(&body).map_err(|e| e.to_string()).and_then(|f| f.validate().map(|()| f)) {
+        Ok(faults) => {
+            sb.set_faults(faults.clone());
+            Json(faults).into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({"error": e}))).into_response(),
+    }
+}
+
+async fn stats(State(sb): State<Arc<Sandbox>>) -> Json<serde_json::Value> {
+    let mut value = serde_json::to_value(sb.limits.stats()).unwrap_or_default();
+    value["hourly_count"] = json!(sb.limits.hourly_count());
+    Json(value)
+}
+
+async fn reset_stats(State(sb): State<Arc<Sandbox>>) -> StatusCode {
+    sb.limits.reset_stats();
+    StatusCode::NO_CONTENT
+}
+
+async fn reset_budget(State(sb): State<Arc<Sandbox>>) -> StatusCode {
+    sb.limits.reset_budget();
+    StatusCode::NO_CONTENT
+}
+
+/// A sandbox serving on a port until dropped or shut down.
+pub struct RunningSandbox {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its state (for tests that inspect the tenant).
+    pub sandbox: Arc<Sandbox>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningSandbox {
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops serving and saves the data file.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.sandbox.flush();
+    }
+}
+
+impl Drop for RunningSandbox {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.sandbox.flush();
+    }
+}
+
+/// Starts a sandbox on `listen` (port 0 picks a free port).
+pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<RunningSandbox> {
+    let sandbox = Sandbox::new(&config)?;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("binding the sandbox to {listen}: {e}"))?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = router(sandbox.clone());
+    let saver = sandbox.clone();
+    let task = tokio::spawn(async move {
+        let flusher = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                saver.flush();
+            }
+        });
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+        flusher.abort();
+    });
+    Ok(RunningSandbox { addr, sandbox, shutdown: Some(tx), task: Some(task) })
+}

@@ -1,0 +1,428 @@
+//! The Autotask query language: `{"filter":[...], "IncludeFields":[...], "MaxRecords":N}`
+//! with the 13 operators, nested `and`/`or` groups, case-insensitive field and key names,
+//! UDF conditions, and Autotask's limits and error messages.
+
+use crate::error::ApiError;
+use crate::store::{parse_datetime, Record};
+use crate::surface::surface;
+use serde_json::{Map, Value};
+use std::cmp::Ordering;
+
+/// Comparison operators (spelled exactly as Autotask spells them; case-sensitive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    NotEq,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    BeginsWith,
+    EndsWith,
+    Contains,
+    Exist,
+    NotExist,
+    In,
+    NotIn,
+}
+
+impl Op {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "eq" => Op::Eq,
+            "noteq" => Op::NotEq,
+            "gt" => Op::Gt,
+            "gte" => Op::Gte,
+            "lt" => Op::Lt,
+            "lte" => Op::Lte,
+            "beginsWith" => Op::BeginsWith,
+            "endsWith" => Op::EndsWith,
+            "contains" => Op::Contains,
+            "exist" => Op::Exist,
+            "notExist" => Op::NotExist,
+            "in" => Op::In,
+            "notIn" => Op::NotIn,
+            _ => return None,
+        })
+    }
+}
+
+/// One filter node.
+#[derive(Debug, Clone)]
+pub enum Filter {
+    /// A condition on a field or UDF.
+    Cond {
+        /// Operator.
+        op: Op,
+        /// Canonical field name (or the UDF's name when `udf`).
+        field: String,
+        /// Whether `field` is a user-defined field.
+        udf: bool,
+        /// The model data type ("integer", "datetime"...), "string" for UDFs.
+        data_type: &'static str,
+        /// The value (an array for in/notIn; null for exist/notExist).
+        value: Value,
+    },
+    /// `and` (all) or `or` (any) of the items.
+    Group {
+        /// True for `and`.
+        all: bool,
+        /// The members.
+        items: Vec<Filter>,
+    },
+}
+
+/// A parsed query.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// Top-level filters (ANDed).
+    pub filter: Vec<Filter>,
+    /// Projection, canonical names.
+    pub include_fields: Option<Vec<String>>,
+    /// Page size, 1–500.
+    pub max_records: usize,
+}
+
+/// Autotask's limit on OR conditions (including `in` list members).
+pub const MAX_OR_CONDITIONS: usize = 500;
+
+fn key<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    object.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+}
+
+fn singular(entity: &str) -> &str {
+    crate::surface::ENTITIES.iter().find(|(e, _)| *e == entity).map(|(_, s)| *s).unwrap_or(entity)
+}
+
+/// Parses a QueryModel body for `entity`.
+pub fn parse(entity: &str, body: &Value) -> Result<Query, ApiError> {
+    let Some(object) = body.as_object() else {
+        return Err(ApiError::server("The query is not a JSON object."));
+    };
+    let raw_filter = key(object, "filter").cloned().unwrap_or(Value::Null);
+    let items = match raw_filter {
+        Value::Array(items) if !items.is_empty() => items,
+        _ => return Err(ApiError::server("A filter is required. To return all records, use {\"op\":\"gte\",\"field\":\"id\",\"value\":0}.")),
+    };
+    let mut udf_fields = Vec::new();
+    let filter = items.iter().map(|f| parse_filter(entity, f, &mut udf_fields)).collect::<Result<Vec<_>, _>>()?;
+    udf_fields.sort();
+    udf_fields.dedup();
+    if udf_fields.len() > 1 {
+        return Err(ApiError::server("Only one user-defined field can be queried at a time."));
+    }
+    let ors = filter.iter().map(|f| or_conditions(f, false)).sum::<usize>();
+    if ors > MAX_OR_CONDITIONS {
+        return Err(ApiError::server("Invalid query syntax. Queries are limited to 500 or fewer 'OR' conditions."));
+    }
+    let max_records = match key(object, "MaxRecords") {
+        None | Some(Value::Null) => 500,
+        Some(v) => match v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())) {
+            Some(n) if (1..=500).contains(&n) => n as usize,
+            _ => return Err(ApiError::server("maxCountOfRecordsToReturn must be between 1 and 500")),
+        },
+    };
+    let include_fields = match key(object, "IncludeFields") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(names)) if names.is_empty() => None,
+        Some(Value::Array(names)) => Some(
+            names
+                .iter()
+                .map(|n| {
+                    let name = n.as_str().unwrap_or_default();
+                    if let Some(f) = surface().field(entity, name) {
+                        Ok(f.name.clone())
+                    } else if let Some((udf, _)) = crate::schema::udfs(entity).iter().find(|(u, _)| u.eq_ignore_ascii_case(name)) {
+                        Ok((*udf).to_string())
+                    } else {
+                        Err(ApiError::server(format!("Unable to find {name} in the {} Entity.", singular(entity))))
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        Some(_) => return Err(ApiError::server("IncludeFields must be an array of field names.")),
+    };
+    Ok(Query { filter, include_fields, max_records })
+}
+
+fn parse_filter(entity: &str, raw: &Value, udf_fields: &mut Vec<String>) -> Result<Filter, ApiError> {
+    let Some(object) = raw.as_object() else {
+        return Err(ApiError::server("Each filter must be an object with op, field and value."));
+    };
+    let op_text = key(object, "op").and_then(Value::as_str).unwrap_or_default();
+    if op_text == "and" || op_text == "or" {
+        let items = key(object, "items").and_then(Value::as_array).cloned().unwrap_or_default();
+        if items.is_empty() {
+            return Err(ApiError::server(format!("The '{op_text}' grouping requires at least one item.")));
+        }
+        let items = items.iter().map(|f| parse_filter(entity, f, udf_fields)).collect::<Result<Vec<_>, _>>()?;
+        return Ok(Filter::Group { all: op_text == "and", items });
+    }
+    let Some(op) = Op::parse(op_text) else {
+        return Err(ApiError::server(format!("Invalid query syntax. Unknown operator '{op_text}'.")));
+    };
+    let field_name = key(object, "field").and_then(Value::as_str).unwrap_or_default();
+    let udf = key(object, "udf").is_some_and(|v| truthy(v) == Some(true));
+    let (field, data_type) = if udf {
+        match crate::schema::udfs(entity).iter().find(|(u, _)| u.eq_ignore_ascii_case(field_name)) {
+            Some((name, _)) => {
+                udf_fields.push((*name).to_string());
+                ((*name).to_string(), "string")
+            }
+            None => return Err(ApiError::server(format!("Unable to find user-defined field {field_name} in the {} Entity.", singular(entity)))),
+        }
+    } else {
+        match surface().field(entity, field_name) {
+            Some(f) if f.name != "userDefinedFields" => {
+                if !crate::schema::queryable(entity, &f.name) {
+                    return Err(ApiError::server(format!("The field {} is not queryable.", f.name)));
+                }
+                (f.name.clone(), f.data_type())
+            }
+            _ => return Err(ApiError::server(format!("Unable to find {field_name} in the {} Entity.", singular(entity)))),
+        }
+    };
+    let value = key(object, "value").cloned().unwrap_or(Value::Null);
+    match op {
+        Op::In | Op::NotIn if !value.is_array() => {
+            return Err(ApiError::server(format!("The '{op_text}' operator requires an array value.")));
+        }
+        Op::Exist | Op::NotExist => {}
+        _ if value.is_null() => return Err(ApiError::server(format!("The '{op_text}' operator requires a value for {field}."))),
+        _ => {}
+    }
+    Ok(Filter::Cond { op, field, udf, data_type, value })
+}
+
+/// OR conditions in a filter: members of `or` groups and of `in`/`notIn` lists.
+fn or_conditions(filter: &Filter, inside_or: bool) -> usize {
+    match filter {
+        Filter::Group { all, items } => {
+            let nested: usize = items.iter().map(|f| or_conditions(f, !all)).sum();
+            if *all { nested } else { nested.max(items.len()) }
+        }
+        Filter::Cond { op: Op::In | Op::NotIn, value, .. } => value.as_array().map_or(0, Vec::len),
+        Filter::Cond { .. } => usize::from(inside_or),
+    }
+}
+
+/// Booleans as Autotask accepts them loosely: true/false, "true"/"false", 1/0.
+fn truthy(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => n.as_i64().map(|n| n != 0),
+        Value::String(s) => match s.to_ascii_lowercase().as_str() {
+            "true" | "1" => Some(true),
+            "false" | "0" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
+        _ => None,
+    }
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.to_lowercase()),
+        Value::Null => None,
+        other => Some(other.to_string().to_lowercase()),
+    }
+}
+
+/// Compares a stored value with a query value by the field's type; None when either
+/// side is null or not comparable.
+fn compare(data_type: &str, stored: &Value, wanted: &Value) -> Option<Ordering> {
+    if stored.is_null() {
+        return None;
+    }
+    match data_type {
+        "integer" | "long" | "double" | "short" => number(stored)?.partial_cmp(&number(wanted)?),
+        "boolean" => Some(truthy(stored)?.cmp(&truthy(wanted)?)),
+        "datetime" => Some(parse_datetime(stored.as_str()?)?.cmp(&parse_datetime(wanted.as_str()?)?)),
+        _ => Some(text(stored)?.cmp(&text(wanted)?)),
+    }
+}
+
+fn field_value<'a>(record: &'a Record, field: &str, udf: bool) -> &'a Value {
+    static NULL: Value = Value::Null;
+    if udf {
+        record
+            .get("userDefinedFields")
+            .and_then(Value::as_array)
+            .and_then(|list| list.iter().find(|u| u.get("name").and_then(Value::as_str).is_some_and(|n| n.eq_ignore_ascii_case(field))))
+            .and_then(|u| u.get("value"))
+            .unwrap_or(&NULL)
+    } else {
+        record.get(field).unwrap_or(&NULL)
+    }
+}
+
+/// Whether a record passes one filter.
+pub fn matches(filter: &Filter, record: &Record) -> bool {
+    match filter {
+        Filter::Group { all: true, items } => items.iter().all(|f| matches(f, record)),
+        Filter::Group { all: false, items } => items.iter().any(|f| matches(f, record)),
+        Filter::Cond { op, field, udf, data_type, value } => {
+            let stored = field_value(record, field, *udf);
+            let present = !stored.is_null() && stored.as_str() != Some("");
+            let cmp = || compare(data_type, stored, value);
+            let s = || text(stored).unwrap_or_default();
+            let w = || text(value).unwrap_or_default();
+            match op {
+                Op::Exist => present,
+                Op::NotExist => !present,
+                Op::Eq => cmp() == Some(Ordering::Equal),
+                Op::NotEq => cmp() != Some(Ordering::Equal),
+                Op::Gt => cmp() == Some(Ordering::Greater),
+                Op::Gte => matches!(cmp(), Some(Ordering::Greater | Ordering::Equal)),
+                Op::Lt => cmp() == Some(Ordering::Less),
+                Op::Lte => matches!(cmp(), Some(Ordering::Less | Ordering::Equal)),
+                Op::BeginsWith => present && s().starts_with(&w()),
+                Op::EndsWith => present && s().ends_with(&w()),
+                Op::Contains => present && s().contains(&w()),
+                Op::In => value.as_array().is_some_and(|list| list.iter().any(|v| compare(data_type, stored, v) == Some(Ordering::Equal))),
+                Op::NotIn => value.as_array().is_some_and(|list| !list.iter().any(|v| compare(data_type, stored, v) == Some(Ordering::Equal))),
+            }
+        }
+    }
+}
+
+/// The smallest id a record can have to match the top-level filters (from `id` gt/gte/eq
+/// conditions), so id-walk paging scans from there instead of the start.
+pub fn min_id(filters: &[Filter]) -> i64 {
+    let mut min = i64::MIN;
+    for f in filters {
+        if let Filter::Cond { op, field, udf: false, value, .. } = f {
+            if field == "id" {
+                if let Some(n) = number(value) {
+                    let n = n.floor() as i64;
+                    match op {
+                        Op::Gt => min = min.max(n + 1),
+                        Op::Gte | Op::Eq => min = min.max(n),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    min
+}
+
+/// Applies IncludeFields: only the listed fields (UDFs listed by name stay in their array).
+pub fn project(record: &Record, include: &Option<Vec<String>>) -> Value {
+    let Some(names) = include else {
+        return Value::Object(record.clone());
+    };
+    let mut out = Map::new();
+    let mut udfs = Vec::new();
+    for name in names {
+        if let Some(v) = record.get(name) {
+            out.insert(name.clone(), v.clone());
+        } else if let Some(list) = record.get("userDefinedFields").and_then(Value::as_array) {
+            if let Some(u) = list.iter().find(|u| u.get("name").and_then(Value::as_str) == Some(name.as_str())) {
+                udfs.push(u.clone());
+            }
+        }
+    }
+    if record.contains_key("userDefinedFields") {
+        out.insert("userDefinedFields".into(), Value::Array(udfs));
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn company(id: i64, name: &str, active: bool, kind: i64) -> Record {
+        let mut r = Record::new();
+        r.insert("id".into(), id.into());
+        r.insert("companyName".into(), name.into());
+        r.insert("isActive".into(), active.into());
+        r.insert("companyType".into(), kind.into());
+        crate::store::complete("Companies", r)
+    }
+
+    fn run(body: Value, records: &[Record]) -> Vec<i64> {
+        let q = parse("Companies", &body).unwrap();
+        records.iter().filter(|r| q.filter.iter().all(|f| matches(f, r))).map(|r| r["id"].as_i64().unwrap()).collect()
+    }
+
+    #[test]
+    fn every_operator_filters_as_documented() {
+        let rs = vec![company(1, "Smith & Jones", true, 1), company(2, "Café Müller GmbH", false, 3), company(3, "O'Brien IT, Inc.", true, 7)];
+        let q = |op: &str, field: &str, value: Value| run(json!({"filter": [{"op": op, "field": field, "value": value}]}), &rs);
+        assert_eq!(q("eq", "companyname", json!("smith & jones")), vec![1]);
+        assert_eq!(q("noteq", "CompanyType", json!(1)), vec![2, 3]);
+        assert_eq!(q("gt", "id", json!(1)), vec![2, 3]);
+        assert_eq!(q("gte", "id", json!(2)), vec![2, 3]);
+        assert_eq!(q("lt", "id", json!(2)), vec![1]);
+        assert_eq!(q("lte", "id", json!("2")), vec![1, 2]);
+        assert_eq!(q("beginsWith", "companyName", json!("CAFÉ")), vec![2]);
+        assert_eq!(q("endsWith", "companyName", json!("inc.")), vec![3]);
+        assert_eq!(q("contains", "companyName", json!("'brien")), vec![3]);
+        assert_eq!(q("in", "companyType", json!([1, 7])), vec![1, 3]);
+        assert_eq!(q("notIn", "companyType", json!(["1", "7"])), vec![2]);
+        assert_eq!(q("exist", "companyName", Value::Null), vec![1, 2, 3]);
+        assert_eq!(q("notExist", "address1", Value::Null), vec![1, 2, 3]);
+        // Booleans are coerced loosely.
+        assert_eq!(q("eq", "isActive", json!("true")), vec![1, 3]);
+        assert_eq!(q("eq", "isActive", json!(0)), vec![2]);
+    }
+
+    #[test]
+    fn nested_groups_combine_with_and_or() {
+        let rs = vec![company(1, "A", true, 1), company(2, "B", true, 3), company(3, "C", false, 1)];
+        let body = json!({"filter": [
+            {"op": "eq", "field": "isActive", "value": true},
+            {"op": "or", "items": [
+                {"op": "eq", "field": "companyName", "value": "B"},
+                {"op": "and", "items": [{"op": "eq", "field": "companyType", "value": 1}, {"op": "eq", "field": "id", "value": 1}]}
+            ]}
+        ]});
+        assert_eq!(run(body, &rs), vec![1, 2]);
+    }
+
+    #[test]
+    fn limits_and_mistakes_give_autotask_errors() {
+        let err = |body: Value| parse("Companies", &body).unwrap_err().errors[0].clone();
+        let big: Vec<i64> = (0..501).collect();
+        assert_eq!(err(json!({"filter": [{"op": "in", "field": "id", "value": big}]})), "Invalid query syntax. Queries are limited to 500 or fewer 'OR' conditions.");
+        assert_eq!(err(json!({"filter": [{"op": "exist", "field": "id"}], "MaxRecords": 501})), "maxCountOfRecordsToReturn must be between 1 and 500");
+        assert_eq!(err(json!({"filter": [{"op": "exist", "field": "id"}], "maxRecords": 0})), "maxCountOfRecordsToReturn must be between 1 and 500");
+        assert_eq!(err(json!({"filter": [{"op": "exist", "field": "nope"}]})), "Unable to find nope in the Company Entity.");
+        assert_eq!(err(json!({"filter": [{"op": "exist", "field": "id"}], "IncludeFields": ["firstName"]})), "Unable to find firstName in the Company Entity.");
+        assert!(err(json!({"filter": []})).starts_with("A filter is required"));
+        assert!(err(json!({"filter": [{"op": "startsWith", "field": "companyName", "value": "a"}]})).contains("Unknown operator"));
+        let ok: Vec<i64> = (0..500).collect();
+        assert!(parse("Companies", &json!({"filter": [{"op": "in", "field": "id", "value": ok}]})).is_ok());
+    }
+
+    #[test]
+    fn udf_conditions_read_the_udf_list() {
+        let mut r = company(1, "A", true, 1);
+        r["userDefinedFields"] = json!([{"name": "Backup Customer ID", "value": null}, {"name": "Customer Ranking", "value": "Golden"}, {"name": "Data Region", "value": null}]);
+        let rs = vec![r, company(2, "B", true, 1)];
+        assert_eq!(run(json!({"filter": [{"op": "eq", "field": "customer ranking", "udf": true, "value": "Golden"}]}), &rs), vec![1]);
+        assert_eq!(run(json!({"filter": [{"op": "exist", "field": "Customer Ranking", "udf": true}]}), &rs), vec![1]);
+        let two = parse("Companies", &json!({"filter": [{"op": "exist", "field": "Customer Ranking", "udf": true}, {"op": "exist", "field": "Data Region", "udf": true}]}));
+        assert!(two.is_err());
+    }
+
+    #[test]
+    fn include_fields_keep_only_what_was_asked() {
+        let q = parse("Companies", &json!({"filter": [{"op": "exist", "field": "id"}], "includeFields": ["ID", "companyname"]})).unwrap();
+        let v = project(&company(1, "A", true, 1), &q.include_fields);
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(keys, vec!["id", "companyName", "userDefinedFields"]);
+    }
+}
