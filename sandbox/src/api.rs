@@ -192,6 +192,9 @@ async fn handle_inner(sb: &Sandbox, method: &Method, uri: &Uri, headers: &Header
             let id = 50_000 + (sb.dice.roll() * 9_999.0) as i64;
             return Ok((StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"errors": [format!("An unexpected error has occurred.  If the problem persists, please contact Autotask Support and reference Error ID: {id}.")], "errorId": id}))).into_response());
         }
+        Injected::Malformed => {
+            return Ok((StatusCode::OK, [(http::header::CONTENT_TYPE, "application/json")], r#"{"items":[{"id":1,"companyName":"Trunc"#).into_response());
+        }
         Injected::Timeout(d) => {
             tokio::time::sleep(d).await;
             return Err(ApiError::server("The operation has timed out."));

@@ -18,6 +18,8 @@ pub struct Faults {
     pub rate_429: f64,
     /// Share of calls answered 500/503.
     pub rate_5xx: f64,
+    /// Share of calls answered 200 with a truncated, unreadable body.
+    pub rate_malformed: f64,
     /// Share of calls that hang for `timeout_ms` before answering.
     pub rate_timeout: f64,
     /// How long a "timeout" hangs.
@@ -31,7 +33,7 @@ pub struct Faults {
 impl Faults {
     /// Checks ranges, so a bad control request is refused with the reason.
     pub fn validate(&self) -> Result<(), String> {
-        for (name, rate) in [("rate_429", self.rate_429), ("rate_5xx", self.rate_5xx), ("rate_timeout", self.rate_timeout)] {
+        for (name, rate) in [("rate_429", self.rate_429), ("rate_5xx", self.rate_5xx), ("rate_timeout", self.rate_timeout), ("rate_malformed", self.rate_malformed)] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(format!("{name} must be between 0 and 1, got {rate}"));
             }
@@ -51,6 +53,8 @@ pub enum Injected {
     ServerError(u16),
     /// Hang, then answer.
     Timeout(Duration),
+    /// A 200 whose body is cut off.
+    Malformed,
 }
 
 /// A small, lock-free pseudo-random source (SplitMix64) for fault decisions.
@@ -89,6 +93,8 @@ impl Faults {
             Injected::ServerError(if dice.roll() < 0.5 { 500 } else { 503 })
         } else if r < self.rate_429 + self.rate_5xx + self.rate_timeout {
             Injected::Timeout(Duration::from_millis(if self.timeout_ms == 0 { 120_000 } else { self.timeout_ms }))
+        } else if r < self.rate_429 + self.rate_5xx + self.rate_timeout + self.rate_malformed {
+            Injected::Malformed
         } else {
             Injected::None
         }

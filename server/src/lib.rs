@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod autotask;
 pub mod config;
 pub mod crypto;
 pub mod db;

@@ -4,6 +4,7 @@
 
 mod access;
 mod auth;
+mod autotask_client;
 mod helpers;
 mod store;
 mod tokens;

@@ -1,0 +1,10 @@
+//! Autotask PSA: the REST client, its typed entities, query builder and error causes.
+
+pub mod client;
+pub mod entities;
+pub mod error;
+pub mod query;
+
+pub use client::{AutotaskClient, ClientOptions, Credentials};
+pub use error::AutotaskError;
+pub use query::{Filter, Query};

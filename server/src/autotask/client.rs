@@ -1,0 +1,530 @@
+//! The production Autotask REST client.
+//!
+//! - Zone discovery from the username, cached, re-discovered once on a 401 (zone moves).
+//! - The three auth headers on every call; timeouts on every call.
+//! - Never more than `max_threads_per_entity` concurrent calls per entity (Autotask allows 3
+//!   per integration code and entity), queued locally instead of being refused remotely.
+//! - Retries with exponential backoff and full jitter, only for idempotent calls (reads,
+//!   PATCH/PUT), honouring `Retry-After`. Creates are never retried blindly.
+//! - The hourly budget is read from ThresholdInformation every so often; the client paces
+//!   itself from 50% of it, before Autotask starts slowing or refusing.
+//! - Queries are POSTed and paged by id-walk (the documented, stateless way); large reads
+//!   can be split into id ranges fetched in parallel within the thread limit.
+
+use super::entities::{Entity, FieldInfo, PicklistValue, ThresholdInfo, ZoneInfo};
+use super::error::AutotaskError;
+use super::query::{Filter, Query, MAX_RECORDS};
+use reqwest::Method;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{RwLock, Semaphore};
+
+/// Where Autotask's zone discovery lives (any zone answers it).
+pub const PRODUCTION_DISCOVERY_URL: &str = "https://webservices2.autotask.net/ATServicesRest/";
+
+/// An API user's credentials. The secret is never printed.
+#[derive(Clone)]
+pub struct Credentials {
+    /// API username (the API-only user's email).
+    pub username: String,
+    /// API secret.
+    pub secret: String,
+    /// API integration code (tracking identifier).
+    pub integration_code: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("username", &self.username).field("secret", &"<hidden>").field("integration_code", &self.integration_code).finish()
+    }
+}
+
+/// Client behaviour.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Zone discovery base, ending in `/ATServicesRest/`.
+    pub discovery_url: String,
+    /// A fixed zone REST base (ending in `/ATServicesRest/`) instead of discovery.
+    pub zone_override: Option<String>,
+    /// Per-call timeout.
+    pub timeout: Duration,
+    /// Concurrent calls per entity (Autotask allows 3).
+    pub max_threads_per_entity: usize,
+    /// Attempts for an idempotent call.
+    pub max_attempts: u32,
+    /// First backoff.
+    pub backoff_base: Duration,
+    /// Longest backoff.
+    pub backoff_cap: Duration,
+    /// Read ThresholdInformation after this many calls.
+    pub threshold_check_every: u64,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            discovery_url: PRODUCTION_DISCOVERY_URL.into(),
+            zone_override: None,
+            timeout: Duration::from_secs(30),
+            max_threads_per_entity: 3,
+            max_attempts: 5,
+            backoff_base: Duration::from_millis(250),
+            backoff_cap: Duration::from_secs(20),
+            threshold_check_every: 250,
+        }
+    }
+}
+
+/// Counters, for benchmarks and the sync history.
+#[derive(Debug, Default)]
+pub struct ClientStats {
+    /// HTTP calls made to Autotask (including retries and zone discovery).
+    pub calls: AtomicU64,
+    /// Retries after a transient failure.
+    pub retries: AtomicU64,
+    /// Zone discoveries.
+    pub discoveries: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct Budget {
+    since_check: u64,
+    usage: f64,
+}
+
+/// A page of results.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Items in id order.
+    pub items: Vec<Value>,
+}
+
+/// The client for one Autotask API user.
+pub struct AutotaskClient {
+    http: reqwest::Client,
+    creds: Credentials,
+    opts: ClientOptions,
+    zone: RwLock<Option<ZoneInfo>>,
+    slots: Mutex<HashMap<String, Arc<Semaphore>>>,
+    budget: Mutex<Budget>,
+    jitter: AtomicU64,
+    /// Counters.
+    pub stats: ClientStats,
+}
+
+impl std::fmt::Debug for AutotaskClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AutotaskClient").field("creds", &self.creds).finish()
+    }
+}
+
+fn id_of(item: &Value) -> Option<i64> {
+    item.get("id").and_then(Value::as_i64)
+}
+
+/// Removes nulls from a create body (Autotask answers 500 to explicit nulls on create).
+fn strip_nulls(body: &Value) -> Value {
+    match body {
+        Value::Object(map) => Value::Object(map.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect()),
+        other => other.clone(),
+    }
+}
+
+impl AutotaskClient {
+    /// A client; nothing is called until the first request.
+    pub fn new(creds: Credentials, opts: ClientOptions) -> Result<Self, AutotaskError> {
+        let http = reqwest::Client::builder()
+            .timeout(opts.timeout)
+            .connect_timeout(Duration::from_secs(10).min(opts.timeout))
+            .user_agent(concat!("Taskbridge/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| AutotaskError::Unavailable(format!("could not build the HTTP client: {e}")))?;
+        let zone = opts.zone_override.as_ref().map(|url| ZoneInfo { zone_name: "Configured zone".into(), url: normalise_base(url), web_url: String::new(), ci: 0 });
+        Ok(Self { http, creds, opts, zone: RwLock::new(zone), slots: Mutex::default(), budget: Mutex::default(), jitter: AtomicU64::new(0x2545_F491_4F6C_DD1D), stats: ClientStats::default() })
+    }
+
+    /// The API username this client uses.
+    pub fn username(&self) -> &str {
+        &self.creds.username
+    }
+
+    fn slot(&self, entity: &str) -> Arc<Semaphore> {
+        let mut slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        slots.entry(entity.to_ascii_lowercase()).or_insert_with(|| Arc::new(Semaphore::new(self.opts.max_threads_per_entity.max(1)))).clone()
+    }
+
+    fn random_unit(&self) -> f64 {
+        let mut z = self.jitter.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let exp = self.opts.backoff_base.saturating_mul(1u32 << attempt.min(16)).min(self.opts.backoff_cap);
+        let jittered = exp.mul_f64(self.random_unit());
+        retry_after.map_or(jittered, |r| r.max(jittered))
+    }
+
+    /// The zone, discovering it on first use.
+    pub async fn zone(&self) -> Result<ZoneInfo, AutotaskError> {
+        if let Some(zone) = self.zone.read().await.clone() {
+            return Ok(zone);
+        }
+        self.discover_zone().await
+    }
+
+    /// Asks ZoneInformation where this API user lives (no auth, not thread-limited).
+    pub async fn discover_zone(&self) -> Result<ZoneInfo, AutotaskError> {
+        if let Some(url) = &self.opts.zone_override {
+            let zone = ZoneInfo { zone_name: "Configured zone".into(), url: normalise_base(url), web_url: String::new(), ci: 0 };
+            *self.zone.write().await = Some(zone.clone());
+            return Ok(zone);
+        }
+        self.stats.discoveries.fetch_add(1, Ordering::Relaxed);
+        self.stats.calls.fetch_add(1, Ordering::Relaxed);
+        let url = format!("{}V1.0/ZoneInformation", normalise_base(&self.opts.discovery_url));
+        let response = self.http.get(&url).query(&[("user", self.creds.username.as_str())]).send().await.map_err(|e| self.transport_error(e))?;
+        let status = response.status().as_u16();
+        let body = response.text().await.map_err(|e| self.transport_error(e))?;
+        if status != 200 {
+            return Err(AutotaskError::from_response(status, &body, &self.creds.username, None));
+        }
+        let zone: ZoneInfo = serde_json::from_str(&body).map_err(|e| AutotaskError::Malformed(format!("zone information: {e}")))?;
+        if zone.url.is_empty() {
+            return Err(AutotaskError::Malformed("zone information without a url".into()));
+        }
+        let zone = ZoneInfo { url: normalise_base(&zone.url), ..zone };
+        *self.zone.write().await = Some(zone.clone());
+        Ok(zone)
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> AutotaskError {
+        if e.is_timeout() {
+            AutotaskError::Timeout(self.opts.timeout)
+        } else if e.is_decode() || e.is_body() {
+            AutotaskError::Malformed(e.to_string())
+        } else {
+            AutotaskError::Unavailable(format!("could not reach Autotask: {e}"))
+        }
+    }
+
+    async fn pace(&self) {
+        let (check, usage) = {
+            let mut b = self.budget.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            b.since_check += 1;
+            let check = b.since_check == 1 || b.since_check > self.opts.threshold_check_every;
+            if check {
+                b.since_check = 1;
+            }
+            (check, b.usage)
+        };
+        let usage = if check {
+            match self.raw(Method::GET, "ThresholdInformation", "ThresholdInformation", None, true).await {
+                Ok(v) => {
+                    let t: ThresholdInfo = serde_json::from_value(v).unwrap_or_default();
+                    let u = if t.external_request_threshold > 0 { t.current_timeframe_request_count as f64 / t.external_request_threshold as f64 } else { 0.0 };
+                    self.budget.lock().unwrap_or_else(std::sync::PoisonError::into_inner).usage = u;
+                    u
+                }
+                Err(_) => usage,
+            }
+        } else {
+            usage
+        };
+        let delay = if usage >= 0.9 {
+            Duration::from_secs(2)
+        } else if usage >= 0.75 {
+            Duration::from_millis(1_000)
+        } else if usage >= 0.5 {
+            Duration::from_millis(250)
+        } else {
+            Duration::ZERO
+        };
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One logical call: pacing, thread slot, retries, zone re-discovery.
+    async fn call(&self, method: Method, bucket: &str, path: &str, body: Option<&Value>, idempotent: bool) -> Result<Value, AutotaskError> {
+        self.pace().await;
+        self.raw(method, bucket, path, body, idempotent).await
+    }
+
+    async fn raw(&self, method: Method, bucket: &str, path: &str, body: Option<&Value>, idempotent: bool) -> Result<Value, AutotaskError> {
+        let mut rediscovered = false;
+        let mut attempt = 0u32;
+        loop {
+            let zone = self.zone().await?;
+            let url = if path.starts_with("http") { path.to_string() } else { format!("{}V1.0/{path}", zone.url) };
+            let result = {
+                let slot = self.slot(bucket);
+                let _permit = slot.acquire().await.map_err(|_| AutotaskError::Unavailable("client is shutting down".into()))?;
+                self.stats.calls.fetch_add(1, Ordering::Relaxed);
+                let mut request = self
+                    .http
+                    .request(method.clone(), &url)
+                    .header("ApiIntegrationCode", &self.creds.integration_code)
+                    .header("UserName", &self.creds.username)
+                    .header("Secret", &self.creds.secret)
+                    .header("Content-Type", "application/json");
+                if let Some(b) = body {
+                    request = request.body(b.to_string());
+                }
+                match request.send().await {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|s| s.parse::<u64>().ok()).map(Duration::from_secs);
+                        match response.text().await {
+                            Ok(text) if status == 200 => serde_json::from_str::<Value>(&text).map_err(|e| AutotaskError::Malformed(format!("{e} in {} bytes", text.len()))),
+                            Ok(text) => Err(AutotaskError::from_response(status, &text, &self.creds.username, retry_after)),
+                            Err(e) => Err(self.transport_error(e)),
+                        }
+                    }
+                    Err(e) => Err(self.transport_error(e)),
+                }
+            };
+            match result {
+                Ok(v) => return Ok(v),
+                Err(AutotaskError::WrongSecret) if !rediscovered && self.opts.zone_override.is_none() => {
+                    // The tenant may have moved zones: ask again once, then retry.
+                    rediscovered = true;
+                    tracing::info!(user = %self.creds.username, "401 from Autotask: re-discovering the zone");
+                    self.discover_zone().await?;
+                }
+                Err(e) if e.is_transient() && idempotent && attempt + 1 < self.opts.max_attempts => {
+                    let retry_after = match &e {
+                        AutotaskError::Throttled { retry_after, .. } => *retry_after,
+                        _ => None,
+                    };
+                    let wait = self.backoff(attempt, retry_after);
+                    tracing::debug!(cause = e.cause(), attempt, ?wait, path, "transient Autotask failure; retrying");
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    attempt += 1;
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// ThresholdInformation: the hourly budget and its use.
+    pub async fn threshold(&self) -> Result<ThresholdInfo, AutotaskError> {
+        let v = self.raw(Method::GET, "ThresholdInformation", "ThresholdInformation", None, true).await?;
+        serde_json::from_value(v).map_err(|e| AutotaskError::Malformed(e.to_string()))
+    }
+
+    /// One page of a query (POST).
+    pub async fn query_page(&self, entity: &str, query: &Query) -> Result<Page, AutotaskError> {
+        let v = self.call(Method::POST, entity, &format!("{entity}/query"), Some(&query.to_json()), true).await?;
+        let items = v.get("items").and_then(Value::as_array).cloned().ok_or_else(|| AutotaskError::Malformed(format!("{entity} query answer without items")))?;
+        Ok(Page { items })
+    }
+
+    /// Every matching record, by id-walk: each next page asks for ids above the last seen.
+    pub async fn query_all_raw(&self, entity: &str, query: &Query) -> Result<Vec<Value>, AutotaskError> {
+        let mut out = Vec::new();
+        let mut after: Option<i64> = None;
+        loop {
+            let q = match after {
+                Some(id) => query.clone().and(Filter::gt("id", id)),
+                None => query.clone(),
+            };
+            let page = self.query_page(entity, &q).await?;
+            let n = page.items.len();
+            after = page.items.last().and_then(id_of);
+            out.extend(page.items);
+            if n < query.max_records || after.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Every matching record, typed.
+    pub async fn query<T: Entity>(&self, query: &Query) -> Result<Vec<T>, AutotaskError> {
+        self.query_all_raw(T::NAME, query).await?.into_iter().map(|v| serde_json::from_value(v).map_err(|e| AutotaskError::Malformed(format!("{}: {e}", T::NAME)))).collect()
+    }
+
+    /// `query/count`.
+    pub async fn count(&self, entity: &str, query: &Query) -> Result<i64, AutotaskError> {
+        let v = self.call(Method::POST, entity, &format!("{entity}/query/count"), Some(&query.to_json()), true).await?;
+        v.get("queryCount").and_then(Value::as_i64).ok_or_else(|| AutotaskError::Malformed(format!("{entity} count answer without queryCount")))
+    }
+
+    /// Every matching record, fetched in parallel id ranges within the thread limit.
+    ///
+    /// The first page and the count come together; the id density of the first page
+    /// estimates where the rest lie, which is split into as many ranges as there are
+    /// thread slots (the last one open-ended, so no record is missed if ids are uneven).
+    pub async fn fetch_all_raw(&self, entity: &str, filters: Vec<Filter>) -> Result<Vec<Value>, AutotaskError> {
+        let base = Query::new(filters);
+        let (count, first) = tokio::join!(self.count(entity, &base), self.query_page(entity, &base));
+        let first = first?.items;
+        if first.len() < MAX_RECORDS {
+            return Ok(first);
+        }
+        let (Some(first_id), Some(last_id)) = (first.first().and_then(id_of), first.last().and_then(id_of)) else {
+            return Ok(first);
+        };
+        let remaining = match count {
+            Ok(total) => (total - first.len() as i64).max(0),
+            Err(_) => return Ok([first, self.query_all_raw(entity, &base.clone().and(Filter::gt("id", last_id))).await?].concat()),
+        };
+        let density = (first.len() as f64 - 1.0) / ((last_id - first_id).max(1) as f64);
+        let parts = self.opts.max_threads_per_entity.max(1) as i64;
+        let span = (remaining as f64 / density.max(1e-9)).ceil() as i64;
+        let step = (span / parts).max(1);
+        let mut ranges = Vec::new();
+        let mut lo = last_id + 1;
+        for i in 0..parts {
+            let hi = if i == parts - 1 { None } else { Some(lo + step) };
+            ranges.push((lo, hi));
+            if let Some(h) = hi {
+                lo = h;
+            }
+        }
+        let tasks = ranges.into_iter().map(|(lo, hi)| {
+            let mut q = base.clone().and(Filter::gte("id", lo));
+            if let Some(hi) = hi {
+                q = q.and(Filter::lt("id", hi));
+            }
+            async move { self.query_all_raw(entity, &q).await }
+        });
+        let parts = futures_join_all(tasks).await;
+        let mut out = first;
+        for part in parts {
+            out.extend(part?);
+        }
+        Ok(out)
+    }
+
+    /// Typed [`AutotaskClient::fetch_all_raw`].
+    pub async fn fetch_all<T: Entity>(&self, filters: Vec<Filter>) -> Result<Vec<T>, AutotaskError> {
+        self.fetch_all_raw(T::NAME, filters).await?.into_iter().map(|v| serde_json::from_value(v).map_err(|e| AutotaskError::Malformed(format!("{}: {e}", T::NAME)))).collect()
+    }
+
+    /// One record by id (`None` when Autotask answers `{"item": null}` or 404).
+    pub async fn get<T: Entity>(&self, id: i64) -> Result<Option<T>, AutotaskError> {
+        match self.call(Method::GET, T::NAME, &format!("{}/{id}", T::NAME), None, true).await {
+            Ok(v) => match v.get("item") {
+                Some(Value::Null) | None => Ok(None),
+                Some(item) => serde_json::from_value(item.clone()).map(Some).map_err(|e| AutotaskError::Malformed(format!("{}: {e}", T::NAME))),
+            },
+            Err(AutotaskError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn item_id(v: &Value) -> Result<i64, AutotaskError> {
+        match v.get("itemId") {
+            Some(Value::Number(n)) => n.as_i64().ok_or_else(|| AutotaskError::Malformed("itemId is not an integer".into())),
+            Some(Value::String(s)) => s.parse().map_err(|_| AutotaskError::Malformed(format!("itemId {s:?} is not an integer"))),
+            _ => Err(AutotaskError::Malformed("answer without itemId".into())),
+        }
+    }
+
+    /// Creates a root entity (`POST /{Entity}`); never retried (no idempotency in Autotask).
+    pub async fn create(&self, entity: &str, body: &Value) -> Result<i64, AutotaskError> {
+        let v = self.call(Method::POST, entity, entity, Some(&strip_nulls(body)), false).await?;
+        Self::item_id(&v)
+    }
+
+    /// Creates a child (`POST /{Parent}/{id}/{Child}`), e.g. `Tickets/7/Notes`.
+    pub async fn create_child(&self, parent: &str, parent_id: i64, child: &str, child_entity: &str, body: &Value) -> Result<i64, AutotaskError> {
+        let v = self.call(Method::POST, child_entity, &format!("{parent}/{parent_id}/{child}"), Some(&strip_nulls(body)), false).await?;
+        Self::item_id(&v)
+    }
+
+    /// Sparse update (`PATCH /{Entity}` with the id in the body); safe to retry.
+    pub async fn patch(&self, entity: &str, body: &Value) -> Result<i64, AutotaskError> {
+        let v = self.call(Method::PATCH, entity, entity, Some(body), true).await?;
+        Self::item_id(&v)
+    }
+
+    /// Sparse update of a child (`PATCH /{Parent}/{id}/{Child}`).
+    pub async fn patch_child(&self, parent: &str, parent_id: i64, child: &str, child_entity: &str, body: &Value) -> Result<i64, AutotaskError> {
+        let v = self.call(Method::PATCH, child_entity, &format!("{parent}/{parent_id}/{child}"), Some(body), true).await?;
+        Self::item_id(&v)
+    }
+
+    /// `entityInformation/fields`.
+    pub async fn fields(&self, entity: &str) -> Result<Vec<FieldInfo>, AutotaskError> {
+        let v = self.call(Method::GET, entity, &format!("{entity}/entityInformation/fields"), None, true).await?;
+        serde_json::from_value(v.get("fields").cloned().unwrap_or(Value::Null)).map_err(|e| AutotaskError::Malformed(format!("{entity} fields: {e}")))
+    }
+
+    /// A picklist's values (all of them; callers filter `is_active` for new writes).
+    pub async fn picklist(&self, entity: &str, field: &str) -> Result<Vec<PicklistValue>, AutotaskError> {
+        let fields = self.fields(entity).await?;
+        let f = fields.into_iter().find(|f| f.name.eq_ignore_ascii_case(field)).ok_or_else(|| AutotaskError::NotFound(format!("field {field} of {entity}")))?;
+        let mut values = f.picklist_values.unwrap_or_default();
+        values.sort_by_key(|v| v.sort_order);
+        Ok(values)
+    }
+
+    /// Counters snapshot: (calls, retries, discoveries).
+    pub fn counters(&self) -> (u64, u64, u64) {
+        (self.stats.calls.load(Ordering::Relaxed), self.stats.retries.load(Ordering::Relaxed), self.stats.discoveries.load(Ordering::Relaxed))
+    }
+
+    /// How long since `started`, for logs.
+    pub fn elapsed(started: Instant) -> Duration {
+        started.elapsed()
+    }
+}
+
+/// Joins futures concurrently (a tiny `join_all`, to avoid pulling in `futures`).
+async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in futures {
+        set.push(Box::pin(f));
+    }
+    let mut outputs: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if outputs[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => outputs[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
+fn normalise_base(url: &str) -> String {
+    let trimmed = url.trim().trim_end_matches('/');
+    let base = if trimmed.to_ascii_lowercase().ends_with("/atservicesrest") { trimmed.to_string() } else { format!("{trimmed}/ATServicesRest") };
+    format!("{base}/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bases_end_in_atservicesrest_slash() {
+        assert_eq!(normalise_base("https://webservices3.autotask.net/ATServicesRest/"), "https://webservices3.autotask.net/ATServicesRest/");
+        assert_eq!(normalise_base("https://webservices3.autotask.net"), "https://webservices3.autotask.net/ATServicesRest/");
+        assert_eq!(normalise_base("http://127.0.0.1:9/atservicesrest"), "http://127.0.0.1:9/atservicesrest/");
+    }
+
+    #[test]
+    fn nulls_are_stripped_from_create_bodies() {
+        assert_eq!(strip_nulls(&serde_json::json!({"a": 1, "b": null})), serde_json::json!({"a": 1}));
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let c = Credentials { username: "u".into(), secret: "hunter2".into(), integration_code: "c".into() };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}
