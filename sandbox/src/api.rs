@@ -232,7 +232,7 @@ async fn handle_inner(sb: &Sandbox, method: &Method, uri: &Uri, headers: &Header
             other => return Err(ApiError::method(other.as_str())),
         };
         let q = query::parse(entity, &query_body)?;
-        return Ok(Json(sb.page(entity, &q, &paging, &base, via_get.then_some(&query_body))).into_response());
+        return Ok(json_response(sb.page(entity, &q, &paging, &base, via_get.then_some(&query_body))));
     }
 
     let Some((route, params)) = route else {
@@ -266,7 +266,7 @@ async fn handle_inner(sb: &Sandbox, method: &Method, uri: &Uri, headers: &Header
         if last == "count" {
             return Ok(Json(json!({"queryCount": sb.count(entity, &q)})).into_response());
         }
-        return Ok(Json(sb.page(entity, &q, &Value::Null, &base, via_get.then_some(&q_body))).into_response());
+        return Ok(json_response(sb.page(entity, &q, &Value::Null, &base, via_get.then_some(&q_body))));
     }
     let is_child = parent.is_some();
     let id = param("id");
@@ -285,7 +285,7 @@ async fn handle_inner(sb: &Sandbox, method: &Method, uri: &Uri, headers: &Header
             let parent_id = parent.unwrap_or_default();
             let q_body = json!({"filter": [{"op": "eq", "field": parent_field(entity), "value": parent_id}]});
             let q = query::parse(entity, &q_body)?;
-            Ok(Json(sb.page(entity, &q, &Value::Null, &base, Some(&q_body))).into_response())
+            Ok(json_response(sb.page(entity, &q, &Value::Null, &base, Some(&q_body))))
         }
         (&Method::DELETE, Some(id)) => sb.delete(entity, id, parent.map(|p| (parent_field(entity), p))),
         (&Method::POST, None) => sb.create(entity, body_json()?, parent.map(|p| (parent_field(entity), p))),
@@ -293,6 +293,17 @@ async fn handle_inner(sb: &Sandbox, method: &Method, uri: &Uri, headers: &Header
         (&Method::PUT, None) => sb.update(entity, body_json()?, parent.map(|p| (parent_field(entity), p)), true),
         _ => Err(ApiError::method(method.as_str())),
     }
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PageBody<'a, T: serde::Serialize> {
+    items: &'a [T],
+    page_details: &'a Value,
+}
+
+fn json_response(body: String) -> Response {
+    (StatusCode::OK, [(http::header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response()
 }
 
 fn base_url(headers: &HeaderMap) -> String {
@@ -381,7 +392,8 @@ fn udf_information(entity: &str) -> Value {
 impl Sandbox {
     /// One page of results with Autotask's pageDetails. `get_search` is the original
     /// query when it came by GET (so the next page can be fetched by GET too).
-    pub fn page(&self, entity: &str, q: &Query, paging: &Value, base: &str, get_search: Option<&Value>) -> Value {
+    /// Serialised while the read lock is held, so records are never copied.
+    pub fn page(&self, entity: &str, q: &Query, paging: &Value, base: &str, get_search: Option<&Value>) -> String {
         let tenant = self.read();
         let empty = std::collections::BTreeMap::new();
         let rows = tenant.rows(entity).unwrap_or(&empty);
@@ -414,10 +426,19 @@ impl Sandbox {
             (Some(before), _) => Value::from(url(json!({"pageSize": n, "previousIds": [first_id], "nextIds": [before]}))),
             _ => Value::Null,
         };
-        let is_first = first_id.is_none_or(|f| !rows.range(..f).map(|(_, r)| r).any(|r| keep(&r)));
+        // Only rows at or above the filter's own lower id bound can precede the page.
+        let floor = query::min_id(&q.filter);
+        let is_first = first_id.is_none_or(|f| f <= floor || !rows.range(floor..f).map(|(_, r)| r).any(|r| keep(&r)));
         let prev_page_url = if is_first || first_id.is_none() { Value::Null } else { Value::from(url(json!({"pageSize": n, "previousIds": [first_id], "nextIds": []}))) };
-        let items: Vec<Value> = page.iter().map(|r| query::project(r, &q.include_fields)).collect();
-        json!({"items": items, "pageDetails": {"count": items.len(), "requestCount": n, "prevPageUrl": prev_page_url, "nextPageUrl": next_page_url}})
+        let details = json!({"count": page.len(), "requestCount": n, "prevPageUrl": prev_page_url, "nextPageUrl": next_page_url});
+        let body = match &q.include_fields {
+            None => serde_json::to_string(&PageBody { items: &page, page_details: &details }),
+            Some(_) => {
+                let items: Vec<Value> = page.iter().map(|r| query::project(r, &q.include_fields)).collect();
+                serde_json::to_string(&PageBody { items: &items, page_details: &details })
+            }
+        };
+        body.unwrap_or_else(|e| json!({"errors": [e.to_string()]}).to_string())
     }
 
     /// `query/count`.

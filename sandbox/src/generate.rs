@@ -18,13 +18,28 @@ pub struct Spec {
     pub companies: usize,
     /// Contacts in all.
     pub contacts: usize,
+    /// The (year, month) billing periods are generated around: the month before it, it,
+    /// and the two after it.
+    pub anchor_month: (i32, u32),
 }
 
 impl Spec {
     /// The default demo size.
     pub fn demo(seed: u64) -> Self {
-        Self { seed, companies: 250, contacts: 600 }
+        Self { seed, companies: 250, contacts: 600, anchor_month: current_month() }
     }
+}
+
+/// The current (year, month), UTC.
+pub fn current_month() -> (i32, u32) {
+    use chrono::Datelike;
+    let now = chrono::Utc::now();
+    (now.year(), now.month())
+}
+
+fn add_months((y, m): (i32, u32), delta: i32) -> (i32, u32) {
+    let total = y * 12 + m as i32 - 1 + delta;
+    (total.div_euclid(12), (total.rem_euclid(12) + 1) as u32)
 }
 
 /// SplitMix64: small, fast, and stable across versions (unlike library RNGs).
@@ -373,9 +388,9 @@ pub fn generate(spec: Spec) -> Tenant {
                 let (service_id, _, _, price, _, _) = SERVICES[si];
                 let cs_id = t.insert("ContractServices", obj(json!({"contractID": contract_id, "serviceID": service_id, "unitPrice": price, "unitCost": price * 0.4, "invoiceDescription": SERVICES[si].1})));
                 let units = if si == 2 { 100 + rng.below(4_900) } else { 1 + rng.below(40) } as i64;
-                for month in 1..=24u32 {
-                    let (y, m) = (2026 + ((month - 1) / 12) as i32, 1 + (month - 1) % 12);
-                    let (ey, em) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+                for delta in -1..=2 {
+                    let (y, m) = add_months(spec.anchor_month, delta);
+                    let (ey, em) = add_months((y, m), 1);
                     t.insert(
                         "ContractServiceUnits",
                         obj(json!({
@@ -435,17 +450,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn months_wrap_around_years() {
+        assert_eq!(add_months((2026, 12), 1), (2027, 1));
+        assert_eq!(add_months((2026, 1), -1), (2025, 12));
+    }
+
+    #[test]
     fn the_same_seed_gives_the_same_tenant() {
-        let a = serde_json::to_string(&generate(Spec { seed: 42, companies: 300, contacts: 700 }).tables["Companies"].rows).unwrap();
-        let b = serde_json::to_string(&generate(Spec { seed: 42, companies: 300, contacts: 700 }).tables["Companies"].rows).unwrap();
-        let c = serde_json::to_string(&generate(Spec { seed: 43, companies: 300, contacts: 700 }).tables["Companies"].rows).unwrap();
+        let a = serde_json::to_string(&generate(Spec { seed: 42, companies: 300, contacts: 700, anchor_month: (2026, 11) }).tables["Companies"].rows).unwrap();
+        let b = serde_json::to_string(&generate(Spec { seed: 42, companies: 300, contacts: 700, anchor_month: (2026, 11) }).tables["Companies"].rows).unwrap();
+        let c = serde_json::to_string(&generate(Spec { seed: 43, companies: 300, contacts: 700, anchor_month: (2026, 11) }).tables["Companies"].rows).unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }
 
     #[test]
     fn the_data_holds_the_hard_cases() {
-        let t = generate(Spec { seed: 1, companies: 2_000, contacts: 4_800 });
+        let t = generate(Spec { seed: 1, companies: 2_000, contacts: 4_800, anchor_month: (2026, 11) });
         let companies: Vec<&Record> = t.tables["Companies"].rows.values().collect();
         assert_eq!(companies.len(), 2_001);
         assert_eq!(t.tables["Contacts"].rows.len(), 4_800);

@@ -77,7 +77,7 @@ impl Sandbox {
     pub fn new(config: &SandboxConfig) -> anyhow::Result<Arc<Self>> {
         let tenant = match &config.data_file {
             Some(path) if path.exists() => Tenant::load(path).map_err(|e| anyhow::anyhow!("loading sandbox data {}: {e}", path.display()))?,
-            _ => generate::generate(generate::Spec { seed: config.seed, companies: config.companies, contacts: config.contacts }),
+            _ => generate::generate(generate::Spec { seed: config.seed, companies: config.companies, contacts: config.contacts, anchor_month: generate::current_month() }),
         };
         config.faults.validate().map_err(|e| anyhow::anyhow!(e))?;
         let sandbox = Arc::new(Self {

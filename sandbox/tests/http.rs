@@ -211,14 +211,16 @@ async fn tickets_and_notes_are_written_through_the_documented_routes() {
 async fn service_adjustments_change_billed_units() {
     let sb = sandbox(60).await;
     let at = At::new(&sb);
-    let (_, units) = at.post("/ContractServiceUnits/query", json!({"filter": [{"op": "gte", "field": "startDate", "value": "2026-11-01T00:00:00Z"}, {"op": "lt", "field": "startDate", "value": "2026-11-02T00:00:00Z"}], "MaxRecords": 1})).await;
+    let (y, m) = sandbox::generate::current_month();
+    let month_start = format!("{y:04}-{m:02}-01T00:00:00Z");
+    let (_, units) = at.post("/ContractServiceUnits/query", json!({"filter": [{"op": "eq", "field": "startDate", "value": month_start}], "MaxRecords": 1})).await;
     let row = &units["items"][0];
     let (contract, cs, before) = (row["contractID"].as_i64().unwrap(), row["contractServiceID"].as_i64().unwrap(), row["units"].as_i64().unwrap());
-    let (s, r) = at.post(&format!("/Contracts/{contract}/ServiceAdjustments"), json!({"contractID": contract, "contractServiceID": cs, "effectiveDate": "2026-10-15T02:00:00", "unitChange": 3, "adjustedUnitPrice": 10.0})).await;
+    let (s, r) = at.post(&format!("/Contracts/{contract}/ServiceAdjustments"), json!({"contractID": contract, "contractServiceID": cs, "effectiveDate": format!("{y:04}-{m:02}-01T02:00:00"), "unitChange": 3, "adjustedUnitPrice": 10.0})).await;
     assert_eq!(s, StatusCode::OK, "{r}");
     let (_, after) = at.get(&format!("/ContractServiceUnits/{}", row["id"])).await;
     assert_eq!(after["item"]["units"], before + 3);
-    let (s, e) = at.post("/ContractServiceAdjustments", json!({"contractID": contract, "contractServiceID": cs, "effectiveDate": "2026-10-15", "unitChange": -(before + 100)})).await;
+    let (s, e) = at.post("/ContractServiceAdjustments", json!({"contractID": contract, "contractServiceID": cs, "effectiveDate": format!("{y:04}-{m:02}-01"), "unitChange": -(before + 100)})).await;
     assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(e["errors"][0].as_str().unwrap().contains("negative"));
 }

@@ -22,11 +22,34 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run the local Autotask REST API (the sandbox) on its own.
     Sandbox(SandboxArgs),
+    /// Benchmarks that print their figures (`name: value` lines). Build with --release.
+    Bench {
+        /// Which benchmark.
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Administrative tasks run from a shell.
     Admin {
         /// The task.
         #[command(subcommand)]
         command: AdminCommand,
+    },
+}
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Fetch every company and contact from a sandbox with per-call latency.
+    Discover {
+        /// Companies in the sandbox.
+        #[arg(long, default_value_t = 25_000)]
+        companies: usize,
+        /// Contacts in the sandbox.
+        #[arg(long, default_value_t = 60_000)]
+        contacts: usize,
+        /// Latency of every sandbox call.
+        #[arg(long, default_value_t = 150)]
+        latency_ms: u64,
     },
 }
 

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api;
 pub mod autotask;
+pub mod bench;
 pub mod config;
 pub mod crypto;
 pub mod db;

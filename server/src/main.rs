@@ -1,7 +1,7 @@
 //! `taskbridge`: parse the command line, set up logging, run the subcommand.
 
 use clap::Parser;
-use server::config::{AdminCommand, Cli, Command};
+use server::config::{AdminCommand, BenchCommand, Cli, Command};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -10,6 +10,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => server::startup::serve(args).await,
+        Command::Bench { command: BenchCommand::Discover { companies, contacts, latency_ms } } => server::bench::discover(companies, contacts, latency_ms).await,
         Command::Sandbox(args) => server::startup::run_sandbox(args).await,
         Command::Admin { command: AdminCommand::CreatePartner(args) } => server::admin::create_partner_command(args).await,
     };

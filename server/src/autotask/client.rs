@@ -125,6 +125,30 @@ fn id_of(item: &Value) -> Option<i64> {
     item.get("id").and_then(Value::as_i64)
 }
 
+/// What a query page can be decoded into: raw JSON or a typed entity. Pages are decoded
+/// straight into it (no intermediate `Value` for typed reads).
+pub trait Row: serde::de::DeserializeOwned + Send + 'static {
+    /// The record's id, for id-walk paging.
+    fn row_id(&self) -> Option<i64>;
+}
+
+impl Row for Value {
+    fn row_id(&self) -> Option<i64> {
+        id_of(self)
+    }
+}
+
+impl<T: Entity> Row for T {
+    fn row_id(&self) -> Option<i64> {
+        Some(self.id())
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct PageOf<T> {
+    items: Vec<T>,
+}
+
 /// Removes nulls from a create body (Autotask answers 500 to explicit nulls on create).
 fn strip_nulls(body: &Value) -> Value {
     match body {
@@ -223,7 +247,7 @@ impl AutotaskClient {
             (check, b.usage)
         };
         let usage = if check {
-            match self.raw(Method::GET, "ThresholdInformation", "ThresholdInformation", None, true).await {
+            match self.raw_json(Method::GET, "ThresholdInformation", "ThresholdInformation", None, true).await {
                 Ok(v) => {
                     let t: ThresholdInfo = serde_json::from_value(v).unwrap_or_default();
                     let u = if t.external_request_threshold > 0 { t.current_timeframe_request_count as f64 / t.external_request_threshold as f64 } else { 0.0 };
@@ -251,11 +275,22 @@ impl AutotaskClient {
 
     /// One logical call: pacing, thread slot, retries, zone re-discovery.
     async fn call(&self, method: Method, bucket: &str, path: &str, body: Option<&Value>, idempotent: bool) -> Result<Value, AutotaskError> {
+        let text = self.call_text(method, bucket, path, body, idempotent).await?;
+        serde_json::from_str::<Value>(&text).map_err(|e| AutotaskError::Malformed(format!("{e} in {} bytes", text.len())))
+    }
+
+    /// [`AutotaskClient::call`], returning the body unparsed (200 only).
+    async fn call_text(&self, method: Method, bucket: &str, path: &str, body: Option<&Value>, idempotent: bool) -> Result<String, AutotaskError> {
         self.pace().await;
         self.raw(method, bucket, path, body, idempotent).await
     }
 
-    async fn raw(&self, method: Method, bucket: &str, path: &str, body: Option<&Value>, idempotent: bool) -> Result<Value, AutotaskError> {
+    async fn raw_json(&self, method: Method, bucket: &str, path: &str, body: Option<&Value>, idempotent: bool) -> Result<Value, AutotaskError> {
+        let text = self.raw(method, bucket, path, body, idempotent).await?;
+        serde_json::from_str::<Value>(&text).map_err(|e| AutotaskError::Malformed(format!("{e} in {} bytes", text.len())))
+    }
+
+    async fn raw(&self, method: Method, bucket: &str, path: &str, body: Option<&Value>, idempotent: bool) -> Result<String, AutotaskError> {
         let mut rediscovered = false;
         let mut attempt = 0u32;
         loop {
@@ -280,7 +315,7 @@ impl AutotaskClient {
                         let status = response.status().as_u16();
                         let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|s| s.parse::<u64>().ok()).map(Duration::from_secs);
                         match response.text().await {
-                            Ok(text) if status == 200 => serde_json::from_str::<Value>(&text).map_err(|e| AutotaskError::Malformed(format!("{e} in {} bytes", text.len()))),
+                            Ok(text) if status == 200 => Ok(text),
                             Ok(text) => Err(AutotaskError::from_response(status, &text, &self.creds.username, retry_after)),
                             Err(e) => Err(self.transport_error(e)),
                         }
@@ -314,19 +349,22 @@ impl AutotaskClient {
 
     /// ThresholdInformation: the hourly budget and its use.
     pub async fn threshold(&self) -> Result<ThresholdInfo, AutotaskError> {
-        let v = self.raw(Method::GET, "ThresholdInformation", "ThresholdInformation", None, true).await?;
+        let v = self.raw_json(Method::GET, "ThresholdInformation", "ThresholdInformation", None, true).await?;
         serde_json::from_value(v).map_err(|e| AutotaskError::Malformed(e.to_string()))
+    }
+
+    async fn page_of<T: Row>(&self, entity: &str, query: &Query) -> Result<Vec<T>, AutotaskError> {
+        let text = self.call_text(Method::POST, entity, &format!("{entity}/query"), Some(&query.to_json()), true).await?;
+        serde_json::from_str::<PageOf<T>>(&text).map(|p| p.items).map_err(|e| AutotaskError::Malformed(format!("{entity} query answer: {e}")))
     }
 
     /// One page of a query (POST).
     pub async fn query_page(&self, entity: &str, query: &Query) -> Result<Page, AutotaskError> {
-        let v = self.call(Method::POST, entity, &format!("{entity}/query"), Some(&query.to_json()), true).await?;
-        let items = v.get("items").and_then(Value::as_array).cloned().ok_or_else(|| AutotaskError::Malformed(format!("{entity} query answer without items")))?;
-        Ok(Page { items })
+        Ok(Page { items: self.page_of::<Value>(entity, query).await? })
     }
 
     /// Every matching record, by id-walk: each next page asks for ids above the last seen.
-    pub async fn query_all_raw(&self, entity: &str, query: &Query) -> Result<Vec<Value>, AutotaskError> {
+    async fn all_of<T: Row>(&self, entity: &str, query: &Query) -> Result<Vec<T>, AutotaskError> {
         let mut out = Vec::new();
         let mut after: Option<i64> = None;
         loop {
@@ -334,19 +372,24 @@ impl AutotaskClient {
                 Some(id) => query.clone().and(Filter::gt("id", id)),
                 None => query.clone(),
             };
-            let page = self.query_page(entity, &q).await?;
-            let n = page.items.len();
-            after = page.items.last().and_then(id_of);
-            out.extend(page.items);
+            let page = self.page_of::<T>(entity, &q).await?;
+            let n = page.len();
+            after = page.last().and_then(Row::row_id);
+            out.extend(page);
             if n < query.max_records || after.is_none() {
                 return Ok(out);
             }
         }
     }
 
+    /// Every matching record as raw JSON, by id-walk.
+    pub async fn query_all_raw(&self, entity: &str, query: &Query) -> Result<Vec<Value>, AutotaskError> {
+        self.all_of(entity, query).await
+    }
+
     /// Every matching record, typed.
     pub async fn query<T: Entity>(&self, query: &Query) -> Result<Vec<T>, AutotaskError> {
-        self.query_all_raw(T::NAME, query).await?.into_iter().map(|v| serde_json::from_value(v).map_err(|e| AutotaskError::Malformed(format!("{}: {e}", T::NAME)))).collect()
+        self.all_of(T::NAME, query).await
     }
 
     /// `query/count`.
@@ -360,19 +403,22 @@ impl AutotaskClient {
     /// The first page and the count come together; the id density of the first page
     /// estimates where the rest lie, which is split into as many ranges as there are
     /// thread slots (the last one open-ended, so no record is missed if ids are uneven).
-    pub async fn fetch_all_raw(&self, entity: &str, filters: Vec<Filter>) -> Result<Vec<Value>, AutotaskError> {
+    async fn fetch_all_of<T: Row>(&self, entity: &str, filters: Vec<Filter>) -> Result<Vec<T>, AutotaskError> {
         let base = Query::new(filters);
-        let (count, first) = tokio::join!(self.count(entity, &base), self.query_page(entity, &base));
-        let first = first?.items;
+        let (count, first) = tokio::join!(self.count(entity, &base), self.page_of::<T>(entity, &base));
+        let first = first?;
         if first.len() < MAX_RECORDS {
             return Ok(first);
         }
-        let (Some(first_id), Some(last_id)) = (first.first().and_then(id_of), first.last().and_then(id_of)) else {
+        let (Some(first_id), Some(last_id)) = (first.first().and_then(Row::row_id), first.last().and_then(Row::row_id)) else {
             return Ok(first);
         };
         let remaining = match count {
             Ok(total) => (total - first.len() as i64).max(0),
-            Err(_) => return Ok([first, self.query_all_raw(entity, &base.clone().and(Filter::gt("id", last_id))).await?].concat()),
+            Err(_) => {
+                let rest = self.all_of::<T>(entity, &base.clone().and(Filter::gt("id", last_id))).await?;
+                return Ok(first.into_iter().chain(rest).collect());
+            }
         };
         let density = (first.len() as f64 - 1.0) / ((last_id - first_id).max(1) as f64);
         let parts = self.opts.max_threads_per_entity.max(1) as i64;
@@ -392,7 +438,7 @@ impl AutotaskClient {
             if let Some(hi) = hi {
                 q = q.and(Filter::lt("id", hi));
             }
-            async move { self.query_all_raw(entity, &q).await }
+            async move { self.all_of::<T>(entity, &q).await }
         });
         let parts = futures_join_all(tasks).await;
         let mut out = first;
@@ -402,9 +448,14 @@ impl AutotaskClient {
         Ok(out)
     }
 
-    /// Typed [`AutotaskClient::fetch_all_raw`].
+    /// Every matching record as raw JSON, fetched in parallel id ranges.
+    pub async fn fetch_all_raw(&self, entity: &str, filters: Vec<Filter>) -> Result<Vec<Value>, AutotaskError> {
+        self.fetch_all_of(entity, filters).await
+    }
+
+    /// Every matching record, typed, fetched in parallel id ranges.
     pub async fn fetch_all<T: Entity>(&self, filters: Vec<Filter>) -> Result<Vec<T>, AutotaskError> {
-        self.fetch_all_raw(T::NAME, filters).await?.into_iter().map(|v| serde_json::from_value(v).map_err(|e| AutotaskError::Malformed(format!("{}: {e}", T::NAME)))).collect()
+        self.fetch_all_of(T::NAME, filters).await
     }
 
     /// One record by id (`None` when Autotask answers `{"item": null}` or 404).

@@ -94,15 +94,7 @@ impl SqlAuth {
                 .await
                 .internal()?;
         }
-        let role: String = row.try_get("role").internal()?;
-        Ok(Some(CurrentUser {
-            user_id: row.try_get("user_id").internal()?,
-            partner_id: row.try_get("partner_id").internal()?,
-            partner_name: row.try_get("partner_name").internal()?,
-            email: row.try_get("email").internal()?,
-            name: row.try_get("name").internal()?,
-            role: Role::parse(&role).map_err(|_| internal(anyhow::anyhow!("unknown role {role:?}")))?,
-        }))
+        current_user(&row).map(Some)
     }
 
     async fn recent_failures(&self, scope: &str, key: &str, now: i64) -> Result<(i64, i64), AppError> {
@@ -156,6 +148,19 @@ impl SqlAuth {
     }
 }
 
+/// The signed-in user from a row of `app_user` joined with `partner` (as `partner_name`).
+fn current_user(row: &sqlx::any::AnyRow) -> Result<CurrentUser, AppError> {
+    let role: String = row.try_get("role").internal()?;
+    Ok(CurrentUser {
+        user_id: row.try_get("user_id").internal()?,
+        partner_id: row.try_get("partner_id").internal()?,
+        partner_name: row.try_get("partner_name").internal()?,
+        email: row.try_get("email").internal()?,
+        name: row.try_get("name").internal()?,
+        role: Role::parse(&role).map_err(|_| internal(anyhow::anyhow!("unknown role {role:?}")))?,
+    })
+}
+
 fn wrong_credentials() -> AppError {
     AppError::invalid("credentials", "The email or password is incorrect.")
 }
@@ -194,15 +199,7 @@ impl AuthService for SqlAuth {
         if row.try_get::<i64, _>("disabled").internal()? != 0 {
             return Err(AppError::invalid("credentials", "This account is disabled. Ask an admin of your partner to enable it."));
         }
-        let role: String = row.try_get("role").internal()?;
-        let user = CurrentUser {
-            user_id: row.try_get("user_id").internal()?,
-            partner_id: row.try_get("partner_id").internal()?,
-            partner_name: row.try_get("partner_name").internal()?,
-            email: row.try_get("email").internal()?,
-            name: row.try_get("name").internal()?,
-            role: Role::parse(&role).map_err(|_| internal(anyhow::anyhow!("unknown role {role:?}")))?,
-        };
+        let user = current_user(&row)?;
         let token = random_token(32);
         let mut tx = self.db.pool.begin().await.internal()?;
         sqlx::query(

@@ -185,3 +185,26 @@ async fn tickets_notes_and_picklists_round_trip() {
     assert_eq!(t.external_request_threshold, 10_000);
     assert!(t.current_timeframe_request_count > 0);
 }
+
+#[tokio::test]
+async fn the_client_slows_down_as_the_hourly_budget_fills() {
+    let config = SandboxConfig { seed: 11, companies: 10, contacts: 10, hourly_threshold: 24, ..SandboxConfig::default() };
+    let sb = start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let opts = ClientOptions { discovery_url: format!("{}/ATServicesRest/", sb.base_url()), threshold_check_every: 1, ..ClientOptions::default() };
+    let c = AutotaskClient::new(Credentials { username: USERNAME.into(), secret: SECRET.into(), integration_code: INTEGRATION_CODE.into() }, opts).unwrap();
+    async fn timed(c: &AutotaskClient) -> Duration {
+        let started = std::time::Instant::now();
+        c.count("Companies", &Query::new([])).await.unwrap();
+        started.elapsed()
+    }
+    // Under half the budget: no pacing.
+    assert!(timed(&c).await < Duration::from_millis(200));
+    for _ in 0..5 {
+        c.count("Companies", &Query::new([])).await.unwrap();
+    }
+    // Past half of it (each count also reads ThresholdInformation): the client waits
+    // before calling, so Autotask never has to refuse it.
+    let t = c.threshold().await.unwrap();
+    assert!(t.current_timeframe_request_count * 2 >= t.external_request_threshold, "{t:?}");
+    assert!(timed(&c).await >= Duration::from_millis(250));
+}
