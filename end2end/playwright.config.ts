@@ -7,6 +7,7 @@ const root = path.resolve(__dirname, "..");
 export const E2E_DATA_DIR = path.join(root, "target", "e2e-data");
 export const TASKBRIDGE_BIN = path.join(root, "target", "debug", "taskbridge");
 const PORT = 3100;
+export const SANDBOX_PORT = 3101;
 
 export default defineConfig({
   testDir: "./tests",
@@ -35,12 +36,23 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: `rm -rf "${E2E_DATA_DIR}" && exec "${TASKBRIDGE_BIN}" serve --listen 127.0.0.1:${PORT} --data-dir "${E2E_DATA_DIR}" --site-root "${path.join(root, "target", "site")}"`,
-    url: `http://127.0.0.1:${PORT}/api/v1/health`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: "ignore",
-    stderr: "pipe",
-  },
+  webServer: [
+    {
+      // The local Autotask that the Setup tests connect to.
+      command: `exec "${TASKBRIDGE_BIN}" sandbox --listen 127.0.0.1:${SANDBOX_PORT} --seed 3 --companies 120`,
+      url: `http://127.0.0.1:${SANDBOX_PORT}/_sandbox`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "ignore",
+      stderr: "pipe",
+    },
+    {
+      command: `rm -rf "${E2E_DATA_DIR}" && exec "${TASKBRIDGE_BIN}" serve --listen 127.0.0.1:${PORT} --data-dir "${E2E_DATA_DIR}" --site-root "${path.join(root, "target", "site")}" --autotask-discovery-url http://127.0.0.1:${SANDBOX_PORT}/ATServicesRest/`,
+      url: `http://127.0.0.1:${PORT}/api/v1/health`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "ignore",
+      stderr: "pipe",
+    },
+  ],
 });

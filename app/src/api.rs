@@ -4,6 +4,7 @@
 //! middleware refuses anonymous calls to every path here except [`PUBLIC_ENDPOINTS`].
 
 pub mod auth;
+pub mod connection;
 pub mod overview;
 pub mod tokens;
 pub mod users;

@@ -57,6 +57,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/signin") view=pages::signin::SignInPage />
                 <ParentRoute path=path!("") view=components::layout::SignedInLayout>
                     <Route path=path!("") view=pages::overview::OverviewPage />
+                    <Route path=path!("setup") view=pages::setup::SetupPage />
                     <Route path=path!("users") view=pages::users::UsersPage />
                     <Route path=path!("tokens") view=pages::tokens::TokensPage />
                 </ParentRoute>

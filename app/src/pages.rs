@@ -2,6 +2,7 @@
 
 pub mod not_found;
 pub mod overview;
+pub mod setup;
 pub mod signin;
 pub mod tokens;
 pub mod users;

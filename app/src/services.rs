@@ -5,7 +5,8 @@
 
 use crate::error::AppError;
 use crate::types::{
-    ApiTokenSummary, CreatedApiToken, CurrentUser, NewUser, Overview, Role, SiteInfo, UserSummary,
+    ApiTokenSummary, ConnectionInput, ConnectionTest, ConnectionView, CreatedApiToken, CurrentUser, NewUser, Overview, Role,
+    SiteInfo, UserSummary,
 };
 use leptos::prelude::use_context;
 use std::sync::Arc;
@@ -76,6 +77,17 @@ pub trait OverviewStore: Send + Sync {
     async fn overview(&self, partner_id: i64) -> Result<Overview, AppError>;
 }
 
+/// The partner's Autotask connection.
+#[async_trait::async_trait]
+pub trait AutotaskSettings: Send + Sync {
+    /// The settings (without the secret).
+    async fn get(&self, partner_id: i64) -> Result<ConnectionView, AppError>;
+    /// Saves the settings (keeping the stored secret when none is given) and discovers the zone.
+    async fn save(&self, actor: &CurrentUser, input: ConnectionInput) -> Result<ConnectionView, AppError>;
+    /// Calls Autotask with the saved settings and says what worked or exactly what did not.
+    async fn test(&self, actor: &CurrentUser) -> Result<ConnectionTest, AppError>;
+}
+
 /// Everything a server function may touch. Built once by `server`, provided as context.
 #[derive(Clone)]
 pub struct Services {
@@ -87,6 +99,8 @@ pub struct Services {
     pub tokens: Arc<dyn TokenStore>,
     /// Home page.
     pub overview: Arc<dyn OverviewStore>,
+    /// Autotask connection.
+    pub autotask: Arc<dyn AutotaskSettings>,
     /// Deployment facts for the sign-in page.
     pub site: SiteInfo,
 }

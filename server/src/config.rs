@@ -115,6 +115,10 @@ pub struct ServeArgs {
     /// data in `<data dir>/sandbox.json`.
     #[arg(long, env = "TASKBRIDGE_EMBEDDED_SANDBOX")]
     pub embedded_sandbox: Option<SocketAddr>,
+    /// Where Autotask zone discovery is asked (default: Autotask's own; the embedded
+    /// sandbox's when one runs and this is unset).
+    #[arg(long, env = "TASKBRIDGE_AUTOTASK_DISCOVERY_URL")]
+    pub autotask_discovery_url: Option<String>,
     /// When set, `/metrics` requires `Authorization: Bearer <this>`.
     #[arg(long, env = "TASKBRIDGE_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,

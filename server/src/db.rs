@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod connection;
 pub mod overview;
 pub mod partners;
 pub mod tokens;

@@ -41,8 +41,20 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
     };
     let auth = Arc::new(SqlAuth::new(db.clone(), policy)?);
     let tokens = Arc::new(SqlTokenStore::new(db.clone()));
+    let master_key = Arc::new(master_key);
+    let discovery_url = match (&args.autotask_discovery_url, args.embedded_sandbox) {
+        (Some(url), _) => url.clone(),
+        (None, Some(addr)) => format!("http://{addr}/ATServicesRest/"),
+        (None, None) => crate::autotask::client::PRODUCTION_DISCOVERY_URL.to_string(),
+    };
     let site = if args.demo {
-        SiteInfo { demo: Some(crate::admin::ensure_demo_partner(&db).await?) }
+        let demo = crate::admin::ensure_demo_partner(&db).await?;
+        if args.embedded_sandbox.is_some() {
+            if let Some(partner_id) = crate::db::partners::find_by_name(&db, crate::admin::DEMO_PARTNER).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                crate::db::connection::preconnect(&db, &master_key, partner_id, sandbox::api::USERNAME, sandbox::api::SECRET, sandbox::api::INTEGRATION_CODE).await?;
+            }
+        }
+        SiteInfo { demo: Some(demo) }
     } else {
         SiteInfo::default()
     };
@@ -51,6 +63,7 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
         users: Arc::new(SqlUserStore::new(db.clone())),
         tokens: tokens.clone(),
         overview: Arc::new(SqlOverview::new(db.clone())),
+        autotask: Arc::new(crate::db::connection::SqlAutotaskSettings::new(db.clone(), master_key.clone(), discovery_url)),
         site,
     };
     let leptos_options = LeptosOptions::builder()
@@ -73,7 +86,7 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
         auth,
         tokens,
         metrics: Arc::new(Metrics::default()),
-        master_key: Arc::new(master_key),
+        master_key,
         web: WebSettings {
             secure_cookies: args.secure_cookies(),
             trust_proxy: args.trust_proxy,

@@ -43,13 +43,47 @@ struct NavItem {
 
 const NAV: &[NavItem] = &[
     NavItem { href: "/", label: "Overview", admin_only: false },
+    NavItem { href: "/setup", label: "Setup", admin_only: false },
     NavItem { href: "/users", label: "Users", admin_only: true },
     NavItem { href: "/tokens", label: "API tokens", admin_only: true },
 ];
 
+/// Bumped by pages that change the Autotask connection, so the header refreshes.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionChanged(pub RwSignal<u32>);
+
+/// The Autotask connection state, always visible in the header; links to Setup.
+#[component]
+fn ConnectionState() -> impl IntoView {
+    let changed = use_context::<ConnectionChanged>().map(|c| c.0);
+    let state = Resource::new(move || changed.map(|c| c.get()), |_| crate::api::connection::get_autotask_connection());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let (class, text, title) = match state.await {
+                    Ok(c) if !c.configured => ("connection connection-none", "Autotask: not set up".to_string(), "Connect Autotask on the Setup page".to_string()),
+                    Ok(c) => match c.last_test {
+                        Some(t) if t.ok => ("connection connection-ok", "Autotask: connected".to_string(), t.message),
+                        Some(t) => ("connection connection-error", format!("Autotask: error ({})", t.cause.unwrap_or_default().replace('_', " ")), t.message),
+                        None => ("connection connection-none", "Autotask: not tested".to_string(), "Test the connection on the Setup page".to_string()),
+                    },
+                    Err(_) => ("connection connection-none", "Autotask: unknown".to_string(), String::new()),
+                };
+                view! {
+                    <A href="/setup" attr:class=class attr:title=title attr:data-testid="connection-state">
+                        <span class="dot" aria-hidden="true"></span>
+                        {text}
+                    </A>
+                }
+            })}
+        </Transition>
+    }
+}
+
 #[component]
 fn Console(me: CurrentUser) -> impl IntoView {
     provide_context(me.clone());
+    provide_context(ConnectionChanged(RwSignal::new(0)));
     let sign_out = ServerAction::<SignOut>::new();
     let is_admin = me.is_admin();
     view! {
@@ -62,10 +96,7 @@ fn Console(me: CurrentUser) -> impl IntoView {
                 </div>
                 <div class="partner" data-testid="partner-name">{me.partner_name.clone()}</div>
                 <div class="topbar-right">
-                    <span class="connection connection-none" title="Autotask is not connected yet">
-                        <span class="dot" aria-hidden="true"></span>
-                        "Autotask: not set up"
-                    </span>
+                    <ConnectionState />
                     <span class="who">
                         <span class="who-name">{me.name.clone()}</span>
                         <span class="who-meta">{format!("{} \u{b7} {}", me.email, me.role.label())}</span>

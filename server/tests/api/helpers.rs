@@ -69,6 +69,7 @@ pub struct Options {
     pub demo: bool,
     pub public_url: Option<String>,
     pub metrics_token: Option<String>,
+    pub autotask_discovery_url: Option<String>,
 }
 
 pub async fn spawn(backend: Backend) -> TestApp {
@@ -93,6 +94,7 @@ pub async fn spawn_with(backend: Backend, options: Options) -> TestApp {
         session_max_hours: 168,
         metrics_token: options.metrics_token,
         embedded_sandbox: None,
+        autotask_discovery_url: options.autotask_discovery_url,
         request_timeout_secs: 30,
     };
     let state = server::startup::build_state(&args).await.unwrap();

@@ -5,6 +5,7 @@
 mod access;
 mod auth;
 mod autotask_client;
+mod connection;
 mod helpers;
 mod store;
 mod tokens;

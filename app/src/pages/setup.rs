@@ -1,0 +1,186 @@
+//! The Integration setup page: connect the partner's Autotask (API user, secret,
+//! integration code, zone) and test the connection.
+
+use crate::api::connection::{get_autotask_connection, SaveAutotaskConnection, TestAutotaskConnection};
+use crate::components::badge::{Badge, Tone};
+use crate::components::panel::{ErrorPanel, Loading, PageHeader};
+use crate::components::time::Time;
+use crate::error::AppError;
+use crate::types::{ConnectionInput, ConnectionTest, ConnectionView, CurrentUser};
+use leptos::prelude::*;
+
+/// Settings form (admins) or read-only view (technicians), with the connection state.
+#[component]
+pub fn SetupPage() -> impl IntoView {
+    let is_admin = use_context::<CurrentUser>().is_some_and(|m| m.is_admin());
+    let save = ServerAction::<SaveAutotaskConnection>::new();
+    let test = ServerAction::<TestAutotaskConnection>::new();
+    let connection = Resource::new(move || (save.version().get(), test.version().get()), |_| get_autotask_connection());
+    if let Some(changed) = use_context::<crate::components::layout::ConnectionChanged>() {
+        Effect::new(move |_| {
+            let versions = (save.version().get(), test.version().get());
+            if versions != (0, 0) {
+                changed.0.update(|n| *n += 1);
+            }
+        });
+    }
+    view! {
+        <PageHeader title="Integration setup" lead="Connect Taskbridge to your Autotask PSA with an API-only user. The secret is stored encrypted and never shown again." />
+        <Suspense fallback=|| view! { <Loading what="the connection settings" /> }>
+            {move || Suspend::new(async move {
+                match connection.await {
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                    Ok(current) => view! { <SetupForm current is_admin save test /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn test_panel(t: &ConnectionTest) -> impl IntoView {
+    let (class, title) = if t.ok { ("panel panel-success", "Connected") } else { ("panel panel-error", "Connection failed") };
+    view! {
+        <div class=class role="status" data-testid="connection-test">
+            <strong>{title}</strong>
+            <p>{t.message.clone()}</p>
+            <p class="muted">"Tested " <Time ms=Some(t.at) /></p>
+        </div>
+    }
+}
+
+#[component]
+fn SetupForm(current: ConnectionView, is_admin: bool, save: ServerAction<SaveAutotaskConnection>, test: ServerAction<TestAutotaskConnection>) -> impl IntoView {
+    let username = RwSignal::new(current.username.clone());
+    let secret = RwSignal::new(String::new());
+    let code = RwSignal::new(current.integration_code.clone());
+    let override_on = RwSignal::new(current.zone_override.is_some());
+    let zone_override = RwSignal::new(current.zone_override.clone().unwrap_or_default());
+    let touched = RwSignal::new(false);
+    let initial = (current.username.clone(), current.integration_code.clone(), current.zone_override.clone().unwrap_or_default());
+    let dirty = Memo::new(move |_| {
+        username.get() != initial.0 || code.get() != initial.1 || !secret.get().is_empty() || zone_override.get() != initial.2 || override_on.get() == initial.2.is_empty()
+    });
+    // Warn before leaving with unsaved changes.
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = window_event_listener(leptos::ev::beforeunload, move |ev| {
+            if dirty.get_untracked() {
+                ev.prevent_default();
+                ev.set_return_value("unsaved");
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
+    let secret_set = current.secret_set;
+    let parsed = move || {
+        let zone = if override_on.get() { zone_override.get() } else { String::new() };
+        ConnectionInput::parse(&username.get(), &secret.get(), &code.get(), &zone).and_then(|input| {
+            if input.secret.is_none() && !secret_set {
+                Err(AppError::invalid("secret", "Enter the API user's secret."))
+            } else {
+                Ok(input)
+            }
+        })
+    };
+    let server_error = move || save.value().get().and_then(Result::err);
+    let field_error = move |field: &'static str| -> Option<String> {
+        if let Some(m) = server_error().and_then(|e| e.field_message(field)) {
+            return Some(m);
+        }
+        if !touched.get() {
+            return None;
+        }
+        parsed().err().and_then(|e| e.field_message(field))
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        touched.set(true);
+        if parsed().is_ok() {
+            save.dispatch(SaveAutotaskConnection {
+                username: username.get(),
+                secret: secret.get(),
+                integration_code: code.get(),
+                zone_override: if override_on.get() { zone_override.get() } else { String::new() },
+            });
+        }
+    };
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = save.value().get() {
+            secret.set(String::new());
+            touched.set(false);
+        }
+    });
+    let general_error = move || server_error().filter(|e| !matches!(e, AppError::Invalid { .. }));
+    let test_error = move || test.value().get().and_then(Result::err);
+    let status = match (&current.configured, &current.last_test) {
+        (false, _) => view! { <Badge label="Not set up" tone=Tone::Muted /> }.into_any(),
+        (true, Some(t)) if t.ok => view! { <Badge label="Connected" tone=Tone::Good /> }.into_any(),
+        (true, Some(t)) => view! { <Badge label="Error" tone=Tone::Bad reason=t.message.clone() /> }.into_any(),
+        (true, None) => view! { <Badge label="Not tested" tone=Tone::Warn reason="Press Test connection to check the settings." /> }.into_any(),
+    };
+    let zone = current.zone.clone();
+    let last_test = current.last_test.clone();
+    let disabled = !is_admin;
+    view! {
+        <div class="setup-grid">
+            <form class="card form" on:submit=submit novalidate aria-label="Autotask connection">
+                <h2>"Autotask PSA"</h2>
+                {(!is_admin).then(|| view! { <p class="muted">"Only admins can change these settings."</p> })}
+                <div class="field">
+                    <label for="at-username">"API username"</label>
+                    <input id="at-username" type="email" autocomplete="off" disabled=disabled prop:value=username on:input=move |ev| username.set(event_target_value(&ev)) aria-invalid=move || field_error("username").is_some().to_string() aria-describedby="at-username-hint at-username-error" />
+                    <p id="at-username-hint" class="field-hint">"The email of an API-only user (Autotask: Admin \u{203a} Resources/Users, security level API User)."</p>
+                    <p id="at-username-error" class="field-error">{move || field_error("username")}</p>
+                </div>
+                <div class="field">
+                    <label for="at-secret">"Secret"</label>
+                    <input id="at-secret" type="password" autocomplete="new-password" disabled=disabled placeholder=if secret_set { "Saved \u{2014} leave empty to keep it" } else { "" } prop:value=secret on:input=move |ev| secret.set(event_target_value(&ev)) aria-invalid=move || field_error("secret").is_some().to_string() aria-describedby="at-secret-error" />
+                    <p id="at-secret-error" class="field-error">{move || field_error("secret")}</p>
+                </div>
+                <div class="field">
+                    <label for="at-code">"API integration code (tracking identifier)"</label>
+                    <input id="at-code" type="text" autocomplete="off" disabled=disabled prop:value=code on:input=move |ev| code.set(event_target_value(&ev)) aria-invalid=move || field_error("integration_code").is_some().to_string() aria-describedby="at-code-error" />
+                    <p id="at-code-error" class="field-error">{move || field_error("integration_code")}</p>
+                </div>
+                <div class="field">
+                    <label class="check"><input type="checkbox" disabled=disabled prop:checked=override_on on:change=move |ev| override_on.set(event_target_checked(&ev)) />" Override the zone"</label>
+                    <Show when=move || override_on.get()>
+                        <label for="at-zone" class="sr-only">"Zone REST address"</label>
+                        <input id="at-zone" type="text" disabled=disabled placeholder="https://webservices3.autotask.net/ATServicesRest/" prop:value=zone_override on:input=move |ev| zone_override.set(event_target_value(&ev)) aria-invalid=move || field_error("zone_override").is_some().to_string() aria-describedby="at-zone-error" />
+                        <p id="at-zone-error" class="field-error">{move || field_error("zone_override")}</p>
+                    </Show>
+                </div>
+                {move || general_error().map(|error| view! { <ErrorPanel error /> })}
+                {is_admin.then(|| view! {
+                    <div class="form-actions">
+                        <span class="muted">{move || if dirty.get() { "Unsaved changes" } else { "" }}</span>
+                        <button type="button" class="btn" disabled=move || test.pending().get() || dirty.get() || !current.configured on:click=move |_| { test.dispatch(TestAutotaskConnection {}); }>
+                            {move || if test.pending().get() { "Testing\u{2026}" } else { "Test connection" }}
+                        </button>
+                        <button type="submit" class="btn btn-primary" disabled=move || save.pending().get()>
+                            {move || if save.pending().get() { "Saving\u{2026}" } else { "Save" }}
+                        </button>
+                    </div>
+                })}
+            </form>
+            <aside class="card" aria-label="Connection state">
+                <h2>"Connection"</h2>
+                <dl class="facts">
+                    <dt>"Status"</dt><dd data-testid="connection-status">{status}</dd>
+                    <dt>"Zone"</dt>
+                    <dd data-testid="zone">{match zone {
+                        Some(z) => view! { <span>{z.name}</span><br /><code>{z.url}</code> }.into_any(),
+                        None => view! { <span class="muted">"Found from the username when saved or tested"</span> }.into_any(),
+                    }}</dd>
+                    <dt>"Last saved"</dt>
+                    <dd><Time ms=current.updated_at />{current.updated_by.map(|by| format!(" by {by}"))}</dd>
+                </dl>
+                {move || match test.value().get() {
+                    Some(Ok(t)) => Some(test_panel(&t).into_any()),
+                    _ => last_test.as_ref().map(|t| test_panel(t).into_any()),
+                }}
+                {move || test_error().map(|error| view! { <ErrorPanel error /> })}
+            </aside>
+        </div>
+    }
+}

@@ -1,0 +1,43 @@
+import { test, expect } from "@playwright/test";
+import { createPartner } from "./fixtures/partner";
+import { signIn } from "./fixtures/pages";
+
+test("an admin connects Autotask and the test says exactly what is wrong, then that it works", async ({ page }) => {
+  const admin = createPartner("Connect");
+  await signIn(page, admin);
+  await expect(page.getByTestId("connection-state")).toHaveText("Autotask: not set up");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Setup" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Integration setup" })).toBeVisible();
+  await expect(page.getByTestId("connection-status")).toHaveText("Not set up");
+
+  const form = page.getByRole("form", { name: "Autotask connection" });
+  // Field checks run before anything is sent.
+  await form.getByRole("button", { name: "Save" }).click();
+  await expect(form.getByText("Enter the API user's username")).toBeVisible();
+
+  await form.getByLabel("API username").fill("sandbox-api@taskbridge.local");
+  await form.getByLabel("Secret").fill("not-the-secret");
+  await form.getByLabel("API integration code (tracking identifier)").fill("TASKBRIDGE-SANDBOX");
+  await expect(form.getByText("Unsaved changes")).toBeVisible();
+  await form.getByRole("button", { name: "Save" }).click();
+  // The zone is discovered from the username.
+  await expect(page.getByTestId("zone")).toContainText("Taskbridge Sandbox");
+  await expect(page.getByLabel("Secret")).toHaveAttribute("placeholder", /Saved/);
+
+  await form.getByRole("button", { name: "Test connection" }).click();
+  const result = page.getByTestId("connection-test");
+  await expect(result).toContainText("Connection failed");
+  await expect(result).toContainText("rejected the API secret");
+
+  await form.getByLabel("Secret").fill("sandbox-secret");
+  await form.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByLabel("Secret")).toHaveValue("");
+  await form.getByRole("button", { name: "Test connection" }).click();
+  await expect(page.getByTestId("connection-test")).toContainText("Connected");
+  await expect(page.getByTestId("connection-test")).toContainText("121 companies");
+  await expect(page.getByTestId("connection-status")).toHaveText("Connected");
+  // The header follows at once, and after a reload.
+  await expect(page.getByTestId("connection-state")).toHaveText("Autotask: connected");
+  await page.reload();
+  await expect(page.getByTestId("connection-state")).toHaveText("Autotask: connected");
+});
