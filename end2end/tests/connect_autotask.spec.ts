@@ -40,4 +40,6 @@ test("an admin connects Autotask and the test says exactly what is wrong, then t
   await expect(page.getByTestId("connection-state")).toHaveText("Autotask: connected");
   await page.reload();
   await expect(page.getByTestId("connection-state")).toHaveText("Autotask: connected");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Overview" }).click();
+  await expect(page.getByTestId("overview-connection")).toHaveText("Connected");
 });

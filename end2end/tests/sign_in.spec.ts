@@ -9,6 +9,7 @@ test("an admin signs in and sees the console for their partner", async ({ page }
   await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
   await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" })).toBeVisible();
   await expect(page.getByText("Autotask: not set up")).toBeVisible();
+  await expect(page.getByTestId("overview-connection")).toHaveText("Not set up");
   await expect(page.getByTestId("active-users")).toHaveText("1");
 });
 
@@ -27,4 +28,17 @@ test("the sign-in page shows no demo credentials outside demo mode", async ({ pa
   await new SignInPage(page).open();
   await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
   await expect(page.getByTestId("demo-credentials")).toHaveCount(0);
+});
+
+test("a signed-in page loaded directly comes alive in the browser", async ({ page }) => {
+  const admin = createPartner("Direct");
+  await signIn(page, admin);
+  for (const path of ["/", "/users", "/tokens", "/setup"]) {
+    await page.goto(path);
+    // Hydration must finish on a server-rendered console page (a mismatch leaves it dead).
+    await hydrated(page);
+  }
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Users" })).toBeVisible();
+  await expect(page).toHaveURL(/\/users$/);
 });

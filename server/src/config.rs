@@ -158,19 +158,35 @@ pub struct SandboxArgs {
     /// Requests allowed per rolling hour (Autotask's default: 10,000).
     #[arg(long, default_value_t = 10_000)]
     pub hourly_limit: usize,
+    /// Faults from the start, as the JSON the control endpoint takes, e.g.
+    /// '{"rate_429":0.1,"jitter_ms":50}' (overrides --latency-ms when it sets latency_ms).
+    #[arg(long)]
+    pub faults: Option<String>,
 }
 
 impl SandboxArgs {
     /// The sandbox configuration these flags describe.
-    pub fn config(&self) -> sandbox::SandboxConfig {
-        sandbox::SandboxConfig {
+    pub fn config(&self) -> anyhow::Result<sandbox::SandboxConfig> {
+        let faults = match &self.faults {
+            Some(json) => {
+                let mut value: serde_json::Value = serde_json::from_str(json).map_err(|e| anyhow::anyhow!("--faults is not JSON: {e}"))?;
+                if value.get("latency_ms").is_none() {
+                    value["latency_ms"] = self.latency_ms.into();
+                }
+                let faults: sandbox::faults::Faults = serde_json::from_value(value).map_err(|e| anyhow::anyhow!("--faults: {e}"))?;
+                faults.validate().map_err(|e| anyhow::anyhow!("--faults: {e}"))?;
+                faults
+            }
+            None => sandbox::faults::Faults { latency_ms: self.latency_ms, ..Default::default() },
+        };
+        Ok(sandbox::SandboxConfig {
             seed: self.seed,
             companies: self.companies,
             contacts: self.contacts.unwrap_or(self.companies * 12 / 5),
             data_file: self.data.clone(),
-            faults: sandbox::faults::Faults { latency_ms: self.latency_ms, ..Default::default() },
+            faults,
             hourly_threshold: self.hourly_limit,
-        }
+        })
     }
 }
 
@@ -192,4 +208,29 @@ pub struct CreatePartnerArgs {
     /// Read the password from this file (first line) instead of prompting.
     #[arg(long)]
     pub password_file: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sandbox_args(extra: &[&str]) -> SandboxArgs {
+        let mut argv = vec!["taskbridge", "sandbox"];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv).map(|c| c.command) {
+            Ok(Command::Sandbox(args)) => args,
+            other => panic!("unexpected parse: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sandbox_faults_can_be_set_at_start() {
+        let config = sandbox_args(&["--latency-ms", "150", "--faults", r#"{"rate_429": 0.25, "jitter_ms": 20}"#]).config().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.faults.latency_ms, 150);
+        assert_eq!(config.faults.jitter_ms, 20);
+        assert!((config.faults.rate_429 - 0.25).abs() < f64::EPSILON);
+        assert!(sandbox_args(&["--faults", r#"{"rate_5xx": 3}"#]).config().is_err());
+        assert!(sandbox_args(&["--faults", r#"{"no_such_fault": 1}"#]).config().is_err());
+        assert_eq!(sandbox_args(&["--companies", "100"]).config().map(|c| c.contacts).unwrap_or_default(), 240);
+    }
 }

@@ -157,6 +157,27 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
+    if embedded.is_some() && args.demo {
+        // Test the demo partner's connection once, so the console opens "connected".
+        let settings = state.services.autotask.clone();
+        let db = state.db.clone();
+        tokio::spawn(async move {
+            if let Ok(Some(partner_id)) = crate::db::partners::find_by_name(&db, crate::admin::DEMO_PARTNER).await {
+                let system = app::types::CurrentUser {
+                    user_id: 0,
+                    partner_id,
+                    partner_name: crate::admin::DEMO_PARTNER.into(),
+                    email: "system".into(),
+                    name: "System".into(),
+                    role: app::types::Role::Admin,
+                };
+                match settings.test(&system).await {
+                    Ok(t) => tracing::info!(ok = t.ok, message = %t.message, "tested the demo partner's Autotask connection"),
+                    Err(e) => tracing::warn!(error = %e, "could not test the demo partner's Autotask connection"),
+                }
+            }
+        });
+    }
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!("Taskbridge is listening on http://{}", listener.local_addr()?);
     serve_on(listener, state, Duration::from_secs(args.request_timeout_secs), shutdown_signal()).await?;
@@ -169,7 +190,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 /// `taskbridge sandbox`.
 pub async fn run_sandbox(args: crate::config::SandboxArgs) -> anyhow::Result<()> {
-    let running = sandbox::start(args.config(), args.listen).await?;
+    let running = sandbox::start(args.config()?, args.listen).await?;
     tracing::info!(
         url = %format!("{}/ATServicesRest/", running.base_url()),
         user = sandbox::api::USERNAME,

@@ -3,28 +3,44 @@
 use crate::api::overview::get_overview;
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
-use crate::types::CurrentUser;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 /// Counts, the Autotask connection state and recent history.
 #[component]
 pub fn OverviewPage() -> impl IntoView {
-    let me = use_context::<CurrentUser>();
-    let is_admin = me.as_ref().is_some_and(CurrentUser::is_admin);
+    let me = expect_context::<crate::components::layout::Me>().0;
     let overview = Resource::new(|| (), |_| get_overview());
+    let connection = Resource::new(|| (), |_| crate::api::connection::get_autotask_connection());
     view! {
         <PageHeader title="Overview" lead="Your Taskbridge account at a glance." />
         <Suspense fallback=|| view! { <Loading what="the overview" /> }>
             {move || Suspend::new(async move {
+                let is_admin = me.await.is_ok_and(|m| m.is_admin());
                 match overview.await {
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                     Ok(o) => view! {
                         <section class="cards" aria-label="Summary">
                             <div class="card stat">
                                 <span class="stat-label">"Autotask connection"</span>
-                                <span class="stat-value stat-text">"Not set up"</span>
-                                <span class="stat-note">"No Autotask database is connected to this account yet."</span>
+                                <Suspense fallback=|| view! { <span class="stat-value stat-text">"\u{2026}"</span> }>
+                                    {move || Suspend::new(async move {
+                                        let (value, note) = match connection.await {
+                                            Ok(c) if !c.configured => ("Not set up".to_string(), "No Autotask database is connected to this account yet.".to_string()),
+                                            Ok(c) => match c.last_test {
+                                                Some(t) if t.ok => ("Connected".to_string(), t.message),
+                                                Some(t) => ("Error".to_string(), t.message),
+                                                None => ("Not tested".to_string(), format!("Saved for API user {}; test it on the Setup page.", c.username)),
+                                            },
+                                            Err(e) => ("Unknown".to_string(), e.to_string()),
+                                        };
+                                        view! {
+                                            <span class="stat-value stat-text" data-testid="overview-connection">{value}</span>
+                                            <span class="stat-note">{note}</span>
+                                        }
+                                    })}
+                                </Suspense>
+                                <A href="/setup" attr:class="stat-link">"Open Setup"</A>
                             </div>
                             <div class="card stat">
                                 <span class="stat-label">"Active users"</span>

@@ -6,13 +6,13 @@ use crate::components::badge::{Badge, Tone};
 use crate::components::panel::{ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
 use crate::error::AppError;
-use crate::types::{ConnectionInput, ConnectionTest, ConnectionView, CurrentUser};
+use crate::types::{ConnectionInput, ConnectionTest, ConnectionView};
 use leptos::prelude::*;
 
 /// Settings form (admins) or read-only view (technicians), with the connection state.
 #[component]
 pub fn SetupPage() -> impl IntoView {
-    let is_admin = use_context::<CurrentUser>().is_some_and(|m| m.is_admin());
+    let me = expect_context::<crate::components::layout::Me>().0;
     let save = ServerAction::<SaveAutotaskConnection>::new();
     let test = ServerAction::<TestAutotaskConnection>::new();
     let connection = Resource::new(move || (save.version().get(), test.version().get()), |_| get_autotask_connection());
@@ -28,6 +28,7 @@ pub fn SetupPage() -> impl IntoView {
         <PageHeader title="Integration setup" lead="Connect Taskbridge to your Autotask PSA with an API-only user. The secret is stored encrypted and never shown again." />
         <Suspense fallback=|| view! { <Loading what="the connection settings" /> }>
             {move || Suspend::new(async move {
+                let is_admin = me.await.is_ok_and(|m| m.is_admin());
                 match connection.await {
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                     Ok(current) => view! { <SetupForm current is_admin save test /> }.into_any(),

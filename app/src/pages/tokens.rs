@@ -6,19 +6,13 @@ use crate::components::dialog::ConfirmDialog;
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
 use crate::error::AppError;
-use crate::types::{parse_token_name, ApiTokenSummary, CurrentUser};
+use crate::types::{parse_token_name, ApiTokenSummary};
 use leptos::prelude::*;
 
 /// Create (shown once), list and revoke machine API tokens.
 #[component]
 pub fn TokensPage() -> impl IntoView {
-    if !use_context::<CurrentUser>().is_some_and(|m| m.is_admin()) {
-        return view! {
-            <PageHeader title="API tokens" lead="Tokens the backup platform uses to reach Taskbridge." />
-            <ErrorPanel error=AppError::Forbidden />
-        }
-        .into_any();
-    }
+    let me = expect_context::<crate::components::layout::Me>().0;
     let create = ServerAction::<CreateApiToken>::new();
     let revoke = ServerAction::<RevokeApiToken>::new();
     let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_api_tokens());
@@ -51,6 +45,9 @@ pub fn TokensPage() -> impl IntoView {
     let create_error = move || create.value().get().and_then(Result::err).filter(|e| !matches!(e, AppError::Invalid { .. }));
     view! {
         <PageHeader title="API tokens" lead="Tokens the backup platform uses to post backup events and usage to Taskbridge's API. Each token acts for this partner only." />
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                me.await.ok().filter(|m| m.is_admin()).map(|_| view! {
         <form class="card form form-inline" on:submit=submit novalidate aria-label="Create API token">
             <div class="field grow">
                 <label for="token-name">"Token name"</label>
@@ -59,6 +56,9 @@ pub fn TokensPage() -> impl IntoView {
             </div>
             <button type="submit" class="btn btn-primary" disabled=move || create.pending().get()>"Create token"</button>
         </form>
+                })
+            })}
+        </Transition>
         {move || create_error().or_else(revoke_error).map(|error| view! { <ErrorPanel error /> })}
         {move || create.value().get().and_then(Result::ok).map(|created| view! {
             <div class="panel panel-success" role="status" data-testid="new-token">
@@ -134,5 +134,4 @@ pub fn TokensPage() -> impl IntoView {
             })
         />
     }
-    .into_any()
 }

@@ -5,21 +5,13 @@ use crate::components::badge::{Badge, Tone};
 use crate::components::panel::{ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
 use crate::error::AppError;
-use crate::types::{parse_email, parse_name, parse_password, CurrentUser, Role, UserSummary};
+use crate::types::{parse_email, parse_name, parse_password, Role, UserSummary};
 use leptos::prelude::*;
 
 /// Lists the partner's users; technicians see a refusal instead.
 #[component]
 pub fn UsersPage() -> impl IntoView {
-    let me = use_context::<CurrentUser>();
-    if !me.as_ref().is_some_and(CurrentUser::is_admin) {
-        return view! {
-            <PageHeader title="Users" lead="People who can sign in to this Taskbridge account." />
-            <ErrorPanel error=AppError::Forbidden />
-        }
-        .into_any();
-    }
-    let my_id = me.map(|m| m.user_id).unwrap_or_default();
+    let me = expect_context::<crate::components::layout::Me>().0;
     let create = ServerAction::<CreateUser>::new();
     let set_role = ServerAction::<SetUserRole>::new();
     let set_disabled = ServerAction::<SetUserDisabled>::new();
@@ -36,9 +28,18 @@ pub fn UsersPage() -> impl IntoView {
     };
     view! {
         <PageHeader title="Users" lead="People who can sign in to this Taskbridge account, and what they may do.">
-            <button type="button" class="btn btn-primary" on:click=move |_| show_form.update(|s| *s = !*s) aria-expanded=move || show_form.get().to_string() aria-controls="add-user">
-                "Add user"
-            </button>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let user = me.await.ok().filter(|m| m.is_admin());
+                    user.map(|_| {
+                        view! {
+                            <button type="button" class="btn btn-primary" on:click=move |_| show_form.update(|s| *s = !*s) aria-expanded=move || show_form.get().to_string() aria-controls="add-user">
+                                "Add user"
+                            </button>
+                        }
+                    })
+                })}
+            </Transition>
         </PageHeader>
         <Show when=move || show_form.get()>
             <AddUserForm create on_done=Callback::new(move |_| show_form.set(false)) />
@@ -48,12 +49,14 @@ pub fn UsersPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match users.await {
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                    Ok(list) => view! { <UserTable list my_id set_role set_disabled /> }.into_any(),
+                    Ok(list) => {
+                        let my_id = me.await.map(|m| m.user_id).unwrap_or_default();
+                        view! { <UserTable list my_id set_role set_disabled /> }.into_any()
+                    }
                 }
             })}
         </Transition>
     }
-    .into_any()
 }
 
 #[component]
