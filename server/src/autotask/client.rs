@@ -19,7 +19,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{RwLock, Semaphore};
 
 /// Where Autotask's zone discovery lives (any zone answers it).
@@ -520,11 +520,6 @@ impl AutotaskClient {
     /// Counters snapshot: (calls, retries, discoveries).
     pub fn counters(&self) -> (u64, u64, u64) {
         (self.stats.calls.load(Ordering::Relaxed), self.stats.retries.load(Ordering::Relaxed), self.stats.discoveries.load(Ordering::Relaxed))
-    }
-
-    /// How long since `started`, for logs.
-    pub fn elapsed(started: Instant) -> Duration {
-        started.elapsed()
     }
 }
 
