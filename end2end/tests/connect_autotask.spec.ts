@@ -16,22 +16,22 @@ test("an admin connects Autotask and the test says exactly what is wrong, then t
   await expect(form.getByText("Enter the API user's username")).toBeVisible();
 
   await form.getByLabel("API username").fill("sandbox-api@taskbridge.local");
-  await form.getByLabel("Secret").fill("not-the-secret");
+  await form.getByLabel("Secret", { exact: true }).fill("not-the-secret");
   await form.getByLabel("API integration code (tracking identifier)").fill("TASKBRIDGE-SANDBOX");
   await expect(form.getByText("Unsaved changes")).toBeVisible();
   await form.getByRole("button", { name: "Save" }).click();
   // The zone is discovered from the username.
   await expect(page.getByTestId("zone")).toContainText("Taskbridge Sandbox");
-  await expect(page.getByLabel("Secret")).toHaveAttribute("placeholder", /Saved/);
+  await expect(form.getByLabel("Secret", { exact: true })).toHaveAttribute("placeholder", /Saved/);
 
   await form.getByRole("button", { name: "Test connection" }).click();
   const result = page.getByTestId("connection-test");
   await expect(result).toContainText("Connection failed");
   await expect(result).toContainText("rejected the API secret");
 
-  await form.getByLabel("Secret").fill("sandbox-secret");
+  await form.getByLabel("Secret", { exact: true }).fill("sandbox-secret");
   await form.getByRole("button", { name: "Save" }).click();
-  await expect(page.getByLabel("Secret")).toHaveValue("");
+  await expect(form.getByLabel("Secret", { exact: true })).toHaveValue("");
   await form.getByRole("button", { name: "Test connection" }).click();
   await expect(page.getByTestId("connection-test")).toContainText("Connected");
   await expect(page.getByTestId("connection-test")).toContainText("121 companies");
