@@ -2,6 +2,7 @@
 
 pub mod badge;
 pub mod dialog;
+pub mod job;
 pub mod layout;
 pub mod panel;
 pub mod time;

@@ -6,6 +6,7 @@ pub mod components;
 pub mod error;
 pub mod format;
 pub mod pages;
+pub mod regions;
 pub mod types;
 
 #[cfg(feature = "ssr")]
@@ -58,6 +59,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=components::layout::SignedInLayout>
                     <Route path=path!("") view=pages::overview::OverviewPage />
                     <Route path=path!("setup") view=pages::setup::SetupPage />
+                    <Route path=path!("companies") view=pages::companies::CompaniesPage />
                     <Route path=path!("users") view=pages::users::UsersPage />
                     <Route path=path!("tokens") view=pages::tokens::TokensPage />
                 </ParentRoute>

@@ -1,5 +1,6 @@
 //! One module per route.
 
+pub mod companies;
 pub mod not_found;
 pub mod overview;
 pub mod setup;

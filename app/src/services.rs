@@ -8,6 +8,7 @@ use crate::types::{
     ApiTokenSummary, ConnectionInput, ConnectionTest, ConnectionView, CreatedApiToken, CurrentUser, NewUser, Overview, Role,
     SiteInfo, UserSummary,
 };
+use crate::types::companies::{CompanyPage, CompanyQuery, ImportSelection, JobKind, JobView};
 use leptos::prelude::use_context;
 use std::sync::Arc;
 
@@ -88,6 +89,21 @@ pub trait AutotaskSettings: Send + Sync {
     async fn test(&self, actor: &CurrentUser) -> Result<ConnectionTest, AppError>;
 }
 
+/// Autotask companies: discovery into Taskbridge, the list, and import as customers.
+#[async_trait::async_trait]
+pub trait CompanyService: Send + Sync {
+    /// A filtered, sorted page of the discovered companies.
+    async fn list(&self, partner_id: i64, query: CompanyQuery) -> Result<CompanyPage, AppError>;
+    /// Starts fetching the partner's companies from Autotask (one discovery at a time).
+    async fn start_discovery(&self, actor: &CurrentUser) -> Result<JobView, AppError>;
+    /// Starts importing the selected companies as customers (one import at a time).
+    async fn start_import(&self, actor: &CurrentUser, selection: ImportSelection) -> Result<JobView, AppError>;
+    /// One job of the partner.
+    async fn job(&self, partner_id: i64, job_id: i64) -> Result<JobView, AppError>;
+    /// The partner's latest job of a kind, if any.
+    async fn latest_job(&self, partner_id: i64, kind: JobKind) -> Result<Option<JobView>, AppError>;
+}
+
 /// Everything a server function may touch. Built once by `server`, provided as context.
 #[derive(Clone)]
 pub struct Services {
@@ -101,6 +117,8 @@ pub struct Services {
     pub overview: Arc<dyn OverviewStore>,
     /// Autotask connection.
     pub autotask: Arc<dyn AutotaskSettings>,
+    /// Companies and import.
+    pub companies: Arc<dyn CompanyService>,
     /// Deployment facts for the sign-in page.
     pub site: SiteInfo,
 }

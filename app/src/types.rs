@@ -3,6 +3,8 @@
 //! Serde only: no database types here. Secret-bearing types live in `server` and never
 //! derive `Serialize`.
 
+pub mod companies;
+
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 

@@ -33,7 +33,7 @@ test("the sign-in page shows no demo credentials outside demo mode", async ({ pa
 test("a signed-in page loaded directly comes alive in the browser", async ({ page }) => {
   const admin = createPartner("Direct");
   await signIn(page, admin);
-  for (const path of ["/", "/users", "/tokens", "/setup"]) {
+  for (const path of ["/", "/users", "/tokens", "/setup", "/companies", "/companies?q=acme&per=25&status=problem"]) {
     await page.goto(path);
     // Hydration must finish on a server-rendered console page (a mismatch leaves it dead).
     await hydrated(page);

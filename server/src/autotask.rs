@@ -5,6 +5,6 @@ pub mod entities;
 pub mod error;
 pub mod query;
 
-pub use client::{AutotaskClient, ClientOptions, Credentials};
+pub use client::{AutotaskClient, ClientOptions, Credentials, FetchProgress};
 pub use error::AutotaskError;
 pub use query::{Filter, Query};

@@ -58,12 +58,15 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
     } else {
         SiteInfo::default()
     };
+    let settings = crate::db::connection::SqlAutotaskSettings::new(db.clone(), master_key.clone(), discovery_url);
+    let companies = crate::companies::SqlCompanies::new(db.clone(), settings.clone(), crate::jobs::Jobs::new(db.clone()));
     let services = Services {
         auth: auth.clone(),
         users: Arc::new(SqlUserStore::new(db.clone())),
         tokens: tokens.clone(),
         overview: Arc::new(SqlOverview::new(db.clone())),
-        autotask: Arc::new(crate::db::connection::SqlAutotaskSettings::new(db.clone(), master_key.clone(), discovery_url)),
+        autotask: Arc::new(settings),
+        companies: Arc::new(companies),
         site,
     };
     let leptos_options = LeptosOptions::builder()

@@ -95,6 +95,23 @@ struct Budget {
     usage: f64,
 }
 
+/// Live counts of a long fetch, readable while it runs (for progress bars).
+#[derive(Debug, Default)]
+pub struct FetchProgress {
+    /// Records received so far.
+    pub fetched: AtomicU64,
+    /// Records expected (from `query/count`; 0 until known).
+    pub expected: AtomicU64,
+}
+
+impl FetchProgress {
+    fn add(progress: Option<&FetchProgress>, n: usize) {
+        if let Some(p) = progress {
+            p.fetched.fetch_add(n as u64, Ordering::Relaxed);
+        }
+    }
+}
+
 /// A page of results.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -365,6 +382,10 @@ impl AutotaskClient {
 
     /// Every matching record, by id-walk: each next page asks for ids above the last seen.
     async fn all_of<T: Row>(&self, entity: &str, query: &Query) -> Result<Vec<T>, AutotaskError> {
+        self.all_of_counted(entity, query, None).await
+    }
+
+    async fn all_of_counted<T: Row>(&self, entity: &str, query: &Query, progress: Option<&FetchProgress>) -> Result<Vec<T>, AutotaskError> {
         let mut out = Vec::new();
         let mut after: Option<i64> = None;
         loop {
@@ -374,6 +395,7 @@ impl AutotaskClient {
             };
             let page = self.page_of::<T>(entity, &q).await?;
             let n = page.len();
+            FetchProgress::add(progress, n);
             after = page.last().and_then(Row::row_id);
             out.extend(page);
             if n < query.max_records || after.is_none() {
@@ -403,10 +425,18 @@ impl AutotaskClient {
     /// The first page and the count come together; the id density of the first page
     /// estimates where the rest lie, which is split into as many ranges as there are
     /// thread slots (the last one open-ended, so no record is missed if ids are uneven).
-    async fn fetch_all_of<T: Row>(&self, entity: &str, filters: Vec<Filter>) -> Result<Vec<T>, AutotaskError> {
+    async fn fetch_all_of<T: Row>(&self, entity: &str, filters: Vec<Filter>, progress: Option<&FetchProgress>) -> Result<Vec<T>, AutotaskError> {
         let base = Query::new(filters);
-        let (count, first) = tokio::join!(self.count(entity, &base), self.page_of::<T>(entity, &base));
+        let count = async {
+            let count = self.count(entity, &base).await;
+            if let (Some(p), Ok(n)) = (progress, &count) {
+                p.expected.store((*n).max(0) as u64, Ordering::Relaxed);
+            }
+            count
+        };
+        let (count, first) = tokio::join!(count, self.page_of::<T>(entity, &base));
         let first = first?;
+        FetchProgress::add(progress, first.len());
         if first.len() < MAX_RECORDS {
             return Ok(first);
         }
@@ -416,7 +446,7 @@ impl AutotaskClient {
         let remaining = match count {
             Ok(total) => (total - first.len() as i64).max(0),
             Err(_) => {
-                let rest = self.all_of::<T>(entity, &base.clone().and(Filter::gt("id", last_id))).await?;
+                let rest = self.all_of_counted::<T>(entity, &base.clone().and(Filter::gt("id", last_id)), progress).await?;
                 return Ok(first.into_iter().chain(rest).collect());
             }
         };
@@ -438,7 +468,7 @@ impl AutotaskClient {
             if let Some(hi) = hi {
                 q = q.and(Filter::lt("id", hi));
             }
-            async move { self.all_of::<T>(entity, &q).await }
+            async move { self.all_of_counted::<T>(entity, &q, progress).await }
         });
         let parts = futures_join_all(tasks).await;
         let mut out = first;
@@ -450,12 +480,17 @@ impl AutotaskClient {
 
     /// Every matching record as raw JSON, fetched in parallel id ranges.
     pub async fn fetch_all_raw(&self, entity: &str, filters: Vec<Filter>) -> Result<Vec<Value>, AutotaskError> {
-        self.fetch_all_of(entity, filters).await
+        self.fetch_all_of(entity, filters, None).await
     }
 
     /// Every matching record, typed, fetched in parallel id ranges.
     pub async fn fetch_all<T: Entity>(&self, filters: Vec<Filter>) -> Result<Vec<T>, AutotaskError> {
-        self.fetch_all_of(T::NAME, filters).await
+        self.fetch_all_of(T::NAME, filters, None).await
+    }
+
+    /// Like [`Self::fetch_all`], counting into `progress` as pages arrive.
+    pub async fn fetch_all_counted<T: Entity>(&self, filters: Vec<Filter>, progress: &FetchProgress) -> Result<Vec<T>, AutotaskError> {
+        self.fetch_all_of(T::NAME, filters, Some(progress)).await
     }
 
     /// One record by id (`None` when Autotask answers `{"item": null}` or 404).

@@ -197,6 +197,36 @@ impl Browser {
         (status, serde_json::from_str(&body).unwrap_or_else(|e| panic!("{endpoint}: undecodable error {body:?}: {e}")))
     }
 
+    /// POSTs a server function that takes a JSON body.
+    pub async fn call_json(&self, endpoint: &str, body: &Value) -> Response {
+        self.client
+            .post(format!("{}/rpc/{endpoint}", self.origin))
+            .header(ORIGIN, &self.origin)
+            .header(ACCEPT, "application/json")
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Calls a JSON-bodied server function and decodes its successful result.
+    pub async fn ok_json(&self, endpoint: &str, body: &Value) -> Value {
+        let r = self.call_json(endpoint, body).await;
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert!(status.is_success(), "{endpoint} failed with {status}: {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// Calls a JSON-bodied server function and decodes its `AppError`.
+    pub async fn err_json(&self, endpoint: &str, body: &Value) -> app::error::AppError {
+        let r = self.call_json(endpoint, body).await;
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert!(!status.is_success(), "{endpoint} should have failed, got {status}: {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{endpoint}: undecodable error {text:?}: {e}"))
+    }
+
     pub async fn get(&self, path: &str) -> Response {
         self.client.get(format!("{}{path}", self.origin)).send().await.unwrap()
     }

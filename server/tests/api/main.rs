@@ -5,6 +5,7 @@
 mod access;
 mod auth;
 mod autotask_client;
+mod companies;
 mod connection;
 mod helpers;
 mod store;

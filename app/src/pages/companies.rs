@@ -1,0 +1,494 @@
+//! The Companies page: discover the partner's Autotask companies, search and filter them
+//! (server-side, state in the URL), select some, a page, or all matching, and import them
+//! as Taskbridge customers, each row showing its status and, when FAILED, why.
+
+use crate::api::companies::{import_companies, latest_company_jobs, list_companies, start_discovery};
+use crate::components::badge::{Badge, Tone};
+use crate::components::dialog::ConfirmDialog;
+use crate::components::job::JobProgress;
+use crate::components::layout::Me;
+use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
+use crate::components::time::Time;
+use crate::error::AppError;
+use crate::format::{encode_query_value, thousands};
+use crate::regions::{region_label, region_short};
+use crate::types::companies::{
+    CompanyFilter, CompanyPage, CompanyQuery, CompanyRow, CompanySort, ImportSelection, ImportStatus, JobView, StatusFilter, TypeOption,
+};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
+use std::collections::BTreeSet;
+
+const PAGE_SIZES: &[u32] = &[25, 50, 100, 200];
+
+/// The list's state, read from and written to the URL.
+fn query_from_params(get: impl Fn(&str) -> Option<String>) -> CompanyQuery {
+    CompanyQuery {
+        filter: CompanyFilter {
+            search: get("q").unwrap_or_default(),
+            company_type: get("type").and_then(|v| v.parse().ok()),
+            active: get("active").and_then(|v| match v.as_str() {
+                "yes" => Some(true),
+                "no" => Some(false),
+                _ => None,
+            }),
+            status: get("status").and_then(|v| StatusFilter::parse(&v)),
+        },
+        sort: CompanySort::parse(&get("sort").unwrap_or_default()),
+        page: get("page").and_then(|v| v.parse().ok()).unwrap_or(1),
+        per_page: get("per").and_then(|v| v.parse().ok()).filter(|n| PAGE_SIZES.contains(n)).unwrap_or(50),
+    }
+}
+
+fn query_string(q: &CompanyQuery) -> String {
+    let mut parts = Vec::new();
+    if !q.filter.search.trim().is_empty() {
+        parts.push(format!("q={}", encode_query_value(q.filter.search.trim())));
+    }
+    if let Some(t) = q.filter.company_type {
+        parts.push(format!("type={t}"));
+    }
+    if let Some(a) = q.filter.active {
+        parts.push(format!("active={}", if a { "yes" } else { "no" }));
+    }
+    if let Some(s) = q.filter.status {
+        parts.push(format!("status={}", s.as_str()));
+    }
+    if q.sort != CompanySort::Name {
+        parts.push(format!("sort={}", encode_query_value(q.sort.as_str())));
+    }
+    if q.page > 1 {
+        parts.push(format!("page={}", q.page));
+    }
+    if q.per_page != 50 {
+        parts.push(format!("per={}", q.per_page));
+    }
+    if parts.is_empty() {
+        "/companies".into()
+    } else {
+        format!("/companies?{}", parts.join("&"))
+    }
+}
+
+/// Discover, filter, select, import.
+#[component]
+pub fn CompaniesPage() -> impl IntoView {
+    let me = expect_context::<Me>().0;
+    let params = use_query_map();
+    let query = Memo::new(move |_| params.with(|p| query_from_params(|k| p.get(k))));
+    let navigate = use_navigate();
+    let go = StoredValue::new(move |q: CompanyQuery| navigate(&query_string(&q), NavigateOptions { replace: true, scroll: false, ..Default::default() }));
+    let set_query = move |f: &dyn Fn(&mut CompanyQuery)| {
+        let mut q = query.get_untracked();
+        f(&mut q);
+        go.with_value(|go| go(q));
+    };
+
+    let reload = RwSignal::new(0u32);
+    let list = Resource::new(move || (query.get(), reload.get()), |(q, _)| list_companies(q));
+    let discover_job = RwSignal::new(None::<JobView>);
+    let import_job = RwSignal::new(None::<JobView>);
+    let start_error = RwSignal::new(None::<AppError>);
+    // Show work already under way when the page is (re)visited.
+    let latest = Resource::new(|| (), |_| latest_company_jobs());
+    Effect::new(move |_| {
+        if let Some(Ok((d, i))) = latest.get() {
+            discover_job.set(d);
+            import_job.set(i);
+        }
+    });
+    let on_finish = Callback::new(move |_: JobView| reload.update(|n| *n += 1));
+
+    // Selection: explicit ids, or "all matching" the current filter.
+    let selected = RwSignal::new(BTreeSet::<i64>::new());
+    let all_matching = RwSignal::new(false);
+    Effect::new(move |prev: Option<CompanyFilter>| {
+        let filter = query.with(|q| q.filter.clone());
+        if prev.is_some_and(|p| p != filter) {
+            selected.set(BTreeSet::new());
+            all_matching.set(false);
+        }
+        filter
+    });
+
+    let discover = move |_| {
+        start_error.set(None);
+        leptos::task::spawn_local(async move {
+            match start_discovery().await {
+                Ok(job) => discover_job.set(Some(job)),
+                Err(e) => start_error.set(Some(e)),
+            }
+        });
+    };
+    let confirm_open = RwSignal::new(false);
+    let total_matching = RwSignal::new(0i64);
+    let types = RwSignal::new(Vec::<TypeOption>::new());
+    let selection_count = move || if all_matching.get() { total_matching.get() } else { selected.with(|s| s.len() as i64) };
+    let do_import = Callback::new(move |_| {
+        let selection = if all_matching.get_untracked() { ImportSelection::Matching(query.get_untracked().filter) } else { ImportSelection::Ids(selected.get_untracked().into_iter().collect()) };
+        start_error.set(None);
+        leptos::task::spawn_local(async move {
+            match import_companies(selection).await {
+                Ok(job) => {
+                    import_job.set(Some(job));
+                    selected.set(BTreeSet::new());
+                    all_matching.set(false);
+                }
+                Err(e) => start_error.set(Some(e)),
+            }
+        });
+    });
+    let running = move |job: RwSignal<Option<JobView>>| job.with(|j| j.as_ref().is_some_and(|j| j.state == crate::types::companies::JobState::Running));
+
+    view! {
+        <PageHeader title="Companies" lead="Your Autotask companies. Discover them, then import the ones that should become Taskbridge customers.">
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let is_admin = me.await.is_ok_and(|m| m.is_admin());
+                    is_admin.then(|| view! {
+                        <button type="button" class="btn" data-testid="discover" disabled=move || running(discover_job) on:click=discover>
+                            {move || if running(discover_job) { "Discovering\u{2026}" } else { "Discover" }}
+                        </button>
+                        <button type="button" class="btn btn-primary" data-testid="import" disabled=move || selection_count() == 0 || running(import_job) on:click=move |_| confirm_open.set(true)>
+                            {move || match selection_count() { 0 => "Import".to_string(), n => format!("Import {}", thousands(n)) }}
+                        </button>
+                    })
+                })}
+            </Suspense>
+        </PageHeader>
+        {move || start_error.get().map(|error| view! { <ErrorPanel error /> })}
+        <JobProgress job=discover_job on_finish />
+        <JobProgress job=import_job on_finish />
+        <Filters query set_query=Callback::new(move |q: CompanyQuery| set_query(&|cur| *cur = q.clone())) types />
+        <Transition fallback=|| view! { <Loading what="companies" /> }>
+            {move || Suspend::new(async move {
+                let is_admin = me.await.is_ok_and(|m| m.is_admin());
+                let page = list.await;
+                if let Ok(p) = &page {
+                    types.set(p.types.clone());
+                }
+                match page {
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                    Ok(page) if page.discovered == 0 => view! {
+                        <EmptyState title="No companies discovered yet">
+                            {if is_admin { "Press Discover to bring in your Autotask companies. " } else { "An admin can press Discover to bring in your Autotask companies. " }}
+                            "Autotask must be connected first: " <a href="/setup">"Setup"</a> "."
+                        </EmptyState>
+                    }.into_any(),
+                    Ok(page) if page.total == 0 => view! {
+                        <EmptyState title="No company matches these filters">
+                            <button type="button" class="btn btn-small" on:click=move |_| set_query(&|q| *q = CompanyQuery { per_page: q.per_page, ..CompanyQuery::default() })>"Clear the filters"</button>
+                        </EmptyState>
+                    }.into_any(),
+                    Ok(page) => {
+                        total_matching.set(page.total);
+                        view! { <CompanyTable page is_admin selected all_matching query set_page=Callback::new(move |n: u32| set_query(&|q| q.page = n)) set_sort=Callback::new(move |s: CompanySort| set_query(&|q| { q.sort = s; q.page = 1; })) /> }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+        <ConfirmDialog
+            open=confirm_open
+            title=Signal::derive(move || format!("Import {} {} as Taskbridge customers?", thousands(selection_count()), if selection_count() == 1 { "company" } else { "companies" }))
+            body=Signal::derive(|| "Each becomes a customer with its name, Autotask ID, address and country, and its primary contact as the customer's admin. Companies imported before are updated, not duplicated. A row that breaks an import rule is marked FAILED with the reason; the others still import.".to_string())
+            confirm_label="Import"
+            on_confirm=do_import
+        />
+    }
+}
+
+/// Search box and filters; changes go to the URL (page back to 1).
+#[component]
+fn Filters(query: Memo<CompanyQuery>, set_query: Callback<CompanyQuery>, types: RwSignal<Vec<TypeOption>>) -> impl IntoView {
+    let search = RwSignal::new(query.get_untracked().filter.search);
+    // Follow the URL when it changes from elsewhere (back button, clear filters).
+    Effect::new(move |_| {
+        let s = query.with(|q| q.filter.search.clone());
+        if s.trim() != search.get_untracked().trim() {
+            search.set(s);
+        }
+    });
+    let apply = move |f: &dyn Fn(&mut CompanyQuery)| {
+        let mut q = query.get_untracked();
+        f(&mut q);
+        q.page = 1;
+        set_query.run(q);
+    };
+    // Search as you type, after a short pause.
+    let typed = RwSignal::new(0u32);
+    let on_input = move |ev: leptos::ev::Event| {
+        search.set(event_target_value(&ev));
+        typed.update(|n| *n += 1);
+        #[cfg(feature = "hydrate")]
+        {
+            let mine = typed.get_untracked();
+            set_timeout(
+                move || {
+                    if typed.get_untracked() == mine {
+                        let text = search.get_untracked();
+                        if text.trim() != query.get_untracked().filter.search.trim() {
+                            apply(&|q| q.filter.search = text.clone());
+                        }
+                    }
+                },
+                std::time::Duration::from_millis(300),
+            );
+        }
+    };
+    view! {
+        <form class="toolbar" role="search" aria-label="Filter companies" on:submit=move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let text = search.get_untracked();
+            apply(&|q| q.filter.search = text.clone());
+        }>
+            <div class="field grow">
+                <label for="company-search">"Search"</label>
+                <input id="company-search" type="search" placeholder="Name or Autotask ID" prop:value=search on:input=on_input autocomplete="off" />
+            </div>
+            <div class="field">
+                <label for="company-type">"Type"</label>
+                <select id="company-type" on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    apply(&|q| q.filter.company_type = v.parse().ok());
+                }>
+                    <option value="" selected=move || query.with(|q| q.filter.company_type.is_none())>"All types"</option>
+                    {move || types.get().into_iter().map(|t: TypeOption| {
+                        let value = t.value;
+                        view! { <option value=value.to_string() selected=move || query.with(|q| q.filter.company_type == Some(value))>{format!("{} ({})", t.label, thousands(t.count))}</option> }
+                    }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="company-active">"Active"</label>
+                <select id="company-active" on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    apply(&|q| q.filter.active = match v.as_str() { "yes" => Some(true), "no" => Some(false), _ => None });
+                }>
+                    <option value="" selected=move || query.with(|q| q.filter.active.is_none())>"Active and inactive"</option>
+                    <option value="yes" selected=move || query.with(|q| q.filter.active == Some(true))>"Active"</option>
+                    <option value="no" selected=move || query.with(|q| q.filter.active == Some(false))>"Inactive"</option>
+                </select>
+            </div>
+            <div class="field">
+                <label for="company-status">"Import status"</label>
+                <select id="company-status" on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    apply(&|q| q.filter.status = StatusFilter::parse(&v));
+                }>
+                    <option value="" selected=move || query.with(|q| q.filter.status.is_none())>"Any status"</option>
+                    {[(StatusFilter::NotImported, "Not imported"), (StatusFilter::Problem, "Not imported, would fail"), (StatusFilter::Imported, "Imported"), (StatusFilter::Failed, "Failed")]
+                        .into_iter()
+                        .map(|(s, label)| view! { <option value=s.as_str() selected=move || query.with(|q| q.filter.status == Some(s))>{label}</option> })
+                        .collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="company-per">"Rows"</label>
+                <select id="company-per" on:change=move |ev| {
+                    let v: u32 = event_target_value(&ev).parse().unwrap_or(50);
+                    apply(&|q| q.per_page = v);
+                }>
+                    {PAGE_SIZES.iter().map(|n| {
+                        let n = *n;
+                        view! { <option value=n.to_string() selected=move || query.with(|q| q.per_page == n)>{n.to_string()}</option> }
+                    }).collect_view()}
+                </select>
+            </div>
+            <button type="submit" class="sr-only">"Search"</button>
+        </form>
+    }
+}
+
+fn status_badge(row: &CompanyRow) -> AnyView {
+    match (row.status, &row.reason) {
+        (ImportStatus::Imported, Some(note)) => view! { <Badge label="Imported" tone=Tone::Good reason=note.clone() /> }.into_any(),
+        (ImportStatus::Imported, None) => view! { <Badge label="Imported" tone=Tone::Good /> }.into_any(),
+        (ImportStatus::Failed, reason) => view! { <Badge label="FAILED" tone=Tone::Bad reason=reason.clone().unwrap_or_else(|| "No reason was recorded.".into()) /> }.into_any(),
+        (ImportStatus::NotImported, Some(problem)) => view! { <Badge label="Would fail" tone=Tone::Warn reason=problem.clone() /> }.into_any(),
+        (ImportStatus::NotImported, None) => view! { <span class="muted">"Not imported"</span> }.into_any(),
+    }
+}
+
+fn autotask_link(web_url: &Option<String>, id: i64) -> Option<String> {
+    web_url.as_ref().map(|base| format!("{}/Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenAccount&AccountID={id}", base.trim_end_matches('/')))
+}
+
+#[component]
+fn CompanyTable(
+    page: CompanyPage,
+    is_admin: bool,
+    selected: RwSignal<BTreeSet<i64>>,
+    all_matching: RwSignal<bool>,
+    query: Memo<CompanyQuery>,
+    set_page: Callback<u32>,
+    set_sort: Callback<CompanySort>,
+) -> impl IntoView {
+    let ids: Vec<i64> = page.rows.iter().map(|r| r.company_id).collect();
+    let ids = StoredValue::new(ids);
+    let page_all = move || all_matching.get() || ids.with_value(|ids| !ids.is_empty() && selected.with(|s| ids.iter().all(|id| s.contains(id))));
+    let toggle_page = move |ev: leptos::ev::Event| {
+        let on = event_target_checked(&ev);
+        all_matching.set(false);
+        ids.with_value(|ids| {
+            selected.update(|s| {
+                for id in ids {
+                    if on {
+                        s.insert(*id);
+                    } else {
+                        s.remove(id);
+                    }
+                }
+            })
+        });
+    };
+    let total = page.total;
+    let first = (page.page as i64 - 1) * page.per_page as i64 + 1;
+    let last = (first + page.rows.len() as i64 - 1).max(first);
+    let pages = ((total + page.per_page as i64 - 1) / page.per_page as i64).max(1) as u32;
+    let current = page.page;
+    let web_url = page.autotask_web_url.clone();
+    let sort_header = move |label: &'static str, asc: CompanySort, desc: Option<CompanySort>| {
+        let state = move || {
+            let s = query.with(|q| q.sort);
+            if s == asc {
+                "ascending"
+            } else if Some(s) == desc {
+                "descending"
+            } else {
+                "none"
+            }
+        };
+        view! {
+            <th scope="col" aria-sort=state>
+                <button type="button" class="th-sort" on:click=move |_| set_sort.run(if query.with_untracked(|q| q.sort == asc) { desc.unwrap_or(asc) } else { asc })>
+                    {label}
+                    <span aria-hidden="true">{move || match state() { "ascending" => " \u{25b2}", "descending" => " \u{25bc}", _ => "" }}</span>
+                </button>
+            </th>
+        }
+        .into_any()
+    };
+    let selection_bar = move || {
+        let count = selected.with(|s| s.len());
+        if all_matching.get() {
+            Some(view! {
+                <div class="selection-bar" role="status">
+                    <span>{format!("All {} matching companies are selected.", thousands(total))}</span>
+                    <button type="button" class="btn btn-small btn-quiet" on:click=move |_| { all_matching.set(false); selected.set(BTreeSet::new()); }>"Clear selection"</button>
+                </div>
+            }.into_any())
+        } else if count > 0 {
+            let whole_page = page_all();
+            Some(view! {
+                <div class="selection-bar" role="status">
+                    <span>{format!("{} selected.", thousands(count as i64))}</span>
+                    {(whole_page && total > count as i64).then(|| view! {
+                        <button type="button" class="btn btn-small btn-quiet" data-testid="select-all-matching" on:click=move |_| all_matching.set(true)>
+                            {format!("Select all {} matching", thousands(total))}
+                        </button>
+                    })}
+                    <button type="button" class="btn btn-small btn-quiet" on:click=move |_| selected.set(BTreeSet::new())>"Clear selection"</button>
+                </div>
+            }.into_any())
+        } else {
+            None
+        }
+    };
+    view! {
+        {move || selection_bar()}
+        <div class="table-wrap table-sticky">
+            <table class="table" aria-label="Autotask companies">
+                <thead><tr>
+                    {is_admin.then(|| view! {
+                        <th scope="col" class="col-check"><input type="checkbox" aria-label="Select every company on this page" prop:checked=page_all on:change=toggle_page /></th>
+                    })}
+                    {sort_header("Company", CompanySort::Name, Some(CompanySort::NameDesc))}
+                    {sort_header("Autotask ID", CompanySort::Id, None)}
+                    <th scope="col">"Type"</th>
+                    {sort_header("Location", CompanySort::Country, None)}
+                    <th scope="col">"Region"</th>
+                    <th scope="col">"Primary contact"</th>
+                    {sort_header("Status", CompanySort::Status, None)}
+                </tr></thead>
+                <tbody>
+                    {page.rows.into_iter().map(|row| {
+                        let id = row.company_id;
+                        let name = row.name.clone();
+                        let link = autotask_link(&web_url, id);
+                        let badge = status_badge(&row);
+                        view! {
+                            <tr data-company-id=id.to_string() class:row-selected=move || all_matching.get() || selected.with(|s| s.contains(&id))>
+                                {is_admin.then(|| view! {
+                                    <td class="col-check"><input type="checkbox" aria-label=format!("Select {name}") prop:checked=move || all_matching.get() || selected.with(|s| s.contains(&id)) on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        if all_matching.get_untracked() {
+                                            all_matching.set(false);
+                                        }
+                                        selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
+                                    } /></td>
+                                })}
+                                <td class="cell-name">
+                                    {match link {
+                                        Some(href) => view! { <a href=href target="_blank" rel="noopener noreferrer">{row.name.clone()}</a> }.into_any(),
+                                        None => view! { <span>{row.name.clone()}</span> }.into_any(),
+                                    }}
+                                    {(!row.active).then(|| view! { " " <Badge label="Inactive" tone=Tone::Muted /> })}
+                                    {row.missing.then(|| view! { " " <Badge label="Gone" tone=Tone::Muted reason="The latest discovery no longer saw this company in Autotask." /> })}
+                                </td>
+                                <td class="mono nowrap">{id.to_string()}</td>
+                                <td class="nowrap">{row.type_label.clone()}</td>
+                                <td class="cell-place">
+                                    {if row.place.is_empty() { view! { <span class="muted">"No address"</span> }.into_any() } else { view! { <span>{row.place.clone()}</span> }.into_any() }}
+                                    <br />
+                                    {match (&row.country_name, &row.country_code) {
+                                        (Some(name), _) => view! { <span class="muted small">{name.clone()}</span> }.into_any(),
+                                        (None, Some(code)) => view! { <span class="muted small">{code.clone()}</span> }.into_any(),
+                                        (None, None) => view! { <span class="muted small" title="No country in Autotask: imported as the United States">"No country (imports as US)"</span> }.into_any(),
+                                    }}
+                                </td>
+                                <td class="nowrap"><abbr title=region_label(&row.region)>{region_short(&row.region)}</abbr></td>
+                                <td class="cell-contact">{match &row.contact {
+                                    Some((name, email)) => view! { <span>{name.clone()}</span><br /><span class="muted small">{if email.is_empty() { "no email".to_string() } else { email.clone() }}</span> }.into_any(),
+                                    None => view! { <span class="muted">"None"</span> }.into_any(),
+                                }}</td>
+                                <td class="nowrap" data-testid="status">{badge}</td>
+                            </tr>
+                        }
+                        .into_any()
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <nav class="pager" aria-label="Pages">
+            <span class="table-count">{format!("{}\u{2013}{} of {}", thousands(first), thousands(last), thousands(total))}
+                {page.discovered_at.map(|at| view! { " \u{00b7} discovered " <Time ms=Some(at) /> })}
+            </span>
+            <button type="button" class="btn btn-small" disabled={current <= 1} on:click=move |_| set_page.run(current - 1)>"\u{2039} Previous"</button>
+            <span>{format!("Page {current} of {pages}")}</span>
+            <button type="button" class="btn btn-small" disabled={current >= pages} on:click=move |_| set_page.run(current + 1)>"Next \u{203a}"</button>
+        </nav>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_round_trips_the_query() {
+        let q = CompanyQuery {
+            filter: CompanyFilter { search: "Acme & Co".into(), company_type: Some(1), active: Some(false), status: Some(StatusFilter::Failed) },
+            sort: CompanySort::NameDesc,
+            page: 3,
+            per_page: 100,
+        };
+        let url = query_string(&q);
+        let params: std::collections::HashMap<String, String> = url
+            .split_once('?')
+            .map(|(_, qs)| qs.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), crate::format::decode_query_value(v))).collect())
+            .unwrap_or_default();
+        assert_eq!(query_from_params(|k| params.get(k).cloned()), q);
+        assert_eq!(query_string(&CompanyQuery::default()), "/companies");
+    }
+}

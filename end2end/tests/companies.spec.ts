@@ -1,0 +1,67 @@
+import { test, expect } from "@playwright/test";
+import { connectSandbox, createPartner } from "./fixtures/partner";
+import { hydrated, signIn } from "./fixtures/pages";
+
+test("an admin discovers companies with live progress, filters them, and imports a page where some rows fail with the reason on hover", async ({ page, request, baseURL }) => {
+  const admin = createPartner("Companies");
+  await connectSandbox(request, baseURL!, admin);
+  await signIn(page, admin);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Companies" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Companies" })).toBeVisible();
+  await expect(page.getByText("No companies discovered yet")).toBeVisible();
+
+  await page.getByTestId("discover").click();
+  const job = page.getByTestId("job-discover");
+  await expect(job).toBeVisible();
+  await expect(job).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  await expect(job).toContainText("Discovered 121 companies in Autotask (121 new)");
+  await expect(page.locator(".pager")).toContainText("1\u201350 of 121");
+
+  // Filters live in the URL, so a reload shows the same view.
+  await page.getByLabel("Rows").selectOption("25");
+  await expect(page).toHaveURL(/per=25/);
+  await page.getByLabel("Search").fill("zzz-no-such-company");
+  await expect(page.getByText("No company matches these filters")).toBeVisible();
+  await expect(page).toHaveURL(/q=zzz-no-such-company/);
+  await page.getByRole("button", { name: "Clear the filters" }).click();
+  await expect(page.locator(".pager")).toContainText("of 121");
+
+  // "Would fail" rows say why before anything is imported.
+  await page.getByLabel("Import status").selectOption("problem");
+  await expect(page).toHaveURL(/status=problem/);
+  const wouldFail = page.locator("tbody tr").first().getByTestId("status").locator(".badge");
+  await expect(wouldFail).toHaveText(/Would fail/);
+  await expect(wouldFail).toHaveAttribute("aria-label", /Would fail: /);
+  await page.getByLabel("Import status").selectOption("");
+
+  // Select the first page and import it.
+  await page.getByLabel("Rows").selectOption("25");
+  await page.getByLabel("Select every company on this page").check();
+  await expect(page.locator(".selection-bar")).toContainText("25 selected.");
+  await page.getByTestId("import").click();
+  const dialog = page.getByRole("alertdialog");
+  await expect(dialog).toContainText("Import 25 companies as Taskbridge customers?");
+  await dialog.getByRole("button", { name: "Import" }).click();
+  const importJob = page.getByTestId("job-import");
+  await expect(importJob).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  await expect(importJob).toContainText(/Imported \d+ of 25 companies as customers \(\d+ new, 0 updated\); \d+ failed/);
+
+  const failed = page.locator("tbody .badge-bad").first();
+  await expect(failed).toHaveText(/FAILED/);
+  await expect(page.locator("tbody .badge-good").first()).toHaveText("Imported");
+  // The reason shows on hover and is in the accessible name for keyboard and screen readers.
+  await failed.hover();
+  await expect(failed.locator(".badge-reason")).toBeVisible();
+  const reason = (await failed.locator(".badge-reason").textContent()) ?? "";
+  expect(reason.length).toBeGreaterThan(10);
+  await expect(failed).toHaveAttribute("aria-label", `FAILED: ${reason}`);
+
+  // Statuses and the view survive a reload.
+  await page.reload();
+  await hydrated(page);
+  await expect(page).toHaveURL(/per=25/);
+  await page.getByLabel("Import status").selectOption("failed");
+  await expect(page.locator("tbody tr").first().getByTestId("status")).toContainText("FAILED");
+  await page.getByLabel("Import status").selectOption("imported");
+  await expect(page.locator("tbody tr").first().getByTestId("status")).toContainText("Imported");
+});
