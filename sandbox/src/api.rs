@@ -35,7 +35,7 @@ fn singular(entity: &str) -> &'static str {
 fn parent_field(entity: &str) -> &'static str {
     match entity {
         "Contacts" => "companyID",
-        "ContractServices" | "ContractServiceAdjustments" | "ContractServiceUnits" => "contractID",
+        "ContractServices" | "ContractServiceAdjustments" | "ContractServiceUnits" | "ContractServiceBundles" => "contractID",
         "ServiceBundleServices" => "serviceBundleID",
         "TicketNotes" => "ticketID",
         _ => "id",

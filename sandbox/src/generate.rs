@@ -337,6 +337,7 @@ pub fn generate(spec: Spec) -> Tenant {
 
     // Contracts for active customers, with services and their billed units.
     let mut contract_id = 486i64;
+    let mut bundle_rng = Rng::new(spec.seed ^ 0xB0D1E);
     for (company_id, kind, active, _) in &company_ids {
         if *kind != COMPANY_CUSTOMER || !active {
             continue;
@@ -383,6 +384,12 @@ pub fn generate(spec: Spec) -> Tenant {
             let mut chosen: Vec<usize> = (0..5).filter(|_| rng.chance(0.45)).collect();
             if chosen.is_empty() && rng.chance(0.7) {
                 chosen.push(rng.below(5));
+            }
+            // Bundles come from their own stream so the rest of the tenant stays as it was.
+            let no_direct_services = chosen.is_empty();
+            if (no_direct_services && bundle_rng.chance(0.6)) || bundle_rng.chance(0.12) {
+                let (bundle_id, _, _, price, _) = BUNDLES[0];
+                t.insert("ContractServiceBundles", obj(json!({"contractID": contract_id, "serviceBundleID": bundle_id, "unitPrice": price, "adjustedPrice": price, "invoiceDescription": BUNDLES[0].1})));
             }
             for si in chosen {
                 let (service_id, _, _, price, _, _) = SERVICES[si];
@@ -490,6 +497,10 @@ mod tests {
         assert!(contracts.iter().any(|c| c["contractType"] == CONTRACT_RECURRING) && contracts.iter().any(|c| c["contractType"] == 1));
         assert!(contracts.iter().any(|c| c["endDate"] == "2025-12-31T00:00:00Z"));
         assert!(SERVICES.iter().any(|s| s.5), "bundle-only services exist");
+        // Some recurring contracts carry their services only inside a bundle.
+        let direct: std::collections::HashSet<String> = t.tables["ContractServices"].rows.values().map(|r| r["contractID"].to_string()).collect();
+        let bundled: Vec<String> = t.tables["ContractServiceBundles"].rows.values().map(|r| r["contractID"].to_string()).collect();
+        assert!(bundled.iter().any(|c| !direct.contains(c)) && bundled.iter().any(|c| direct.contains(c)));
         assert!(!t.tables["ContractServiceUnits"].rows.is_empty());
     }
 }

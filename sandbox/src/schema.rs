@@ -148,6 +148,7 @@ pub fn required(entity: &str) -> &'static [&'static str] {
         "Contacts" => const { &["companyID", "firstName", "lastName", "isActive"] },
         "Contracts" => const { &["companyID", "contractName", "contractType", "startDate", "endDate", "status"] },
         "ContractServices" => const { &["contractID", "serviceID", "unitPrice"] },
+        "ContractServiceBundles" => const { &["contractID", "serviceBundleID", "unitPrice"] },
         "ContractServiceAdjustments" => const { &["contractID", "effectiveDate", "unitChange"] },
         "Services" => const { &["name", "periodType", "unitPrice"] },
         "ServiceBundles" => const { &["name", "periodType"] },

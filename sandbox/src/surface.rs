@@ -77,6 +77,7 @@ pub const ENTITIES: &[(&str, &str)] = &[
     ("Contracts", "Contract"),
     ("ContractServices", "ContractService"),
     ("ContractServiceAdjustments", "ContractServiceAdjustment"),
+    ("ContractServiceBundles", "ContractServiceBundle"),
     ("ContractServiceUnits", "ContractServiceUnit"),
     ("Services", "Service"),
     ("ServiceBundles", "ServiceBundle"),
