@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod companies;
 pub mod connection;
+pub mod map;
 pub mod overview;
 pub mod tokens;
 pub mod users;

@@ -9,6 +9,7 @@ use crate::types::{
     SiteInfo, UserSummary,
 };
 use crate::types::companies::{CompanyPage, CompanyQuery, ImportSelection, JobKind, JobView};
+use crate::types::map::{CompanyMapPage, ContractOption, CustomerMapPage, MapChange, MapHistoryEntry, MapQuery, MapSaved};
 use leptos::prelude::use_context;
 use std::sync::Arc;
 
@@ -104,6 +105,21 @@ pub trait CompanyService: Send + Sync {
     async fn latest_job(&self, partner_id: i64, kind: JobKind) -> Result<Option<JobView>, AppError>;
 }
 
+/// The Customer Map: customers beside Autotask companies, suggestions, links, contracts.
+#[async_trait::async_trait]
+pub trait CustomerMapService: Send + Sync {
+    /// A page of customers (Taskbridge side).
+    async fn customers(&self, partner_id: i64, query: MapQuery) -> Result<CustomerMapPage, AppError>;
+    /// A page of companies (Autotask side).
+    async fn companies(&self, partner_id: i64, query: MapQuery) -> Result<CompanyMapPage, AppError>;
+    /// Applies staged changes all at once (or none, with the reason).
+    async fn save(&self, actor: &CurrentUser, changes: Vec<MapChange>) -> Result<MapSaved, AppError>;
+    /// The Autotask contracts of a customer's companies, each flagged if unfit for billing.
+    async fn contracts(&self, partner_id: i64, customer_id: i64) -> Result<Vec<ContractOption>, AppError>;
+    /// Recent changes to the map, newest first.
+    async fn history(&self, partner_id: i64) -> Result<Vec<MapHistoryEntry>, AppError>;
+}
+
 /// Everything a server function may touch. Built once by `server`, provided as context.
 #[derive(Clone)]
 pub struct Services {
@@ -119,6 +135,8 @@ pub struct Services {
     pub autotask: Arc<dyn AutotaskSettings>,
     /// Companies and import.
     pub companies: Arc<dyn CompanyService>,
+    /// The Customer Map.
+    pub map: Arc<dyn CustomerMapService>,
     /// Deployment facts for the sign-in page.
     pub site: SiteInfo,
 }

@@ -4,6 +4,7 @@
 //! derive `Serialize`.
 
 pub mod companies;
+pub mod map;
 
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};

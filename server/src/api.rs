@@ -32,6 +32,8 @@ pub struct ApiRoute {
     pub access: Access,
     /// One line for the OpenAPI document.
     pub summary: &'static str,
+    /// The OpenAPI request body schema, for routes that take one.
+    pub request_schema: Option<fn() -> Value>,
     /// The OpenAPI response schema (a JSON Schema object).
     pub response_schema: fn() -> Value,
     /// The handler.
@@ -46,6 +48,7 @@ pub fn routes() -> Vec<ApiRoute> {
             path: "/api/v1/health",
             access: Access::Public,
             summary: "Liveness and database reachability (for load balancers).",
+            request_schema: None,
             response_schema: || json!({"type": "object", "required": ["status", "database"], "properties": {"status": {"type": "string", "enum": ["ok", "degraded"]}, "database": {"type": "string", "enum": ["ok", "unreachable"]}}}),
             handler: get(health),
         },
@@ -54,6 +57,7 @@ pub fn routes() -> Vec<ApiRoute> {
             path: "/api/v1/openapi.json",
             access: Access::Public,
             summary: "This API's OpenAPI 3.1 description.",
+            request_schema: None,
             response_schema: || json!({"type": "object"}),
             handler: get(openapi),
         },
@@ -62,8 +66,18 @@ pub fn routes() -> Vec<ApiRoute> {
             path: "/api/v1/partner",
             access: Access::Token,
             summary: "The partner the token belongs to (use it to check a token).",
+            request_schema: None,
             response_schema: || json!({"type": "object", "required": ["partner_id", "name", "token_name"], "properties": {"partner_id": {"type": "integer"}, "name": {"type": "string"}, "token_name": {"type": "string"}}}),
             handler: get(partner),
+        },
+        ApiRoute {
+            method: Method::POST,
+            path: "/api/v1/customers",
+            access: Access::Token,
+            summary: "Registers or updates the backup platform's customers (up to 1,000 per call), keyed by your own reference; they then appear on the Customer Map.",
+            request_schema: Some(crate::customers::request_schema),
+            response_schema: crate::customers::response_schema,
+            handler: axum::routing::post(crate::customers::upsert),
         },
     ]
 }
@@ -147,6 +161,10 @@ pub fn openapi_document() -> Value {
             responses.insert("401".into(), json!({"description": "Missing, unknown or revoked token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}));
         }
         let mut operation = json!({"summary": route.summary, "responses": responses});
+        if let Some(schema) = route.request_schema {
+            operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema()}}});
+            operation["responses"]["400"] = json!({"description": "The body is not valid JSON or not of this shape; the message names the field", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+        }
         if route.access == Access::Public {
             operation["security"] = json!([]);
         }

@@ -19,7 +19,8 @@ use app::types::companies::{
 };
 use app::types::CurrentUser;
 use rules::{check, CustomerDraft, Discovered};
-use sqlx::any::{AnyArguments, AnyRow};
+use crate::db::dynamic::{bind_all, in_list, like_escape, AnyQuery, Arg};
+use sqlx::any::AnyRow;
 use sqlx::{Any, Row};
 use std::collections::HashMap;
 use std::future::Future;
@@ -38,30 +39,6 @@ pub struct SqlCompanies {
     db: Db,
     settings: SqlAutotaskSettings,
     jobs: Jobs,
-}
-
-/// A bind value for dynamically built SQL.
-#[derive(Debug, Clone)]
-enum Arg {
-    Int(i64),
-    Text(String),
-}
-
-type AnyQuery<'q> = sqlx::query::Query<'q, Any, AnyArguments<'q>>;
-
-fn bind_all<'q>(mut q: AnyQuery<'q>, args: &'q [Arg]) -> AnyQuery<'q> {
-    for a in args {
-        q = match a {
-            Arg::Int(v) => q.bind(*v),
-            Arg::Text(v) => q.bind(v.as_str()),
-        };
-    }
-    q
-}
-
-/// Escapes `%`, `_` and `\` for a `like ... escape '\'` pattern.
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// The `where` clause of a filter (the partner is always `$1`).
@@ -263,6 +240,8 @@ impl SqlCompanies {
             .map_err(|e| format!("database: {e}"))?
             .rows_affected();
         let problems = fetched.iter().filter(|f| f.problem.is_some()).count();
+        progress.stage("Matching names", 0);
+        crate::map::rematch(&self.db, partner_id).await.map_err(|e| format!("matching: {e}"))?;
         progress.succeeded.store(saved, Ordering::Relaxed);
         let new = (saved - before + gone as i64).max(0);
         Ok(format!(
@@ -368,6 +347,7 @@ impl SqlCompanies {
             done += chunk.len() as i64;
             progress.set(done, ids.len() as i64);
         }
+        crate::map::rematch(&self.db, partner_id).await.map_err(|e| format!("matching: {e}"))?;
         let failed = progress.failed.load(Ordering::Relaxed);
         let mut summary = format!("Imported {} of {} companies as customers ({created} new, {updated} updated)", done - failed, ids.len());
         if failed > 0 {
@@ -378,11 +358,7 @@ impl SqlCompanies {
     }
 
     async fn import_batch(&self, partner_id: i64, actor: &str, ids: &[i64], progress: &Progress) -> Result<(i64, i64), sqlx::Error> {
-        let (sql, args) = in_list(
-            "select company_id, name, is_active, address1, address2, city, state, postal_code, country_code, country_name, contact_id, contact_first, contact_last, contact_email, missing from autotask_company where partner_id = $1 and company_id in",
-            partner_id,
-            ids,
-        );
+        let (sql, args) = in_list(&format!("select company_id, {DISCOVERED_COLUMNS} from autotask_company where partner_id = $1 and company_id in"), partner_id, ids);
         let rows = bind_all(sqlx::query(&sql), &args).fetch_all(&self.db.pool).await?;
         let now = now_ms();
         let (mut created, mut updated) = (0, 0);
@@ -390,19 +366,7 @@ impl SqlCompanies {
         for r in &rows {
             let company_id: i64 = r.try_get("company_id")?;
             let missing = r.try_get::<i64, _>("missing")? != 0;
-            let discovered = Discovered {
-                name: r.try_get("name")?,
-                is_active: r.try_get::<i64, _>("is_active")? != 0,
-                address1: r.try_get("address1")?,
-                address2: r.try_get("address2")?,
-                city: r.try_get("city")?,
-                state: r.try_get("state")?,
-                postal_code: r.try_get("postal_code")?,
-                country_code: r.try_get("country_code")?,
-                country_name: r.try_get("country_name")?,
-                contact: r.try_get::<Option<i64>, _>("contact_id")?.map(|_| -> Result<_, sqlx::Error> { Ok((r.try_get("contact_first")?, r.try_get("contact_last")?, r.try_get("contact_email")?)) }).transpose()?,
-                contact_inactive: false,
-            };
+            let discovered = discovered_from_row(r)?;
             let outcome = if missing { Err("This company is no longer in Autotask (the latest discovery did not see it).".to_string()) } else { check(&discovered) };
             let (status, message) = match outcome {
                 Ok(draft) => {
@@ -432,14 +396,6 @@ impl SqlCompanies {
     }
 }
 
-/// `prefix ($2, $3, ...)` with the partner as `$1`.
-fn in_list(prefix: &str, partner_id: i64, ids: &[i64]) -> (String, Vec<Arg>) {
-    let params: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
-    let mut args = vec![Arg::Int(partner_id)];
-    args.extend(ids.iter().map(|id| Arg::Int(*id)));
-    (format!("{prefix} ({})", params.join(", ")), args)
-}
-
 enum Upsert {
     Created,
     Updated,
@@ -453,6 +409,47 @@ fn bind_draft<'q>(q: AnyQuery<'q>, d: &'q CustomerDraft) -> AnyQuery<'q> {
         .fold(q, |q, v| q.bind(v.as_str()))
 }
 
+/// The `autotask_company` columns [`discovered_from_row`] reads.
+pub const DISCOVERED_COLUMNS: &str = "name, is_active, address1, address2, city, state, postal_code, country_code, country_name, contact_id, contact_first, contact_last, contact_email, missing";
+
+/// What the import rules need from an `autotask_company` row.
+pub fn discovered_from_row(r: &AnyRow) -> Result<Discovered, sqlx::Error> {
+    Ok(Discovered {
+        name: r.try_get("name")?,
+        is_active: r.try_get::<i64, _>("is_active")? != 0,
+        address1: r.try_get("address1")?,
+        address2: r.try_get("address2")?,
+        city: r.try_get("city")?,
+        state: r.try_get("state")?,
+        postal_code: r.try_get("postal_code")?,
+        country_code: r.try_get("country_code")?,
+        country_name: r.try_get("country_name")?,
+        contact: r
+            .try_get::<Option<i64>, _>("contact_id")?
+            .map(|_| -> Result<_, sqlx::Error> { Ok((r.try_get("contact_first")?, r.try_get("contact_last")?, r.try_get("contact_email")?)) })
+            .transpose()?,
+        contact_inactive: false,
+    })
+}
+
+/// Inserts a customer from a draft; returns its id.
+pub async fn insert_customer(tx: &mut sqlx::Transaction<'_, Any>, partner_id: i64, d: &CustomerDraft, source: &str, now: i64) -> Result<i64, sqlx::Error> {
+    let inserted = bind_draft(
+        sqlx::query(
+            "insert into customer (partner_id, name, address1, address2, city, state, postal_code, country_code, region, admin_first, admin_last, admin_email, source, created_at, updated_at, name_key) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15) returning customer_id",
+        )
+        .bind(partner_id),
+        d,
+    )
+    .bind(source)
+    .bind(now)
+    .bind(d.name.to_lowercase())
+    .fetch_one(&mut **tx)
+    .await?;
+    inserted.try_get("customer_id")
+}
+
 /// Creates the customer of a company, or refreshes the customers an earlier import made
 /// from it (customers matched by hand keep their own details).
 async fn upsert_customer(tx: &mut sqlx::Transaction<'_, Any>, partner_id: i64, actor: &str, company_id: i64, d: &CustomerDraft, now: i64) -> Result<Upsert, sqlx::Error> {
@@ -462,18 +459,7 @@ async fn upsert_customer(tx: &mut sqlx::Transaction<'_, Any>, partner_id: i64, a
         .fetch_all(&mut **tx)
         .await?;
     if linked.is_empty() {
-        let inserted = bind_draft(
-            sqlx::query(
-                "insert into customer (partner_id, name, address1, address2, city, state, postal_code, country_code, region, admin_first, admin_last, admin_email, source, created_at, updated_at) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'autotask_import', $13, $13) returning customer_id",
-            )
-            .bind(partner_id),
-            d,
-        )
-        .bind(now)
-        .fetch_one(&mut **tx)
-        .await?;
-        let customer_id: i64 = inserted.try_get("customer_id")?;
+        let customer_id = insert_customer(tx, partner_id, d, "autotask_import", now).await?;
         sqlx::query("insert into customer_link (partner_id, customer_id, company_id, customer_name_at_link, company_name_at_link, linked_at, linked_by) values ($1, $2, $3, $4, $4, $5, $6)")
             .bind(partner_id)
             .bind(customer_id)
@@ -493,13 +479,14 @@ async fn upsert_customer(tx: &mut sqlx::Transaction<'_, Any>, partner_id: i64, a
         bind_draft(
             sqlx::query(
                 "update customer set name = $1, address1 = $2, address2 = $3, city = $4, state = $5, postal_code = $6, country_code = $7, region = $8, \
-                 admin_first = $9, admin_last = $10, admin_email = $11, updated_at = $12 where customer_id = $13 and partner_id = $14",
+                 admin_first = $9, admin_last = $10, admin_email = $11, updated_at = $12, name_key = $15 where customer_id = $13 and partner_id = $14",
             ),
             d,
         )
         .bind(now)
         .bind(customer_id)
         .bind(partner_id)
+        .bind(d.name.to_lowercase())
         .execute(&mut **tx)
         .await?;
         sqlx::query("update customer_link set customer_name_at_link = $1, company_name_at_link = $1 where customer_id = $2 and company_id = $3")

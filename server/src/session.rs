@@ -57,7 +57,26 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
     if let Some(user) = user {
         req.extensions_mut().insert(user);
     }
-    next.run(req).await
+    let is_server_fn = path.starts_with(app::api::PREFIX);
+    let response = next.run(req).await;
+    if is_server_fn && response.status() == StatusCode::INTERNAL_SERVER_ERROR {
+        return with_error_status(response).await;
+    }
+    response
+}
+
+/// Server functions answer every `Err` with 500; give expected errors (bad input, not
+/// allowed, conflict...) their own status so logs and proxies tell them from real faults.
+/// The body is unchanged, and the browser decodes any 4xx/5xx the same way.
+async fn with_error_status(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "The answer could not be read.").into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// An error in the encoding server functions use, so the browser decodes it as `AppError`.

@@ -60,6 +60,7 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
     };
     let settings = crate::db::connection::SqlAutotaskSettings::new(db.clone(), master_key.clone(), discovery_url);
     let companies = crate::companies::SqlCompanies::new(db.clone(), settings.clone(), crate::jobs::Jobs::new(db.clone()));
+    let map = crate::map::SqlCustomerMap::new(db.clone(), settings.clone());
     let services = Services {
         auth: auth.clone(),
         users: Arc::new(SqlUserStore::new(db.clone())),
@@ -67,6 +68,7 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
         overview: Arc::new(SqlOverview::new(db.clone())),
         autotask: Arc::new(settings),
         companies: Arc::new(companies),
+        map: Arc::new(map),
         site,
     };
     let leptos_options = LeptosOptions::builder()
@@ -107,6 +109,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let routes = generate_route_list(App);
     Router::new()
         .route("/metrics", get(crate::metrics::endpoint))
+        .route("/exports/customer-map.csv", get(crate::map::export))
         .merge(crate::api::router(state.clone()))
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
         .fallback(file_and_error_handler_with_context::<AppState, _>(context, shell))

@@ -45,6 +45,8 @@ create table customer (
     customer_id bigserial primary key,
     partner_id bigint not null references partner (partner_id),
     name text not null,
+    -- Lower-cased name for search and sorting.
+    name_key text not null,
     -- The backup platform's own id for the customer, when it registered it.
     external_ref text,
     address1 text not null default '',
@@ -62,13 +64,16 @@ create table customer (
     source text not null,
     -- The billing contract chosen on the Customer Map.
     contract_id bigint,
+    contract_company_id bigint,
     contract_name text,
+    -- Why the chosen contract was flagged (the partner confirmed it anyway), if it was.
+    contract_flags text,
     contract_set_at bigint,
     contract_set_by text,
     created_at bigint not null,
     updated_at bigint not null
 );
-create index customer_by_partner on customer (partner_id, name);
+create index customer_by_partner on customer (partner_id, name_key);
 create unique index customer_external_ref on customer (partner_id, external_ref) where external_ref is not null;
 
 -- Customer ↔ Autotask company, by id (names at link time are kept to flag renames).
@@ -84,6 +89,17 @@ create table customer_link (
     primary key (customer_id, company_id)
 );
 create index customer_link_by_company on customer_link (partner_id, company_id);
+
+-- The matching pass's best suggestion per unmatched customer (exact or near name).
+create table match_suggestion (
+    partner_id bigint not null references partner (partner_id),
+    customer_id bigint not null references customer (customer_id),
+    company_id bigint not null,
+    score bigint not null,
+    reason text not null,
+    primary key (partner_id, customer_id)
+);
+create index match_suggestion_by_company on match_suggestion (partner_id, company_id);
 
 -- Long work (discover, import, push) with progress the pages poll.
 create table job (

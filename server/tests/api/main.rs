@@ -8,5 +8,6 @@ mod autotask_client;
 mod companies;
 mod connection;
 mod helpers;
+mod map;
 mod store;
 mod tokens;

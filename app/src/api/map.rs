@@ -1,0 +1,41 @@
+//! The Customer Map page's server functions.
+
+use crate::error::AppError;
+use crate::types::map::{CompanyMapPage, ContractOption, CustomerMapPage, MapChange, MapHistoryEntry, MapQuery, MapSaved};
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+/// Customers beside their Autotask companies (Taskbridge side).
+#[server(prefix = "/rpc", endpoint = "map_customers", input = Json)]
+pub async fn map_customers(query: MapQuery) -> Result<CustomerMapPage, AppError> {
+    let user = crate::auth::require_user()?;
+    crate::services::services()?.map.customers(user.partner_id, query).await
+}
+
+/// Autotask companies beside their customers (Autotask side).
+#[server(prefix = "/rpc", endpoint = "map_companies", input = Json)]
+pub async fn map_companies(query: MapQuery) -> Result<CompanyMapPage, AppError> {
+    let user = crate::auth::require_user()?;
+    crate::services::services()?.map.companies(user.partner_id, query).await
+}
+
+/// Saves staged changes (admins).
+#[server(prefix = "/rpc", endpoint = "save_customer_map", input = Json)]
+pub async fn save_customer_map(changes: Vec<MapChange>) -> Result<MapSaved, AppError> {
+    let admin = crate::auth::require_admin()?;
+    crate::services::services()?.map.save(&admin, changes).await
+}
+
+/// "Get contracts" for a mapped customer.
+#[server(prefix = "/rpc", endpoint = "get_contracts")]
+pub async fn get_contracts(customer_id: i64) -> Result<Vec<ContractOption>, AppError> {
+    let user = crate::auth::require_user()?;
+    crate::services::services()?.map.contracts(user.partner_id, customer_id).await
+}
+
+/// The map's recent history.
+#[server(prefix = "/rpc", endpoint = "map_history")]
+pub async fn map_history() -> Result<Vec<MapHistoryEntry>, AppError> {
+    let user = crate::auth::require_user()?;
+    crate::services::services()?.map.history(user.partner_id).await
+}

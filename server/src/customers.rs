@@ -1,0 +1,165 @@
+//! `POST /api/v1/customers`: the backup platform registers its customers (by its own
+//! reference) so the Customer Map can match them to Autotask companies.
+
+use crate::api::api_error;
+use crate::db::tokens::ApiCaller;
+use crate::db::{audit, now_ms};
+use crate::state::AppState;
+use app::regions::region_for;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sqlx::Row;
+
+/// Most customers per call.
+pub const MAX_BATCH: usize = 1_000;
+
+/// One customer as the platform sends it.
+#[derive(Debug, Deserialize)]
+pub struct Incoming {
+    /// The platform's id for the customer (unique per partner).
+    #[serde(rename = "ref")]
+    pub reference: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// ISO 3166-1 alpha-2 (default US).
+    pub country: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Body {
+    customers: Vec<Incoming>,
+}
+
+/// OpenAPI request schema.
+pub fn request_schema() -> Value {
+    json!({
+        "type": "object", "required": ["customers"],
+        "properties": {"customers": {"type": "array", "maxItems": MAX_BATCH, "items": {
+            "type": "object", "required": ["ref", "name"],
+            "properties": {
+                "ref": {"type": "string", "maxLength": 200, "description": "Your id for the customer; sending it again updates the customer."},
+                "name": {"type": "string", "maxLength": 200},
+                "country": {"type": "string", "description": "ISO 3166-1 alpha-2 code; decides the data region. Default US."}
+            }
+        }}},
+        "example": {"customers": [{"ref": "cust-1042", "name": "Acme Dental Inc", "country": "US"}]}
+    })
+}
+
+/// OpenAPI response schema.
+pub fn response_schema() -> Value {
+    json!({"type": "object", "required": ["results"], "properties": {"results": {"type": "array", "items": {
+        "type": "object", "required": ["ref", "status"],
+        "properties": {"ref": {"type": "string"}, "status": {"type": "string", "enum": ["created", "updated", "unchanged", "invalid"]}, "customer_id": {"type": "integer"}, "error": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}
+    }}}})
+}
+
+fn invalid(reference: &str, field: &str, message: &str) -> Value {
+    json!({"ref": reference, "status": "invalid", "error": {"field": field, "message": message}})
+}
+
+/// Validates one customer: (reference, name, country) or the field at fault.
+fn validate(c: &Incoming, index: usize) -> Result<(String, String, String), Value> {
+    let reference = c.reference.as_deref().map(str::trim).unwrap_or_default().to_string();
+    if reference.is_empty() || reference.len() > 200 {
+        return Err(invalid(&reference, &format!("customers[{index}].ref"), "Give each customer your own reference (1 to 200 characters)."));
+    }
+    let name = c.name.as_deref().map(str::trim).unwrap_or_default().to_string();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(invalid(&reference, &format!("customers[{index}].name"), "Give the customer a name (1 to 200 characters)."));
+    }
+    let country = c.country.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("US").to_ascii_uppercase();
+    if rust_iso3166::from_alpha2(&country).is_none() {
+        return Err(invalid(&reference, &format!("customers[{index}].country"), "Use an ISO 3166-1 alpha-2 country code such as US, GB or DE."));
+    }
+    Ok((reference, name, country))
+}
+
+/// The handler.
+pub async fn upsert(State(state): State<AppState>, Extension(caller): Extension<ApiCaller>, body: Result<Json<Body>, JsonRejection>) -> Response {
+    let Json(body) = match body {
+        Ok(b) => b,
+        Err(e) => return api_error(StatusCode::BAD_REQUEST, "invalid_body", &format!("Send JSON like {{\"customers\": [{{\"ref\": \"...\", \"name\": \"...\"}}]}}: {}", e.body_text())),
+    };
+    if body.customers.is_empty() || body.customers.len() > MAX_BATCH {
+        return api_error(StatusCode::BAD_REQUEST, "invalid_body", &format!("Send between 1 and {MAX_BATCH} customers per call."));
+    }
+    match write(&state, caller.partner_id, &caller.token_name, &body.customers).await {
+        Ok(results) => Json(json!({"results": results})).into_response(),
+        Err(e) => {
+            crate::error::internal(e);
+            api_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side; nothing was saved. Retry the call.")
+        }
+    }
+}
+
+async fn write(state: &AppState, partner_id: i64, token_name: &str, customers: &[Incoming]) -> Result<Vec<Value>, sqlx::Error> {
+    let now = now_ms();
+    let mut results = Vec::with_capacity(customers.len());
+    let (mut created, mut updated) = (0, 0);
+    let mut tx = state.db.pool.begin().await?;
+    for (index, c) in customers.iter().enumerate() {
+        let (reference, name, country) = match validate(c, index) {
+            Ok(v) => v,
+            Err(e) => {
+                results.push(e);
+                continue;
+            }
+        };
+        let existing = sqlx::query("select customer_id, name, country_code from customer where partner_id = $1 and external_ref = $2")
+            .bind(partner_id)
+            .bind(&reference)
+            .fetch_optional(&mut *tx)
+            .await?;
+        match existing {
+            Some(r) => {
+                let id: i64 = r.try_get("customer_id")?;
+                let same = r.try_get::<String, _>("name")? == name && r.try_get::<String, _>("country_code")? == country;
+                if !same {
+                    sqlx::query("update customer set name = $1, name_key = $2, country_code = $3, region = $4, updated_at = $5 where customer_id = $6")
+                        .bind(&name)
+                        .bind(name.to_lowercase())
+                        .bind(&country)
+                        .bind(region_for(&country))
+                        .bind(now)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    updated += 1;
+                }
+                results.push(json!({"ref": reference, "status": if same { "unchanged" } else { "updated" }, "customer_id": id}));
+            }
+            None => {
+                let id: i64 = sqlx::query_scalar(
+                    "insert into customer (partner_id, name, name_key, external_ref, country_code, region, source, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, 'api', $7, $7) returning customer_id",
+                )
+                .bind(partner_id)
+                .bind(&name)
+                .bind(name.to_lowercase())
+                .bind(&reference)
+                .bind(&country)
+                .bind(region_for(&country))
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                created += 1;
+                results.push(json!({"ref": reference, "status": "created", "customer_id": id}));
+            }
+        }
+    }
+    if created + updated > 0 {
+        audit::record(&mut *tx, partner_id, &format!("api token {token_name}"), "customers.upsert", &format!("The backup platform registered {created} new and updated {updated} customers"))
+            .await
+            .map_err(|_| sqlx::Error::Protocol("audit".into()))?;
+    }
+    tx.commit().await?;
+    if created + updated > 0 {
+        let _ = crate::map::rematch(&state.db, partner_id).await;
+    }
+    Ok(results)
+}
