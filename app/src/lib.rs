@@ -60,6 +60,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=pages::overview::OverviewPage />
                     <Route path=path!("setup") view=pages::setup::SetupPage />
                     <Route path=path!("companies") view=pages::companies::CompaniesPage />
+                    <Route path=path!("map") view=pages::map::CustomerMapPage />
                     <Route path=path!("users") view=pages::users::UsersPage />
                     <Route path=path!("tokens") view=pages::tokens::TokensPage />
                 </ParentRoute>

@@ -1,6 +1,7 @@
 //! One module per route.
 
 pub mod companies;
+pub mod map;
 pub mod not_found;
 pub mod overview;
 pub mod setup;

@@ -65,3 +65,45 @@ pub fn ConfirmDialog(
         </Show>
     }
 }
+
+/// A modal dialog around any content: labelled by its title, closes on Escape or the
+/// backdrop, and focuses its first field (or button) when it opens.
+#[component]
+pub fn Modal(
+    /// Shown while true.
+    open: RwSignal<bool>,
+    /// Heading.
+    #[prop(into)]
+    title: Signal<String>,
+    /// Body.
+    children: ChildrenFn,
+) -> impl IntoView {
+    let body_ref = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        if open.get() {
+            #[cfg(feature = "hydrate")]
+            if let Some(body) = body_ref.get() {
+                use wasm_bindgen::JsCast;
+                if let Ok(Some(first)) = body.query_selector("input, select, button") {
+                    if let Ok(el) = first.dyn_into::<web_sys::HtmlElement>() {
+                        let _ = el.focus();
+                    }
+                }
+            }
+        }
+    });
+    let children = StoredValue::new(children);
+    view! {
+        <Show when=move || open.get()>
+            <div class="modal-backdrop" on:click=move |_| open.set(false)></div>
+            <div class="modal modal-wide" role="dialog" aria-modal="true" aria-labelledby="modal-title"
+                on:keydown=move |ev| { if ev.key() == "Escape" { open.set(false); } }>
+                <div class="modal-head">
+                    <h2 id="modal-title">{move || title.get()}</h2>
+                    <button type="button" class="btn btn-quiet btn-small" aria-label="Close" on:click=move |_| open.set(false)>"\u{2715}"</button>
+                </div>
+                <div node_ref=body_ref>{move || children.with_value(|c| c())}</div>
+            </div>
+        </Show>
+    }
+}
