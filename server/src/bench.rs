@@ -53,3 +53,166 @@ pub async fn discover(companies: usize, contacts: usize, latency_ms: u64) -> any
     sb.stop().await;
     Ok(())
 }
+
+/// `taskbridge bench map`: a partner with `companies` discovered Autotask companies and
+/// `customers` Taskbridge customers (a share named exactly or nearly like a company, some
+/// already linked), served by a real server over HTTP. Times the Customer Map server
+/// function for filtered 100-row pages, and the full matching pass.
+pub async fn map(customers: usize, companies: usize, database_url: Option<String>) -> anyhow::Result<()> {
+    use crate::config::{ServeArgs, StoreArgs};
+    let dir = std::env::temp_dir().join(format!("taskbridge-bench-map-{}", crate::crypto::random_token(6).to_lowercase()));
+    std::fs::create_dir_all(&dir)?;
+    let args = ServeArgs {
+        store: StoreArgs { data_dir: dir.clone(), database_url, master_key: None },
+        listen: "127.0.0.1:0".parse()?,
+        site_root: "target/site".into(),
+        demo: false,
+        public_url: None,
+        trust_proxy: false,
+        session_idle_minutes: 480,
+        session_max_hours: 168,
+        metrics_token: None,
+        embedded_sandbox: None,
+        autotask_discovery_url: None,
+        request_timeout_secs: 60,
+    };
+    let state = crate::startup::build_state(&args).await?;
+    let db = state.db.clone();
+    let password = format!("bench-{}", crate::crypto::random_token(12));
+    let email = format!("bench-{}@bench.example", crate::crypto::random_token(6).to_lowercase().replace(['-', '_'], "x"));
+    let admin = app::types::NewUser { email: email.clone(), name: "Bench Admin".into(), role: app::types::Role::Admin, password: password.clone() };
+    let partner_id = crate::db::partners::create_partner(&db, &format!("Bench MSP {}", crate::crypto::random_token(4)), admin).await?.partner_id;
+
+    // Companies with the sandbox generator's realistic names.
+    let seeded = Instant::now();
+    let tenant = sandbox::generate::generate(sandbox::generate::Spec { seed: 7, companies, contacts: 0, anchor_month: sandbox::generate::current_month() });
+    let rows: Vec<(i64, String, i64)> = tenant
+        .rows("Companies")
+        .map(|t| t.values().filter_map(|r| Some((r.get("id")?.as_i64()?, r.get("companyName")?.as_str()?.to_string(), r.get("companyType").and_then(|v| v.as_i64()).unwrap_or(1)))).collect())
+        .unwrap_or_default();
+    let now = crate::db::now_ms();
+    for chunk in rows.chunks(200) {
+        let mut sql = String::from("insert into autotask_company (partner_id, company_id, name, name_key, company_type, type_label, is_active, seen_at, missing) values ");
+        let values: Vec<String> = (0..chunk.len()).map(|i| format!("($1, ${}, ${}, ${}, ${}, 'Customer', 1, $2, 0)", i * 4 + 3, i * 4 + 4, i * 4 + 5, i * 4 + 6)).collect();
+        sql.push_str(&values.join(", "));
+        let mut q = sqlx::query(&sql).bind(partner_id).bind(now);
+        for (id, name, kind) in chunk {
+            q = q.bind(*id).bind(name.clone()).bind(name.to_lowercase()).bind(*kind);
+        }
+        q.execute(&db.pool).await?;
+    }
+    // Customers: 40% exact names, 15% case variants, 10% with another legal suffix, the rest unique.
+    let mut customer_rows: Vec<(String, Option<i64>)> = Vec::with_capacity(customers);
+    for i in 0..customers {
+        let (company_id, name, _) = &rows[(i * 7919) % rows.len()];
+        let (customer_name, link) = match i % 20 {
+            0..=7 => (name.clone(), (i % 40 < 8).then_some(*company_id)),
+            8..=10 => (name.to_uppercase(), None),
+            11 | 12 => (format!("{name} LLC"), None),
+            _ => (format!("Platform Customer {i:05}"), None),
+        };
+        customer_rows.push((customer_name, link));
+    }
+    let mut linked_companies = std::collections::HashSet::new();
+    for chunk in customer_rows.chunks(200) {
+        let mut tx = db.pool.begin().await?;
+        for (name, link) in chunk {
+            let id: i64 = sqlx::query_scalar("insert into customer (partner_id, name, name_key, country_code, region, source, created_at, updated_at) values ($1, $2, $3, 'US', 'us', 'api', $4, $4) returning customer_id")
+                .bind(partner_id)
+                .bind(name)
+                .bind(name.to_lowercase())
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+            if let Some(company_id) = link.filter(|k| linked_companies.insert(*k)) {
+                sqlx::query("insert into customer_link (partner_id, customer_id, company_id, customer_name_at_link, company_name_at_link, linked_at, linked_by) values ($1, $2, $3, $4, $4, $5, 'bench')")
+                    .bind(partner_id)
+                    .bind(id)
+                    .bind(company_id)
+                    .bind(name)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+    }
+    // Fresh statistics, as autovacuum/analyze would keep them in production.
+    match db.kind {
+        crate::db::DbKind::Postgres => {
+            sqlx::query("vacuum analyze").execute(&db.pool).await?;
+        }
+        crate::db::DbKind::Sqlite => {
+            sqlx::query("analyze").execute(&db.pool).await?;
+        }
+    }
+    eprintln!("{} companies, {customers} customers ({} linked) seeded in {:.1} s", rows.len(), linked_companies.len(), seeded.elapsed().as_secs_f64());
+
+    // The matching pass over every row (load, match, store), best of three runs' median.
+    let mut matching = Vec::new();
+    let mut found = 0;
+    for _ in 0..3 {
+        let t = Instant::now();
+        found = crate::map::rematch(&db, partner_id).await.map_err(|e| anyhow::anyhow!("matching: {e}"))?;
+        matching.push(t.elapsed().as_secs_f64());
+    }
+    matching.sort_by(f64::total_cmp);
+
+    // Pages through the real server function over HTTP, as the browser calls it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::startup::serve_on(listener, state, Duration::from_secs(60), async {
+        let _ = rx.await;
+    }));
+    let origin = format!("http://{addr}");
+    let http = reqwest::Client::new();
+    let signed = http.post(format!("{origin}/rpc/sign_in")).header("origin", &origin).header("accept", "application/json").form(&[("email", email.as_str()), ("password", password.as_str()), ("next", "/")]).send().await?;
+    let cookie = signed.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find(|c| c.starts_with("tb_session=")).map(|c| c.split(';').next().unwrap_or_default().to_string()).context("no session cookie")?;
+    let queries: Vec<(&str, serde_json::Value)> = vec![
+        ("map_customers", serde_json::json!({"customers": "unmatched", "search": "", "page": 1, "per_page": 100})),
+        ("map_customers", serde_json::json!({"customers": "matched", "search": "", "page": 3, "per_page": 100})),
+        ("map_customers", serde_json::json!({"customers": "all", "search": "dental", "page": 1, "per_page": 100})),
+        ("map_customers", serde_json::json!({"customers": "unmatched", "search": "", "page": 40, "per_page": 100})),
+        ("map_companies", serde_json::json!({"companies": "suggested", "search": "", "page": 1, "per_page": 100})),
+        ("map_companies", serde_json::json!({"companies": "unmatched", "search": "acme", "page": 1, "per_page": 100})),
+        ("map_companies", serde_json::json!({"companies": "matched", "search": "", "page": 2, "per_page": 100})),
+        ("map_companies", serde_json::json!({"companies": "all", "search": "", "page": 120, "per_page": 100})),
+    ];
+    let mut times = Vec::new();
+    let mut per_query: Vec<Vec<f64>> = vec![Vec::new(); queries.len()];
+    for round in 0..30 {
+        for (qi, (endpoint, query)) in queries.iter().enumerate() {
+            let t = Instant::now();
+            let r = http.post(format!("{origin}/rpc/{endpoint}")).header("origin", &origin).header("cookie", &cookie).json(&serde_json::json!({"query": query})).send().await?;
+            let status = r.status();
+            let body = r.bytes().await?;
+            anyhow::ensure!(status.is_success(), "{endpoint} answered {status}: {}", String::from_utf8_lossy(&body));
+            if round > 0 {
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+                per_query[qi].push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+    }
+    for ((endpoint, query), mut t) in queries.iter().zip(per_query) {
+        t.sort_by(f64::total_cmp);
+        eprintln!("{endpoint} {query}: p50 {:.1} ms, max {:.1} ms", t[t.len() / 2], t[t.len() - 1]);
+    }
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize];
+    let _ = tx.send(());
+    let _ = server.await;
+    if std::env::var_os("TASKBRIDGE_BENCH_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        eprintln!("kept {}", dir.display());
+    }
+    println!("customers: {customers}");
+    println!("companies: {}", rows.len());
+    println!("suggestions: {found}");
+    println!("page_requests: {}", times.len());
+    println!("page_p50_ms: {:.2}", pct(0.50));
+    println!("page_p95_ms: {:.2}", pct(0.95));
+    println!("matching_s: {:.3}", matching[1]);
+    Ok(())
+}

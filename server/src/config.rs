@@ -51,6 +51,18 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 150)]
         latency_ms: u64,
     },
+    /// Customer Map pages (p50/p95 over HTTP) and the matching pass at scale.
+    Map {
+        /// Taskbridge customers.
+        #[arg(long, default_value_t = 10_000)]
+        customers: usize,
+        /// Discovered Autotask companies.
+        #[arg(long, default_value_t = 25_000)]
+        companies: usize,
+        /// PostgreSQL to run on instead of a temporary SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 /// Administrative subcommands.

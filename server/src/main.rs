@@ -11,6 +11,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => server::startup::serve(args).await,
         Command::Bench { command: BenchCommand::Discover { companies, contacts, latency_ms } } => server::bench::discover(companies, contacts, latency_ms).await,
+        Command::Bench { command: BenchCommand::Map { customers, companies, database_url } } => server::bench::map(customers, companies, database_url).await,
         Command::Sandbox(args) => server::startup::run_sandbox(args).await,
         Command::Admin { command: AdminCommand::CreatePartner(args) } => server::admin::create_partner_command(args).await,
     };

@@ -143,20 +143,28 @@ impl SqlCustomerMap {
     }
 
     async fn counts(&self, partner_id: i64) -> Result<MapCounts, AppError> {
-        let one = |sql: &'static str| {
-            let pool = self.db.pool.clone();
-            async move { sqlx::query_scalar::<_, i64>(sql).bind(partner_id).fetch_one(&pool).await }
-        };
-        let (customers, customers_matched, companies, companies_matched, suggested, exact) = tokio::try_join!(
-            one("select count(*) from customer where partner_id = $1"),
-            one("select count(distinct customer_id) from customer_link where partner_id = $1"),
-            one("select count(*) from autotask_company where partner_id = $1"),
-            one("select count(distinct company_id) from customer_link where partner_id = $1"),
-            one("select count(*) from match_suggestion where partner_id = $1"),
-            one("select count(*) from match_suggestion where partner_id = $1 and score >= 100"),
+        // One round trip for all six figures.
+        let r = sqlx::query(
+            "select (select count(*) from customer where partner_id = $1) as customers, \
+             (select count(*) from customer where partner_id = $1 and matched = 1) as customers_matched, \
+             (select count(*) from autotask_company where partner_id = $1) as companies, \
+             (select count(*) from autotask_company where partner_id = $1 and match_state = 2) as companies_matched, \
+             (select count(*) from match_suggestion where partner_id = $1) as suggested, \
+             (select count(*) from match_suggestion where partner_id = $1 and score >= 100) as exact",
         )
+        .bind(partner_id)
+        .fetch_one(&self.db.pool)
+        .await
         .internal()?;
-        Ok(MapCounts { customers, customers_matched, companies, companies_matched, suggested, exact })
+        let get = |c: &str| r.try_get::<i64, _>(c).internal();
+        Ok(MapCounts {
+            customers: get("customers")?,
+            customers_matched: get("customers_matched")?,
+            companies: get("companies")?,
+            companies_matched: get("companies_matched")?,
+            suggested: get("suggested")?,
+            exact: get("exact")?,
+        })
     }
 
     /// Counts the rows of `from` matching `where_sql`, then reads the requested page.
@@ -168,7 +176,13 @@ impl SqlCustomerMap {
             .try_get("n")
             .internal()?;
         let (page, per_page, offset) = page_bounds(total, query.page, query.per_page);
-        let sql = format!("select {columns} from {from} where {where_sql} order by {order} limit {per_page} offset {offset}");
+        // The page's ids come from the (covering) index alone; only those rows are read.
+        let id = order.rsplit(", ").next().unwrap_or(order);
+        // The outer filter repeats the whole condition (the partner first): ids are only
+        // unique within a partner.
+        let sql = format!(
+            "select {columns} from {from} where {where_sql} and {id} in (select {id} from {from} where {where_sql} order by {order} limit {per_page} offset {offset}) order by {order}"
+        );
         let rows = bind_all(sqlx::query(&sql), args).fetch_all(&self.db.pool).await.internal()?;
         Ok((total, page, per_page, rows))
     }
@@ -417,6 +431,25 @@ pub async fn rematch(db: &Db, partner_id: i64) -> Result<usize, AppError> {
         }
         q.execute(&mut *tx).await.internal()?;
     }
+    // The states the map's filters read (only rows whose state changes are written).
+    sqlx::query(
+        "update customer set matched = 1 - matched where partner_id = $1 and matched <> \
+         (case when exists (select 1 from customer_link l where l.customer_id = customer.customer_id) then 1 else 0 end)",
+    )
+    .bind(partner_id)
+    .execute(&mut *tx)
+    .await
+    .internal()?;
+    sqlx::query(
+        "update autotask_company set match_state = (case when exists (select 1 from customer_link l where l.partner_id = autotask_company.partner_id and l.company_id = autotask_company.company_id) then 2 \
+         when exists (select 1 from match_suggestion s where s.partner_id = autotask_company.partner_id and s.company_id = autotask_company.company_id) then 1 else 0 end) \
+         where partner_id = $1 and match_state <> (case when exists (select 1 from customer_link l where l.partner_id = autotask_company.partner_id and l.company_id = autotask_company.company_id) then 2 \
+         when exists (select 1 from match_suggestion s where s.partner_id = autotask_company.partner_id and s.company_id = autotask_company.company_id) then 1 else 0 end)",
+    )
+    .bind(partner_id)
+    .execute(&mut *tx)
+    .await
+    .internal()?;
     tx.commit().await.internal()?;
     Ok(found.len())
 }
@@ -455,8 +488,8 @@ impl CustomerMapService for SqlCustomerMap {
         where_sql.push_str(&search_sql(&query.search, "c.name_key", "c.customer_id", &mut args));
         match query.customers {
             CustomerFilter::All => {}
-            CustomerFilter::Matched => where_sql.push_str(" and exists (select 1 from customer_link l where l.customer_id = c.customer_id)"),
-            CustomerFilter::Unmatched => where_sql.push_str(" and not exists (select 1 from customer_link l where l.customer_id = c.customer_id)"),
+            CustomerFilter::Matched => where_sql.push_str(" and c.matched = 1"),
+            CustomerFilter::Unmatched => where_sql.push_str(" and c.matched = 0"),
         }
         let (total, page, per_page, rows) = self
             .paged("c.customer_id, c.name, c.region, c.contract_id, c.contract_name, c.contract_flags", "customer c", &where_sql, "c.name_key, c.customer_id", &args, &query)
@@ -509,13 +542,11 @@ impl CustomerMapService for SqlCustomerMap {
         let mut args = vec![Arg::Int(partner_id)];
         let mut where_sql = "k.partner_id = $1".to_string();
         where_sql.push_str(&search_sql(&query.search, "k.name_key", "k.company_id", &mut args));
-        let linked = "exists (select 1 from customer_link l where l.partner_id = k.partner_id and l.company_id = k.company_id)";
-        let suggested = "exists (select 1 from match_suggestion s where s.partner_id = k.partner_id and s.company_id = k.company_id)";
         match query.companies {
             CompanyFilter::All => {}
-            CompanyFilter::Matched => where_sql.push_str(&format!(" and {linked}")),
-            CompanyFilter::Suggested => where_sql.push_str(&format!(" and not {linked} and {suggested}")),
-            CompanyFilter::Unmatched => where_sql.push_str(&format!(" and not {linked} and not {suggested}")),
+            CompanyFilter::Matched => where_sql.push_str(" and k.match_state = 2"),
+            CompanyFilter::Suggested => where_sql.push_str(" and k.match_state = 1"),
+            CompanyFilter::Unmatched => where_sql.push_str(" and k.match_state = 0"),
         }
         let (total, page, per_page, rows) = self
             .paged("k.company_id, k.name, k.type_label, k.company_type, k.is_active, k.missing", "autotask_company k", &where_sql, "k.name_key, k.company_id", &args, &query)

@@ -274,19 +274,10 @@ pub fn CustomerMapPage() -> impl IntoView {
             </div>
             <button type="submit" class="btn">"Search"</button>
         </form>
-        <Transition fallback=|| view! { <Loading what="the Customer Map" /> }>
-            {move || Suspend::new(async move {
-                let set_page = Callback::new(move |p: u32| go.with_value(|go| go(view_name(), &current_filter(), &search.get_untracked(), p)));
-                if view_companies.get_untracked() {
-                    match companies.await {
-                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                        Ok(None) => ().into_any(),
-                        Ok(Some(page)) => {
-                            counts.set(Some(page.counts.clone()));
-                            view! { <CompanyTable page set_page /> }.into_any()
-                        }
-                    }
-                } else {
+        <Show when=move || !view_companies.get()>
+            <Transition fallback=|| view! { <Loading what="customers" /> }>
+                {move || Suspend::new(async move {
+                    let set_page = Callback::new(move |p: u32| go.with_value(|go| go("customers", &current_filter(), &search.get_untracked(), p)));
                     match customers.await {
                         Err(error) => view! { <ErrorPanel error /> }.into_any(),
                         Ok(None) => ().into_any(),
@@ -295,9 +286,24 @@ pub fn CustomerMapPage() -> impl IntoView {
                             view! { <CustomerTable page set_page /> }.into_any()
                         }
                     }
-                }
-            })}
-        </Transition>
+                })}
+            </Transition>
+        </Show>
+        <Show when=move || view_companies.get()>
+            <Transition fallback=|| view! { <Loading what="Autotask companies" /> }>
+                {move || Suspend::new(async move {
+                    let set_page = Callback::new(move |p: u32| go.with_value(|go| go("companies", &current_filter(), &search.get_untracked(), p)));
+                    match companies.await {
+                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                        Ok(None) => ().into_any(),
+                        Ok(Some(page)) => {
+                            counts.set(Some(page.counts.clone()));
+                            view! { <CompanyTable page set_page /> }.into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </Show>
         <CompanyPicker />
         <CustomerPicker />
         <ContractsDialog />

@@ -37,9 +37,12 @@ create table autotask_company (
     import_status text,
     import_message text,
     import_at bigint,
+    -- Customer Map state, kept by the matching pass: 0 unmatched, 1 suggested, 2 matched.
+    match_state bigint not null default 0,
     primary key (partner_id, company_id)
 );
-create index autotask_company_by_name on autotask_company (partner_id, name_key);
+create index autotask_company_by_name on autotask_company (partner_id, name_key, company_id);
+create index autotask_company_by_state on autotask_company (partner_id, match_state, name_key, company_id);
 
 create table customer (
     customer_id bigserial primary key,
@@ -71,9 +74,12 @@ create table customer (
     contract_set_at bigint,
     contract_set_by text,
     created_at bigint not null,
-    updated_at bigint not null
+    updated_at bigint not null,
+    -- 1 when linked to an Autotask company (kept with the links, for fast map pages).
+    matched bigint not null default 0
 );
-create index customer_by_partner on customer (partner_id, name_key);
+create index customer_by_partner on customer (partner_id, name_key, customer_id);
+create index customer_by_matched on customer (partner_id, matched, name_key, customer_id);
 create unique index customer_external_ref on customer (partner_id, external_ref) where external_ref is not null;
 
 -- Customer ↔ Autotask company, by id (names at link time are kept to flag renames).
@@ -89,6 +95,7 @@ create table customer_link (
     primary key (customer_id, company_id)
 );
 create index customer_link_by_company on customer_link (partner_id, company_id);
+create index customer_link_by_customer on customer_link (partner_id, customer_id);
 
 -- The matching pass's best suggestion per unmatched customer (exact or near name).
 create table match_suggestion (

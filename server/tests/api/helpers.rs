@@ -37,7 +37,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub state: AppState,
     pub backend: Backend,
-    _dir: tempfile::TempDir,
+    args: ServeArgs,
+    _dir: std::sync::Arc<tempfile::TempDir>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -97,6 +98,10 @@ pub async fn spawn_with(backend: Backend, options: Options) -> TestApp {
         autotask_discovery_url: options.autotask_discovery_url,
         request_timeout_secs: 30,
     };
+    start_app(backend, args, std::sync::Arc::new(dir)).await
+}
+
+async fn start_app(backend: Backend, args: ServeArgs, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
     let state = server::startup::build_state(&args).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -109,7 +114,7 @@ pub async fn spawn_with(backend: Backend, options: Options) -> TestApp {
         .await
         .unwrap();
     });
-    TestApp { addr, state, backend, _dir: dir, shutdown: Some(tx) }
+    TestApp { addr, state, backend, args, _dir: dir, shutdown: Some(tx) }
 }
 
 /// A partner with an admin, created the way the CLI does.
@@ -121,6 +126,15 @@ pub struct Partner {
 }
 
 impl TestApp {
+    /// Stops this server and starts a new one on the same data (database, master key).
+    pub async fn restart(mut self) -> TestApp {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.state.db.pool.close().await;
+        start_app(self.backend, self.args.clone(), self._dir.clone()).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

@@ -17,6 +17,7 @@ both_databases!(
     contracts_are_flagged_and_a_flagged_one_needs_confirming,
     customers_are_created_from_companies_and_the_map_exports_as_csv,
     the_map_is_the_partners_own,
+    the_map_survives_a_server_restart,
 );
 
 const OWNER: i64 = 29_682_885;
@@ -28,6 +29,7 @@ struct World {
     at: AutotaskClient,
     token: String,
     partner_email: String,
+    partner_password: String,
 }
 
 async fn world(backend: Backend) -> World {
@@ -42,7 +44,7 @@ async fn world(backend: Backend) -> World {
         ClientOptions { discovery_url: format!("{}/ATServicesRest/", sb.base_url()), ..ClientOptions::default() },
     )
     .unwrap();
-    World { _sb: sb, app, admin, at, token, partner_email: partner.email }
+    World { _sb: sb, app, admin, at, token, partner_email: partner.email, partner_password: partner.password }
 }
 
 impl World {
@@ -152,9 +154,20 @@ async fn suggestions_rank_exact_and_near_names_and_confirming_links_them(backend
     let lines: Vec<&str> = history.as_array().unwrap().iter().map(|h| h["summary"].as_str().unwrap()).collect();
     assert!(lines.iter().any(|l| l.contains("Linked \u{201c}Qwyx Harbor Dental Inc\u{201d} to Autotask company")), "{lines:?}");
     assert_eq!(history[0]["actor"], w.partner_email.as_str());
-    // The map survives a restart of the server: it lives in the database.
-    let again = w.customer_page(&w.admin, "matched", "qwyx").await;
-    assert_eq!(again["total"], 3);
+}
+
+async fn the_map_survives_a_server_restart(backend: Backend) {
+    let w = world(backend).await;
+    let k = w.company("Restart Co", json!({})).await;
+    w.discover().await;
+    let c = w.customers(json!([{"ref": "r", "name": "Restart Customer"}])).await[0];
+    w.save(json!([{"op": "link", "customer_id": c, "company_id": k}])).await;
+    let World { _sb, app, partner_email, partner_password, .. } = w;
+    let app = app.restart().await;
+    let admin = app.signed_in(&partner_email, &partner_password).await;
+    let page = admin.ok_json("map_customers", &json!({"query": {"search": "restart", "customers": "matched", "page": 1, "per_page": 10}})).await;
+    assert_eq!(page["total"], 1, "{page}");
+    assert_eq!(page["rows"][0]["companies"][0]["company_id"], k);
 }
 
 async fn groups_stay_one_to_many_and_typed_ids_are_looked_up(backend: Backend) {
@@ -309,6 +322,22 @@ async fn the_map_is_the_partners_own(backend: Backend) {
         e => panic!("{e:?}"),
     }
     assert_eq!(other.ok("map_history", &[]).await, json!([]));
+    // Both partners use the same Autotask: the same company IDs exist for each, and each
+    // still sees only its own rows and links.
+    other.ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
+    let job = other.ok("start_discovery", &[]).await;
+    for _ in 0..400 {
+        if other.ok("get_job", &[("job_id", &job["job_id"].to_string())]).await["state"] != "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let theirs = other.ok_json("map_companies", &json!({"query": {"search": "Tenant Co", "companies": "all", "page": 1, "per_page": 50}})).await;
+    assert_eq!(theirs["total"], 1);
+    assert_eq!(theirs["rows"].as_array().unwrap().len(), 1, "{theirs}");
+    assert_eq!(theirs["rows"][0]["customers"], json!([]), "another partner's link must not show");
+    let ours = w.company_page("all", "Tenant Co").await;
+    assert_eq!(ours["rows"].as_array().unwrap().len(), 1, "{ours}");
     let csv = other.get("/exports/customer-map.csv").await.text().await.unwrap();
     assert_eq!(csv.lines().count(), 1, "only the header: {csv}");
     // Invalid API input names the field.

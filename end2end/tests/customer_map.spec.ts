@@ -1,0 +1,92 @@
+import { test, expect } from "@playwright/test";
+import { autotaskCreate, connectSandbox, createPartner, discoverCompanies, firstCompanies, registerCustomers } from "./fixtures/partner";
+import { hydrated, signIn } from "./fixtures/pages";
+
+test("an admin confirms suggested matches, matches by hand, is refused a many-to-many link, and picks a billing contract with a flagged one needing confirmation", async ({ page, request, baseURL }) => {
+  const admin = createPartner("Map");
+  await connectSandbox(request, baseURL!, admin);
+  await discoverCompanies(request, baseURL!);
+  const [a, b, c] = await firstCompanies(request, baseURL!, 3);
+  const suffix = admin.partner.slice(-8);
+  await registerCustomers(request, baseURL!, [
+    { ref: "exact", name: a.name },
+    { ref: "case", name: b.name.toUpperCase() },
+    { ref: "manual", name: `Zed Platform Only ${suffix}` },
+  ]);
+  // Contracts for company A: a recurring one with a service, and a Time & Materials one.
+  const contract = (name: string, type: number) => ({ companyID: a.company_id, contractName: name, contractType: type, status: 1, startDate: "2025-01-01T00:00:00Z", endDate: "2030-12-31T00:00:00Z" });
+  const recurring = await autotaskCreate(request, "Contracts", contract(`Managed Backup ${suffix}`, 7));
+  await autotaskCreate(request, `Contracts/${recurring}/Services`, { serviceID: 29683101, unitPrice: 45 });
+  await autotaskCreate(request, "Contracts", contract(`Support T&M ${suffix}`, 1));
+
+  await signIn(page, admin);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Customer Map" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Customer Map" })).toBeVisible();
+  await expect(page.getByTestId("map-counts")).toContainText("3 customers, 0 matched");
+
+  // Suggestions: A is an exact (3 star) match, B differs only in case.
+  const rowA = page.locator("tr", { hasText: a.name }).filter({ has: page.locator("td.cell-name", { hasText: a.name }) }).first();
+  await expect(rowA).toContainText("Exact name");
+  await expect(page.locator("tr", { hasText: b.name.toUpperCase() })).toContainText("Same name apart from letter case");
+  await page.getByRole("button", { name: "Select exact matches" }).click();
+  await page.getByTestId("confirm-matches").click();
+  await expect(page.getByTestId("unsaved")).toContainText("1 unsaved change");
+  await page.getByTestId("save-map").click();
+  await expect(page.getByText("Saved 1 change.")).toBeVisible();
+  await expect(page.getByTestId("map-counts")).toContainText("3 customers, 1 matched");
+
+  // Manual match through the picker, then a second company for the same customer (1-to-many).
+  const manual = page.locator("tr", { hasText: `Zed Platform Only ${suffix}` });
+  await manual.getByRole("button", { name: "Match…" }).click();
+  const picker = page.getByRole("dialog");
+  await picker.getByLabel("Search Autotask companies").fill(c.name);
+  await picker.getByRole("button", { name: new RegExp(c.name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) }).first().click();
+  await expect(page.getByTestId("unsaved")).toContainText(`to “${c.name}”`);
+  await page.getByTestId("save-map").click();
+  await expect(page.getByText("Saved 1 change.")).toBeVisible();
+  await page.getByLabel("Match status").selectOption("matched");
+  const manualRow = page.locator("tr", { hasText: `Zed Platform Only ${suffix}` });
+  await expect(manualRow).toContainText(c.name);
+  await manualRow.getByRole("button", { name: "Add company…" }).click();
+  await page.getByRole("dialog").getByLabel("Search Autotask companies").fill(b.name);
+  await page.getByRole("dialog").getByRole("button", { name: new RegExp(b.name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) }).first().click();
+  await page.getByTestId("save-map").click();
+  await expect(manualRow).toContainText("Matched (1-to-many)");
+
+  // B's own customer cannot now be linked to company B too: that would be many-to-many.
+  await page.getByRole("tab", { name: "Autotask companies" }).click();
+  await page.getByLabel("Search").fill(b.name);
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  const companyRow = page.locator(`tr[data-company-id="${b.company_id}"]`);
+  await companyRow.getByRole("button", { name: "Match with customer…" }).click();
+  await page.getByRole("dialog").getByLabel("Search Taskbridge customers").fill(b.name.toUpperCase());
+  await page.getByRole("dialog").getByRole("button", { name: new RegExp(b.name.toUpperCase().replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) }).first().click();
+  await page.getByTestId("save-map").click();
+  await expect(page.getByTestId("unsaved")).toContainText("A company already part of a 1-to-many match cannot be linked elsewhere");
+  await page.getByRole("button", { name: "Discard" }).click();
+  await expect(page.getByTestId("unsaved")).toHaveCount(0);
+
+  // Get contracts for A's customer: the T&M contract is flagged and needs confirming.
+  await page.getByRole("tab", { name: "Taskbridge customers" }).click();
+  await page.getByLabel("Match status").selectOption("matched");
+  const customerA = page.locator("tr", { has: page.locator("td.cell-name", { hasText: a.name }) }).first();
+  await customerA.getByRole("button", { name: "Get contracts" }).click();
+  const contracts = page.getByTestId("contracts");
+  await expect(contracts).toContainText(`Managed Backup ${suffix}`);
+  const tm = contracts.locator("label", { hasText: `Support T&M ${suffix}` });
+  await expect(tm).toContainText("Not a Recurring Service contract");
+  await tm.locator("input[type=radio]").check();
+  await expect(page.getByTestId("choose-contract")).toBeDisabled();
+  await expect(page.getByText(/anyway, knowing it is flagged/)).toBeVisible();
+  await contracts.locator("label", { hasText: `Managed Backup ${suffix}` }).locator("input[type=radio]").check();
+  await page.getByTestId("choose-contract").click();
+  await page.getByTestId("save-map").click();
+  await expect(customerA).toContainText(`Managed Backup ${suffix}`);
+
+  // The map survives a reload, and its history says who did what.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.locator("tr", { has: page.locator("td.cell-name", { hasText: a.name }) }).first()).toContainText(`Managed Backup ${suffix}`);
+  await expect(page.getByTestId("map-history")).toContainText(`Chose billing contract “Managed Backup ${suffix}”`);
+  await expect(page.getByTestId("map-history")).toContainText(admin.email);
+});
