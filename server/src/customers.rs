@@ -163,3 +163,35 @@ async fn write(state: &AppState, partner_id: i64, token_name: &str, customers: &
     }
     Ok(results)
 }
+
+/// Demo mode: backup-platform customers named like some Autotask companies (exactly, in
+/// other letter case, with another legal suffix) and a few of their own, added once.
+pub async fn seed_demo(db: &crate::db::Db, partner_id: i64, company_names: &[String]) -> anyhow::Result<()> {
+    let existing: i64 = sqlx::query_scalar("select count(*) from customer where partner_id = $1").bind(partner_id).fetch_one(&db.pool).await?;
+    if existing > 0 {
+        return Ok(());
+    }
+    let now = now_ms();
+    let mut names: Vec<String> = company_names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| match i % 4 {
+            0 | 1 => n.clone(),
+            2 => n.to_uppercase(),
+            _ => format!("{} LLC", n.trim_end_matches(['.', ' '])),
+        })
+        .collect();
+    names.extend(["Harborview Pediatrics", "Quill & Ledger Bookkeeping", "Summit Ridge Veterinary"].map(String::from));
+    for (i, name) in names.iter().enumerate() {
+        sqlx::query("insert into customer (partner_id, name, name_key, external_ref, country_code, region, source, created_at, updated_at) values ($1, $2, $3, $4, 'US', 'us', 'api', $5, $5)")
+            .bind(partner_id)
+            .bind(name)
+            .bind(name.to_lowercase())
+            .bind(format!("demo-{i}"))
+            .bind(now)
+            .execute(&db.pool)
+            .await?;
+    }
+    crate::map::rematch(db, partner_id).await.map_err(|e| anyhow::anyhow!("matching: {e}"))?;
+    Ok(())
+}

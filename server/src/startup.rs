@@ -163,12 +163,22 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    if embedded.is_some() && args.demo {
-        // Test the demo partner's connection once, so the console opens "connected".
+    if let (Some(running), true) = (&embedded, args.demo) {
+        // Test the demo partner's connection once, so the console opens "connected", and
+        // give it some backup-platform customers so the Customer Map has work to show.
         let settings = state.services.autotask.clone();
         let db = state.db.clone();
+        let names: Vec<String> = running
+            .sandbox
+            .read()
+            .rows("Companies")
+            .map(|rows| rows.values().filter(|r| r.get("companyType").and_then(|v| v.as_i64()) == Some(1)).filter_map(|r| r.get("companyName")?.as_str().map(str::to_string)).take(40).collect())
+            .unwrap_or_default();
         tokio::spawn(async move {
             if let Ok(Some(partner_id)) = crate::db::partners::find_by_name(&db, crate::admin::DEMO_PARTNER).await {
+                if let Err(e) = crate::customers::seed_demo(&db, partner_id, &names).await {
+                    tracing::warn!(error = %e, "could not add the demo customers");
+                }
                 let system = app::types::CurrentUser {
                     user_id: 0,
                     partner_id,
