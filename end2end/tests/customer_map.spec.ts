@@ -1,4 +1,7 @@
 import { test, expect } from "@playwright/test";
+import { spawn } from "node:child_process";
+import * as path from "node:path";
+import { E2E_DATA_DIR, TASKBRIDGE_BIN } from "../playwright.config";
 import { autotaskCreate, connectSandbox, createPartner, discoverCompanies, firstCompanies, registerCustomers } from "./fixtures/partner";
 import { hydrated, signIn } from "./fixtures/pages";
 
@@ -89,4 +92,36 @@ test("an admin confirms suggested matches, matches by hand, is refused a many-to
   await expect(page.locator("tr", { has: page.locator("td.cell-name", { hasText: a.name }) }).first()).toContainText(`Managed Backup ${suffix}`);
   await expect(page.getByTestId("map-history")).toContainText(`Chose billing contract “Managed Backup ${suffix}”`);
   await expect(page.getByTestId("map-history")).toContainText(admin.email);
+});
+
+test("the map survives a server restart: a new server process on the same data shows it", async ({ browser, request, baseURL }) => {
+  const admin = createPartner("Restart");
+  await connectSandbox(request, baseURL!, admin);
+  await discoverCompanies(request, baseURL!);
+  const [a] = await firstCompanies(request, baseURL!, 1);
+  const [customerId] = await registerCustomers(request, baseURL!, [{ ref: "r", name: `Restart Customer ${admin.partner.slice(-8)}` }]);
+  const saved = await request.post("/rpc/save_customer_map", {
+    data: { changes: [{ op: "link", customer_id: customerId, company_id: a.company_id }] },
+    headers: { Origin: baseURL!, Accept: "application/json" },
+  });
+  expect(saved.ok()).toBeTruthy();
+
+  // A second `taskbridge serve` on the same data directory stands in for the restarted server.
+  const port = 3102;
+  const server = spawn(TASKBRIDGE_BIN, ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", E2E_DATA_DIR, "--site-root", path.join(__dirname, "..", "..", "target", "site")], { stdio: "ignore" });
+  try {
+    const restarted = `http://127.0.0.1:${port}`;
+    await expect.poll(async () => (await request.get(`${restarted}/api/v1/health`).catch(() => null))?.status() ?? 0, { timeout: 20_000 }).toBe(200);
+    const context = await browser.newContext({ baseURL: restarted });
+    const page = await context.newPage();
+    await signIn(page, admin);
+    await page.goto("/map?view=customers&f=matched");
+    await hydrated(page);
+    const row = page.locator(`tr[data-customer-id="${customerId}"]`);
+    await expect(row).toContainText(a.name);
+    await expect(row).toContainText("Matched");
+    await context.close();
+  } finally {
+    server.kill();
+  }
 });
