@@ -54,6 +54,7 @@ test("an admin confirms suggested matches, matches by hand, is refused a many-to
   await page.getByRole("dialog").getByLabel("Search Autotask companies").fill(b.name);
   await page.getByRole("dialog").getByRole("button", { name: new RegExp(b.name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) }).first().click();
   await page.getByTestId("save-map").click();
+  await expect(page.getByText("Saved 1 change.")).toBeVisible();
   await expect(manualRow).toContainText("Matched (1-to-many)");
 
   // B's own customer cannot now be linked to company B too: that would be many-to-many.
@@ -83,13 +84,15 @@ test("an admin confirms suggested matches, matches by hand, is refused a many-to
   await expect(page.getByText(/anyway, knowing it is flagged/)).toBeVisible();
   await contracts.locator("label", { hasText: `Managed Backup ${suffix}` }).locator("input[type=radio]").check();
   await page.getByTestId("choose-contract").click();
+  await expect(page.getByTestId("unsaved")).toContainText(`through contract “Managed Backup ${suffix}”`);
   await page.getByTestId("save-map").click();
-  await expect(customerA).toContainText(`Managed Backup ${suffix}`);
+  await expect(page.getByText("Saved 1 change.")).toBeVisible();
+  await expect(customerA.getByTestId("contract")).toContainText(`Managed Backup ${suffix}`);
 
   // The map survives a reload, and its history says who did what.
   await page.reload();
   await hydrated(page);
-  await expect(page.locator("tr", { has: page.locator("td.cell-name", { hasText: a.name }) }).first()).toContainText(`Managed Backup ${suffix}`);
+  await expect(page.locator("tr", { has: page.locator("td.cell-name", { hasText: a.name }) }).first().getByTestId("contract")).toContainText(`Managed Backup ${suffix}`);
   await expect(page.getByTestId("map-history")).toContainText(`Chose billing contract “Managed Backup ${suffix}”`);
   await expect(page.getByTestId("map-history")).toContainText(admin.email);
 });

@@ -79,6 +79,15 @@ pub fn routes() -> Vec<ApiRoute> {
             response_schema: crate::customers::response_schema,
             handler: axum::routing::post(crate::customers::upsert),
         },
+        ApiRoute {
+            method: Method::POST,
+            path: "/api/v1/events",
+            access: Access::Token,
+            summary: "Backup events, one or up to 1,000 per call. Each is stored before the answer; the same id twice is one event. A batch answers per event; a single invalid event answers 422 naming the field.",
+            request_schema: Some(crate::events::request_schema),
+            response_schema: crate::events::response_schema,
+            handler: axum::routing::post(crate::events::receive),
+        },
     ]
 }
 

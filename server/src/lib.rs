@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod customers;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod jobs;
 pub mod map;
 pub mod metrics;

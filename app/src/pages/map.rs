@@ -480,7 +480,7 @@ fn customer_row(ctx: MapCtx, row: CustomerRow, selected: RwSignal<BTreeSet<i64>>
             </td>
             <td>
                 {contract.map(|c| view! {
-                    <div>{c.name.clone()}" "<span class="mono muted">{format!("({})", c.contract_id)}</span>
+                    <div data-testid="contract">{c.name.clone()}" "<span class="mono muted">{format!("({})", c.contract_id)}</span>
                         {c.flags.clone().map(|f| view! { " " <Badge label="Flagged" tone=Tone::Warn reason=f /> })}
                     </div>
                 })}

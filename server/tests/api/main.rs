@@ -7,6 +7,7 @@ mod auth;
 mod autotask_client;
 mod companies;
 mod connection;
+mod events;
 mod helpers;
 mod map;
 mod store;
