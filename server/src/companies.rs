@@ -19,7 +19,7 @@ use app::types::companies::{
 };
 use app::types::CurrentUser;
 use rules::{check, CustomerDraft, Discovered};
-use crate::db::dynamic::{bind_all, in_list, like_escape, AnyQuery, Arg};
+use crate::db::dynamic::{bind_all, in_list, page_bounds, search_sql, AnyQuery, Arg};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row};
 use std::collections::HashMap;
@@ -49,17 +49,7 @@ fn filter_sql(partner_id: i64, filter: &CompanyFilter) -> (String, Vec<Arg>) {
         args.push(a);
         format!("${}", args.len())
     };
-    let search = filter.search.trim();
-    if !search.is_empty() {
-        let like = next(&mut args, Arg::Text(format!("%{}%", like_escape(&search.to_lowercase()))));
-        match search.parse::<i64>() {
-            Ok(id) => {
-                let id = next(&mut args, Arg::Int(id));
-                sql.push_str(&format!(" and (name_key like {like} escape '\\' or company_id = {id})"));
-            }
-            Err(_) => sql.push_str(&format!(" and name_key like {like} escape '\\'")),
-        }
-    }
+    sql.push_str(&search_sql(&filter.search, "name_key", "company_id", &mut args));
     if let Some(t) = filter.company_type {
         let p = next(&mut args, Arg::Int(t));
         sql.push_str(&format!(" and company_type = {p}"));
@@ -320,13 +310,7 @@ impl SqlCompanies {
                 if ids.len() > MAX_SELECTED_IDS {
                     return Err(AppError::invalid("selection", format!("Select at most {MAX_SELECTED_IDS} companies one by one, or use \u{201c}select all matching\u{201d}.")));
                 }
-                let mut known = std::collections::HashSet::new();
-                for chunk in ids.chunks(500) {
-                    let (sql, args) = in_list("select company_id from autotask_company where partner_id = $1 and company_id in", partner_id, chunk);
-                    for r in bind_all(sqlx::query(&sql), &args).fetch_all(&self.db.pool).await.internal()? {
-                        known.insert(r.try_get::<i64, _>("company_id").internal()?);
-                    }
-                }
+                let known = discovered_ids(&self.db, partner_id, &ids).await.internal()?;
                 if let Some(unknown) = ids.iter().find(|id| !known.contains(id)) {
                     return Err(AppError::invalid("selection", format!("Company {unknown} has not been discovered. Run Discover, then select it again.")));
                 }
@@ -407,6 +391,18 @@ fn bind_draft<'q>(q: AnyQuery<'q>, d: &'q CustomerDraft) -> AnyQuery<'q> {
     [&d.name, &d.address1, &d.address2, &d.city, &d.state, &d.postal_code, &d.country_code, &d.region, &d.admin_first, &d.admin_last, &d.admin_email]
         .into_iter()
         .fold(q, |q, v| q.bind(v.as_str()))
+}
+
+/// Which of `ids` the partner has discovered.
+pub async fn discovered_ids(db: &Db, partner_id: i64, ids: &[i64]) -> Result<std::collections::HashSet<i64>, sqlx::Error> {
+    let mut known = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        let (sql, args) = in_list("select company_id from autotask_company where partner_id = $1 and company_id in", partner_id, chunk);
+        for r in bind_all(sqlx::query(&sql), &args).fetch_all(&db.pool).await? {
+            known.insert(r.try_get::<i64, _>("company_id")?);
+        }
+    }
+    Ok(known)
 }
 
 /// The `autotask_company` columns [`discovered_from_row`] reads.
@@ -502,19 +498,13 @@ async fn upsert_customer(tx: &mut sqlx::Transaction<'_, Any>, partner_id: i64, a
 #[async_trait::async_trait]
 impl CompanyService for SqlCompanies {
     async fn list(&self, partner_id: i64, query: CompanyQuery) -> Result<CompanyPage, AppError> {
-        let per_page = query.per_page.clamp(1, MAX_PAGE_SIZE);
         let (where_sql, args) = filter_sql(partner_id, &query.filter);
         let total: i64 = {
             let sql = format!("select count(*) as n from autotask_company where {where_sql}");
             bind_all(sqlx::query(&sql), &args).fetch_one(&self.db.pool).await.internal()?.try_get("n").internal()?
         };
-        let last_page = ((total.max(1) + per_page as i64 - 1) / per_page as i64) as u32;
-        let page = query.page.clamp(1, last_page);
-        let sql = format!(
-            "select * from autotask_company where {where_sql} order by {} limit {per_page} offset {}",
-            order_sql(query.sort),
-            (page as i64 - 1) * per_page as i64
-        );
+        let (page, per_page, offset) = page_bounds(total, query.page, query.per_page, MAX_PAGE_SIZE);
+        let sql = format!("select * from autotask_company where {where_sql} order by {} limit {per_page} offset {offset}", order_sql(query.sort));
         let rows = bind_all(sqlx::query(&sql), &args).fetch_all(&self.db.pool).await.internal()?;
         let rows = rows.iter().map(company_row).collect::<Result<Vec<_>, _>>().internal()?;
         let types = sqlx::query("select company_type, type_label, count(*) as n from autotask_company where partner_id = $1 and company_type is not null group by company_type, type_label order by type_label")
@@ -577,6 +567,7 @@ impl CompanyService for SqlCompanies {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::dynamic::like_escape;
 
     #[test]
     fn search_patterns_escape_like_wildcards() {

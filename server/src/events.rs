@@ -4,6 +4,7 @@
 
 use crate::api::api_error;
 use crate::db::tokens::ApiCaller;
+use crate::db::dynamic::{bind_all, in_list, Arg};
 use crate::db::now_ms;
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
@@ -205,24 +206,18 @@ async fn store(state: &AppState, partner_id: i64, checked: Vec<Result<Valid, (St
     let ids: Vec<i64> = checked.iter().filter_map(|c| match c.as_ref().ok().map(|v| &v.customer) { Some(CustomerKey::Id(i)) => Some(*i), _ => None }).collect();
     let mut customers: HashMap<CustomerKey, i64> = HashMap::new();
     for chunk in refs.chunks(500) {
-        let params: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let mut args = vec![Arg::Int(partner_id)];
+        args.extend(chunk.iter().map(|r| Arg::Text(r.clone())));
+        let params: Vec<String> = (2..=args.len()).map(|i| format!("${i}")).collect();
         let sql = format!("select customer_id, external_ref from customer where partner_id = $1 and external_ref in ({})", params.join(", "));
-        let mut q = sqlx::query_as::<_, (i64, String)>(&sql).bind(partner_id);
-        for r in chunk {
-            q = q.bind(r);
-        }
-        for (id, r) in q.fetch_all(&state.db.pool).await? {
-            customers.insert(CustomerKey::Ref(r), id);
+        for r in bind_all(sqlx::query(&sql), &args).fetch_all(&state.db.pool).await? {
+            customers.insert(CustomerKey::Ref(r.try_get("external_ref")?), r.try_get("customer_id")?);
         }
     }
     for chunk in ids.chunks(500) {
-        let params: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!("select customer_id from customer where partner_id = $1 and customer_id in ({})", params.join(", "));
-        let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(partner_id);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        for id in q.fetch_all(&state.db.pool).await? {
+        let (sql, args) = in_list("select customer_id from customer where partner_id = $1 and customer_id in", partner_id, chunk);
+        for r in bind_all(sqlx::query(&sql), &args).fetch_all(&state.db.pool).await? {
+            let id: i64 = r.try_get("customer_id")?;
             customers.insert(CustomerKey::Id(id), id);
         }
     }

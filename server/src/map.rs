@@ -9,7 +9,7 @@ use crate::autotask::entities::{Company, Contract};
 use crate::autotask::{AutotaskError, Query};
 use crate::companies::rules::check;
 use crate::db::connection::SqlAutotaskSettings;
-use crate::db::dynamic::{bind_all, in_list, like_escape, Arg};
+use crate::db::dynamic::{bind_all, in_list, page_bounds, search_sql, Arg};
 use crate::db::{audit, now_ms, Db};
 use crate::error::SqlxResultExt;
 use app::error::AppError;
@@ -40,30 +40,6 @@ fn flag(code: &str, message: impl Into<String>) -> Flag {
 pub struct SqlCustomerMap {
     db: Db,
     settings: SqlAutotaskSettings,
-}
-
-fn page_bounds(total: i64, page: u32, per_page: u32) -> (u32, u32, i64) {
-    let per_page = per_page.clamp(1, MAX_PAGE);
-    let last = ((total.max(1) + per_page as i64 - 1) / per_page as i64) as u32;
-    let page = page.clamp(1, last);
-    (page, per_page, (page as i64 - 1) * per_page as i64)
-}
-
-/// `and (<col> like $n or <id> = $m)` for a search box.
-fn search_sql(search: &str, name_col: &str, id_col: &str, args: &mut Vec<Arg>) -> String {
-    let search = search.trim();
-    if search.is_empty() {
-        return String::new();
-    }
-    args.push(Arg::Text(format!("%{}%", like_escape(&search.to_lowercase()))));
-    let like = format!("${}", args.len());
-    match search.parse::<i64>() {
-        Ok(id) => {
-            args.push(Arg::Int(id));
-            format!(" and ({name_col} like {like} escape '\\' or {id_col} = ${})", args.len())
-        }
-        Err(_) => format!(" and {name_col} like {like} escape '\\'"),
-    }
 }
 
 /// Flags of a linked pair, from the link row joined with the company (columns named as in
@@ -175,7 +151,7 @@ impl SqlCustomerMap {
             .internal()?
             .try_get("n")
             .internal()?;
-        let (page, per_page, offset) = page_bounds(total, query.page, query.per_page);
+        let (page, per_page, offset) = page_bounds(total, query.page, query.per_page, MAX_PAGE);
         // The page's ids come from the (covering) index alone; only those rows are read.
         let id = order.rsplit(", ").next().unwrap_or(order);
         // The outer filter repeats the whole condition (the partner first): ids are only
@@ -217,13 +193,7 @@ impl SqlCustomerMap {
     /// Autotask ID typed by hand) and stored, or refused when Autotask has no such company.
     async fn ensure_companies(&self, partner_id: i64, ids: &BTreeSet<i64>) -> Result<(), AppError> {
         let ids: Vec<i64> = ids.iter().copied().collect();
-        let mut known = HashSet::new();
-        for chunk in ids.chunks(500) {
-            let (sql, args) = in_list("select company_id from autotask_company where partner_id = $1 and company_id in", partner_id, chunk);
-            for r in bind_all(sqlx::query(&sql), &args).fetch_all(&self.db.pool).await.internal()? {
-                known.insert(r.try_get::<i64, _>("company_id").internal()?);
-            }
-        }
+        let known = crate::companies::discovered_ids(&self.db, partner_id, &ids).await.internal()?;
         let unknown: Vec<i64> = ids.into_iter().filter(|id| !known.contains(id)).collect();
         if unknown.is_empty() {
             return Ok(());

@@ -39,3 +39,30 @@ pub fn in_list(prefix: &str, partner_id: i64, ids: &[i64]) -> (String, Vec<Arg>)
     (format!("{prefix} ({})", params.join(", ")), args)
 }
 
+
+/// ` and (<name_col> like $n or <id_col> = $m)` for a search box (the id part only when
+/// the text is a number), pushing its arguments; empty text adds nothing.
+pub fn search_sql(search: &str, name_col: &str, id_col: &str, args: &mut Vec<Arg>) -> String {
+    let search = search.trim();
+    if search.is_empty() {
+        return String::new();
+    }
+    args.push(Arg::Text(format!("%{}%", like_escape(&search.to_lowercase()))));
+    let like = format!("${}", args.len());
+    match search.parse::<i64>() {
+        Ok(id) => {
+            args.push(Arg::Int(id));
+            format!(" and ({name_col} like {like} escape '\\' or {id_col} = ${})", args.len())
+        }
+        Err(_) => format!(" and {name_col} like {like} escape '\\'"),
+    }
+}
+
+/// The page actually shown (clamped to the last page), the page size (1..=`max`) and the
+/// row offset, for `total` matching rows.
+pub fn page_bounds(total: i64, page: u32, per_page: u32, max: u32) -> (u32, u32, i64) {
+    let per_page = per_page.clamp(1, max);
+    let last = ((total.max(1) + per_page as i64 - 1) / per_page as i64) as u32;
+    let page = page.clamp(1, last);
+    (page, per_page, (page as i64 - 1) * per_page as i64)
+}
