@@ -8,6 +8,7 @@ pub mod companies;
 pub mod connection;
 pub mod map;
 pub mod overview;
+pub mod tickets;
 pub mod tokens;
 pub mod users;
 

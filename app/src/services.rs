@@ -10,6 +10,7 @@ use crate::types::{
 };
 use crate::types::companies::{CompanyPage, CompanyQuery, ImportSelection, JobKind, JobView};
 use crate::types::map::{CompanyMapPage, ContractOption, CustomerMapPage, MapChange, MapHistoryEntry, MapQuery, MapSaved};
+use crate::types::tickets::{CustomerChoice, EventPage, EventQuery, NotificationRule, RuleInput, TestTicket, TicketPicklists, TicketSettings};
 use leptos::prelude::use_context;
 use std::sync::Arc;
 
@@ -120,6 +121,31 @@ pub trait CustomerMapService: Send + Sync {
     async fn history(&self, partner_id: i64) -> Result<Vec<MapHistoryEntry>, AppError>;
 }
 
+/// Ticket settings, Partner Notification rules, the test ticket and the event log.
+#[async_trait::async_trait]
+pub trait TicketService: Send + Sync {
+    /// The partner's ticket settings (the defaults until saved).
+    async fn settings(&self, partner_id: i64) -> Result<TicketSettings, AppError>;
+    /// Saves them (tickets already open are not rewritten).
+    async fn save_settings(&self, actor: &CurrentUser, settings: TicketSettings) -> Result<TicketSettings, AppError>;
+    /// Queues, priorities and statuses, live from the partner's Autotask (active only).
+    async fn picklists(&self, partner_id: i64) -> Result<TicketPicklists, AppError>;
+    /// The partner's rules.
+    async fn rules(&self, partner_id: i64) -> Result<Vec<NotificationRule>, AppError>;
+    /// Creates a rule.
+    async fn create_rule(&self, actor: &CurrentUser, rule: RuleInput) -> Result<NotificationRule, AppError>;
+    /// Changes a rule.
+    async fn update_rule(&self, actor: &CurrentUser, rule_id: i64, rule: RuleInput) -> Result<NotificationRule, AppError>;
+    /// Deletes a rule.
+    async fn delete_rule(&self, actor: &CurrentUser, rule_id: i64) -> Result<(), AppError>;
+    /// Customers for the rule form and the test ticket (by name).
+    async fn customer_choices(&self, partner_id: i64, search: String) -> Result<Vec<CustomerChoice>, AppError>;
+    /// Opens, notes and completes a test ticket in a mapped customer's company.
+    async fn test_ticket(&self, actor: &CurrentUser, customer_id: Option<i64>) -> Result<TestTicket, AppError>;
+    /// A page of the event log.
+    async fn events(&self, partner_id: i64, query: EventQuery) -> Result<EventPage, AppError>;
+}
+
 /// Everything a server function may touch. Built once by `server`, provided as context.
 #[derive(Clone)]
 pub struct Services {
@@ -137,6 +163,8 @@ pub struct Services {
     pub companies: Arc<dyn CompanyService>,
     /// The Customer Map.
     pub map: Arc<dyn CustomerMapService>,
+    /// Tickets and the event log.
+    pub tickets: Arc<dyn TicketService>,
     /// Deployment facts for the sign-in page.
     pub site: SiteInfo,
 }

@@ -5,6 +5,7 @@
 
 pub mod companies;
 pub mod map;
+pub mod tickets;
 
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};

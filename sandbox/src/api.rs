@@ -270,7 +270,7 @@ async fn handle_inner(sb: &Sandbox, method: &Method, uri: &Uri, headers: &Header
     }
     let is_child = parent.is_some();
     let id = param("id");
-    match (method, id) {
+    let answer = match (method, id) {
         (&Method::GET, Some(id)) => {
             let tenant = sb.read();
             let item = tenant.get(entity, id).filter(|r| !is_child || r.get(parent_field(entity)).and_then(Value::as_i64) == parent);
@@ -292,7 +292,13 @@ async fn handle_inner(sb: &Sandbox, method: &Method, uri: &Uri, headers: &Header
         (&Method::PATCH, None) => sb.update(entity, body_json()?, parent.map(|p| (parent_field(entity), p)), false),
         (&Method::PUT, None) => sb.update(entity, body_json()?, parent.map(|p| (parent_field(entity), p)), true),
         _ => Err(ApiError::method(method.as_str())),
+    };
+    let is_write = matches!(*method, Method::POST | Method::PATCH | Method::PUT);
+    if answer.is_ok() && is_write && faults.lose_write(&sb.dice) {
+        // Applied, but the caller hears a timeout (the record exists all the same).
+        return Err(ApiError::server("The operation has timed out."));
     }
+    answer
 }
 
 #[derive(serde::Serialize)]

@@ -28,12 +28,16 @@ pub struct Faults {
     pub zone_moved: bool,
     /// Answer 404 instead of 200 `{"item":null}` for a missing id.
     pub missing_item_404: bool,
+    /// Share of writes (POST, PATCH, PUT) that are applied but answered with a timeout
+    /// error, as a real gateway timeout after the database committed: the caller cannot
+    /// tell that the record exists.
+    pub rate_lost_write: f64,
 }
 
 impl Faults {
     /// Checks ranges, so a bad control request is refused with the reason.
     pub fn validate(&self) -> Result<(), String> {
-        for (name, rate) in [("rate_429", self.rate_429), ("rate_5xx", self.rate_5xx), ("rate_timeout", self.rate_timeout), ("rate_malformed", self.rate_malformed)] {
+        for (name, rate) in [("rate_429", self.rate_429), ("rate_5xx", self.rate_5xx), ("rate_timeout", self.rate_timeout), ("rate_malformed", self.rate_malformed), ("rate_lost_write", self.rate_lost_write)] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(format!("{name} must be between 0 and 1, got {rate}"));
             }
@@ -82,6 +86,11 @@ impl Faults {
     pub fn latency(&self, dice: &Dice) -> Duration {
         let jitter = if self.jitter_ms > 0 { (dice.roll() * self.jitter_ms as f64) as u64 } else { 0 };
         Duration::from_millis(self.latency_ms + jitter)
+    }
+
+    /// Whether a write that succeeds should be answered as if it failed.
+    pub fn lose_write(&self, dice: &Dice) -> bool {
+        self.rate_lost_write > 0.0 && dice.roll() < self.rate_lost_write
     }
 
     /// Whether to break this call, and how.

@@ -517,12 +517,7 @@ impl CompanyService for SqlCompanies {
             .collect::<Result<Vec<_>, sqlx::Error>>()
             .internal()?;
         let discovered: i64 = sqlx::query_scalar("select count(*) from autotask_company where partner_id = $1").bind(partner_id).fetch_one(&self.db.pool).await.internal()?;
-        let autotask_web_url: Option<String> = sqlx::query_scalar("select zone_web_url from autotask_connection where partner_id = $1")
-            .bind(partner_id)
-            .fetch_optional(&self.db.pool)
-            .await
-            .internal()?
-            .flatten();
+        let autotask_web_url = crate::db::connection::web_url(&self.db, partner_id).await.internal()?;
         Ok(CompanyPage {
             rows,
             total,

@@ -20,26 +20,7 @@ use std::collections::HashMap;
 /// Most events per call.
 pub const MAX_BATCH: usize = 1_000;
 
-/// The event types: (type, what it means, the failure it recovers, if it is a recovery).
-pub const EVENT_TYPES: &[(&str, &str, Option<&str>)] = &[
-    ("backup_failed", "A backup job failed", None),
-    ("backup_warning", "A backup job finished with warnings", None),
-    ("backup_ok", "A backup job succeeded", Some("backup_failed")),
-    ("archiving_failed", "Archiving (offsite copy) failed", None),
-    ("archiving_ok", "Archiving succeeded", Some("archiving_failed")),
-    ("replication_failed", "Replication to the cloud failed", None),
-    ("replication_ok", "Replication succeeded", Some("replication_failed")),
-    ("appliance_hardware_failure", "The BDR appliance reported a hardware failure", None),
-    ("appliance_hardware_ok", "The appliance's hardware is healthy again", Some("appliance_hardware_failure")),
-    ("storage_low", "The appliance or vault is low on storage", None),
-    ("storage_ok", "Storage is back above the threshold", Some("storage_low")),
-    ("agent_offline", "The backup agent stopped checking in", None),
-    ("agent_online", "The backup agent is checking in again", Some("agent_offline")),
-    ("screenshot_verification_failed", "A boot (screenshot) verification failed", None),
-    ("screenshot_verification_ok", "A boot verification succeeded", Some("screenshot_verification_failed")),
-    ("restore_failed", "A restore failed", None),
-    ("restore_ok", "A restore succeeded", Some("restore_failed")),
-];
+pub use app::types::tickets::EVENT_TYPES;
 
 const SEVERITIES: &[&str] = &["ok", "warning", "error"];
 
@@ -187,6 +168,9 @@ pub async fn receive(State(state): State<AppState>, Extension(caller): Extension
         incoming.iter().enumerate().map(|(i, e)| validate(e, &if single { String::new() } else { format!("events[{i}].") })).collect();
     match store(&state, caller.partner_id, checked, &incoming, single).await {
         Ok((accepted, results)) => {
+            if accepted > 0 {
+                state.dispatch_wake.notify_one();
+            }
             if single && results.first().is_some_and(|r| r["status"] == "invalid") {
                 let error = &results[0]["error"];
                 return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"error": {"code": "invalid_event", "field": error["field"], "message": error["message"]}, "results": results, "accepted": 0}))).into_response();

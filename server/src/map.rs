@@ -237,7 +237,7 @@ impl SqlCustomerMap {
         if !contract.company_id.is_some_and(|c| companies.contains(&c)) {
             return Err(AppError::invalid("changes", format!("Contract {contract_id} does not belong to a company linked to this customer. Link the company first, or use Get contracts.")));
         }
-        let options = self.contract_options(&client, &[contract.clone()]).await?;
+        let options = self.contract_options(&client, std::slice::from_ref(&contract)).await?;
         let flags = options.into_iter().next().map(|o| o.flags).unwrap_or_default();
         Ok((contract, flags))
     }

@@ -61,14 +61,17 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
     let settings = crate::db::connection::SqlAutotaskSettings::new(db.clone(), master_key.clone(), discovery_url);
     let companies = crate::companies::SqlCompanies::new(db.clone(), settings.clone(), crate::jobs::Jobs::new(db.clone()));
     let map = crate::map::SqlCustomerMap::new(db.clone(), settings.clone());
+    let dispatch_wake = Arc::new(tokio::sync::Notify::new());
+    let tickets = crate::tickets::SqlTickets::new(db.clone(), settings.clone(), dispatch_wake.clone());
     let services = Services {
         auth: auth.clone(),
         users: Arc::new(SqlUserStore::new(db.clone())),
         tokens: tokens.clone(),
         overview: Arc::new(SqlOverview::new(db.clone())),
-        autotask: Arc::new(settings),
+        autotask: Arc::new(settings.clone()),
         companies: Arc::new(companies),
         map: Arc::new(map),
+        tickets: Arc::new(tickets),
         site,
     };
     let leptos_options = LeptosOptions::builder()
@@ -98,6 +101,8 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
             public_origin,
             metrics_token: args.metrics_token.clone().filter(|t| !t.trim().is_empty()),
         },
+        dispatch_wake,
+        connections: settings,
     })
 }
 
@@ -194,14 +199,21 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         });
     }
+    let dispatcher = start_dispatcher(&state);
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!("Taskbridge is listening on http://{}", listener.local_addr()?);
     serve_on(listener, state, Duration::from_secs(args.request_timeout_secs), shutdown_signal()).await?;
+    dispatcher.stop();
     if let Some(running) = embedded {
         running.stop().await;
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts the ticket dispatcher for this state's database (see `dispatch.rs`).
+pub fn start_dispatcher(state: &AppState) -> crate::dispatch::DispatchHandle {
+    crate::dispatch::Dispatcher::new(state.db.clone(), state.connections.clone(), state.dispatch_wake.clone(), crate::dispatch::DispatchOptions::default()).spawn()
 }
 
 /// `taskbridge sandbox`.

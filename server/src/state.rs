@@ -29,6 +29,10 @@ pub struct AppState {
     pub master_key: Arc<MasterKey>,
     /// Request-level settings.
     pub web: WebSettings,
+    /// Partners' Autotask connections (clients for workers).
+    pub connections: crate::db::connection::SqlAutotaskSettings,
+    /// Wakes the ticket dispatcher when events arrive.
+    pub dispatch_wake: Arc<tokio::sync::Notify>,
 }
 
 /// Settings the middleware needs on every request.

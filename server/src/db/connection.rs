@@ -136,6 +136,16 @@ impl SqlAutotaskSettings {
     }
 }
 
+/// The partner's Autotask web UI base (for links), once its zone is known.
+pub async fn web_url(db: &Db, partner_id: i64) -> Result<Option<String>, sqlx::Error> {
+    Ok(sqlx::query_scalar::<_, Option<String>>("select zone_web_url from autotask_connection where partner_id = $1")
+        .bind(partner_id)
+        .fetch_optional(&db.pool)
+        .await?
+        .flatten()
+        .filter(|u| !u.is_empty()))
+}
+
 /// Why no client could be built for a partner.
 #[derive(Debug, Clone)]
 pub struct ConnectionProblem {

@@ -40,10 +40,14 @@ pub struct TestApp {
     args: ServeArgs,
     _dir: std::sync::Arc<tempfile::TempDir>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    dispatcher: Option<server::dispatch::DispatchHandle>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if let Some(d) = self.dispatcher.take() {
+            d.stop();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -114,7 +118,8 @@ async fn start_app(backend: Backend, args: ServeArgs, dir: std::sync::Arc<tempfi
         .await
         .unwrap();
     });
-    TestApp { addr, state, backend, args, _dir: dir, shutdown: Some(tx) }
+    let dispatcher = Some(server::startup::start_dispatcher(&state));
+    TestApp { addr, state, backend, args, _dir: dir, shutdown: Some(tx), dispatcher }
 }
 
 /// A partner with an admin, created the way the CLI does.
@@ -128,11 +133,49 @@ pub struct Partner {
 impl TestApp {
     /// Stops this server and starts a new one on the same data (database, master key).
     pub async fn restart(mut self) -> TestApp {
+        if let Some(d) = self.dispatcher.take() {
+            d.stop();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         self.state.db.pool.close().await;
         start_app(self.backend, self.args.clone(), self._dir.clone()).await
+    }
+
+    /// The database URL this app uses.
+    pub fn state_database_url(&self) -> String {
+        self.args.store.database_url()
+    }
+
+    /// A second server on the same database (as a second instance behind a balancer).
+    pub async fn twin(&self) -> TestApp {
+        start_app(self.backend, self.args.clone(), self._dir.clone()).await
+    }
+
+    /// The command line that serves this app's data from the real binary.
+    pub fn serve_command(&self, listen: SocketAddr) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_taskbridge"));
+        cmd.arg("serve").arg("--data-dir").arg(&self.args.store.data_dir).arg("--listen").arg(listen.to_string());
+        if let Some(url) = &self.args.store.database_url {
+            cmd.env("DATABASE_URL", url);
+        }
+        if let Some(url) = &self.args.autotask_discovery_url {
+            cmd.arg("--autotask-discovery-url").arg(url);
+        }
+        cmd
+    }
+
+    /// Stops this app's server and dispatcher but keeps its data for another process.
+    pub async fn stop(mut self) -> (ServeArgs, std::sync::Arc<tempfile::TempDir>) {
+        if let Some(d) = self.dispatcher.take() {
+            d.stop();
+        }
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.state.db.pool.close().await;
+        (self.args.clone(), self._dir.clone())
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -11,4 +11,5 @@ mod events;
 mod helpers;
 mod map;
 mod store;
+mod tickets;
 mod tokens;
