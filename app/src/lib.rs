@@ -61,6 +61,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("setup") view=pages::setup::SetupPage />
                     <Route path=path!("companies") view=pages::companies::CompaniesPage />
                     <Route path=path!("map") view=pages::map::CustomerMapPage />
+                    <Route path=path!("notifications") view=pages::notifications::NotificationsPage />
+                    <Route path=path!("events") view=pages::events::EventLogPage />
                     <Route path=path!("users") view=pages::users::UsersPage />
                     <Route path=path!("tokens") view=pages::tokens::TokensPage />
                 </ParentRoute>

@@ -1,10 +1,13 @@
 //! One module per route.
 
 pub mod companies;
+pub mod events;
 pub mod map;
 pub mod not_found;
+pub mod notifications;
 pub mod overview;
 pub mod setup;
 pub mod signin;
+pub mod ticket_settings;
 pub mod tokens;
 pub mod users;

@@ -216,3 +216,208 @@ pub async fn map(customers: usize, companies: usize, database_url: Option<String
     println!("matching_s: {:.3}", matching[1]);
     Ok(())
 }
+
+/// `taskbridge bench events`: `events` backup events over `incidents` incidents posted to
+/// a real server (SQLite unless `database_url`), dispatched to a sandbox with `latency_ms`
+/// per call. Prints accepted events/s, tickets (one per incident), notes, API calls, and
+/// the event-to-ticket latency of fresh incidents on an idle queue.
+pub async fn events(events: usize, incidents: usize, latency_ms: u64, note_interval_minutes: i64, database_url: Option<String>) -> anyhow::Result<()> {
+    use crate::autotask::Filter;
+    use crate::config::{ServeArgs, StoreArgs};
+    use app::services::TokenStore;
+    anyhow::ensure!(incidents > 0 && events >= incidents, "give at least one event per incident");
+    let config = sandbox::SandboxConfig {
+        seed: 3,
+        companies: 10,
+        contacts: 10,
+        faults: sandbox::faults::Faults { latency_ms, ..Default::default() },
+        hourly_threshold: 10_000_000,
+        ..sandbox::SandboxConfig::default()
+    };
+    let sb = sandbox::start(config, "127.0.0.1:0".parse()?).await?;
+    let discovery = format!("{}/ATServicesRest/", sb.base_url());
+    let dir = std::env::temp_dir().join(format!("taskbridge-bench-events-{}", crate::crypto::random_token(6).to_lowercase()));
+    std::fs::create_dir_all(&dir)?;
+    let args = ServeArgs {
+        store: StoreArgs { data_dir: dir.clone(), database_url, master_key: None },
+        listen: "127.0.0.1:0".parse()?,
+        site_root: "target/site".into(),
+        demo: false,
+        public_url: None,
+        trust_proxy: false,
+        session_idle_minutes: 480,
+        session_max_hours: 168,
+        metrics_token: None,
+        embedded_sandbox: None,
+        autotask_discovery_url: Some(discovery.clone()),
+        request_timeout_secs: 60,
+    };
+    let state = crate::startup::build_state(&args).await?;
+    let db = state.db.clone();
+    let email = format!("bench-{}@bench.example", crate::crypto::random_token(6).to_lowercase().replace(['-', '_'], "x"));
+    let admin = app::types::NewUser { email: email.clone(), name: "Bench Admin".into(), role: app::types::Role::Admin, password: format!("bench-{}", crate::crypto::random_token(12)) };
+    let partner = crate::db::partners::create_partner(&db, &format!("Bench MSP {}", crate::crypto::random_token(4)), admin).await?;
+    let partner_id = partner.partner_id;
+    crate::db::connection::preconnect(&db, &state.master_key, partner_id, sandbox::api::USERNAME, sandbox::api::SECRET, sandbox::api::INTEGRATION_CODE).await?;
+    let actor = app::types::CurrentUser { user_id: partner.user_id, partner_id, partner_name: "Bench".into(), email: email.clone(), name: "Bench".into(), role: app::types::Role::Admin };
+    let token = state.tokens.create(&actor, "bench".into()).await.map_err(|e| anyhow::anyhow!("token: {e}"))?.token;
+
+    // Customers (10 devices each), each linked to its own Autotask company.
+    let at = AutotaskClient::new(
+        Credentials { username: sandbox::api::USERNAME.into(), secret: sandbox::api::SECRET.into(), integration_code: sandbox::api::INTEGRATION_CODE.into() },
+        ClientOptions { discovery_url: discovery, ..ClientOptions::default() },
+    )?;
+    let customers = incidents.div_ceil(10);
+    let now = crate::db::now_ms();
+    for c in 0..customers {
+        let name = format!("Bench Customer {c:04}");
+        let company = at.create("Companies", &serde_json::json!({"companyName": name, "companyType": 1, "ownerResourceID": 29_682_885, "isActive": true, "countryID": 237})).await?;
+        let id: i64 = sqlx::query_scalar("insert into customer (partner_id, name, name_key, external_ref, country_code, region, source, matched, created_at, updated_at) values ($1, $2, $3, $4, 'US', 'us', 'api', 1, $5, $5) returning customer_id")
+            .bind(partner_id)
+            .bind(&name)
+            .bind(name.to_lowercase())
+            .bind(format!("bench-c{c}"))
+            .bind(now)
+            .fetch_one(&db.pool)
+            .await?;
+        sqlx::query("insert into customer_link (partner_id, customer_id, company_id, customer_name_at_link, company_name_at_link, linked_at, linked_by) values ($1, $2, $3, $4, $4, $5, 'bench')")
+            .bind(partner_id)
+            .bind(id)
+            .bind(company)
+            .bind(&name)
+            .bind(now)
+            .execute(&db.pool)
+            .await?;
+    }
+    sqlx::query("insert into notification_rule (partner_id, action, created_at, created_by) values ($1, 'ticket', $2, 'bench')").bind(partner_id).bind(now).execute(&db.pool).await?;
+    sqlx::query("insert into ticket_settings (partner_id, note_interval_minutes, queue_label, priority_label, status_new_label, status_complete_label, updated_at, updated_by) values ($1, $2, 'Managed Services Alerts', 'Medium', 'New', 'Complete', $3, 'bench')")
+        .bind(partner_id)
+        .bind(note_interval_minutes)
+        .bind(now)
+        .execute(&db.pool)
+        .await?;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let dispatcher = crate::startup::start_dispatcher(&state);
+    let server = tokio::spawn(crate::startup::serve_on(listener, state, Duration::from_secs(60), async {
+        let _ = rx.await;
+    }));
+    let url = format!("http://{addr}/api/v1/events");
+    let http = reqwest::Client::new();
+    sb.sandbox.limits.reset_stats();
+
+    // The flood: batches of 1,000 from 4 concurrent senders.
+    let event = |i: usize| {
+        let incident = i % incidents;
+        serde_json::json!({"id": format!("bench-{i}"), "customer_ref": format!("bench-c{}", incident / 10), "device": format!("DEV{}", incident % 10), "job": "Nightly",
+            "type": "backup_failed", "severity": "error", "message": format!("VSS snapshot failed (attempt {})", i / incidents), "occurred_at": "2026-11-22T03:00:00Z"})
+    };
+    let batches: Vec<Vec<serde_json::Value>> = (0..events).collect::<Vec<_>>().chunks(1_000).map(|c| c.iter().map(|i| event(*i)).collect()).collect();
+    let bodies: Vec<Vec<u8>> = batches.into_iter().map(|b| serde_json::to_vec(&serde_json::json!({ "events": b }))).collect::<Result<_, _>>()?;
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(bodies));
+    let flood = Instant::now();
+    let mut senders = Vec::new();
+    for _ in 0..4 {
+        let (queue, http, url, token) = (queue.clone(), http.clone(), url.clone(), token.clone());
+        senders.push(tokio::spawn(async move {
+            let mut accepted = 0i64;
+            loop {
+                let body = queue.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.pop();
+                let Some(body) = body else { break };
+                let r = http.post(&url).bearer_auth(&token).header("content-type", "application/json").body(body).send().await?;
+                anyhow::ensure!(r.status().is_success(), "events answered {}", r.status());
+                let v: serde_json::Value = r.json().await?;
+                accepted += v["accepted"].as_i64().unwrap_or_default();
+            }
+            anyhow::Ok(accepted)
+        }));
+    }
+    let mut accepted = 0;
+    for s in senders {
+        accepted += s.await??;
+    }
+    let flood_s = flood.elapsed().as_secs_f64();
+    anyhow::ensure!(accepted as usize == events, "accepted {accepted} of {events}");
+
+    // Wait for the dispatcher to finish.
+    let pending = || async { sqlx::query_scalar::<_, i64>("select count(*) from event where dispatch_state = 'pending'").fetch_one(&db.pool).await };
+    let mut last_report = Instant::now();
+    loop {
+        let left = pending().await?;
+        if left == 0 {
+            break;
+        }
+        if last_report.elapsed() > Duration::from_secs(5) {
+            eprintln!("{left} events waiting for dispatch");
+            last_report = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let dispatch_s = flood.elapsed().as_secs_f64();
+    // Repeats are noted once their interval has passed: wait for those notes too.
+    loop {
+        let due: i64 = sqlx::query_scalar("select count(*) from incident where note_due_at is not null or (ticket_id is not null and ticket_number is null)").fetch_one(&db.pool).await?;
+        if due == 0 {
+            break;
+        }
+        if last_report.elapsed() > Duration::from_secs(10) {
+            eprintln!("{due} incidents have a repeat note due (interval {note_interval_minutes} min)");
+            last_report = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stats = sb.sandbox.limits.stats();
+    let api_calls: u64 = stats.requests.values().sum();
+    let tickets = at.count("Tickets", &Query::new([Filter::begins_with("externalID", "taskbridge-incident-")])).await?;
+    let notes = at.count("TicketNotes", &Query::new([Filter::contains("description", "taskbridge-note-")])).await?;
+
+    // Event-to-ticket latency of fresh incidents, one at a time, on an idle queue.
+    let mut latencies = Vec::new();
+    for n in 0..100 {
+        let body = serde_json::json!({"id": format!("probe-{n}"), "customer_ref": "bench-c0", "device": format!("PROBE{n}"), "type": "backup_failed", "severity": "error", "occurred_at": "2026-11-22T03:00:00Z"});
+        let r = http.post(&url).bearer_auth(&token).json(&body).send().await?;
+        anyhow::ensure!(r.status().is_success(), "probe answered {}", r.status());
+        let waited = Instant::now();
+        loop {
+            // Done when the dispatcher has also read the ticket's number (it is idle again).
+            let row: Option<(i64, Option<i64>)> = sqlx::query_as("select e.received_at, i.ticket_created_at from event e join incident i on i.incident_id = e.incident_id where e.external_id = $1 and e.partner_id = $2 and i.ticket_number is not null")
+                .bind(format!("probe-{n}"))
+                .bind(partner_id)
+                .fetch_optional(&db.pool)
+                .await?;
+            if let Some((received, Some(created))) = row {
+                latencies.push((created - received) as f64);
+                break;
+            }
+            anyhow::ensure!(waited.elapsed() < Duration::from_secs(30), "probe {n} got no ticket");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        // An idle queue: let the dispatcher finish its round before the next probe.
+        tokio::time::sleep(Duration::from_millis(latency_ms + 20)).await;
+    }
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
+
+    dispatcher.stop();
+    let _ = tx.send(());
+    let _ = server.await;
+    sb.stop().await;
+    if std::env::var_os("TASKBRIDGE_BENCH_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        eprintln!("kept {}", dir.display());
+    }
+    println!("events: {events}");
+    println!("incidents: {incidents}");
+    println!("sandbox_latency_ms: {latency_ms}");
+    println!("accepted_per_s: {:.0}", events as f64 / flood_s);
+    println!("dispatch_s: {dispatch_s:.2}");
+    println!("tickets: {tickets}");
+    println!("notes: {notes}");
+    println!("api_calls: {api_calls}");
+    println!("latency_p50_ms: {:.1}", pct(0.50));
+    println!("latency_p99_ms: {:.1}", pct(0.99));
+    Ok(())
+}

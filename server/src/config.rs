@@ -63,6 +63,25 @@ pub enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Backup events in, tickets out: accepted events/s, tickets, notes, API calls, and
+    /// event-to-ticket latency against a sandbox with per-call latency.
+    Events {
+        /// Events to post.
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        /// Incidents (customer + device + type) they fall into.
+        #[arg(long, default_value_t = 500)]
+        incidents: usize,
+        /// Latency of every sandbox call.
+        #[arg(long, default_value_t = 50)]
+        latency_ms: u64,
+        /// Repeat-note interval of the partner's ticket settings.
+        #[arg(long, default_value_t = 1)]
+        note_interval_minutes: i64,
+        /// PostgreSQL to run on instead of a temporary SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 /// Administrative subcommands.

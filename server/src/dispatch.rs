@@ -380,8 +380,9 @@ impl Dispatcher {
             round.cache.failures = 0;
         }
         round.flush_repeats().await?;
-        round.notes_due().await?;
-        Ok(more)
+        round.fill_numbers().await;
+        let notes_left = round.notes_due().await?;
+        Ok(more || notes_left)
     }
 
     async fn rules(&self, partner_id: i64) -> Result<Vec<Rule>, sqlx::Error> {
@@ -612,13 +613,13 @@ impl<'a> Round<'a> {
         let resolved = self.resolved().await?;
         let client = self.client().await?;
         let external = tickets::external_id(inc.id);
-        let mut found: Option<i64> = None;
+        let mut found: Option<(i64, Option<String>)> = None;
         if inc.create_attempted {
             let hits: Vec<Ticket> = client.query(&Query::new([Filter::eq("externalID", external.clone())]).include(&["id", "ticketNumber", "status"])).await?;
-            found = hits.iter().map(|t| t.id).min();
+            found = hits.into_iter().min_by_key(|t| t.id).map(|t| (t.id, t.ticket_number));
         }
-        let ticket_id = match found {
-            Some(id) => id,
+        let (ticket_id, number) = match found {
+            Some(hit) => hit,
             None => {
                 sqlx::query("update incident set create_attempted = 1 where incident_id = $1").bind(inc.id).execute(&self.d.db.pool).await?;
                 inc.create_attempted = true;
@@ -637,7 +638,8 @@ impl<'a> Round<'a> {
                 };
                 let body = tickets::ticket_body(&resolved, inc.company_id.unwrap_or_default(), inc.id, &facts, self.settings.note_interval_minutes, self.now);
                 match client.create("Tickets", &body).await {
-                    Ok(id) => id,
+                    // The number is read for many tickets at once after the batch.
+                    Ok(id) => (id, None),
                     Err(AutotaskError::InvalidData(reason)) => {
                         // Autotask refused this ticket's data: record why; later failures try again.
                         sqlx::query("update incident set state = 'failed', problem = $1, closed_at = $2 where incident_id = $3").bind(&reason).bind(now_ms()).bind(inc.id).execute(&self.d.db.pool).await?;
@@ -650,8 +652,6 @@ impl<'a> Round<'a> {
             }
         };
         let created_at = now_ms();
-        // The number is for people; a failure to read it is not worth a retry of the ticket.
-        let number = client.get::<Ticket>(ticket_id).await.ok().flatten().and_then(|t| t.ticket_number);
         inc.ticket_id = Some(ticket_id);
         inc.ticket_number = number.clone();
         inc.created_status = Some(resolved.status_new);
@@ -665,7 +665,7 @@ impl<'a> Round<'a> {
             .bind(inc.id)
             .execute(&mut *tx)
             .await?;
-        let note = format!("Opened ticket {}.", number.clone().unwrap_or_else(|| ticket_id.to_string()));
+        let note = "Opened a ticket for this incident.".to_string();
         sqlx::query("update event set dispatch_state = 'opened', dispatch_note = $1, incident_id = $2, ticket_id = $3, ticket_number = $4, dispatched_at = $5 where event_id = $6")
             .bind(&note)
             .bind(inc.id)
@@ -743,8 +743,49 @@ impl<'a> Round<'a> {
         sqlx::query("select write_marker from incident where incident_id = $1").bind(incident_id).fetch_one(&self.d.db.pool).await?.try_get("write_marker")
     }
 
-    /// Notes whose interval has passed.
-    async fn notes_due(&mut self) -> Result<(), Pause> {
+    /// Reads the numbers of new tickets in one query (people search and link by them).
+    /// A failure only delays the numbers: they are read again after the next batch.
+    async fn fill_numbers(&mut self) {
+        if let Err(e) = self.try_fill_numbers().await {
+            tracing::debug!(error = %e.message, "ticket numbers not read yet");
+        }
+    }
+
+    async fn try_fill_numbers(&mut self) -> Result<(), Pause> {
+        let rows = sqlx::query("select incident_id, ticket_id from incident where partner_id = $1 and ticket_id is not null and ticket_number is null order by incident_id limit 500")
+            .bind(self.partner_id)
+            .fetch_all(&self.d.db.pool)
+            .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut by_ticket: HashMap<i64, i64> = HashMap::new();
+        for r in &rows {
+            by_ticket.insert(r.try_get("ticket_id")?, r.try_get("incident_id")?);
+        }
+        let client = self.client().await?;
+        let ids: Vec<i64> = by_ticket.keys().copied().collect();
+        let tickets: Vec<Ticket> = client.query(&Query::new([Filter::is_in("id", ids)]).include(&["id", "ticketNumber"])).await?;
+        let mut tx = self.d.db.pool.begin().await?;
+        for t in tickets {
+            let (Some(number), Some(incident_id)) = (t.ticket_number, by_ticket.get(&t.id)) else { continue };
+            sqlx::query("update incident set ticket_number = $1 where incident_id = $2").bind(&number).bind(incident_id).execute(&mut *tx).await?;
+            sqlx::query("update event set ticket_number = $1 where incident_id = $2 and ticket_number is null").bind(&number).bind(incident_id).execute(&mut *tx).await?;
+            if let Some(inc) = self.open.values_mut().find(|i| i.id == *incident_id) {
+                inc.ticket_number = Some(number);
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn has_pending_events(&self) -> Result<bool, sqlx::Error> {
+        Ok(sqlx::query("select event_id from event where partner_id = $1 and dispatch_state = 'pending' limit 1").bind(self.partner_id).fetch_optional(&self.d.db.pool).await?.is_some())
+    }
+
+    /// Notes whose interval has passed. New events go first: returns true when it
+    /// stopped early for them (more work is left).
+    async fn notes_due(&mut self) -> Result<bool, Pause> {
         let rows = sqlx::query(
             "select incident_id, incident_key, ticket_id, ticket_number, created_status, create_attempted, opening_event_id, company_id, write_marker, \
              complete_on_recovery, last_note_at from incident where partner_id = $1 and state = 'open' and note_due_at <= $2 and ticket_id is not null order by note_due_at limit 100",
@@ -754,6 +795,9 @@ impl<'a> Round<'a> {
         .fetch_all(&self.d.db.pool)
         .await?;
         for r in rows {
+            if self.has_pending_events().await? || self.d.is_stopped() {
+                return Ok(true);
+            }
             let inc = inc_from_row(&r)?;
             let mut attempt = 0u32;
             loop {
@@ -768,7 +812,7 @@ impl<'a> Round<'a> {
             }
             self.cache.failures = 0;
         }
-        Ok(())
+        Ok(false)
     }
 
     async fn repeat_note(&mut self, inc: Inc) -> Result<(), Pause> {

@@ -109,6 +109,8 @@ const NAV: &[NavItem] = &[
     NavItem { href: "/setup", label: "Setup", admin_only: false },
     NavItem { href: "/companies", label: "Companies", admin_only: false },
     NavItem { href: "/map", label: "Customer Map", admin_only: false },
+    NavItem { href: "/notifications", label: "Notifications", admin_only: false },
+    NavItem { href: "/events", label: "Event log", admin_only: false },
     NavItem { href: "/users", label: "Users", admin_only: true },
     NavItem { href: "/tokens", label: "API tokens", admin_only: true },
 ];

@@ -35,6 +35,7 @@ pub fn SetupPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <crate::pages::ticket_settings::TicketSettingsCard />
     }
 }
 

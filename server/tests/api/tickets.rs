@@ -106,7 +106,8 @@ impl World {
     async fn settle(&self) {
         for _ in 0..600 {
             let busy: i64 = sqlx::query_scalar(
-                "select (select count(*) from event where dispatch_state = 'pending') + (select count(*) from incident where state = 'open' and note_due_at is not null)",
+                "select (select count(*) from event where dispatch_state = 'pending') + (select count(*) from incident where state = 'open' and note_due_at is not null) \
+                 + (select count(*) from incident where ticket_id is not null and ticket_number is null)",
             )
             .fetch_one(&self.app.state.db.pool)
             .await

@@ -1,0 +1,288 @@
+//! The event log: every backup event with what Taskbridge did with it (ticket opened,
+//! note added, completed, not sent and why) and a link to its ticket in Autotask.
+//! Filters and page live in the URL; the first page refreshes itself.
+
+use crate::api::tickets::list_events;
+use crate::components::badge::{Badge, Tone};
+use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
+use crate::components::time::Time;
+use crate::format::{encode_query_value, thousands};
+use crate::types::tickets::{event_label, ticket_link, EventPage, EventQuery, EventRow, Outcome, EVENT_TYPES};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
+
+const PAGE_SIZES: &[u32] = &[25, 50, 100, 200];
+
+fn query_from_params(get: impl Fn(&str) -> Option<String>) -> EventQuery {
+    EventQuery {
+        search: get("q").unwrap_or_default(),
+        event_type: get("type").filter(|t| EVENT_TYPES.iter().any(|e| e.0 == t)).unwrap_or_default(),
+        severity: get("severity").filter(|s| ["ok", "warning", "error"].contains(&s.as_str())).unwrap_or_default(),
+        outcome: get("outcome").filter(|o| Outcome::parse(o).is_some()).unwrap_or_default(),
+        page: get("page").and_then(|v| v.parse().ok()).unwrap_or(1),
+        per_page: get("per").and_then(|v| v.parse().ok()).filter(|n| PAGE_SIZES.contains(n)).unwrap_or(50),
+    }
+}
+
+fn query_string(q: &EventQuery) -> String {
+    let mut parts = Vec::new();
+    for (k, v) in [("q", q.search.trim()), ("type", q.event_type.as_str()), ("severity", q.severity.as_str()), ("outcome", q.outcome.as_str())] {
+        if !v.is_empty() {
+            parts.push(format!("{k}={}", encode_query_value(v)));
+        }
+    }
+    if q.page > 1 {
+        parts.push(format!("page={}", q.page));
+    }
+    if q.per_page != 50 {
+        parts.push(format!("per={}", q.per_page));
+    }
+    if parts.is_empty() {
+        "/events".into()
+    } else {
+        format!("/events?{}", parts.join("&"))
+    }
+}
+
+fn outcome_badge(row: &EventRow) -> AnyView {
+    let tone = match row.outcome {
+        Outcome::Opened | Outcome::Completed => Tone::Good,
+        Outcome::Noted | Outcome::Coalesced => Tone::Muted,
+        Outcome::Pending => Tone::Warn,
+        Outcome::NotSent | Outcome::Failed => Tone::Bad,
+        Outcome::Ignored => Tone::Muted,
+    };
+    match &row.note {
+        Some(note) => view! { <Badge label=row.outcome.label() tone reason=note.clone() /> }.into_any(),
+        None => view! { <Badge label=row.outcome.label() tone /> }.into_any(),
+    }
+}
+
+fn severity_badge(severity: &str) -> AnyView {
+    let tone = match severity {
+        "error" => Tone::Bad,
+        "warning" => Tone::Warn,
+        _ => Tone::Good,
+    };
+    let label = match severity {
+        "error" => "Error",
+        "warning" => "Warning",
+        _ => "OK",
+    };
+    view! { <Badge label tone /> }.into_any()
+}
+
+/// The log.
+#[component]
+pub fn EventLogPage() -> impl IntoView {
+    let params = use_query_map();
+    let query = Memo::new(move |_| params.with(|p| query_from_params(|k| p.get(k))));
+    let navigate = use_navigate();
+    let go = StoredValue::new(move |q: EventQuery| navigate(&query_string(&q), NavigateOptions { replace: true, scroll: false, ..Default::default() }));
+    let set_query = Callback::new(move |q: EventQuery| go.with_value(|go| go(q)));
+    // Live: the first page refreshes every 5 seconds.
+    let tick = RwSignal::new(0u32);
+    #[cfg(feature = "hydrate")]
+    {
+        if let Ok(handle) = set_interval_with_handle(
+            move || {
+                if query.get_untracked().page <= 1 {
+                    tick.update(|n| *n += 1);
+                }
+            },
+            std::time::Duration::from_secs(5),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    let list = Resource::new(move || (query.get(), tick.get()), |(q, _)| list_events(q));
+    view! {
+        <PageHeader title="Event log" lead="Every backup event the platform sent, and what Taskbridge did with it in Autotask. The first page updates itself.">
+            <button type="button" class="btn" on:click=move |_| tick.update(|n| *n += 1)>"Refresh"</button>
+        </PageHeader>
+        <EventFilters query set_query />
+        <Transition fallback=|| view! { <Loading what="the event log" /> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                    Ok(page) => view! { <DispatchState page=page.clone() /> <EventTable page query set_query /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn DispatchState(page: EventPage) -> impl IntoView {
+    view! {
+        {page.problem.clone().map(|problem| view! {
+            <div class="panel panel-warn" role="status" data-testid="dispatch-problem">
+                <strong>"Ticket dispatch is paused"</strong>
+                <p>{problem}</p>
+                <p class="muted">{format!("{} event(s) are waiting; nothing is lost. ", thousands(page.pending))}
+                    {page.retry_at.map(|at| view! { "Next try " <Time ms=Some(at) /> "." })}</p>
+            </div>
+        })}
+        {(page.problem.is_none() && page.pending > 0).then(|| view! {
+            <p class="muted" role="status">{format!("{} event(s) waiting to be sent\u{2026}", thousands(page.pending))}</p>
+        })}
+    }
+}
+
+#[component]
+fn EventFilters(query: Memo<EventQuery>, set_query: Callback<EventQuery>) -> impl IntoView {
+    let search = RwSignal::new(query.get_untracked().search);
+    Effect::new(move |_| {
+        let s = query.with(|q| q.search.clone());
+        if s.trim() != search.get_untracked().trim() {
+            search.set(s);
+        }
+    });
+    let apply = move |f: &dyn Fn(&mut EventQuery)| {
+        let mut q = query.get_untracked();
+        f(&mut q);
+        q.page = 1;
+        set_query.run(q);
+    };
+    view! {
+        <form class="toolbar" role="search" aria-label="Filter events" on:submit=move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let text = search.get_untracked();
+            apply(&|q| q.search = text.clone());
+        }>
+            <div class="field grow">
+                <label for="event-search">"Search"</label>
+                <input id="event-search" type="search" placeholder="Customer, device, event id or ticket number" prop:value=search on:input=move |ev| search.set(event_target_value(&ev)) on:change=move |ev| {
+                    let text = event_target_value(&ev);
+                    apply(&|q| q.search = text.clone());
+                } autocomplete="off" />
+            </div>
+            <div class="field">
+                <label for="event-type">"Event type"</label>
+                <select id="event-type" on:change=move |ev| { let v = event_target_value(&ev); apply(&|q| q.event_type = v.clone()); }>
+                    <option value="" selected=move || query.with(|q| q.event_type.is_empty())>"All types"</option>
+                    {EVENT_TYPES.iter().map(|(code, label, _)| view! { <option value=*code selected=move || query.with(|q| q.event_type == *code)>{*label}</option> }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="event-severity">"Severity"</label>
+                <select id="event-severity" on:change=move |ev| { let v = event_target_value(&ev); apply(&|q| q.severity = v.clone()); }>
+                    {[("", "Any severity"), ("error", "Error"), ("warning", "Warning"), ("ok", "OK")].into_iter().map(|(v, l)| view! { <option value=v selected=move || query.with(|q| q.severity == v)>{l}</option> }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="event-outcome">"What was done"</label>
+                <select id="event-outcome" on:change=move |ev| { let v = event_target_value(&ev); apply(&|q| q.outcome = v.clone()); }>
+                    <option value="" selected=move || query.with(|q| q.outcome.is_empty())>"Anything"</option>
+                    {Outcome::ALL.into_iter().map(|o| view! { <option value=o.as_str() selected=move || query.with(|q| q.outcome == o.as_str())>{o.label()}</option> }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="event-per">"Rows"</label>
+                <select id="event-per" on:change=move |ev| { let v: u32 = event_target_value(&ev).parse().unwrap_or(50); apply(&|q| q.per_page = v); }>
+                    {PAGE_SIZES.iter().map(|n| { let n = *n; view! { <option value=n.to_string() selected=move || query.with(|q| q.per_page == n)>{n.to_string()}</option> } }).collect_view()}
+                </select>
+            </div>
+            <button type="submit" class="sr-only">"Search"</button>
+        </form>
+    }
+}
+
+#[component]
+fn EventTable(page: EventPage, query: Memo<EventQuery>, set_query: Callback<EventQuery>) -> impl IntoView {
+    if page.total == 0 {
+        let filtered = query.with_untracked(|q| !q.search.is_empty() || !q.event_type.is_empty() || !q.severity.is_empty() || !q.outcome.is_empty());
+        return if filtered {
+            view! {
+                <EmptyState title="No event matches these filters">
+                    <button type="button" class="btn btn-small" on:click=move |_| set_query.run(EventQuery { per_page: query.get_untracked().per_page, ..EventQuery::default() })>"Clear the filters"</button>
+                </EmptyState>
+            }
+            .into_any()
+        } else {
+            view! {
+                <EmptyState title="No events yet">
+                    "The backup platform posts events to " <code>"POST /api/v1/events"</code> " with an API token (see " <a href="/tokens">"API tokens"</a> "). Each one shows up here with what was done in Autotask."
+                </EmptyState>
+            }
+            .into_any()
+        };
+    }
+    let web_url = page.autotask_web_url.clone();
+    let first = (page.page as i64 - 1) * page.per_page as i64 + 1;
+    let last = first + page.rows.len() as i64 - 1;
+    let pages = ((page.total + page.per_page as i64 - 1) / page.per_page as i64).max(1) as u32;
+    let current = page.page;
+    let total = page.total;
+    let set_page = move |n: u32| {
+        let mut q = query.get_untracked();
+        q.page = n;
+        set_query.run(q);
+    };
+    view! {
+        <div class="table-wrap">
+            <table class="table table-sticky" aria-label="Events">
+                <thead>
+                    <tr>
+                        <th scope="col">"Received"</th>
+                        <th scope="col">"Customer"</th>
+                        <th scope="col">"Device"</th>
+                        <th scope="col">"Event"</th>
+                        <th scope="col">"What was done"</th>
+                        <th scope="col">"Ticket"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {page.rows.into_iter().map(|row| {
+                        let link = row.ticket_id.and_then(|id| ticket_link(&web_url, id));
+                        let ticket = row.ticket_number.clone().or(row.ticket_id.map(|id| id.to_string()));
+                        let badge = outcome_badge(&row);
+                        view! {
+                            <tr data-event-id=row.event_id.to_string()>
+                                <td class="nowrap"><Time ms=Some(row.received_at) /><br /><span class="muted small" title="When it happened">"occurred " <Time ms=Some(row.occurred_at) /></span></td>
+                                <td>{row.customer_name.clone()}</td>
+                                <td class="nowrap">{row.device.clone()}{(!row.job.is_empty()).then(|| view! { <br /><span class="muted small">{row.job.clone()}</span> })}</td>
+                                <td>
+                                    {severity_badge(&row.severity)} " " {event_label(&row.event_type).to_string()}
+                                    {(!row.message.is_empty()).then(|| view! { <br /><span class="muted small">{row.message.clone()}</span> })}
+                                    <br /><span class="muted small">{format!("id {}", row.external_id)}</span>
+                                </td>
+                                <td data-testid="outcome">{badge}{row.note.clone().map(|n| view! { <br /><span class="muted small">{n}</span> })}</td>
+                                <td class="nowrap" data-testid="ticket">{match (ticket, link) {
+                                    (Some(t), Some(href)) => view! { <a href=href target="_blank" rel="noopener" title="Open in Autotask">{t}</a> }.into_any(),
+                                    (Some(t), None) => view! { <span>{t}</span> }.into_any(),
+                                    (None, _) => view! { <span class="muted">"\u{2014}"</span> }.into_any(),
+                                }}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <nav class="pager" aria-label="Pages">
+            <span class="table-count">{format!("{}\u{2013}{} of {}", thousands(first), thousands(last), thousands(total))}</span>
+            <button type="button" class="btn btn-small" disabled={current <= 1} on:click=move |_| set_page(current - 1)>"\u{2039} Previous"</button>
+            <span>{format!("Page {current} of {pages}")}</span>
+            <button type="button" class="btn btn-small" disabled={current >= pages} on:click=move |_| set_page(current + 1)>"Next \u{203a}"</button>
+        </nav>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_round_trips_the_query() {
+        let q = EventQuery { search: "Acme & Co".into(), event_type: "backup_failed".into(), severity: "error".into(), outcome: "not_sent".into(), page: 2, per_page: 100 };
+        let url = query_string(&q);
+        let params: std::collections::HashMap<String, String> = url
+            .split_once('?')
+            .map(|(_, qs)| qs.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), crate::format::decode_query_value(v))).collect())
+            .unwrap_or_default();
+        assert_eq!(query_from_params(|k| params.get(k).cloned()), q);
+        assert_eq!(query_string(&EventQuery::default()), "/events");
+    }
+}
