@@ -858,7 +858,7 @@ impl<'a> Round<'a> {
         let mut tx = self.d.db.pool.begin().await?;
         sqlx::query("update incident set pending_repeats = 0, note_due_at = null, last_note_at = $1, write_marker = null where incident_id = $2").bind(now).bind(inc.id).execute(&mut *tx).await?;
         sqlx::query("update event set dispatch_state = 'noted', dispatch_note = $1 where incident_id = $2 and dispatch_state = 'coalesced' and event_id <= $3")
-            .bind(format!("Added to ticket {} in a note ({n} repeats).", inc.ticket_number.clone().unwrap_or_else(|| ticket_id.to_string())))
+            .bind(format!("Added to ticket {} in a note ({n} {}).", inc.ticket_number.clone().unwrap_or_else(|| ticket_id.to_string()), if n == 1 { "repeat" } else { "repeats" }))
             .bind(inc.id)
             .bind(last_id)
             .execute(&mut *tx)

@@ -111,6 +111,7 @@ pub fn EventLogPage() -> impl IntoView {
             })}
         </Transition>
     }
+    .into_any()
 }
 
 #[component]
@@ -128,6 +129,7 @@ fn DispatchState(page: EventPage) -> impl IntoView {
             <p class="muted" role="status">{format!("{} event(s) waiting to be sent\u{2026}", thousands(page.pending))}</p>
         })}
     }
+    .into_any()
 }
 
 #[component]
@@ -187,6 +189,7 @@ fn EventFilters(query: Memo<EventQuery>, set_query: Callback<EventQuery>) -> imp
             <button type="submit" class="sr-only">"Search"</button>
         </form>
     }
+    .into_any()
 }
 
 #[component]

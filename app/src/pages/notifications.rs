@@ -90,6 +90,7 @@ pub fn NotificationsPage() -> impl IntoView {
         <TestTicketCard />
         {dialog}
     }
+    .into_any()
 }
 
 fn describe(input: &RuleInput, names: &[String]) -> String {
@@ -122,7 +123,7 @@ fn RulesTable(list: Vec<NotificationRule>, editing: RwSignal<Editing>, delete_ta
                         let customers = if rule.input.customer_ids.is_empty() { "All customers".to_string() } else { rule.customer_names.join(", ") };
                         view! {
                             <tr data-rule-id=rule.rule_id.to_string()>
-                                <td class="nowrap">{rule.input.action.label()}</td>
+                                <td>{rule.input.action.label()}</td>
                                 <td>{types}</td>
                                 <td>{if rule.input.subscribe_ok { "Yes" } else { "No" }}</td>
                                 <td>{customers}</td>
@@ -131,8 +132,8 @@ fn RulesTable(list: Vec<NotificationRule>, editing: RwSignal<Editing>, delete_ta
                                     (_, true) => view! { <Badge label="Complete ticket" tone=Tone::Good /> }.into_any(),
                                     (_, false) => view! { <Badge label="Note only" tone=Tone::Muted reason="The recovery is added as a note; the ticket stays open." /> }.into_any(),
                                 }}</td>
-                                <td class="nowrap"><Time ms=Some(rule.created_at) /><br /><span class="muted small">{rule.created_by.clone()}</span></td>
-                                <td class="table-actions nowrap">
+                                <td class="nowrap" title=format!("Created by {}", rule.created_by)><Time ms=Some(rule.created_at) /></td>
+                                <td class="actions">
                                     <button type="button" class="btn btn-small" on:click=move |_| editing.set(Editing::Rule(r.rule_id, r.input.clone(), r.customer_names.clone()))>"Edit"</button>
                                     <button type="button" class="btn btn-small btn-danger-quiet" on:click=move |_| { delete_target.set(Some(for_delete.clone())); delete_open.set(true); }>"Delete"</button>
                                 </td>
@@ -143,6 +144,7 @@ fn RulesTable(list: Vec<NotificationRule>, editing: RwSignal<Editing>, delete_ta
             </table>
         </div>
     }
+    .into_any()
 }
 
 fn yes_no(id: &'static str, label: &'static str, value: RwSignal<bool>, hint: &'static str) -> impl IntoView {
@@ -156,6 +158,7 @@ fn yes_no(id: &'static str, label: &'static str, value: RwSignal<bool>, hint: &'
             <p id=format!("{id}-hint") class="field-hint">{hint}</p>
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -271,6 +274,7 @@ fn RuleForm(rule_id: Option<i64>, input: RuleInput, names: Vec<String>, on_done:
             </div>
         </form>
     }
+    .into_any()
 }
 
 /// Search customers by name and add them to `chosen`.
@@ -320,6 +324,7 @@ fn CustomerPicker(chosen: RwSignal<Vec<(i64, String)>>) -> impl IntoView {
             </div>
         </div>
     }
+    .into_any()
 }
 
 /// "Send test ticket": opens, notes and completes a ticket with the current settings.
@@ -357,4 +362,5 @@ fn TestTicketCard() -> impl IntoView {
             }}
         </section>
     }
+    .into_any()
 }

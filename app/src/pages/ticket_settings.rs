@@ -41,6 +41,8 @@ fn pin(choice: &Choice, list: &[PickOption]) -> Choice {
 pub fn TicketSettingsCard() -> impl IntoView {
     let save = ServerAction::<SaveTicketSettings>::new();
     let current = Resource::new(move || save.version().get(), |_| get_ticket_settings());
+    // Kept here so the retrieved lists survive the form's refresh after a save.
+    let lists = RwSignal::new(None::<TicketPicklists>);
     view! {
         <section class="card form ticket-settings" aria-labelledby="ticket-settings-title">
             <h2 id="ticket-settings-title">"Ticket settings"</h2>
@@ -49,18 +51,18 @@ pub fn TicketSettingsCard() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match current.await {
                         Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                        Ok(s) => view! { <TicketSettingsForm initial=s save /> }.into_any(),
+                        Ok(s) => view! { <TicketSettingsForm initial=s save lists /> }.into_any(),
                     }
                 })}
             </Transition>
         </section>
     }
+    .into_any()
 }
 
 #[component]
-fn TicketSettingsForm(initial: TicketSettings, save: ServerAction<SaveTicketSettings>) -> impl IntoView {
+fn TicketSettingsForm(initial: TicketSettings, save: ServerAction<SaveTicketSettings>, lists: RwSignal<Option<TicketPicklists>>) -> impl IntoView {
     let settings = RwSignal::new(initial.clone());
-    let lists = RwSignal::new(None::<TicketPicklists>);
     let retrieving = RwSignal::new(false);
     let retrieve_error = RwSignal::new(None::<AppError>);
     let saved_note = RwSignal::new(false);
@@ -191,6 +193,7 @@ fn TicketSettingsForm(initial: TicketSettings, save: ServerAction<SaveTicketSett
             </div>
         </form>
     }
+    .into_any()
 }
 
 #[cfg(test)]
