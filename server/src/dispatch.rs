@@ -182,6 +182,7 @@ struct Round<'a> {
     repeats: HashMap<i64, Repeats>,
     companies: HashMap<i64, Option<i64>>,
     now: i64,
+    lease_renewed: std::time::Instant,
 }
 
 impl Dispatcher {
@@ -350,12 +351,13 @@ impl Dispatcher {
             repeats: HashMap::new(),
             companies: HashMap::new(),
             now: now_ms(),
+            lease_renewed: std::time::Instant::now(),
         };
         let events = round.pending().await?;
         let more = events.len() as i64 == self.opts.batch;
         round.load_open(&events).await?;
         for ev in &events {
-            if self.is_stopped() {
+            if self.is_stopped() || !round.keep_lease().await? {
                 round.flush_repeats().await?;
                 return Ok(false);
             }
@@ -779,6 +781,20 @@ impl<'a> Round<'a> {
         Ok(())
     }
 
+    /// Renews the partner's lease well before it lapses (a slow Autotask can make a
+    /// batch outlast it); false when another instance has taken the partner over.
+    async fn keep_lease(&mut self) -> Result<bool, sqlx::Error> {
+        if self.lease_renewed.elapsed() < self.d.opts.lease / 4 {
+            return Ok(true);
+        }
+        let kept = self.d.acquire(self.partner_id).await?;
+        self.lease_renewed = std::time::Instant::now();
+        if !kept {
+            tracing::warn!(partner_id = self.partner_id, "another instance took over this partner's dispatch");
+        }
+        Ok(kept)
+    }
+
     async fn has_pending_events(&self) -> Result<bool, sqlx::Error> {
         Ok(sqlx::query("select event_id from event where partner_id = $1 and dispatch_state = 'pending' limit 1").bind(self.partner_id).fetch_optional(&self.d.db.pool).await?.is_some())
     }
@@ -795,7 +811,7 @@ impl<'a> Round<'a> {
         .fetch_all(&self.d.db.pool)
         .await?;
         for r in rows {
-            if self.has_pending_events().await? || self.d.is_stopped() {
+            if self.has_pending_events().await? || self.d.is_stopped() || !self.keep_lease().await? {
                 return Ok(true);
             }
             let inc = inc_from_row(&r)?;
