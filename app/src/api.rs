@@ -4,6 +4,7 @@
 //! middleware refuses anonymous calls to every path here except [`PUBLIC_ENDPOINTS`].
 
 pub mod auth;
+pub mod billing;
 pub mod companies;
 pub mod connection;
 pub mod map;

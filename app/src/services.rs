@@ -10,6 +10,7 @@ use crate::types::{
 };
 use crate::types::companies::{CompanyPage, CompanyQuery, ImportSelection, JobKind, JobView};
 use crate::types::map::{CompanyMapPage, ContractOption, CustomerMapPage, MapChange, MapHistoryEntry, MapQuery, MapSaved};
+use crate::types::billing::{BillingSettings, ProductMapping, ServiceOption};
 use crate::types::tickets::{CustomerChoice, EventPage, EventQuery, NotificationRule, RuleInput, TestTicket, TicketPicklists, TicketSettings};
 use leptos::prelude::use_context;
 use std::sync::Arc;
@@ -146,6 +147,17 @@ pub trait TicketService: Send + Sync {
     async fn events(&self, partner_id: i64, query: EventQuery) -> Result<EventPage, AppError>;
 }
 
+/// Billing settings: services and each product's mapping and rounding.
+#[async_trait::async_trait]
+pub trait BillingService: Send + Sync {
+    /// Every product's mapping (unmapped until saved).
+    async fn settings(&self, partner_id: i64) -> Result<BillingSettings, AppError>;
+    /// "Retrieve services": the partner's Autotask services with their eligibility.
+    async fn services(&self, partner_id: i64) -> Result<Vec<ServiceOption>, AppError>;
+    /// Saves the mappings (each mapped service checked in Autotask).
+    async fn save_settings(&self, actor: &CurrentUser, mappings: Vec<ProductMapping>) -> Result<BillingSettings, AppError>;
+}
+
 /// Everything a server function may touch. Built once by `server`, provided as context.
 #[derive(Clone)]
 pub struct Services {
@@ -165,6 +177,8 @@ pub struct Services {
     pub map: Arc<dyn CustomerMapService>,
     /// Tickets and the event log.
     pub tickets: Arc<dyn TicketService>,
+    /// Billing settings.
+    pub billing: Arc<dyn BillingService>,
     /// Deployment facts for the sign-in page.
     pub site: SiteInfo,
 }

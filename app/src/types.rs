@@ -3,6 +3,7 @@
 //! Serde only: no database types here. Secret-bearing types live in `server` and never
 //! derive `Serialize`.
 
+pub mod billing;
 pub mod companies;
 pub mod map;
 pub mod tickets;

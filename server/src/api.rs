@@ -88,6 +88,15 @@ pub fn routes() -> Vec<ApiRoute> {
             response_schema: crate::events::response_schema,
             handler: axum::routing::post(crate::events::receive),
         },
+        ApiRoute {
+            method: Method::POST,
+            path: "/api/v1/usage",
+            access: Access::Token,
+            summary: "Usage per customer, product and billing month (the current quantity), one or up to 1,000 per call; the same customer, product and month again replaces it. A single invalid report answers 422 naming the field.",
+            request_schema: Some(crate::usage::request_schema),
+            response_schema: crate::usage::response_schema,
+            handler: axum::routing::post(crate::usage::receive),
+        },
     ]
 }
 

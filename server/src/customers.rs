@@ -195,3 +195,61 @@ pub async fn seed_demo(db: &crate::db::Db, partner_id: i64, company_names: &[Str
     crate::map::rematch(db, partner_id).await.map_err(|e| anyhow::anyhow!("matching: {e}"))?;
     Ok(())
 }
+
+/// How an API call names a customer: the platform's reference or Taskbridge's id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CustomerKey {
+    /// `customer_ref`.
+    Ref(String),
+    /// `customer_id`.
+    Id(i64),
+}
+
+impl CustomerKey {
+    /// From the two optional fields (the reference wins); the error names the field.
+    pub fn from_fields(reference: Option<&str>, id: Option<i64>, field: impl Fn(&str) -> String, whose: &str) -> Result<Self, (String, String)> {
+        match (reference.map(str::trim).filter(|s| !s.is_empty()), id) {
+            (Some(r), _) => Ok(Self::Ref(r.to_string())),
+            (None, Some(id)) => Ok(Self::Id(id)),
+            (None, None) => Err((field("customer_ref"), format!("Say whose {whose} it is: customer_ref (your reference) or customer_id."))),
+        }
+    }
+
+    /// The field and message when the partner has no such customer.
+    pub fn unknown(&self) -> (&'static str, String) {
+        match self {
+            Self::Ref(r) => ("customer_ref", format!("No customer has the reference \u{201c}{r}\u{201d}. Register it first with POST /api/v1/customers.")),
+            Self::Id(id) => ("customer_id", format!("There is no customer {id}.")),
+        }
+    }
+}
+
+/// Resolves the keys to the partner's customer ids (other partners' customers are absent).
+pub async fn resolve<'k>(db: &crate::db::Db, partner_id: i64, keys: impl Iterator<Item = &'k CustomerKey>) -> Result<std::collections::HashMap<CustomerKey, i64>, sqlx::Error> {
+    use crate::db::dynamic::{bind_all, in_list, Arg};
+    let (mut refs, mut ids): (Vec<String>, Vec<i64>) = (Vec::new(), Vec::new());
+    for k in keys {
+        match k {
+            CustomerKey::Ref(r) => refs.push(r.clone()),
+            CustomerKey::Id(i) => ids.push(*i),
+        }
+    }
+    let mut out = std::collections::HashMap::new();
+    for chunk in refs.chunks(500) {
+        let mut args = vec![Arg::Int(partner_id)];
+        args.extend(chunk.iter().map(|r| Arg::Text(r.clone())));
+        let params: Vec<String> = (2..=args.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("select customer_id, external_ref from customer where partner_id = $1 and external_ref in ({})", params.join(", "));
+        for r in bind_all(sqlx::query(&sql), &args).fetch_all(&db.pool).await? {
+            out.insert(CustomerKey::Ref(r.try_get("external_ref")?), r.try_get("customer_id")?);
+        }
+    }
+    for chunk in ids.chunks(500) {
+        let (sql, args) = in_list("select customer_id from customer where partner_id = $1 and customer_id in", partner_id, chunk);
+        for r in bind_all(sqlx::query(&sql), &args).fetch_all(&db.pool).await? {
+            let id: i64 = r.try_get("customer_id")?;
+            out.insert(CustomerKey::Id(id), id);
+        }
+    }
+    Ok(out)
+}

@@ -3,8 +3,8 @@
 //! makes a repeat the same event (answered `duplicate`, stored once).
 
 use crate::api::api_error;
+use crate::customers::CustomerKey;
 use crate::db::tokens::ApiCaller;
-use crate::db::dynamic::{bind_all, in_list, Arg};
 use crate::db::now_ms;
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
@@ -101,11 +101,6 @@ struct Valid {
     occurred_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum CustomerKey {
-    Ref(String),
-    Id(i64),
-}
 
 fn text(v: &Option<String>) -> String {
     v.as_deref().map(str::trim).unwrap_or_default().to_string()
@@ -118,11 +113,7 @@ fn validate(e: &Incoming, prefix: &str) -> Result<Valid, (String, String)> {
     if id.is_empty() || id.len() > 200 {
         return Err((field("id"), "Give each event your own id (1 to 200 characters); a repeat of an id is the same event.".into()));
     }
-    let customer = match (e.customer_ref.as_deref().map(str::trim).filter(|s| !s.is_empty()), e.customer_id) {
-        (Some(r), _) => CustomerKey::Ref(r.to_string()),
-        (None, Some(id)) => CustomerKey::Id(id),
-        (None, None) => return Err((field("customer_ref"), "Say whose event it is: customer_ref (your reference) or customer_id.".into())),
-    };
+    let customer = CustomerKey::from_fields(e.customer_ref.as_deref(), e.customer_id, field, "event")?;
     let device = text(&e.device);
     if device.is_empty() || device.len() > 200 {
         return Err((field("device"), "Name the device or appliance (1 to 200 characters).".into()));
@@ -186,25 +177,7 @@ pub async fn receive(State(state): State<AppState>, Extension(caller): Extension
 
 async fn store(state: &AppState, partner_id: i64, checked: Vec<Result<Valid, (String, String)>>, incoming: &[Incoming], single: bool) -> Result<(usize, Vec<Value>), sqlx::Error> {
     // Resolve the customers of the batch in one query per kind of key.
-    let refs: Vec<String> = checked.iter().filter_map(|c| match c.as_ref().ok().map(|v| &v.customer) { Some(CustomerKey::Ref(r)) => Some(r.clone()), _ => None }).collect();
-    let ids: Vec<i64> = checked.iter().filter_map(|c| match c.as_ref().ok().map(|v| &v.customer) { Some(CustomerKey::Id(i)) => Some(*i), _ => None }).collect();
-    let mut customers: HashMap<CustomerKey, i64> = HashMap::new();
-    for chunk in refs.chunks(500) {
-        let mut args = vec![Arg::Int(partner_id)];
-        args.extend(chunk.iter().map(|r| Arg::Text(r.clone())));
-        let params: Vec<String> = (2..=args.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("select customer_id, external_ref from customer where partner_id = $1 and external_ref in ({})", params.join(", "));
-        for r in bind_all(sqlx::query(&sql), &args).fetch_all(&state.db.pool).await? {
-            customers.insert(CustomerKey::Ref(r.try_get("external_ref")?), r.try_get("customer_id")?);
-        }
-    }
-    for chunk in ids.chunks(500) {
-        let (sql, args) = in_list("select customer_id from customer where partner_id = $1 and customer_id in", partner_id, chunk);
-        for r in bind_all(sqlx::query(&sql), &args).fetch_all(&state.db.pool).await? {
-            let id: i64 = r.try_get("customer_id")?;
-            customers.insert(CustomerKey::Id(id), id);
-        }
-    }
+    let customers = crate::customers::resolve(&state.db, partner_id, checked.iter().filter_map(|c| c.as_ref().ok().map(|v| &v.customer))).await?;
     let now = now_ms();
     let mut results: Vec<Value> = Vec::with_capacity(checked.len());
     let mut rows: Vec<(usize, Valid, i64)> = Vec::new();
@@ -214,10 +187,7 @@ async fn store(state: &AppState, partner_id: i64, checked: Vec<Result<Valid, (St
             Err((field, message)) => results.push(invalid(&sent_id, &field, &message)),
             Ok(v) => match customers.get(&v.customer) {
                 None => {
-                    let (field, what) = match &v.customer {
-                        CustomerKey::Ref(r) => ("customer_ref", format!("No customer has the reference \u{201c}{r}\u{201d}. Register it first with POST /api/v1/customers.")),
-                        CustomerKey::Id(id) => ("customer_id", format!("There is no customer {id}.")),
-                    };
+                    let (field, what) = v.customer.unknown();
                     let prefix = if single { String::new() } else { format!("events[{i}].") };
                     results.push(invalid(&v.id, &format!("{prefix}{field}"), &what));
                 }

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod billing;
 pub mod autotask;
 pub mod bench;
 pub mod companies;
@@ -21,3 +22,4 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod tickets;
+pub mod usage;

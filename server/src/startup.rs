@@ -72,6 +72,7 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
         companies: Arc::new(companies),
         map: Arc::new(map),
         tickets: Arc::new(tickets),
+        billing: Arc::new(crate::billing::SqlBilling::new(db.clone(), settings.clone())),
         site,
     };
     let leptos_options = LeptosOptions::builder()

@@ -281,7 +281,7 @@ fn RuleForm(rule_id: Option<i64>, input: RuleInput, names: Vec<String>, on_done:
 #[component]
 fn CustomerPicker(chosen: RwSignal<Vec<(i64, String)>>) -> impl IntoView {
     let search = RwSignal::new(String::new());
-    let results = Resource::new(move || search.get(), |s| customer_choices(s));
+    let results = Resource::new(move || search.get(), customer_choices);
     view! {
         <div class="field picker">
             <label for="rule-customer-search">"Find customers"</label>

@@ -36,6 +36,12 @@ pub fn SetupPage() -> impl IntoView {
             })}
         </Suspense>
         <crate::pages::ticket_settings::TicketSettingsCard />
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let is_admin = me.await.is_ok_and(|m| m.is_admin());
+                view! { <crate::pages::billing_settings::BillingSettingsCard is_admin /> }
+            })}
+        </Suspense>
     }
 }
 

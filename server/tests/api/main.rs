@@ -5,6 +5,7 @@
 mod access;
 mod auth;
 mod autotask_client;
+mod billing;
 mod companies;
 mod connection;
 mod events;

@@ -1,0 +1,173 @@
+//! "Billing" on the Setup page: "Retrieve services" from Autotask (monthly services
+//! eligible; the others listed with the reason), each product's service or "Do not map",
+//! and the rounding of storage products.
+
+use crate::api::billing::{get_billing_settings, retrieve_services, SaveBillingSettings};
+use crate::components::panel::{ErrorPanel, Loading};
+use crate::components::time::Time;
+use crate::error::AppError;
+use crate::types::billing::{product, BillingSettings, ProductMapping, Rounding, ServiceOption};
+use leptos::prelude::*;
+
+/// The billing card.
+#[component]
+pub fn BillingSettingsCard(is_admin: bool) -> impl IntoView {
+    let save = ServerAction::<SaveBillingSettings>::new();
+    let current = Resource::new(move || save.version().get(), |_| get_billing_settings());
+    let services = RwSignal::new(None::<Vec<ServiceOption>>);
+    view! {
+        <section class="card form billing-settings" aria-labelledby="billing-settings-title">
+            <h2 id="billing-settings-title">"Billing"</h2>
+            <p class="muted">"Which Autotask service each product is billed as. Only monthly services can carry monthly usage; a product set to \u{201c}Do not map\u{201d} is not billed."</p>
+            <Transition fallback=|| view! { <Loading what="the billing settings" /> }>
+                {move || Suspend::new(async move {
+                    match current.await {
+                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                        Ok(s) => view! { <BillingForm initial=s save services is_admin /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn BillingForm(initial: BillingSettings, save: ServerAction<SaveBillingSettings>, services: RwSignal<Option<Vec<ServiceOption>>>, is_admin: bool) -> impl IntoView {
+    let mappings = RwSignal::new(initial.mappings.clone());
+    let baseline = StoredValue::new(initial.mappings.clone());
+    let dirty = Memo::new(move |_| mappings.with(|m| baseline.with_value(|b| m != b)));
+    let retrieving = RwSignal::new(false);
+    let retrieve_error = RwSignal::new(None::<AppError>);
+    let saved_note = RwSignal::new(false);
+    let retrieve = move |_| {
+        retrieving.set(true);
+        retrieve_error.set(None);
+        leptos::task::spawn_local(async move {
+            match retrieve_services().await {
+                Ok(list) => services.set(Some(list)),
+                Err(e) => retrieve_error.set(Some(e)),
+            }
+            retrieving.set(false);
+        });
+    };
+    Effect::new(move |_| {
+        if let Some(Ok(s)) = save.value().get() {
+            baseline.set_value(s.mappings);
+            saved_note.set(true);
+        }
+    });
+    let server_error = move || save.value().get().and_then(Result::err);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        saved_note.set(false);
+        save.dispatch(SaveBillingSettings { mappings: mappings.get_untracked() });
+    };
+    let update = move |index: usize, f: &dyn Fn(&mut ProductMapping)| {
+        saved_note.set(false);
+        mappings.update(|m| {
+            if let Some(x) = m.get_mut(index) {
+                f(x);
+            }
+        });
+    };
+    let rows = initial
+        .mappings
+        .iter()
+        .enumerate()
+        .map(|(index, m)| {
+            let p = product(&m.product);
+            let label = p.map_or(m.product.clone(), |p| p.label.to_string());
+            let unit = p.map_or("unit", |p| p.unit);
+            let storage = p.is_some_and(|p| p.storage);
+            let select_id = format!("billing-service-{}", m.product);
+            let current = move || mappings.with(|all| all.get(index).cloned());
+            let options = move || {
+                let m = current();
+                let chosen = m.as_ref().and_then(|m| m.service_id);
+                let mut views = vec![view! { <option value="" selected=chosen.is_none()>"Do not map"</option> }.into_any()];
+                match services.get() {
+                    None => {
+                        if let Some((id, name)) = m.as_ref().and_then(|m| Some((m.service_id?, m.service_name.clone().unwrap_or_default()))) {
+                            views.push(view! { <option value=id.to_string() selected=true>{name}</option> }.into_any());
+                        }
+                    }
+                    Some(list) => {
+                        if let Some(id) = chosen.filter(|id| !list.iter().any(|s| s.service_id == *id)) {
+                            views.push(view! { <option value=id.to_string() selected=true>{format!("Service {id} (no longer in Autotask)")}</option> }.into_any());
+                        }
+                        for s in list {
+                            let text = match &s.reason {
+                                None => format!("{} \u{2014} {:.2} / month", s.name, s.unit_price),
+                                Some(r) => format!("{} \u{2014} not eligible: {r}", s.name),
+                            };
+                            views.push(view! { <option value=s.service_id.to_string() disabled=!s.eligible selected=chosen == Some(s.service_id)>{text}</option> }.into_any());
+                        }
+                    }
+                }
+                views
+            };
+            let error = move |f: &str| server_error().and_then(|e| e.field_message(&format!("mappings[{index}].{f}")));
+            view! {
+                <tr data-product=m.product.clone()>
+                    <td class="cell-name"><label for=select_id.clone()>{label.clone()}</label><br /><span class="muted small">{format!("per {unit}")}</span></td>
+                    <td>
+                        <select id=select_id disabled=!is_admin on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            let id = v.parse::<i64>().ok();
+                            let name = services.with(|l| l.as_ref().and_then(|l| l.iter().find(|s| Some(s.service_id) == id).map(|s| s.name.clone())));
+                            update(index, &|m| { m.service_id = id; m.service_name = name.clone(); });
+                        }>{options}</select>
+                        <p class="field-error">{move || error("service_id")}</p>
+                    </td>
+                    <td>{if storage {
+                        view! {
+                            <div class="form-inline">
+                                <label class="sr-only" for=format!("billing-rounding-{index}")>{format!("Rounding of {label}")}</label>
+                                <select id=format!("billing-rounding-{index}") disabled=!is_admin on:change=move |ev| {
+                                    let r = Rounding::parse(&event_target_value(&ev)).unwrap_or_default();
+                                    update(index, &|m| m.rounding = r);
+                                }>
+                                    {[Rounding::Up, Rounding::Nearest, Rounding::Down].into_iter().map(|r| view! { <option value=r.as_str() selected=move || current().is_some_and(|m| m.rounding == r)>{r.label()}</option> }).collect_view()}
+                                </select>
+                                <label for=format!("billing-unit-{index}")>"to"</label>
+                                <input id=format!("billing-unit-{index}") type="number" min="0.001" step="any" class="input-narrow" disabled=!is_admin
+                                    prop:value=move || current().map(|m| m.unit_size.to_string()).unwrap_or_default()
+                                    on:input=move |ev| { let v = event_target_value(&ev).trim().parse::<f64>().unwrap_or(0.0); update(index, &|m| m.unit_size = v); } />
+                                <span>{unit}</span>
+                            </div>
+                            <p class="field-error">{move || error("unit_size")}</p>
+                        }.into_any()
+                    } else {
+                        view! { <span class="muted">"As reported"</span> }.into_any()
+                    }}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <form on:submit=submit novalidate aria-label="Billing settings">
+            <div class="table-wrap">
+                <table class="table" aria-label="Products">
+                    <thead><tr><th scope="col">"Product"</th><th scope="col">"Autotask service"</th><th scope="col">"Quantity billed"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+            {move || retrieve_error.get().map(|error| view! { <ErrorPanel error /> })}
+            {move || server_error().filter(|e| !matches!(e, AppError::Invalid { .. })).map(|error| view! { <ErrorPanel error /> })}
+            <div class="form-actions">
+                <span class="muted" role="status">{move || if saved_note.get() && !dirty.get() { "Saved." } else if dirty.get() { "Unsaved changes" } else { "" }}</span>
+                <span class="muted small">{initial.updated_at.map(|at| view! { "Last saved " <Time ms=Some(at) /> {initial.updated_by.clone().map(|b| format!(" by {b}"))} })}</span>
+                <button type="button" class="btn" data-testid="retrieve-services" disabled=move || retrieving.get() on:click=retrieve>
+                    {move || if retrieving.get() { "Retrieving\u{2026}" } else if services.with(Option::is_some) { "Retrieve again" } else { "Retrieve services" }}
+                </button>
+                {is_admin.then(|| view! {
+                    <button type="submit" class="btn btn-primary" disabled=move || save.pending().get() || !dirty.get()>
+                        {move || if save.pending().get() { "Saving\u{2026}" } else { "Save billing settings" }}
+                    </button>
+                })}
+            </div>
+        </form>
+    }
+    .into_any()
+}

@@ -1,0 +1,184 @@
+//! Billing: the products the backup platform reports usage for, how each maps to an
+//! Autotask service, and how quantities are rounded to billable units.
+
+use crate::error::AppError;
+use serde::{Deserialize, Serialize};
+
+/// A product Taskbridge bills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Product {
+    /// The code the usage API takes.
+    pub code: &'static str,
+    /// Label.
+    pub label: &'static str,
+    /// What one unit is.
+    pub unit: &'static str,
+    /// Storage (a measured amount that may be fractional), not a count.
+    pub storage: bool,
+}
+
+/// The documented product list.
+pub const PRODUCTS: &[Product] = &[
+    Product { code: "server_backup", label: "Server backup licence", unit: "licence", storage: false },
+    Product { code: "workstation_backup", label: "Workstation backup licence", unit: "licence", storage: false },
+    Product { code: "m365_backup", label: "Microsoft 365 backup seat", unit: "seat", storage: false },
+    Product { code: "bdr_appliance", label: "BDR appliance", unit: "appliance", storage: false },
+    Product { code: "cloud_storage_gb", label: "Cloud storage", unit: "GB", storage: true },
+    Product { code: "appliance_storage_gb", label: "Appliance storage", unit: "GB", storage: true },
+];
+
+/// The product with this code.
+pub fn product(code: &str) -> Option<&'static Product> {
+    PRODUCTS.iter().find(|p| p.code == code)
+}
+
+/// How a quantity becomes whole units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Rounding {
+    /// Up to the next multiple (never bill less than used).
+    #[default]
+    Up,
+    /// To the nearest multiple (halves up).
+    Nearest,
+    /// Down to the multiple below.
+    Down,
+}
+
+impl Rounding {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Up => "up",
+            Self::Nearest => "nearest",
+            Self::Down => "down",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "up" => Some(Self::Up),
+            "nearest" => Some(Self::Nearest),
+            "down" => Some(Self::Down),
+            _ => None,
+        }
+    }
+
+    /// Label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Up => "Round up",
+            Self::Nearest => "Round to nearest",
+            Self::Down => "Round down",
+        }
+    }
+}
+
+/// Billable units for `quantity`: a multiple of `unit_size`, rounded as chosen, then
+/// expressed in units of `unit_size` (e.g. 1,234 GB with 100 GB units, up → 13).
+pub fn billable_units(quantity: f64, rounding: Rounding, unit_size: f64) -> i64 {
+    let size = if unit_size > 0.0 { unit_size } else { 1.0 };
+    // Guard against float noise: 3.0000000001 units is 3 units.
+    let units = (quantity.max(0.0) / size * 1e6).round() / 1e6;
+    (match rounding {
+        Rounding::Up => units.ceil(),
+        Rounding::Nearest => units.round(),
+        Rounding::Down => units.floor(),
+    }) as i64
+}
+
+/// One product's billing choice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductMapping {
+    /// Product code.
+    pub product: String,
+    /// The Autotask service (None: "Do not map").
+    pub service_id: Option<i64>,
+    /// Its name when mapped.
+    pub service_name: Option<String>,
+    /// Rounding (storage products).
+    pub rounding: Rounding,
+    /// Unit size (storage products; 1 for counts).
+    pub unit_size: f64,
+}
+
+impl ProductMapping {
+    /// The default: not mapped, round up to whole units.
+    pub fn unmapped(product: &str) -> Self {
+        Self { product: product.to_string(), service_id: None, service_name: None, rounding: Rounding::Up, unit_size: 1.0 }
+    }
+
+    /// Checks one mapping; the error names the field (`mappings[2].unit_size`).
+    pub fn validate(&self, index: usize) -> Result<(), AppError> {
+        let field = |f: &str| format!("mappings[{index}].{f}");
+        let Some(p) = product(&self.product) else {
+            return Err(AppError::invalid(&field("product"), format!("Unknown product \u{201c}{}\u{201d}.", self.product)));
+        };
+        if !self.unit_size.is_finite() || self.unit_size <= 0.0 || self.unit_size > 100_000.0 {
+            return Err(AppError::invalid(&field("unit_size"), format!("The unit size of {} must be more than 0 and at most 100,000 {}.", p.label, p.unit)));
+        }
+        if !p.storage && (self.unit_size != 1.0 || self.rounding != Rounding::Up) {
+            return Err(AppError::invalid(&field("rounding"), format!("{} is a count: it is billed as reported, without rounding.", p.label)));
+        }
+        Ok(())
+    }
+}
+
+/// The partner's billing settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct BillingSettings {
+    /// One per product, in [`PRODUCTS`] order.
+    pub mappings: Vec<ProductMapping>,
+    /// Last saved.
+    pub updated_at: Option<i64>,
+    /// By whom.
+    pub updated_by: Option<String>,
+}
+
+/// An Autotask service as "Retrieve services" lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceOption {
+    /// Service id.
+    pub service_id: i64,
+    /// Name.
+    pub name: String,
+    /// Period label (Monthly, Yearly, ...).
+    pub period: String,
+    /// Unit price.
+    pub unit_price: f64,
+    /// Whether a product may be mapped to it.
+    pub eligible: bool,
+    /// Why not, when not.
+    pub reason: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn storage_rounds_to_units() {
+        assert_eq!(billable_units(1234.0, Rounding::Up, 100.0), 13);
+        assert_eq!(billable_units(1234.0, Rounding::Nearest, 100.0), 12);
+        assert_eq!(billable_units(1250.0, Rounding::Nearest, 100.0), 13);
+        assert_eq!(billable_units(1299.9, Rounding::Down, 100.0), 12);
+        assert_eq!(billable_units(300.0000001, Rounding::Up, 100.0), 3, "float noise is not a unit");
+        assert_eq!(billable_units(0.0, Rounding::Up, 1.0), 0);
+        assert_eq!(billable_units(-5.0, Rounding::Up, 1.0), 0);
+        assert_eq!(billable_units(7.0, Rounding::Up, 1.0), 7);
+    }
+
+    #[test]
+    fn mappings_are_checked() {
+        ProductMapping::unmapped("server_backup").validate(0).unwrap();
+        let mut m = ProductMapping::unmapped("cloud_storage_gb");
+        m.unit_size = 0.0;
+        assert!(m.validate(4).unwrap_err().field_message("mappings[4].unit_size").is_some());
+        let mut c = ProductMapping::unmapped("server_backup");
+        c.rounding = Rounding::Down;
+        assert!(c.validate(0).is_err());
+        assert!(ProductMapping::unmapped("nope").validate(1).is_err());
+    }
+}

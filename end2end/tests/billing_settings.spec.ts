@@ -1,0 +1,29 @@
+import { test, expect } from "@playwright/test";
+import { connectSandbox, createPartner } from "./fixtures/partner";
+import { signIn } from "./fixtures/pages";
+
+const shots = process.env.TB_SHOTS;
+
+test("an admin retrieves Autotask services, maps products to monthly ones and sets storage rounding", async ({ page, request, baseURL }) => {
+  const admin = createPartner("Billing");
+  await connectSandbox(request, baseURL!, admin);
+  await signIn(page, admin);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Setup" }).click();
+  const billing = page.getByRole("form", { name: "Billing settings" });
+  const server = billing.getByLabel("Server backup licence");
+  await expect(server).toHaveValue("");
+  await billing.getByRole("button", { name: "Retrieve services" }).click();
+  await expect(billing.getByRole("button", { name: "Retrieve again" })).toBeVisible();
+  // Monthly services are offered; others are listed but cannot be chosen, with the reason.
+  await expect(server.locator("option", { hasText: "Annual DR Test — not eligible: Billed yearly" })).toBeDisabled();
+  await server.selectOption({ label: "Server Backup Licence — 45.00 / month" });
+  await billing.getByLabel("Cloud storage", { exact: true }).selectOption({ label: "Cloud Storage (per GB) — 0.08 / month" });
+  await billing.getByLabel("Rounding of Cloud storage").selectOption("nearest");
+  await billing.locator("#billing-unit-4").fill("100");
+  await billing.getByRole("button", { name: "Save billing settings" }).click();
+  await expect(billing.getByText("Saved.")).toBeVisible();
+  await page.reload();
+  await expect(page.getByRole("form", { name: "Billing settings" }).getByLabel("Server backup licence")).toHaveValue("29683101");
+  await expect(page.getByRole("form", { name: "Billing settings" }).getByLabel("Rounding of Cloud storage")).toHaveValue("nearest");
+  if (shots) await page.getByRole("form", { name: "Billing settings" }).screenshot({ path: `${shots}/billing-settings.png` });
+});

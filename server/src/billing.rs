@@ -1,0 +1,161 @@
+//! Billing settings: "Retrieve services" (monthly ones eligible, the rest shown with the
+//! reason) and each product's service and rounding. The push engine builds on these.
+
+use crate::autotask::entities::Service;
+use crate::autotask::{AutotaskClient, AutotaskError, Filter, Query};
+use crate::db::connection::SqlAutotaskSettings;
+use crate::db::{audit, now_ms, Db};
+use crate::error::SqlxResultExt;
+use app::error::AppError;
+use app::services::BillingService;
+use app::types::billing::{product, BillingSettings, ProductMapping, Rounding, ServiceOption, PRODUCTS};
+use app::types::CurrentUser;
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// The label of the only period type usage can be billed on.
+const MONTHLY: &str = "Monthly";
+
+/// Billing settings on SQL, checked against the partner's Autotask.
+#[derive(Clone)]
+pub struct SqlBilling {
+    db: Db,
+    settings: SqlAutotaskSettings,
+}
+
+fn autotask_problem(e: AutotaskError) -> AppError {
+    AppError::Conflict(e.to_string())
+}
+
+/// Every service of the partner's Autotask with its eligibility, eligible ones first.
+pub async fn service_options(client: &AutotaskClient, only: Option<&[i64]>) -> Result<Vec<ServiceOption>, AutotaskError> {
+    let periods = client.picklist("Services", "periodType").await?;
+    let period_label = |v: Option<i64>| -> String {
+        v.and_then(|v| periods.iter().find(|p| p.value.trim().parse::<i64>().ok() == Some(v))).map_or_else(|| "Unknown period".to_string(), |p| p.label.clone())
+    };
+    let filter = match only {
+        Some(ids) => Filter::is_in("id", ids.iter().copied()),
+        None => Filter::all(),
+    };
+    let services: Vec<Service> = client.query(&Query::new([filter])).await?;
+    let mut out: Vec<ServiceOption> = services
+        .into_iter()
+        .map(|s| {
+            let period = period_label(s.period_type);
+            let reason = if s.is_active == Some(false) {
+                Some("Inactive in Autotask.".to_string())
+            } else if !period.eq_ignore_ascii_case(MONTHLY) {
+                Some(format!("Billed {}: usage is monthly, so only monthly services can carry it.", period.to_lowercase()))
+            } else {
+                None
+            };
+            ServiceOption { service_id: s.id, name: s.name.unwrap_or_else(|| format!("Service {}", s.id)), period, unit_price: s.unit_price.unwrap_or_default(), eligible: reason.is_none(), reason }
+        })
+        .collect();
+    out.sort_by(|a, b| b.eligible.cmp(&a.eligible).then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase())));
+    Ok(out)
+}
+
+impl SqlBilling {
+    /// On this database, reading services through the partner's connection.
+    pub fn new(db: Db, settings: SqlAutotaskSettings) -> Self {
+        Self { db, settings }
+    }
+
+    async fn client(&self, partner_id: i64) -> Result<AutotaskClient, AppError> {
+        self.settings.client(partner_id).await.map_err(|p| AppError::Conflict(p.message))
+    }
+}
+
+#[async_trait::async_trait]
+impl BillingService for SqlBilling {
+    async fn settings(&self, partner_id: i64) -> Result<BillingSettings, AppError> {
+        let rows = sqlx::query("select product, service_id, service_name, rounding, unit_size, updated_at, updated_by from product_mapping where partner_id = $1")
+            .bind(partner_id)
+            .fetch_all(&self.db.pool)
+            .await
+            .internal()?;
+        let mut saved: HashMap<String, ProductMapping> = HashMap::new();
+        let mut updated: Option<(i64, String)> = None;
+        for r in rows {
+            let m = ProductMapping {
+                product: r.try_get("product").internal()?,
+                service_id: r.try_get("service_id").internal()?,
+                service_name: r.try_get("service_name").internal()?,
+                rounding: Rounding::parse(&r.try_get::<String, _>("rounding").internal()?).unwrap_or_default(),
+                unit_size: r.try_get("unit_size").internal()?,
+            };
+            let at: i64 = r.try_get("updated_at").internal()?;
+            if updated.as_ref().is_none_or(|(t, _)| at > *t) {
+                updated = Some((at, r.try_get("updated_by").internal()?));
+            }
+            saved.insert(m.product.clone(), m);
+        }
+        Ok(BillingSettings {
+            mappings: PRODUCTS.iter().map(|p| saved.remove(p.code).unwrap_or_else(|| ProductMapping::unmapped(p.code))).collect(),
+            updated_at: updated.as_ref().map(|u| u.0),
+            updated_by: updated.map(|u| u.1),
+        })
+    }
+
+    async fn services(&self, partner_id: i64) -> Result<Vec<ServiceOption>, AppError> {
+        let client = self.client(partner_id).await?;
+        service_options(&client, None).await.map_err(autotask_problem)
+    }
+
+    async fn save_settings(&self, actor: &CurrentUser, mappings: Vec<ProductMapping>) -> Result<BillingSettings, AppError> {
+        for (i, m) in mappings.iter().enumerate() {
+            m.validate(i)?;
+            if mappings[..i].iter().any(|o| o.product == m.product) {
+                return Err(AppError::invalid(&format!("mappings[{i}].product"), format!("{} is listed twice.", product(&m.product).map_or(m.product.as_str(), |p| p.label))));
+            }
+        }
+        // Mapped services must exist, be active and monthly in the partner's Autotask.
+        let ids: Vec<i64> = mappings.iter().filter_map(|m| m.service_id).collect();
+        let mut names: HashMap<i64, String> = HashMap::new();
+        if !ids.is_empty() {
+            let client = self.client(actor.partner_id).await?;
+            let found = service_options(&client, Some(&ids)).await.map_err(autotask_problem)?;
+            for (i, m) in mappings.iter().enumerate() {
+                let Some(id) = m.service_id else { continue };
+                let label = product(&m.product).map_or(m.product.as_str(), |p| p.label);
+                match found.iter().find(|s| s.service_id == id) {
+                    None => return Err(AppError::invalid(&format!("mappings[{i}].service_id"), format!("Autotask has no service {id} for {label}. Retrieve services and choose again."))),
+                    Some(s) if !s.eligible => {
+                        return Err(AppError::invalid(&format!("mappings[{i}].service_id"), format!("{} cannot bill {label}: {}", s.name, s.reason.clone().unwrap_or_default())))
+                    }
+                    Some(s) => {
+                        names.insert(id, s.name.clone());
+                    }
+                }
+            }
+        }
+        let now = now_ms();
+        let mut tx = self.db.pool.begin().await.internal()?;
+        for m in &mappings {
+            sqlx::query(
+                "insert into product_mapping (partner_id, product, service_id, service_name, rounding, unit_size, updated_at, updated_by) values ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 on conflict (partner_id, product) do update set service_id = excluded.service_id, service_name = excluded.service_name, rounding = excluded.rounding, \
+                 unit_size = excluded.unit_size, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+            )
+            .bind(actor.partner_id)
+            .bind(&m.product)
+            .bind(m.service_id)
+            .bind(m.service_id.and_then(|id| names.get(&id).cloned()))
+            .bind(m.rounding.as_str())
+            .bind(m.unit_size)
+            .bind(now)
+            .bind(&actor.email)
+            .execute(&mut *tx)
+            .await
+            .internal()?;
+        }
+        let summary: Vec<String> = mappings
+            .iter()
+            .map(|m| format!("{} \u{2192} {}", product(&m.product).map_or(m.product.as_str(), |p| p.label), m.service_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "Do not map".into())))
+            .collect();
+        audit::record(&mut *tx, actor.partner_id, &actor.email, "billing.settings", &format!("Billing settings saved: {}", summary.join("; "))).await?;
+        tx.commit().await.internal()?;
+        self.settings(actor.partner_id).await
+    }
+}

@@ -1,0 +1,131 @@
+//! Billing, first part: `POST /api/v1/usage` (validation naming the field, one row per
+//! customer, product and month, stale measurements ignored, tenancy) and the billing
+//! settings against the sandbox (monthly services only, checked on save).
+
+use crate::helpers::{both_databases, spawn_with, Backend, Browser, Options, TestApp};
+use app::error::AppError;
+use sandbox::api::{INTEGRATION_CODE, SECRET, USERNAME};
+use sandbox::{start, RunningSandbox, SandboxConfig};
+use serde_json::{json, Value};
+
+both_databases!(usage_is_one_row_per_customer_product_and_month, billing_settings_offer_monthly_services_and_check_them_on_save);
+
+struct World {
+    _sb: RunningSandbox,
+    app: TestApp,
+    admin: Browser,
+    token: String,
+}
+
+async fn world(backend: Backend) -> World {
+    let sb = start(SandboxConfig { seed: 4, companies: 5, contacts: 5, ..SandboxConfig::default() }, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let app = spawn_with(backend, Options { autotask_discovery_url: Some(format!("{}/ATServicesRest/", sb.base_url())), ..Options::default() }).await;
+    let partner = app.partner("Billing").await;
+    let admin = app.signed_in(&partner.email, &partner.password).await;
+    admin.ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
+    let token = admin.ok("create_api_token", &[("name", "Backup platform")]).await["token"].as_str().unwrap().to_string();
+    let r = reqwest::Client::new().post(app.url("/api/v1/customers")).bearer_auth(&token).json(&json!({"customers": [{"ref": "c1", "name": "Acme Dental"}]})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    World { _sb: sb, app, admin, token }
+}
+
+impl World {
+    async fn usage(&self, body: Value) -> (u16, Value) {
+        let r = reqwest::Client::new().post(self.app.url("/api/v1/usage")).bearer_auth(&self.token).json(&body).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+}
+
+fn statuses(body: &Value) -> Vec<String> {
+    body["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap().to_string()).collect()
+}
+
+async fn usage_is_one_row_per_customer_product_and_month(backend: Backend) {
+    let w = world(backend).await;
+    let lic = |q: f64| json!({"customer_ref": "c1", "product": "server_backup", "period": "2026-11", "quantity": q});
+    let gb = |q: f64, at: &str| json!({"customer_ref": "c1", "product": "cloud_storage_gb", "period": "2026-11", "quantity": q, "measured_at": at});
+    let (status, body) = w.usage(json!({"usage": [lic(3.0), gb(1234.5, "2026-11-22T02:00:00Z")]})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(statuses(&body), ["created", "created"]);
+    let (_, again) = w.usage(json!({"usage": [lic(3.0), gb(1300.0, "2026-11-22T03:00:00Z"), gb(1250.0, "2026-11-22T01:00:00Z")]})).await;
+    assert_eq!(statuses(&again), ["unchanged", "updated", "stale"], "a repeat is one row; an older measurement is ignored");
+    let rows: Vec<(String, f64)> = sqlx::query_as("select product, quantity from usage_report order by product").fetch_all(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(rows, vec![("cloud_storage_gb".to_string(), 1300.0), ("server_backup".to_string(), 3.0)]);
+    // Another month is another row.
+    let mut december = lic(4.0);
+    december["period"] = json!("2026-12");
+    assert_eq!(statuses(&w.usage(december).await.1), ["created"]);
+
+    // Each mistake names its field.
+    let (status, bad) = w
+        .usage(json!({"usage": [
+            {"customer_ref": "c1", "product": "tape", "period": "2026-11", "quantity": 1},
+            {"customer_ref": "c1", "product": "server_backup", "period": "Nov 2026", "quantity": 1},
+            {"customer_ref": "c1", "product": "server_backup", "period": "2026-11", "quantity": 2.5},
+            {"customer_ref": "c1", "product": "cloud_storage_gb", "period": "2026-11", "quantity": 10},
+            {"customer_ref": "nobody", "product": "server_backup", "period": "2026-11", "quantity": 1},
+            {"customer_ref": "c1", "product": "server_backup", "period": "2026-13", "quantity": -1}
+        ]}))
+        .await;
+    assert_eq!(status, 200);
+    let fields: Vec<&str> = bad["results"].as_array().unwrap().iter().map(|r| r["error"]["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["usage[0].product", "usage[1].period", "usage[2].quantity", "usage[3].measured_at", "usage[4].customer_ref", "usage[5].period"]);
+    let (status, one) = w.usage(json!({"customer_ref": "c1", "product": "server_backup", "period": "2026-11"})).await;
+    assert_eq!((status, one["error"]["field"].as_str()), (422, Some("quantity")));
+
+    // Another partner's token cannot report for this partner's customers.
+    let other = w.app.partner("Other").await;
+    let other_admin = w.app.signed_in(&other.email, &other.password).await;
+    let other_token = other_admin.ok("create_api_token", &[("name", "x")]).await["token"].as_str().unwrap().to_string();
+    let customer_id: i64 = sqlx::query_scalar("select customer_id from customer where external_ref = 'c1'").fetch_one(&w.app.state.db.pool).await.unwrap();
+    let r = reqwest::Client::new()
+        .post(w.app.url("/api/v1/usage"))
+        .bearer_auth(&other_token)
+        .json(&json!({"customer_id": customer_id, "product": "server_backup", "period": "2026-11", "quantity": 99}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let kept: f64 = sqlx::query_scalar("select quantity from usage_report where product = 'server_backup' and period = '2026-11'").fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(kept, 3.0);
+}
+
+async fn billing_settings_offer_monthly_services_and_check_them_on_save(backend: Backend) {
+    let w = world(backend).await;
+    let initial = w.admin.ok("get_billing_settings", &[]).await;
+    let mappings = initial["mappings"].as_array().unwrap().clone();
+    assert_eq!(mappings.len(), 6, "every product, unmapped until saved");
+    assert!(mappings.iter().all(|m| m["service_id"].is_null()));
+
+    let services = w.admin.ok("retrieve_services", &[]).await;
+    let find = |name: &str| services.as_array().unwrap().iter().find(|s| s["name"] == name).cloned().unwrap_or_else(|| panic!("{name} in {services}"));
+    assert_eq!(find("Server Backup Licence")["eligible"], true);
+    assert!(find("Annual DR Test")["reason"].as_str().unwrap().contains("yearly"), "non-monthly services are shown with the reason");
+    assert!(find("Legacy Tape Rotation")["reason"].as_str().unwrap().contains("Inactive"));
+    assert_eq!(services[0]["eligible"], true, "eligible ones first");
+
+    let mut changed = mappings.clone();
+    changed[0]["service_id"] = json!(29_683_101);
+    changed[4]["service_id"] = json!(29_683_103);
+    changed[4]["rounding"] = json!("nearest");
+    changed[4]["unit_size"] = json!(100.0);
+    let saved = w.admin.ok_json("save_billing_settings", &json!({ "mappings": changed })).await;
+    assert_eq!(saved["mappings"][0]["service_name"], "Server Backup Licence");
+    assert_eq!((saved["mappings"][4]["rounding"].as_str(), saved["mappings"][4]["unit_size"].as_f64()), (Some("nearest"), Some(100.0)));
+
+    // A yearly service, an unknown one, and rounding on a count are refused, naming the row.
+    let mut yearly = changed.clone();
+    yearly[1]["service_id"] = json!(29_683_106);
+    let e = w.admin.err_json("save_billing_settings", &json!({ "mappings": yearly })).await;
+    assert!(matches!(&e, AppError::Invalid { field, message } if field == "mappings[1].service_id" && message.contains("monthly")), "{e:?}");
+    let mut unknown = changed.clone();
+    unknown[2]["service_id"] = json!(1);
+    assert!(matches!(w.admin.err_json("save_billing_settings", &json!({ "mappings": unknown })).await, AppError::Invalid { ref field, .. } if field == "mappings[2].service_id"));
+    let mut rounded = changed.clone();
+    rounded[0]["rounding"] = json!("down");
+    assert!(matches!(w.admin.err_json("save_billing_settings", &json!({ "mappings": rounded })).await, AppError::Invalid { ref field, .. } if field == "mappings[0].rounding"));
+    // Nothing of the refused saves was kept.
+    let now = w.admin.ok("get_billing_settings", &[]).await;
+    assert_eq!(now["mappings"][1]["service_id"], Value::Null);
+    assert_eq!(now["mappings"][0]["service_id"], 29_683_101);
+}
