@@ -8,7 +8,7 @@ use crate::db::{audit, now_ms, Db};
 use crate::error::SqlxResultExt;
 use app::error::AppError;
 use app::services::BillingService;
-use app::types::billing::{product, BillingSettings, ProductMapping, Rounding, ServiceOption, PRODUCTS};
+use app::types::billing::{product, BillingSettings, ProductMapping, PushPreview, PushResult, PushSelection, Rounding, ServiceOption, PRODUCTS};
 use app::types::CurrentUser;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -157,5 +157,24 @@ impl BillingService for SqlBilling {
         audit::record(&mut *tx, actor.partner_id, &actor.email, "billing.settings", &format!("Billing settings saved: {}", summary.join("; "))).await?;
         tx.commit().await.internal()?;
         self.settings(actor.partner_id).await
+    }
+
+    async fn preview(&self, partner_id: i64) -> Result<PushPreview, AppError> {
+        let client = self.client(partner_id).await?;
+        crate::push::preview(&self.db, &client, partner_id, None).await.map_err(push_problem)
+    }
+
+    async fn apply(&self, actor: &CurrentUser, selection: PushSelection) -> Result<PushResult, AppError> {
+        let client = self.client(actor.partner_id).await?;
+        let result = crate::push::apply(&self.db, &client, actor.partner_id, &actor.email, &selection).await.map_err(push_problem)?;
+        audit::record(&self.db.pool, actor.partner_id, &actor.email, "billing.push", &format!("Pushed usage to Autotask: {} applied, {} unchanged, {} held, {} failed", result.applied, result.unchanged, result.held, result.failed)).await?;
+        Ok(result)
+    }
+}
+
+fn push_problem(e: crate::push::PushError) -> AppError {
+    match e {
+        crate::push::PushError::Db(e) => crate::error::internal(e),
+        other => AppError::Conflict(other.to_string()),
     }
 }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod jobs;
 pub mod map;
+pub mod push;
 pub mod metrics;
 pub mod session;
 pub mod startup;

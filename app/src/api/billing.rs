@@ -1,7 +1,7 @@
 //! Billing settings on the Setup page (admins change them; everyone may read them).
 
 use crate::error::AppError;
-use crate::types::billing::{BillingSettings, ProductMapping, ServiceOption};
+use crate::types::billing::{BillingSettings, ProductMapping, PushPreview, PushResult, PushSelection, ServiceOption};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -24,4 +24,19 @@ pub async fn retrieve_services() -> Result<Vec<ServiceOption>, AppError> {
 pub async fn save_billing_settings(mappings: Vec<ProductMapping>) -> Result<BillingSettings, AppError> {
     let admin = crate::auth::require_admin()?;
     crate::services::services()?.billing.save_settings(&admin, mappings).await
+}
+
+/// A dry run: per customer and product, what Autotask bills, Taskbridge's quantity, the
+/// change and its money effect. Nothing is written.
+#[server(prefix = "/rpc", endpoint = "preview_push")]
+pub async fn preview_push() -> Result<PushPreview, AppError> {
+    let user = crate::auth::require_user()?;
+    crate::services::services()?.billing.preview(user.partner_id).await
+}
+
+/// Writes the selected changes to Autotask (admins).
+#[server(prefix = "/rpc", endpoint = "apply_push", input = Json)]
+pub async fn apply_push(selection: PushSelection) -> Result<PushResult, AppError> {
+    let admin = crate::auth::require_admin()?;
+    crate::services::services()?.billing.apply(&admin, selection).await
 }

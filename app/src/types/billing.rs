@@ -153,6 +153,94 @@ pub struct ServiceOption {
     pub reason: Option<String>,
 }
 
+/// What a push line is (or did).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineStatus {
+    /// Autotask bills a different quantity: an adjustment would be written.
+    Change,
+    /// Autotask already bills this quantity: no call.
+    Unchanged,
+    /// Cannot be pushed (the reason says why).
+    Skipped,
+    /// Written to Autotask.
+    Applied,
+    /// Larger than the approval threshold: not written.
+    Held,
+    /// Autotask refused it (the reason is Autotask's).
+    Failed,
+}
+
+/// One customer and product in a preview or a push.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushLine {
+    /// Customer.
+    pub customer_id: i64,
+    /// Its name.
+    pub customer_name: String,
+    /// Product code.
+    pub product: String,
+    /// The billing contract.
+    pub contract_id: Option<i64>,
+    /// The mapped service.
+    pub service_id: Option<i64>,
+    /// Units Autotask bills now.
+    pub autotask_units: Option<i64>,
+    /// The reported quantity.
+    pub quantity: Option<f64>,
+    /// Billable units from it (after rounding).
+    pub taskbridge_units: Option<i64>,
+    /// taskbridge − autotask.
+    pub change: i64,
+    /// Price per unit on the contract.
+    pub unit_price: f64,
+    /// change × unit price.
+    pub money: f64,
+    /// What it is.
+    pub status: LineStatus,
+    /// Why (skipped, held, failed).
+    pub reason: Option<String>,
+}
+
+/// A dry run: what a push would write, before anything is written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct PushPreview {
+    /// The billing month (YYYY-MM).
+    pub period: String,
+    /// Every line.
+    pub lines: Vec<PushLine>,
+    /// Lines that would change.
+    pub changes: usize,
+    /// Their money effect per month.
+    pub money: f64,
+}
+
+/// What to apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PushSelection {
+    /// Only these (customer, product) lines; None: every change.
+    pub lines: Option<Vec<(i64, String)>>,
+    /// Hold (do not write) changes of more than this many units, for approval.
+    pub hold_above: Option<i64>,
+}
+
+/// What a push did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResult {
+    /// The run's id (in the history).
+    pub push_id: i64,
+    /// Adjustments written.
+    pub applied: usize,
+    /// Lines already right (no call).
+    pub unchanged: usize,
+    /// Held for approval.
+    pub held: usize,
+    /// Refused by Autotask.
+    pub failed: usize,
+    /// Every selected line with its outcome.
+    pub lines: Vec<PushLine>,
+}
+
 #[cfg(test)]
 mod tests {
     #![expect(clippy::unwrap_used)]

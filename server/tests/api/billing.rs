@@ -8,10 +8,14 @@ use sandbox::api::{INTEGRATION_CODE, SECRET, USERNAME};
 use sandbox::{start, RunningSandbox, SandboxConfig};
 use serde_json::{json, Value};
 
-both_databases!(usage_is_one_row_per_customer_product_and_month, billing_settings_offer_monthly_services_and_check_them_on_save);
+both_databases!(
+    usage_is_one_row_per_customer_product_and_month,
+    billing_settings_offer_monthly_services_and_check_them_on_save,
+    a_push_previews_writes_only_differences_and_never_applies_twice,
+);
 
 struct World {
-    _sb: RunningSandbox,
+    sb: RunningSandbox,
     app: TestApp,
     admin: Browser,
     token: String,
@@ -26,7 +30,7 @@ async fn world(backend: Backend) -> World {
     let token = admin.ok("create_api_token", &[("name", "Backup platform")]).await["token"].as_str().unwrap().to_string();
     let r = reqwest::Client::new().post(app.url("/api/v1/customers")).bearer_auth(&token).json(&json!({"customers": [{"ref": "c1", "name": "Acme Dental"}]})).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    World { _sb: sb, app, admin, token }
+    World { sb, app, admin, token }
 }
 
 impl World {
@@ -128,4 +132,100 @@ async fn billing_settings_offer_monthly_services_and_check_them_on_save(backend:
     let now = w.admin.ok("get_billing_settings", &[]).await;
     assert_eq!(now["mappings"][1]["service_id"], Value::Null);
     assert_eq!(now["mappings"][0]["service_id"], 29_683_101);
+}
+
+const SERVER_LICENCE: i64 = 29_683_101;
+const CLOUD_GB: i64 = 29_683_103;
+
+async fn a_push_previews_writes_only_differences_and_never_applies_twice(backend: Backend) {
+    use server::autotask::{AutotaskClient, ClientOptions, Credentials, Filter, Query};
+    let w = world(backend).await;
+    let at = AutotaskClient::new(
+        Credentials { username: USERNAME.into(), secret: SECRET.into(), integration_code: INTEGRATION_CODE.into() },
+        ClientOptions { discovery_url: format!("{}/ATServicesRest/", w.sb.base_url()), ..ClientOptions::default() },
+    )
+    .unwrap();
+    let month_start = format!("{}-01T00:00:00Z", &app::format::iso_utc(server::db::now_ms())[..7]);
+    // Customers: c1 on a recurring contract (licences billed 2 now, storage on it at 0),
+    // c2 without a contract, c3 on a Time & Materials contract, c4 whose licence is only
+    // inside a bundle on its contract.
+    let mut contracts = Vec::new();
+    for (i, (reference, kind)) in [("c1", 7), ("c2", 0), ("c3", 1), ("c4", 7)].into_iter().enumerate() {
+        let company = at.create("Companies", &json!({"companyName": format!("Billing Co {i}"), "companyType": 1, "ownerResourceID": 29_682_885, "isActive": true, "countryID": 237})).await.unwrap();
+        let r = reqwest::Client::new().post(w.app.url("/api/v1/customers")).bearer_auth(&w.token).json(&json!({"customers": [{"ref": reference, "name": format!("Billing Customer {i}")}]})).send().await.unwrap();
+        let customer = r.json::<Value>().await.unwrap()["results"][0]["customer_id"].as_i64().unwrap();
+        let mut changes = vec![json!({"op": "link", "customer_id": customer, "company_id": company})];
+        if kind != 0 {
+            let contract = at
+                .create("Contracts", &json!({"companyID": company, "contractName": format!("Managed Backup {i}"), "contractType": kind, "status": 1, "startDate": "2025-01-01T00:00:00Z", "endDate": "2030-12-31T00:00:00Z"}))
+                .await
+                .unwrap();
+            changes.push(json!({"op": "set_contract", "customer_id": customer, "contract_id": contract, "confirm_flags": true}));
+            contracts.push(contract);
+        }
+        w.admin.ok_json("save_customer_map", &json!({ "changes": changes })).await;
+    }
+    let (c1, c4) = (contracts[0], contracts[2]);
+    at.create_child("Contracts", c1, "Services", "ContractServices", &json!({"serviceID": SERVER_LICENCE, "unitPrice": 45.0})).await.unwrap();
+    at.create_child("Contracts", c1, "Services", "ContractServices", &json!({"serviceID": CLOUD_GB, "unitPrice": 8.0})).await.unwrap();
+    at.create("ContractServiceAdjustments", &json!({"contractID": c1, "serviceID": SERVER_LICENCE, "effectiveDate": month_start, "unitChange": 2})).await.unwrap();
+    at.create_child("Contracts", c4, "ServiceBundles", "ContractServiceBundles", &json!({"serviceBundleID": 29_683_201, "unitPrice": 95.0})).await.unwrap();
+    let mut mappings = w.admin.ok("get_billing_settings", &[]).await["mappings"].as_array().unwrap().clone();
+    mappings[0]["service_id"] = json!(SERVER_LICENCE);
+    mappings[4]["service_id"] = json!(CLOUD_GB);
+    mappings[4]["rounding"] = json!("nearest");
+    mappings[4]["unit_size"] = json!(100.0);
+    w.admin.ok_json("save_billing_settings", &json!({ "mappings": mappings })).await;
+    let period = &app::format::iso_utc(server::db::now_ms())[..7];
+    let usage = |c: &str, p: &str, q: f64| json!({"customer_ref": c, "product": p, "period": period, "quantity": q, "measured_at": "2026-01-01T00:00:00Z"});
+    let (status, body) = w
+        .usage(json!({"usage": [usage("c1", "server_backup", 5.0), usage("c1", "cloud_storage_gb", 1234.0), usage("c1", "workstation_backup", 3.0), usage("c2", "server_backup", 1.0), usage("c3", "server_backup", 1.0), usage("c4", "server_backup", 4.0)]}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // The preview: only differences change, each skip says why, nothing is written.
+    let preview = w.admin.ok("preview_push", &[]).await;
+    let line = |p: &Value, name: &str, product: &str| p["lines"].as_array().unwrap().iter().find(|l| l["customer_name"] == name && l["product"] == product).cloned().unwrap_or_else(|| panic!("{name} {product} in {p}"));
+    let lic = line(&preview, "Billing Customer 0", "server_backup");
+    assert_eq!((lic["autotask_units"].as_i64(), lic["taskbridge_units"].as_i64(), lic["change"].as_i64(), lic["money"].as_f64()), (Some(2), Some(5), Some(3), Some(135.0)));
+    let gb = line(&preview, "Billing Customer 0", "cloud_storage_gb");
+    assert_eq!((gb["autotask_units"].as_i64(), gb["taskbridge_units"].as_i64(), gb["change"].as_i64()), (Some(0), Some(12), Some(12)), "1,234 GB to the nearest 100 GB is 12 units");
+    let reason = |name: &str, product: &str| line(&preview, name, product)["reason"].as_str().unwrap().to_string();
+    assert!(reason("Billing Customer 0", "workstation_backup").contains("not mapped"));
+    assert!(reason("Billing Customer 1", "server_backup").contains("No billing contract"));
+    assert!(reason("Billing Customer 2", "server_backup").contains("Recurring Service"));
+    assert!(reason("Billing Customer 3", "server_backup").contains("bundle"));
+    assert_eq!(preview["changes"], 2);
+    let billed = |contract: i64, service: i64| {
+        let at = &at;
+        async move {
+            let today = app::format::iso_utc(server::db::now_ms());
+            let rows = at.query_all_raw("ContractServiceUnits", &Query::new([Filter::eq("contractID", contract), Filter::eq("serviceID", service), Filter::lte("startDate", today.clone()), Filter::gt("endDate", today)])).await.unwrap();
+            rows.first().map_or(0, |r| r["units"].as_i64().unwrap())
+        }
+    };
+    assert_eq!(billed(c1, SERVER_LICENCE).await, 2, "a preview writes nothing");
+
+    // Apply, holding changes above 10 units for approval.
+    let result = w.admin.ok_json("apply_push", &json!({"selection": {"lines": null, "hold_above": 10}})).await;
+    assert_eq!((result["applied"].as_i64(), result["held"].as_i64()), (Some(1), Some(1)), "{result}");
+    assert_eq!(billed(c1, SERVER_LICENCE).await, 5);
+    assert_eq!(billed(c1, CLOUD_GB).await, 0, "held");
+
+    // A push that wrote an adjustment and died before recording it: Autotask already
+    // bills the target, so the next push finds nothing to write for that line.
+    at.create("ContractServiceAdjustments", &json!({"contractID": c1, "serviceID": CLOUD_GB, "effectiveDate": month_start, "unitChange": 12})).await.unwrap();
+    let again = w.admin.ok_json("apply_push", &json!({"selection": {"lines": null, "hold_above": null}})).await;
+    assert_eq!((again["applied"].as_i64(), again["unchanged"].as_i64()), (Some(0), Some(2)), "{again}");
+    assert_eq!(billed(c1, CLOUD_GB).await, 12, "not applied twice");
+
+    // An answer lost after Autotask wrote the adjustment is recognised, not repeated.
+    w.usage(usage("c1", "server_backup", 7.0)).await;
+    reqwest::Client::new().put(format!("{}/_sandbox/faults", w.sb.base_url())).json(&json!({"rate_lost_write": 1.0})).send().await.unwrap().error_for_status().unwrap();
+    let lost = w.admin.ok_json("apply_push", &json!({"selection": {"lines": [[lic["customer_id"], "server_backup"]], "hold_above": null}})).await;
+    reqwest::Client::new().put(format!("{}/_sandbox/faults", w.sb.base_url())).json(&json!({})).send().await.unwrap().error_for_status().unwrap();
+    assert_eq!(lost["applied"], 1, "{lost}");
+    assert_eq!(billed(c1, SERVER_LICENCE).await, 7, "written once");
+    let history: Vec<(String, String)> = sqlx::query_as("select kind, state from push_run order by push_id").fetch_all(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(history, vec![("apply".to_string(), "done".to_string()); 3]);
 }
