@@ -10,7 +10,7 @@ use crate::types::{
 };
 use crate::types::companies::{CompanyPage, CompanyQuery, ImportSelection, JobKind, JobView};
 use crate::types::map::{CompanyMapPage, ContractOption, CustomerMapPage, MapChange, MapHistoryEntry, MapQuery, MapSaved};
-use crate::types::billing::{BillingSettings, ProductMapping, PushPreview, PushResult, PushSelection, ServiceOption};
+use crate::types::billing::{BillingSettings, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, ServiceOption};
 use crate::types::tickets::{CustomerChoice, EventPage, EventQuery, NotificationRule, RuleInput, TestTicket, TicketPicklists, TicketSettings};
 use leptos::prelude::use_context;
 use std::sync::Arc;
@@ -160,6 +160,12 @@ pub trait BillingService: Send + Sync {
     async fn preview(&self, partner_id: i64) -> Result<PushPreview, AppError>;
     /// Applies the selected changes (re-reading Autotask first) and records the run.
     async fn apply(&self, actor: &CurrentUser, selection: PushSelection) -> Result<PushResult, AppError>;
+    /// Recent pushes, newest first.
+    async fn history(&self, partner_id: i64) -> Result<Vec<PushRun>, AppError>;
+    /// The lines of one push.
+    async fn push_lines(&self, partner_id: i64, push_id: i64) -> Result<Vec<PushLine>, AppError>;
+    /// Writes the compensating adjustments of a push (recorded as a push of its own).
+    async fn undo(&self, actor: &CurrentUser, push_id: i64) -> Result<PushResult, AppError>;
 }
 
 /// Everything a server function may touch. Built once by `server`, provided as context.

@@ -8,7 +8,7 @@ use crate::db::{audit, now_ms, Db};
 use crate::error::SqlxResultExt;
 use app::error::AppError;
 use app::services::BillingService;
-use app::types::billing::{product, BillingSettings, ProductMapping, PushPreview, PushResult, PushSelection, Rounding, ServiceOption, PRODUCTS};
+use app::types::billing::{product, BillingSettings, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, Rounding, ServiceOption, PRODUCTS};
 use app::types::CurrentUser;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -168,6 +168,21 @@ impl BillingService for SqlBilling {
         let client = self.client(actor.partner_id).await?;
         let result = crate::push::apply(&self.db, &client, actor.partner_id, &actor.email, &selection).await.map_err(push_problem)?;
         audit::record(&self.db.pool, actor.partner_id, &actor.email, "billing.push", &format!("Pushed usage to Autotask: {} applied, {} unchanged, {} held, {} failed", result.applied, result.unchanged, result.held, result.failed)).await?;
+        Ok(result)
+    }
+
+    async fn history(&self, partner_id: i64) -> Result<Vec<PushRun>, AppError> {
+        crate::push::history(&self.db, partner_id).await.internal()
+    }
+
+    async fn push_lines(&self, partner_id: i64, push_id: i64) -> Result<Vec<PushLine>, AppError> {
+        crate::push::lines(&self.db, partner_id, push_id).await.internal()
+    }
+
+    async fn undo(&self, actor: &CurrentUser, push_id: i64) -> Result<PushResult, AppError> {
+        let client = self.client(actor.partner_id).await?;
+        let result = crate::push::undo(&self.db, &client, actor.partner_id, &actor.email, push_id).await.map_err(push_problem)?;
+        audit::record(&self.db.pool, actor.partner_id, &actor.email, "billing.undo", &format!("Undid push {push_id}: {} adjustments reversed, {} failed", result.applied, result.failed)).await?;
         Ok(result)
     }
 }

@@ -353,7 +353,8 @@ pub async fn export(axum::extract::State(state): axum::extract::State<crate::sta
     }
 }
 
-fn csv_field(s: &str) -> String {
+/// A CSV field: quoted when needed, spreadsheet formulas neutralised.
+pub fn csv_field(s: &str) -> String {
     // Quote when needed; neutralise spreadsheet formulas.
     let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
     if s.contains([',', '"', '\n', '\r']) {

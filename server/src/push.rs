@@ -12,7 +12,7 @@ use crate::autotask::entities::{Contract, ContractService, ContractServiceUnit, 
 use crate::autotask::query::in_batches;
 use crate::autotask::{AutotaskClient, AutotaskError, Filter, Query};
 use crate::db::{now_ms, Db};
-use app::types::billing::{billable_units, product, LineStatus, PushLine, PushPreview, PushResult, PushSelection, Rounding};
+use app::types::billing::{billable_units, product, LineStatus, PushLine, PushPreview, PushResult, PushRun, PushSelection, Rounding};
 use sqlx::Row;
 use std::collections::{HashMap, HashSet};
 
@@ -28,6 +28,9 @@ pub enum PushError {
     /// Another push of this partner is running.
     #[error("A push is already running for this partner; wait for it to finish.")]
     Busy,
+    /// The request cannot be done (the reason says why).
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// The current billing month, UTC (`YYYY-MM`).
@@ -213,6 +216,13 @@ pub async fn preview(db: &Db, client: &AutotaskClient, partner_id: i64, only: Op
 /// Applies the selected changes: re-reads what Autotask bills, writes one adjustment per
 /// line that still differs, and records the run and every line in the history.
 pub async fn apply(db: &Db, client: &AutotaskClient, partner_id: i64, actor: &str, selection: &PushSelection) -> Result<PushResult, PushError> {
+    let push_id = start_run(db, partner_id, actor, "apply", None).await?;
+    let result = run(db, client, partner_id, push_id, selection).await;
+    finish_run(db, push_id, &result).await?;
+    result
+}
+
+async fn start_run(db: &Db, partner_id: i64, actor: &str, kind: &str, undo_of: Option<i64>) -> Result<i64, PushError> {
     let started = now_ms();
     // A run left 'running' by a dead process stops blocking after 15 minutes.
     sqlx::query("update push_run set state = 'failed', finished_at = $1, summary = 'Interrupted (the process stopped)' where partner_id = $2 and state = 'running' and started_at < $3")
@@ -221,25 +231,280 @@ pub async fn apply(db: &Db, client: &AutotaskClient, partner_id: i64, actor: &st
         .bind(started - 15 * 60_000)
         .execute(&db.pool)
         .await?;
-    let push_id: i64 = match sqlx::query("insert into push_run (partner_id, period, kind, state, started_at, started_by) values ($1, $2, 'apply', 'running', $3, $4) returning push_id")
+    match sqlx::query("insert into push_run (partner_id, period, kind, state, started_at, started_by, undo_of) values ($1, $2, $3, 'running', $4, $5, $6) returning push_id")
         .bind(partner_id)
         .bind(current_period(started))
+        .bind(kind)
         .bind(started)
         .bind(actor)
+        .bind(undo_of)
         .fetch_one(&db.pool)
         .await
     {
-        Ok(r) => r.try_get("push_id")?,
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(PushError::Busy),
-        Err(e) => return Err(e.into()),
-    };
-    let result = run(db, client, partner_id, push_id, selection).await;
-    let (state, summary) = match &result {
+        Ok(r) => Ok(r.try_get("push_id")?),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(PushError::Busy),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn finish_run(db: &Db, push_id: i64, result: &Result<PushResult, PushError>) -> Result<(), PushError> {
+    let (state, summary) = match result {
         Ok(r) => ("done", format!("{} applied, {} unchanged, {} held, {} failed", r.applied, r.unchanged, r.held, r.failed)),
         Err(e) => ("failed", e.to_string()),
     };
     sqlx::query("update push_run set state = $1, finished_at = $2, summary = $3 where push_id = $4").bind(state).bind(now_ms()).bind(summary).bind(push_id).execute(&db.pool).await?;
+    Ok(())
+}
+
+async fn record_line(db: &Db, push_id: i64, partner_id: i64, line: &PushLine) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into push_line (push_id, partner_id, customer_id, product, contract_id, service_id, before_units, after_units, unit_change, unit_price, outcome, reason, written_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(push_id)
+    .bind(partner_id)
+    .bind(line.customer_id)
+    .bind(&line.product)
+    .bind(line.contract_id)
+    .bind(line.service_id)
+    .bind(line.autotask_units)
+    .bind(line.taskbridge_units)
+    .bind(line.change)
+    .bind(line.unit_price)
+    .bind(match line.status {
+        LineStatus::Applied => "applied",
+        LineStatus::Held => "held",
+        LineStatus::Failed => "failed",
+        _ => "skipped",
+    })
+    .bind(&line.reason)
+    .bind(now_ms())
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Units Autotask bills this period for a service on a contract.
+async fn billed_units(client: &AutotaskClient, contract_id: i64, service_id: i64) -> Result<i64, AutotaskError> {
+    let today = app::format::iso_utc(now_ms());
+    let rows: Vec<ContractServiceUnit> = client
+        .query(&Query::new([Filter::eq("contractID", contract_id), Filter::eq("serviceID", service_id), Filter::lte("startDate", today.clone()), Filter::gt("endDate", today)]))
+        .await?;
+    Ok(rows.iter().filter_map(|u| u.units).sum())
+}
+
+/// Undoes a push: for every line it applied whose quantity Autotask still bills, writes
+/// the opposite adjustment. A line changed since is left alone, with the reason.
+pub async fn undo(db: &Db, client: &AutotaskClient, partner_id: i64, actor: &str, push_id: i64) -> Result<PushResult, PushError> {
+    let run = sqlx::query("select kind, state from push_run where push_id = $1 and partner_id = $2").bind(push_id).bind(partner_id).fetch_optional(&db.pool).await?;
+    let Some(run) = run else { return Err(PushError::Refused("There is no such push.".into())) };
+    if run.try_get::<String, _>("kind")? != "apply" {
+        return Err(PushError::Refused("An undo cannot be undone; push again instead.".into()));
+    }
+    if let Some(by) = sqlx::query("select push_id from push_run where undo_of = $1 and state = 'done'").bind(push_id).fetch_optional(&db.pool).await? {
+        return Err(PushError::Refused(format!("Push {push_id} was already undone by push {}.", by.try_get::<i64, _>("push_id")?)));
+    }
+    let undo_id = start_run(db, partner_id, actor, "undo", Some(push_id)).await?;
+    let result = undo_lines(db, client, partner_id, push_id, undo_id).await;
+    finish_run(db, undo_id, &result).await?;
     result
+}
+
+async fn undo_lines(db: &Db, client: &AutotaskClient, partner_id: i64, push_id: i64, undo_id: i64) -> Result<PushResult, PushError> {
+    let rows = sqlx::query(
+        "select l.customer_id, c.name, l.product, l.contract_id, l.service_id, l.before_units, l.after_units, l.unit_change, l.unit_price \
+         from push_line l join customer c on c.customer_id = l.customer_id where l.push_id = $1 and l.outcome = 'applied' order by l.line_id",
+    )
+    .bind(push_id)
+    .fetch_all(&db.pool)
+    .await?;
+    let today = format!("{}T00:00:00Z", &app::format::iso_utc(now_ms())[..10]);
+    let mut out = PushResult { push_id: undo_id, applied: 0, unchanged: 0, held: 0, failed: 0, lines: Vec::new() };
+    for r in rows {
+        let (contract_id, service_id): (i64, i64) = (r.try_get::<Option<i64>, _>("contract_id")?.unwrap_or_default(), r.try_get::<Option<i64>, _>("service_id")?.unwrap_or_default());
+        let (before, after): (Option<i64>, Option<i64>) = (r.try_get("before_units")?, r.try_get("after_units")?);
+        let change: i64 = r.try_get("unit_change")?;
+        let unit_price: f64 = r.try_get("unit_price")?;
+        let current = billed_units(client, contract_id, service_id).await?;
+        let mut line = PushLine {
+            customer_id: r.try_get("customer_id")?,
+            customer_name: r.try_get("name")?,
+            product: r.try_get("product")?,
+            contract_id: Some(contract_id),
+            service_id: Some(service_id),
+            autotask_units: Some(current),
+            quantity: None,
+            taskbridge_units: before,
+            change: -change,
+            unit_price,
+            money: -change as f64 * unit_price,
+            status: LineStatus::Skipped,
+            reason: None,
+        };
+        if Some(current) == before {
+            line.change = 0;
+            line.reason = Some("Already back at the earlier quantity.".into());
+            out.unchanged += 1;
+        } else if Some(current) != after {
+            line.change = 0;
+            line.reason = Some(format!("Changed since the push (Autotask now bills {current}); left as it is."));
+        } else {
+            let body = serde_json::json!({"contractID": contract_id, "serviceID": service_id, "effectiveDate": today, "unitChange": -change});
+            match client.create("ContractServiceAdjustments", &body).await {
+                Ok(_) => {
+                    line.status = LineStatus::Applied;
+                    out.applied += 1;
+                }
+                Err(e) => {
+                    if billed_units(client, contract_id, service_id).await.ok() == before {
+                        line.status = LineStatus::Applied;
+                        out.applied += 1;
+                    } else {
+                        line.status = LineStatus::Failed;
+                        line.reason = Some(format!("{e} Undo again to retry."));
+                        out.failed += 1;
+                    }
+                }
+            }
+        }
+        record_line(db, undo_id, partner_id, &line).await?;
+        out.lines.push(line);
+    }
+    Ok(out)
+}
+
+/// Recent pushes, newest first.
+pub async fn history(db: &Db, partner_id: i64) -> Result<Vec<PushRun>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select r.push_id, r.kind, r.state, r.period, r.started_at, r.started_by, r.finished_at, r.summary, r.undo_of, \
+         (select min(u.push_id) from push_run u where u.undo_of = r.push_id and u.state = 'done') as undone_by, \
+         (select count(*) from push_line l where l.push_id = r.push_id and l.outcome = 'applied') as applied \
+         from push_run r where r.partner_id = $1 order by r.push_id desc limit 100",
+    )
+    .bind(partner_id)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PushRun {
+                push_id: r.try_get("push_id")?,
+                kind: r.try_get("kind")?,
+                state: r.try_get("state")?,
+                period: r.try_get("period")?,
+                started_at: r.try_get("started_at")?,
+                started_by: r.try_get("started_by")?,
+                finished_at: r.try_get("finished_at")?,
+                summary: r.try_get("summary")?,
+                undo_of: r.try_get("undo_of")?,
+                undone_by: r.try_get("undone_by")?,
+                applied: r.try_get("applied")?,
+            })
+        })
+        .collect()
+}
+
+/// The lines of a push of the partner.
+pub async fn lines(db: &Db, partner_id: i64, push_id: i64) -> Result<Vec<PushLine>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select l.customer_id, c.name, l.product, l.contract_id, l.service_id, l.before_units, l.after_units, l.unit_change, l.unit_price, l.outcome, l.reason \
+         from push_line l join customer c on c.customer_id = l.customer_id where l.push_id = $1 and l.partner_id = $2 order by l.line_id",
+    )
+    .bind(push_id)
+    .bind(partner_id)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let change: i64 = r.try_get("unit_change")?;
+            let unit_price: f64 = r.try_get("unit_price")?;
+            Ok(PushLine {
+                customer_id: r.try_get("customer_id")?,
+                customer_name: r.try_get("name")?,
+                product: r.try_get("product")?,
+                contract_id: r.try_get("contract_id")?,
+                service_id: r.try_get("service_id")?,
+                autotask_units: r.try_get("before_units")?,
+                quantity: None,
+                taskbridge_units: r.try_get("after_units")?,
+                change,
+                unit_price,
+                money: change as f64 * unit_price,
+                status: match r.try_get::<String, _>("outcome")?.as_str() {
+                    "applied" => LineStatus::Applied,
+                    "held" => LineStatus::Held,
+                    "failed" => LineStatus::Failed,
+                    _ => LineStatus::Skipped,
+                },
+                reason: r.try_get("reason")?,
+            })
+        })
+        .collect()
+}
+
+/// Every push line of the partner as CSV (who, when, what, outcome).
+pub async fn history_csv(db: &Db, partner_id: i64) -> Result<String, sqlx::Error> {
+    let rows = sqlx::query(
+        "select r.push_id, r.kind, r.period, r.started_at, r.started_by, r.undo_of, l.customer_id, c.name, l.product, l.contract_id, l.service_id, \
+         l.before_units, l.after_units, l.unit_change, l.unit_price, l.outcome, l.reason \
+         from push_line l join push_run r on r.push_id = l.push_id join customer c on c.customer_id = l.customer_id \
+         where r.partner_id = $1 order by r.push_id, l.line_id",
+    )
+    .bind(partner_id)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut out = String::from("push_id,kind,undo_of,period,started_at,started_by,customer_id,customer_name,product,contract_id,service_id,before_units,after_units,unit_change,unit_price,amount,outcome,reason\r\n");
+    let f = crate::map::csv_field;
+    let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    for r in rows {
+        let change: i64 = r.try_get("unit_change")?;
+        let price: f64 = r.try_get("unit_price")?;
+        let fields = [
+            r.try_get::<i64, _>("push_id")?.to_string(),
+            f(&r.try_get::<String, _>("kind")?),
+            opt(r.try_get("undo_of")?),
+            f(&r.try_get::<String, _>("period")?),
+            app::format::iso_utc(r.try_get("started_at")?),
+            f(&r.try_get::<String, _>("started_by")?),
+            r.try_get::<i64, _>("customer_id")?.to_string(),
+            f(&r.try_get::<String, _>("name")?),
+            f(&r.try_get::<String, _>("product")?),
+            opt(r.try_get("contract_id")?),
+            opt(r.try_get("service_id")?),
+            opt(r.try_get("before_units")?),
+            opt(r.try_get("after_units")?),
+            change.to_string(),
+            format!("{price:.2}"),
+            format!("{:.2}", change as f64 * price),
+            f(&r.try_get::<String, _>("outcome")?),
+            f(&r.try_get::<Option<String>, _>("reason")?.unwrap_or_default()),
+        ];
+        out.push_str(&fields.join(","));
+        out.push_str("\r\n");
+    }
+    Ok(out)
+}
+
+/// `GET /exports/billing-history.csv` (signed-in users of the partner).
+pub async fn export(axum::extract::State(state): axum::extract::State<crate::state::AppState>, user: Option<axum::Extension<app::types::CurrentUser>>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let Some(axum::Extension(user)) = user else {
+        return (http::StatusCode::UNAUTHORIZED, "Sign in to export the billing history.").into_response();
+    };
+    match history_csv(&state.db, user.partner_id).await {
+        Ok(body) => (
+            [
+                (http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"billing-history-{}.csv\"", &app::format::iso_utc(now_ms())[..10])),
+                (http::header::CACHE_CONTROL, "no-store".to_string()),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(e) => {
+            crate::error::internal(e);
+            (http::StatusCode::INTERNAL_SERVER_ERROR, "The export failed; try again.").into_response()
+        }
+    }
 }
 
 async fn run(db: &Db, client: &AutotaskClient, partner_id: i64, push_id: i64, selection: &PushSelection) -> Result<PushResult, PushError> {
@@ -285,30 +550,7 @@ async fn run(db: &Db, client: &AutotaskClient, partner_id: i64, push_id: i64, se
                 }
             }
         }
-        sqlx::query(
-            "insert into push_line (push_id, partner_id, customer_id, product, contract_id, service_id, before_units, after_units, unit_change, unit_price, outcome, reason, written_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(push_id)
-        .bind(partner_id)
-        .bind(line.customer_id)
-        .bind(&line.product)
-        .bind(line.contract_id)
-        .bind(line.service_id)
-        .bind(line.autotask_units)
-        .bind(line.taskbridge_units)
-        .bind(line.change)
-        .bind(line.unit_price)
-        .bind(match line.status {
-            LineStatus::Applied => "applied",
-            LineStatus::Held => "held",
-            LineStatus::Failed => "failed",
-            _ => "skipped",
-        })
-        .bind(&line.reason)
-        .bind(now_ms())
-        .execute(&db.pool)
-        .await?;
+        record_line(db, push_id, partner_id, &line).await?;
         out.lines.push(line);
     }
     Ok(out)

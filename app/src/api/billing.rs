@@ -1,7 +1,7 @@
 //! Billing settings on the Setup page (admins change them; everyone may read them).
 
 use crate::error::AppError;
-use crate::types::billing::{BillingSettings, ProductMapping, PushPreview, PushResult, PushSelection, ServiceOption};
+use crate::types::billing::{BillingSettings, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, ServiceOption};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -39,4 +39,25 @@ pub async fn preview_push() -> Result<PushPreview, AppError> {
 pub async fn apply_push(selection: PushSelection) -> Result<PushResult, AppError> {
     let admin = crate::auth::require_admin()?;
     crate::services::services()?.billing.apply(&admin, selection).await
+}
+
+/// Recent pushes.
+#[server(prefix = "/rpc", endpoint = "push_history")]
+pub async fn push_history() -> Result<Vec<PushRun>, AppError> {
+    let user = crate::auth::require_user()?;
+    crate::services::services()?.billing.history(user.partner_id).await
+}
+
+/// The lines of one push.
+#[server(prefix = "/rpc", endpoint = "push_lines")]
+pub async fn push_lines(push_id: i64) -> Result<Vec<PushLine>, AppError> {
+    let user = crate::auth::require_user()?;
+    crate::services::services()?.billing.push_lines(user.partner_id, push_id).await
+}
+
+/// Undoes a push (admins).
+#[server(prefix = "/rpc", endpoint = "undo_push")]
+pub async fn undo_push(push_id: i64) -> Result<PushResult, AppError> {
+    let admin = crate::auth::require_admin()?;
+    crate::services::services()?.billing.undo(&admin, push_id).await
 }

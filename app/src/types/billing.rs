@@ -241,6 +241,33 @@ pub struct PushResult {
     pub lines: Vec<PushLine>,
 }
 
+/// One push in the history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushRun {
+    /// Id.
+    pub push_id: i64,
+    /// 'apply' or 'undo'.
+    pub kind: String,
+    /// 'running', 'done' or 'failed'.
+    pub state: String,
+    /// Billing month.
+    pub period: String,
+    /// Started.
+    pub started_at: i64,
+    /// By whom ("schedule" for scheduled runs).
+    pub started_by: String,
+    /// Finished.
+    pub finished_at: Option<i64>,
+    /// Counts or the failure.
+    pub summary: Option<String>,
+    /// For an undo: the push it undid.
+    pub undo_of: Option<i64>,
+    /// The undo that reversed this push, if any.
+    pub undone_by: Option<i64>,
+    /// Adjustments it wrote.
+    pub applied: i64,
+}
+
 #[cfg(test)]
 mod tests {
     #![expect(clippy::unwrap_used)]

@@ -226,6 +226,33 @@ async fn a_push_previews_writes_only_differences_and_never_applies_twice(backend
     reqwest::Client::new().put(format!("{}/_sandbox/faults", w.sb.base_url())).json(&json!({})).send().await.unwrap().error_for_status().unwrap();
     assert_eq!(lost["applied"], 1, "{lost}");
     assert_eq!(billed(c1, SERVER_LICENCE).await, 7, "written once");
-    let history: Vec<(String, String)> = sqlx::query_as("select kind, state from push_run order by push_id").fetch_all(&w.app.state.db.pool).await.unwrap();
-    assert_eq!(history, vec![("apply".to_string(), "done".to_string()); 3]);
+    let history = w.admin.ok("push_history", &[]).await;
+    let runs: Vec<(i64, &str, i64)> = history.as_array().unwrap().iter().map(|r| (r["push_id"].as_i64().unwrap(), r["kind"].as_str().unwrap(), r["applied"].as_i64().unwrap())).collect();
+    assert_eq!(runs.iter().map(|r| (r.1, r.2)).collect::<Vec<_>>(), [("apply", 1), ("apply", 0), ("apply", 1)], "newest first");
+    let (latest, first) = (runs[0].0, runs[2].0);
+
+    // Undo writes the opposite adjustments, newest push first, and is itself recorded.
+    let undone = w.admin.ok("undo_push", &[("push_id", &latest.to_string())]).await;
+    assert_eq!(undone["applied"], 1, "{undone}");
+    assert_eq!(billed(c1, SERVER_LICENCE).await, 5);
+    let undone = w.admin.ok("undo_push", &[("push_id", &first.to_string())]).await;
+    assert_eq!(undone["applied"], 1, "{undone}");
+    assert_eq!(billed(c1, SERVER_LICENCE).await, 2, "back where it started");
+    let (_, again) = w.admin.err("undo_push", &[("push_id", &latest.to_string())]).await;
+    assert!(matches!(&again, AppError::Conflict(m) if m.contains("already undone")), "{again:?}");
+    let history = w.admin.ok("push_history", &[]).await;
+    assert_eq!(history[0]["kind"], "undo");
+    assert_eq!(history[0]["undo_of"], first);
+    assert_eq!(history.as_array().unwrap().iter().find(|r| r["push_id"] == latest).unwrap()["undone_by"], history[1]["push_id"]);
+    let lines = w.admin.ok("push_lines", &[("push_id", &first.to_string())]).await;
+    let by_product = |p: &str| lines.as_array().unwrap().iter().find(|l| l["product"] == p).cloned().unwrap();
+    let applied = by_product("server_backup");
+    assert_eq!((applied["autotask_units"].as_i64(), applied["taskbridge_units"].as_i64(), applied["status"].as_str()), (Some(2), Some(5), Some("applied")));
+    assert_eq!(by_product("cloud_storage_gb")["status"], "held");
+    // The history exports as CSV for the partner only.
+    let csv = w.admin.get("/exports/billing-history.csv").await.text().await.unwrap();
+    assert!(csv.starts_with("push_id,kind,undo_of,period"), "{csv}");
+    assert!(csv.contains(",undo,") && csv.contains("Billing Customer 0,server_backup"), "{csv}");
+    let anonymous = w.app.browser().get("/exports/billing-history.csv").await;
+    assert!(anonymous.status().is_redirection(), "anonymous visitors are sent to sign in: {}", anonymous.status());
 }
