@@ -63,6 +63,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("map") view=pages::map::CustomerMapPage />
                     <Route path=path!("notifications") view=pages::notifications::NotificationsPage />
                     <Route path=path!("events") view=pages::events::EventLogPage />
+                    <Route path=path!("billing") view=pages::billing::BillingPage />
                     <Route path=path!("users") view=pages::users::UsersPage />
                     <Route path=path!("tokens") view=pages::tokens::TokensPage />
                 </ParentRoute>

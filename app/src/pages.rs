@@ -1,5 +1,6 @@
 //! One module per route.
 
+pub mod billing;
 pub mod billing_settings;
 pub mod companies;
 pub mod events;

@@ -111,6 +111,7 @@ const NAV: &[NavItem] = &[
     NavItem { href: "/map", label: "Customer Map", admin_only: false },
     NavItem { href: "/notifications", label: "Notifications", admin_only: false },
     NavItem { href: "/events", label: "Event log", admin_only: false },
+    NavItem { href: "/billing", label: "Billing", admin_only: false },
     NavItem { href: "/users", label: "Users", admin_only: true },
     NavItem { href: "/tokens", label: "API tokens", admin_only: true },
 ];

@@ -1,0 +1,63 @@
+import { test, expect } from "@playwright/test";
+import { randomUUID } from "node:crypto";
+import { autotaskCreate, connectSandbox, createPartner } from "./fixtures/partner";
+import { signIn } from "./fixtures/pages";
+
+const shots = process.env.TB_SHOTS;
+
+test("preview a push, apply a selection, see it in the history, and undo it", async ({ page, request, baseURL }) => {
+  const admin = createPartner("Push");
+  await connectSandbox(request, baseURL!, admin);
+  const headers = { Origin: baseURL!, Accept: "application/json" };
+  const suffix = randomUUID().slice(0, 6);
+  // A customer on a recurring contract that bills 2 server licences and no storage yet.
+  const company = await autotaskCreate(request, "Companies", { companyName: `Push Dental ${suffix}`, companyType: 1, ownerResourceID: 29682885, isActive: true, countryID: 237 });
+  const contract = await autotaskCreate(request, "Contracts", { companyID: company, contractName: `Managed Backup ${suffix}`, contractType: 7, status: 1, startDate: "2025-01-01T00:00:00Z", endDate: "2030-12-31T00:00:00Z" });
+  await autotaskCreate(request, `Contracts/${contract}/Services`, { serviceID: 29683101, unitPrice: 45 });
+  await autotaskCreate(request, `Contracts/${contract}/Services`, { serviceID: 29683103, unitPrice: 8 });
+  const month = new Date().toISOString().slice(0, 7);
+  await autotaskCreate(request, "ContractServiceAdjustments", { contractID: contract, serviceID: 29683101, effectiveDate: `${month}-01T00:00:00Z`, unitChange: 2 });
+  const token = (await (await request.post("/rpc/create_api_token", { form: { name: `Platform ${suffix}` }, headers })).json()).token;
+  const ref = `push-${suffix}`;
+  const customer = (await (await request.post("/api/v1/customers", { data: { customers: [{ ref, name: `Push Dental ${suffix}` }] }, headers: { Authorization: `Bearer ${token}` } })).json()).results[0].customer_id;
+  const saved = await request.post("/rpc/save_customer_map", { data: { changes: [{ op: "link", customer_id: customer, company_id: company }, { op: "set_contract", customer_id: customer, contract_id: contract, confirm_flags: true }] }, headers });
+  expect(saved.ok()).toBeTruthy();
+  const settings = await (await request.post("/rpc/get_billing_settings", { headers })).json();
+  settings.mappings[0].service_id = 29683101;
+  settings.mappings[4].service_id = 29683103;
+  settings.mappings[4].unit_size = 100;
+  expect((await request.post("/rpc/save_billing_settings", { data: { mappings: settings.mappings }, headers })).ok()).toBeTruthy();
+  const usage = await request.post("/api/v1/usage", {
+    data: { usage: [{ customer_ref: ref, product: "server_backup", period: month, quantity: 5 }, { customer_ref: ref, product: "cloud_storage_gb", period: month, quantity: 1234, measured_at: new Date().toISOString() }] },
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  expect(usage.ok()).toBeTruthy();
+
+  await signIn(page, admin);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Billing" }).click();
+  await expect(page.getByTestId("preview-summary")).toContainText("2 change(s)");
+  const licences = page.getByRole("table", { name: "Preview" }).locator("tr[data-product=server_backup]");
+  await expect(licences).toContainText("+3");
+  await expect(licences).toContainText("+135.00");
+  await expect(page.getByRole("table", { name: "Preview" }).locator("tr[data-product=cloud_storage_gb]")).toContainText("+13");
+  if (shots) await page.screenshot({ path: `${shots}/billing-preview.png`, fullPage: true });
+
+  // Apply only the licences.
+  await licences.getByRole("checkbox").check();
+  await page.getByTestId("apply-selected").click();
+  await expect(page.getByTestId("push-result")).toContainText("1 applied");
+  await expect(page.getByTestId("preview-summary")).toContainText("1 change(s)");
+  await expect(licences).toContainText("Up to date");
+  const history = page.getByRole("table", { name: "Push history" });
+  await expect(history.locator("tbody tr")).toHaveCount(1);
+  await history.getByRole("button", { name: "Lines" }).click();
+  await expect(page.getByRole("table", { name: "Push lines" })).toContainText("Applied");
+
+  // Undo it: the licences are back to 2 and the undo is in the history.
+  await history.getByRole("button", { name: "Undo" }).click();
+  await page.getByRole("alertdialog").getByRole("button", { name: "Undo" }).click();
+  await expect(history.locator("tbody tr")).toHaveCount(2);
+  await expect(history.locator("tbody tr").first()).toContainText("Undo of push");
+  await expect(licences).toContainText("+3");
+  if (shots) await page.screenshot({ path: `${shots}/billing-history.png`, fullPage: true });
+});
