@@ -421,3 +421,153 @@ pub async fn events(events: usize, incidents: usize, latency_ms: u64, note_inter
     println!("latency_p99_ms: {:.1}", pct(0.99));
     Ok(())
 }
+
+/// `taskbridge bench billing`: `customers` mapped customers with `products` billed
+/// products each on Recurring Service contracts in a sandbox, where `changed_pct` % of
+/// the quantities differ from what Autotask bills. Times one push (fresh reads, then an
+/// adjustment per difference) and counts the API calls.
+pub async fn billing(customers: usize, changed_pct: usize, latency_ms: u64) -> anyhow::Result<()> {
+    use crate::config::{ServeArgs, StoreArgs};
+    use app::types::billing::PushSelection;
+    use serde_json::{json, Map, Value};
+    const PRODUCTS: [(&str, i64); 4] = [("server_backup", 29_683_101), ("workstation_backup", 29_683_102), ("m365_backup", 29_683_105), ("bdr_appliance", 29_683_104)];
+    let config = sandbox::SandboxConfig {
+        seed: 5,
+        companies: 1,
+        contacts: 1,
+        faults: sandbox::faults::Faults { latency_ms, ..Default::default() },
+        hourly_threshold: 10_000_000,
+        ..sandbox::SandboxConfig::default()
+    };
+    let sb = sandbox::start(config, "127.0.0.1:0".parse()?).await?;
+    let dir = std::env::temp_dir().join(format!("taskbridge-bench-billing-{}", crate::crypto::random_token(6).to_lowercase()));
+    std::fs::create_dir_all(&dir)?;
+    let args = ServeArgs {
+        store: StoreArgs { data_dir: dir.clone(), database_url: None, master_key: None },
+        listen: "127.0.0.1:0".parse()?,
+        site_root: "target/site".into(),
+        demo: false,
+        public_url: None,
+        trust_proxy: false,
+        session_idle_minutes: 480,
+        session_max_hours: 168,
+        metrics_token: None,
+        embedded_sandbox: None,
+        autotask_discovery_url: Some(format!("{}/ATServicesRest/", sb.base_url())),
+        request_timeout_secs: 60,
+    };
+    let state = crate::startup::build_state(&args).await?;
+    let db = state.db.clone();
+    let admin = app::types::NewUser { email: "bench@bench.example".into(), name: "Bench".into(), role: app::types::Role::Admin, password: format!("bench-{}", crate::crypto::random_token(12)) };
+    let partner_id = crate::db::partners::create_partner(&db, "Bench MSP", admin).await?.partner_id;
+    crate::db::connection::preconnect(&db, &state.master_key, partner_id, sandbox::api::USERNAME, sandbox::api::SECRET, sandbox::api::INTEGRATION_CODE).await?;
+
+    // Autotask side, written straight into the sandbox: a company, a recurring contract,
+    // its services and this month's units for every customer.
+    let seeded = Instant::now();
+    let now = crate::db::now_ms();
+    let month = &app::format::iso_utc(now)[..7];
+    let (year, mon): (i32, u32) = (month[..4].parse()?, month[5..].parse()?);
+    let next = if mon == 12 { format!("{:04}-01", year + 1) } else { format!("{year:04}-{:02}", mon + 1) };
+    let obj = |v: Value| -> Map<String, Value> { if let Value::Object(m) = v { m } else { Map::new() } };
+    let mut rows: Vec<(i64, i64, Vec<i64>)> = Vec::with_capacity(customers); // company, contract, units per product
+    {
+        let mut t = sb.sandbox.write();
+        for c in 0..customers {
+            let company = t.insert("Companies", obj(json!({"companyName": format!("Billing Bench {c:05}"), "companyType": 1, "isActive": true, "countryID": 237, "ownerResourceID": 29_682_885})));
+            let contract = t.insert("Contracts", obj(json!({"companyID": company, "contractName": format!("Managed Backup {c:05}"), "contractType": 7, "status": 1, "startDate": "2025-01-01T00:00:00Z", "endDate": "2030-12-31T00:00:00Z"})));
+            let mut units = Vec::new();
+            for (p, (_, service)) in PRODUCTS.iter().enumerate() {
+                let n = ((c * 7 + p * 3) % 40 + 1) as i64;
+                let cs = t.insert("ContractServices", obj(json!({"contractID": contract, "serviceID": service, "unitPrice": 10.0})));
+                t.insert("ContractServiceUnits", obj(json!({"contractID": contract, "contractServiceID": cs, "serviceID": service, "startDate": format!("{month}-01T00:00:00Z"), "endDate": format!("{next}-01T00:00:00Z"), "units": n, "price": 10.0 * n as f64, "cost": 0.0})));
+                units.push(n);
+            }
+            rows.push((company, contract, units));
+        }
+    }
+    // Taskbridge side: customers linked with their contract, products mapped, usage where
+    // `changed_pct` % of quantities differ.
+    for (product, service) in PRODUCTS {
+        sqlx::query("insert into product_mapping (partner_id, product, service_id, service_name, rounding, unit_size, updated_at, updated_by) values ($1, $2, $3, 'bench', 'up', 1, $4, 'bench')")
+            .bind(partner_id)
+            .bind(product)
+            .bind(service)
+            .bind(now)
+            .execute(&db.pool)
+            .await?;
+    }
+    let mut changed = 0usize;
+    for chunk in rows.chunks(250).enumerate() {
+        let (ci, chunk) = chunk;
+        let mut tx = db.pool.begin().await?;
+        for (i, (company, contract, units)) in chunk.iter().enumerate() {
+            let c = ci * 250 + i;
+            let name = format!("Billing Bench {c:05}");
+            let id: i64 = sqlx::query_scalar("insert into customer (partner_id, name, name_key, country_code, region, source, matched, contract_id, contract_company_id, contract_name, created_at, updated_at) values ($1, $2, $3, 'US', 'us', 'api', 1, $4, $5, 'bench', $6, $6) returning customer_id")
+                .bind(partner_id)
+                .bind(&name)
+                .bind(name.to_lowercase())
+                .bind(contract)
+                .bind(company)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query("insert into customer_link (partner_id, customer_id, company_id, customer_name_at_link, company_name_at_link, linked_at, linked_by) values ($1, $2, $3, $4, $4, $5, 'bench')")
+                .bind(partner_id)
+                .bind(id)
+                .bind(company)
+                .bind(&name)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            for (p, (product, _)) in PRODUCTS.iter().enumerate() {
+                let differs = (c * PRODUCTS.len() + p) % 100 < changed_pct;
+                let quantity = units[p] + if differs { 1 + (c % 3) as i64 } else { 0 };
+                changed += usize::from(differs);
+                sqlx::query("insert into usage_report (partner_id, customer_id, product, period, quantity, measured_at, received_at) values ($1, $2, $3, $4, $5, $6, $6)")
+                    .bind(partner_id)
+                    .bind(id)
+                    .bind(*product)
+                    .bind(month)
+                    .bind(quantity as f64)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+    }
+    eprintln!("{customers} customers × {} products seeded in {:.1} s ({changed} quantities differ)", PRODUCTS.len(), seeded.elapsed().as_secs_f64());
+
+    let client = state.connections.client(partner_id).await.map_err(|p| anyhow::anyhow!(p.message))?;
+    sb.sandbox.limits.reset_stats();
+    let started = Instant::now();
+    let result = crate::push::apply(&db, &client, partner_id, "bench", &PushSelection::default()).await?;
+    let wall = started.elapsed().as_secs_f64();
+    let stats = sb.sandbox.limits.stats();
+    let writes = stats.requests.get("ContractServiceAdjustments").copied().unwrap_or_default();
+    let reads: u64 = stats.requests.values().sum::<u64>() - writes;
+    anyhow::ensure!(result.failed == 0, "{} lines failed", result.failed);
+    // A second push right after finds nothing to write.
+    sb.sandbox.limits.reset_stats();
+    let again = crate::push::apply(&db, &client, partner_id, "bench", &PushSelection::default()).await?;
+    let second_writes = sb.sandbox.limits.stats().requests.get("ContractServiceAdjustments").copied().unwrap_or_default();
+    sb.stop().await;
+    if std::env::var_os("TASKBRIDGE_BENCH_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        eprintln!("kept {}", dir.display());
+    }
+    println!("customers: {customers}");
+    println!("quantities: {}", customers * PRODUCTS.len());
+    println!("changed: {changed}");
+    println!("applied: {}", result.applied);
+    println!("reads: {reads}");
+    println!("writes: {writes}");
+    println!("writes_per_change: {:.3}", writes as f64 / changed.max(1) as f64);
+    println!("wall_s: {wall:.2}");
+    println!("second_push_writes: {second_writes}");
+    println!("second_push_unchanged: {}", again.unchanged);
+    Ok(())
+}

@@ -63,6 +63,18 @@ pub enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// A billing push: reads, writes per changed quantity, wall time.
+    Billing {
+        /// Mapped customers (each with 4 products on a recurring contract).
+        #[arg(long, default_value_t = 5_000)]
+        customers: usize,
+        /// Share of quantities that differ from what Autotask bills, in percent.
+        #[arg(long, default_value_t = 10)]
+        changed_pct: usize,
+        /// Latency of every sandbox call.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+    },
     /// Backup events in, tickets out: accepted events/s, tickets, notes, API calls, and
     /// event-to-ticket latency against a sandbox with per-call latency.
     Events {

@@ -13,6 +13,7 @@ async fn main() -> std::process::ExitCode {
         Command::Bench { command: BenchCommand::Discover { companies, contacts, latency_ms } } => server::bench::discover(companies, contacts, latency_ms).await,
         Command::Bench { command: BenchCommand::Map { customers, companies, database_url } } => server::bench::map(customers, companies, database_url).await,
         Command::Bench { command: BenchCommand::Events { events, incidents, latency_ms, note_interval_minutes, database_url } } => server::bench::events(events, incidents, latency_ms, note_interval_minutes, database_url).await,
+        Command::Bench { command: BenchCommand::Billing { customers, changed_pct, latency_ms } } => server::bench::billing(customers, changed_pct, latency_ms).await,
         Command::Sandbox(args) => server::startup::run_sandbox(args).await,
         Command::Admin { command: AdminCommand::CreatePartner(args) } => server::admin::create_partner_command(args).await,
     };
