@@ -10,7 +10,7 @@ use crate::types::{
 };
 use crate::types::companies::{CompanyPage, CompanyQuery, ImportSelection, JobKind, JobView};
 use crate::types::map::{CompanyMapPage, ContractOption, CustomerMapPage, MapChange, MapHistoryEntry, MapQuery, MapSaved};
-use crate::types::billing::{BillingSettings, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, ServiceOption};
+use crate::types::billing::{BillingSchedule, BillingSettings, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, ServiceOption};
 use crate::types::tickets::{CustomerChoice, EventPage, EventQuery, NotificationRule, RuleInput, TestTicket, TicketPicklists, TicketSettings};
 use leptos::prelude::use_context;
 use std::sync::Arc;
@@ -166,6 +166,10 @@ pub trait BillingService: Send + Sync {
     async fn push_lines(&self, partner_id: i64, push_id: i64) -> Result<Vec<PushLine>, AppError>;
     /// Writes the compensating adjustments of a push (recorded as a push of its own).
     async fn undo(&self, actor: &CurrentUser, push_id: i64) -> Result<PushResult, AppError>;
+    /// The automatic push schedule.
+    async fn schedule(&self, partner_id: i64) -> Result<BillingSchedule, AppError>;
+    /// Changes it.
+    async fn save_schedule(&self, actor: &CurrentUser, schedule: BillingSchedule) -> Result<BillingSchedule, AppError>;
 }
 
 /// Everything a server function may touch. Built once by `server`, provided as context.

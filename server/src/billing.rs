@@ -8,7 +8,7 @@ use crate::db::{audit, now_ms, Db};
 use crate::error::SqlxResultExt;
 use app::error::AppError;
 use app::services::BillingService;
-use app::types::billing::{product, BillingSettings, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, Rounding, ServiceOption, PRODUCTS};
+use app::types::billing::{product, BillingSchedule, BillingSettings, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, Rounding, ServiceOption, PRODUCTS};
 use app::types::CurrentUser;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -184,6 +184,32 @@ impl BillingService for SqlBilling {
         let result = crate::push::undo(&self.db, &client, actor.partner_id, &actor.email, push_id).await.map_err(push_problem)?;
         audit::record(&self.db.pool, actor.partner_id, &actor.email, "billing.undo", &format!("Undid push {push_id}: {} adjustments reversed, {} failed", result.applied, result.failed)).await?;
         Ok(result)
+    }
+
+    async fn schedule(&self, partner_id: i64) -> Result<BillingSchedule, AppError> {
+        crate::push::schedule(&self.db, partner_id).await.internal()
+    }
+
+    async fn save_schedule(&self, actor: &CurrentUser, schedule: BillingSchedule) -> Result<BillingSchedule, AppError> {
+        schedule.validate()?;
+        let now = now_ms();
+        let mut tx = self.db.pool.begin().await.internal()?;
+        sqlx::query(
+            "insert into billing_schedule (partner_id, every_hours, hold_above, next_run_at, updated_at, updated_by) values ($1, $2, $3, null, $4, $5) \
+             on conflict (partner_id) do update set every_hours = excluded.every_hours, hold_above = excluded.hold_above, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+        )
+        .bind(actor.partner_id)
+        .bind(schedule.every_hours)
+        .bind(schedule.hold_above)
+        .bind(now)
+        .bind(&actor.email)
+        .execute(&mut *tx)
+        .await
+        .internal()?;
+        let hold = schedule.hold_above.map(|h| format!(", holding changes above {h} units")).unwrap_or_default();
+        audit::record(&mut *tx, actor.partner_id, &actor.email, "billing.schedule", &format!("Automatic pushes every {} hours{hold}", schedule.every_hours)).await?;
+        tx.commit().await.internal()?;
+        self.schedule(actor.partner_id).await
     }
 }
 

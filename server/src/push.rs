@@ -12,7 +12,7 @@ use crate::autotask::entities::{Contract, ContractService, ContractServiceUnit, 
 use crate::autotask::query::in_batches;
 use crate::autotask::{AutotaskClient, AutotaskError, Filter, Query};
 use crate::db::{now_ms, Db};
-use app::types::billing::{billable_units, product, LineStatus, PushLine, PushPreview, PushResult, PushRun, PushSelection, Rounding};
+use app::types::billing::{BillingSchedule, billable_units, product, LineStatus, PushLine, PushPreview, PushResult, PushRun, PushSelection, Rounding};
 use sqlx::Row;
 use std::collections::{HashMap, HashSet};
 
@@ -554,4 +554,66 @@ async fn run(db: &Db, client: &AutotaskClient, partner_id: i64, push_id: i64, se
         out.lines.push(line);
     }
     Ok(out)
+}
+
+
+/// The partner's schedule (defaults: daily, no threshold).
+pub async fn schedule(db: &Db, partner_id: i64) -> Result<BillingSchedule, sqlx::Error> {
+    let row = sqlx::query("select every_hours, hold_above, next_run_at from billing_schedule where partner_id = $1").bind(partner_id).fetch_optional(&db.pool).await?;
+    let enabled = sqlx::query("select rule_id from notification_rule where partner_id = $1 and action = 'sync' limit 1").bind(partner_id).fetch_optional(&db.pool).await?.is_some();
+    Ok(match row {
+        Some(r) => BillingSchedule { every_hours: r.try_get("every_hours")?, hold_above: r.try_get("hold_above")?, enabled, next_run_at: r.try_get("next_run_at")? },
+        None => BillingSchedule { every_hours: 24, hold_above: None, enabled, next_run_at: None },
+    })
+}
+
+/// Runs the scheduled pushes that are due: partners with a "Synchronize with Autotask"
+/// notification whose next run has come (the first right away). Each due run is claimed
+/// with one conditional write, so with several instances exactly one runs it.
+pub async fn run_due(db: &Db, connections: &crate::db::connection::SqlAutotaskSettings, now: i64) -> Result<usize, sqlx::Error> {
+    let partners: Vec<i64> = sqlx::query_scalar("select distinct partner_id from notification_rule where action = 'sync'").fetch_all(&db.pool).await?;
+    let mut ran = 0;
+    for partner_id in partners {
+        let plan = schedule(db, partner_id).await?;
+        let next = now + plan.every_hours * 3_600_000;
+        let claimed = sqlx::query(
+            "insert into billing_schedule (partner_id, every_hours, next_run_at, updated_at, updated_by) values ($1, 24, $2, $3, 'schedule') \
+             on conflict (partner_id) do update set next_run_at = $2 where billing_schedule.next_run_at is null or billing_schedule.next_run_at <= $3",
+        )
+        .bind(partner_id)
+        .bind(next)
+        .bind(now)
+        .execute(&db.pool)
+        .await?
+        .rows_affected()
+            == 1;
+        if !claimed {
+            continue;
+        }
+        let client = match connections.client(partner_id).await {
+            Ok(c) => c,
+            Err(p) => {
+                tracing::warn!(partner_id, problem = %p.message, "scheduled push skipped");
+                continue;
+            }
+        };
+        match apply(db, &client, partner_id, "schedule", &PushSelection { lines: None, hold_above: plan.hold_above }).await {
+            Ok(r) => tracing::info!(partner_id, applied = r.applied, held = r.held, failed = r.failed, "scheduled push"),
+            Err(e) => tracing::warn!(partner_id, error = %e, "scheduled push failed"),
+        }
+        ran += 1;
+    }
+    Ok(ran)
+}
+
+/// Checks for due scheduled pushes every minute until aborted.
+pub fn spawn_scheduler(db: Db, connections: crate::db::connection::SqlAutotaskSettings) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = run_due(&db, &connections, now_ms()).await {
+                tracing::warn!(error = %e, "could not look for scheduled pushes");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        }
+    })
 }

@@ -202,10 +202,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         });
     }
     let dispatcher = start_dispatcher(&state);
+    let scheduler = crate::push::spawn_scheduler(state.db.clone(), state.connections.clone());
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!("Taskbridge is listening on http://{}", listener.local_addr()?);
     serve_on(listener, state, Duration::from_secs(args.request_timeout_secs), shutdown_signal()).await?;
     dispatcher.stop();
+    scheduler.abort();
     if let Some(running) = embedded {
         running.stop().await;
     }

@@ -1,7 +1,7 @@
 //! Billing settings on the Setup page (admins change them; everyone may read them).
 
 use crate::error::AppError;
-use crate::types::billing::{BillingSettings, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, ServiceOption};
+use crate::types::billing::{BillingSchedule, BillingSettings, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, ServiceOption};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -60,4 +60,18 @@ pub async fn push_lines(push_id: i64) -> Result<Vec<PushLine>, AppError> {
 pub async fn undo_push(push_id: i64) -> Result<PushResult, AppError> {
     let admin = crate::auth::require_admin()?;
     crate::services::services()?.billing.undo(&admin, push_id).await
+}
+
+/// The automatic push schedule.
+#[server(prefix = "/rpc", endpoint = "get_billing_schedule")]
+pub async fn get_billing_schedule() -> Result<BillingSchedule, AppError> {
+    let user = crate::auth::require_user()?;
+    crate::services::services()?.billing.schedule(user.partner_id).await
+}
+
+/// Changes the schedule (admins).
+#[server(prefix = "/rpc", endpoint = "save_billing_schedule", input = Json)]
+pub async fn save_billing_schedule(schedule: BillingSchedule) -> Result<BillingSchedule, AppError> {
+    let admin = crate::auth::require_admin()?;
+    crate::services::services()?.billing.save_schedule(&admin, schedule).await
 }

@@ -2,11 +2,11 @@
 //! eligible; the others listed with the reason), each product's service or "Do not map",
 //! and the rounding of storage products.
 
-use crate::api::billing::{get_billing_settings, retrieve_services, SaveBillingSettings};
+use crate::api::billing::{get_billing_schedule, get_billing_settings, retrieve_services, SaveBillingSchedule, SaveBillingSettings};
 use crate::components::panel::{ErrorPanel, Loading};
 use crate::components::time::Time;
 use crate::error::AppError;
-use crate::types::billing::{product, BillingSettings, ProductMapping, Rounding, ServiceOption};
+use crate::types::billing::{product, BillingSchedule, BillingSettings, ProductMapping, Rounding, ServiceOption};
 use leptos::prelude::*;
 
 /// The billing card.
@@ -27,7 +27,64 @@ pub fn BillingSettingsCard(is_admin: bool) -> impl IntoView {
                     }
                 })}
             </Transition>
+            <ScheduleForm is_admin />
         </section>
+    }
+    .into_any()
+}
+
+/// When pushes run by themselves.
+#[component]
+fn ScheduleForm(is_admin: bool) -> impl IntoView {
+    let save = ServerAction::<SaveBillingSchedule>::new();
+    let current = Resource::new(move || save.version().get(), |_| get_billing_schedule());
+    let every = RwSignal::new(String::new());
+    let hold = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if let Some(Ok(s)) = current.get() {
+            every.set(s.every_hours.to_string());
+            hold.set(s.hold_above.map(|h| h.to_string()).unwrap_or_default());
+        }
+    });
+    let field_error = move |f: &str| save.value().get().and_then(Result::err).and_then(|e| e.field_message(f));
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let schedule = BillingSchedule {
+            every_hours: every.get_untracked().trim().parse().unwrap_or(0),
+            hold_above: hold.get_untracked().trim().parse().ok(),
+            enabled: false,
+            next_run_at: None,
+        };
+        save.dispatch(SaveBillingSchedule { schedule });
+    };
+    view! {
+        <form class="form-inline schedule-form" on:submit=submit novalidate aria-label="Automatic pushes">
+            <div class="field">
+                <label for="schedule-every">"Push automatically every (hours)"</label>
+                <input id="schedule-every" type="number" min="1" max="744" step="1" class="input-narrow" disabled=!is_admin prop:value=every on:input=move |ev| every.set(event_target_value(&ev)) />
+                <p class="field-error">{move || field_error("every_hours")}</p>
+            </div>
+            <div class="field">
+                <label for="schedule-hold">"Hold changes larger than (units)"</label>
+                <input id="schedule-hold" type="number" min="0" step="1" class="input-narrow" placeholder="No limit" disabled=!is_admin prop:value=hold on:input=move |ev| hold.set(event_target_value(&ev)) />
+                <p class="field-error">{move || field_error("hold_above")}</p>
+            </div>
+            {is_admin.then(|| view! { <button type="submit" class="btn" disabled=move || save.pending().get()>"Save schedule"</button> })}
+            <p class="muted small" role="status">
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match current.await {
+                            Ok(s) if !s.enabled => view! { "Off: create a \u{201c}Synchronize with Autotask\u{201d} notification to push on this schedule." }.into_any(),
+                            Ok(s) => match s.next_run_at {
+                                Some(at) => view! { "Next automatic push " <Time ms=Some(at) /> "." }.into_any(),
+                                None => view! { "The first automatic push runs within a minute." }.into_any(),
+                            },
+                            Err(_) => ().into_any(),
+                        }
+                    })}
+                </Transition>
+            </p>
+        </form>
     }
     .into_any()
 }

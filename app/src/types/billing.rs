@@ -268,6 +268,32 @@ pub struct PushRun {
     pub applied: i64,
 }
 
+/// When pushes run by themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingSchedule {
+    /// Hours between scheduled pushes (default 24: daily).
+    pub every_hours: i64,
+    /// Scheduled pushes hold changes of more units than this for approval.
+    pub hold_above: Option<i64>,
+    /// Whether a "Synchronize with Autotask" notification exists (else nothing runs).
+    pub enabled: bool,
+    /// When the next scheduled push is due.
+    pub next_run_at: Option<i64>,
+}
+
+impl BillingSchedule {
+    /// Checks the choices; the error names the field.
+    pub fn validate(&self) -> Result<(), AppError> {
+        if !(1..=24 * 31).contains(&self.every_hours) {
+            return Err(AppError::invalid("every_hours", "Push every 1 to 744 hours (31 days)."));
+        }
+        if self.hold_above.is_some_and(|h| h < 0) {
+            return Err(AppError::invalid("hold_above", "The approval threshold is a number of units, 0 or more."));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![expect(clippy::unwrap_used)]

@@ -12,6 +12,7 @@ both_databases!(
     usage_is_one_row_per_customer_product_and_month,
     billing_settings_offer_monthly_services_and_check_them_on_save,
     a_push_previews_writes_only_differences_and_never_applies_twice,
+    scheduled_pushes_need_a_sync_notification_and_run_once_per_interval,
 );
 
 struct World {
@@ -255,4 +256,46 @@ async fn a_push_previews_writes_only_differences_and_never_applies_twice(backend
     assert!(csv.contains(",undo,") && csv.contains("Billing Customer 0,server_backup"), "{csv}");
     let anonymous = w.app.browser().get("/exports/billing-history.csv").await;
     assert!(anonymous.status().is_redirection(), "anonymous visitors are sent to sign in: {}", anonymous.status());
+}
+
+async fn scheduled_pushes_need_a_sync_notification_and_run_once_per_interval(backend: Backend) {
+    use server::autotask::{AutotaskClient, ClientOptions, Credentials};
+    let w = world(backend).await;
+    let at = AutotaskClient::new(
+        Credentials { username: USERNAME.into(), secret: SECRET.into(), integration_code: INTEGRATION_CODE.into() },
+        ClientOptions { discovery_url: format!("{}/ATServicesRest/", w.sb.base_url()), ..ClientOptions::default() },
+    )
+    .unwrap();
+    let company = at.create("Companies", &json!({"companyName": "Scheduled Co", "companyType": 1, "ownerResourceID": 29_682_885, "isActive": true, "countryID": 237})).await.unwrap();
+    let contract = at
+        .create("Contracts", &json!({"companyID": company, "contractName": "Managed Backup", "contractType": 7, "status": 1, "startDate": "2025-01-01T00:00:00Z", "endDate": "2030-12-31T00:00:00Z"}))
+        .await
+        .unwrap();
+    at.create_child("Contracts", contract, "Services", "ContractServices", &json!({"serviceID": SERVER_LICENCE, "unitPrice": 45.0})).await.unwrap();
+    let customer: i64 = sqlx::query_scalar("select customer_id from customer where external_ref = 'c1'").fetch_one(&w.app.state.db.pool).await.unwrap();
+    w.admin.ok_json("save_customer_map", &json!({"changes": [{"op": "link", "customer_id": customer, "company_id": company}, {"op": "set_contract", "customer_id": customer, "contract_id": contract, "confirm_flags": true}]})).await;
+    let mut mappings = w.admin.ok("get_billing_settings", &[]).await["mappings"].as_array().unwrap().clone();
+    mappings[0]["service_id"] = json!(SERVER_LICENCE);
+    w.admin.ok_json("save_billing_settings", &json!({ "mappings": mappings })).await;
+    let period = &app::format::iso_utc(server::db::now_ms())[..7];
+    w.usage(json!({"customer_ref": "c1", "product": "server_backup", "period": period, "quantity": 4})).await;
+
+    let db = &w.app.state.db;
+    let connections = &w.app.state.connections;
+    let now = server::db::now_ms();
+    assert_eq!(server::push::run_due(db, connections, now).await.unwrap(), 0, "no Synchronize with Autotask notification, no push");
+    assert_eq!(w.admin.ok("get_billing_schedule", &[]).await["enabled"], false);
+    w.admin.ok_json("save_rule", &json!({"rule_id": null, "rule": {"action": "sync", "subscribe_ok": false, "all_types": true, "event_types": [], "customer_ids": [], "complete_on_recovery": true}})).await;
+    assert_eq!(server::push::run_due(db, connections, now).await.unwrap(), 1, "the first push runs right away");
+    let history = w.admin.ok("push_history", &[]).await;
+    assert_eq!((history[0]["started_by"].as_str(), history[0]["applied"].as_i64()), (Some("schedule"), Some(1)));
+    assert_eq!(server::push::run_due(db, connections, now + 60_000).await.unwrap(), 0, "not again within the interval");
+    assert_eq!(server::push::run_due(db, connections, now + 25 * 3_600_000).await.unwrap(), 1, "daily by default");
+    assert_eq!(w.admin.ok("push_history", &[]).await[0]["applied"], 0, "nothing changed, nothing written");
+    let schedule = w.admin.ok("get_billing_schedule", &[]).await;
+    assert_eq!((schedule["enabled"].as_bool(), schedule["every_hours"].as_i64()), (Some(true), Some(24)));
+    let e = w.admin.err_json("save_billing_schedule", &json!({"schedule": {"every_hours": 0, "hold_above": null, "enabled": true, "next_run_at": null}})).await;
+    assert!(matches!(e, AppError::Invalid { ref field, .. } if field == "every_hours"), "{e:?}");
+    let saved = w.admin.ok_json("save_billing_schedule", &json!({"schedule": {"every_hours": 6, "hold_above": 50, "enabled": true, "next_run_at": null}})).await;
+    assert_eq!((saved["every_hours"].as_i64(), saved["hold_above"].as_i64()), (Some(6), Some(50)));
 }
