@@ -18,6 +18,11 @@ export default defineConfig({
   retries: 0,
   forbidOnly: !!process.env.CI,
   reporter: [["list"]],
+  // Specs that create companies in the shared sandbox run after the ones that count them.
+  projects: [
+    { name: "console", testIgnore: /(notifications|billing_push)\.spec\.ts/ },
+    { name: "writes-to-autotask", testMatch: /(notifications|billing_push)\.spec\.ts/, dependencies: ["console"] },
+  ],
   use: {
     baseURL: `http://127.0.0.1:${PORT}`,
     trace: "retain-on-failure",

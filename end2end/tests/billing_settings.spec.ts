@@ -25,5 +25,7 @@ test("an admin retrieves Autotask services, maps products to monthly ones and se
   await page.reload();
   await expect(page.getByRole("form", { name: "Billing settings" }).getByLabel("Server backup licence")).toHaveValue("29683101");
   await expect(page.getByRole("form", { name: "Billing settings" }).getByLabel("Rounding of Cloud storage")).toHaveValue("nearest");
-  if (shots) await page.getByRole("form", { name: "Billing settings" }).screenshot({ path: `${shots}/billing-settings.png` });
+  if (shots) await page.locator("section.billing-settings").screenshot({ path: `${shots}/billing-settings.png` });
+  // The schedule is off until a "Synchronize with Autotask" notification exists.
+  await expect(page.getByRole("form", { name: "Automatic pushes" })).toContainText("Synchronize with Autotask");
 });

@@ -195,19 +195,21 @@ impl BillingService for SqlBilling {
         let now = now_ms();
         let mut tx = self.db.pool.begin().await.internal()?;
         sqlx::query(
-            "insert into billing_schedule (partner_id, every_hours, hold_above, next_run_at, updated_at, updated_by) values ($1, $2, $3, null, $4, $5) \
-             on conflict (partner_id) do update set every_hours = excluded.every_hours, hold_above = excluded.hold_above, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+            "insert into billing_schedule (partner_id, every_hours, hold_above, allow_add_service, next_run_at, updated_at, updated_by) values ($1, $2, $3, $6, null, $4, $5) \
+             on conflict (partner_id) do update set every_hours = excluded.every_hours, hold_above = excluded.hold_above, allow_add_service = excluded.allow_add_service, \
+             updated_at = excluded.updated_at, updated_by = excluded.updated_by",
         )
         .bind(actor.partner_id)
         .bind(schedule.every_hours)
         .bind(schedule.hold_above)
         .bind(now)
         .bind(&actor.email)
+        .bind(i64::from(schedule.allow_add_service))
         .execute(&mut *tx)
         .await
         .internal()?;
         let hold = schedule.hold_above.map(|h| format!(", holding changes above {h} units")).unwrap_or_default();
-        audit::record(&mut *tx, actor.partner_id, &actor.email, "billing.schedule", &format!("Automatic pushes every {} hours{hold}", schedule.every_hours)).await?;
+        audit::record(&mut *tx, actor.partner_id, &actor.email, "billing.schedule", &format!("Automatic pushes every {} hours{hold}; adding missing services {}", schedule.every_hours, if schedule.allow_add_service { "allowed" } else { "not allowed" })).await?;
         tx.commit().await.internal()?;
         self.schedule(actor.partner_id).await
     }

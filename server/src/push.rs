@@ -143,6 +143,7 @@ pub async fn preview(db: &Db, client: &AutotaskClient, partner_id: i64, only: Op
             usage.push(u);
         }
     }
+    let allow_add = schedule(db, partner_id).await?.allow_add_service;
     let contract_ids: Vec<i64> = usage.iter().filter(|u| mappings.contains_key(&u.product)).filter_map(|u| u.contract_id).collect::<HashSet<_>>().into_iter().collect();
     let service_ids: Vec<i64> = mappings.values().map(|m| m.service_id).collect::<HashSet<_>>().into_iter().collect();
     let billed = if contract_ids.is_empty() {
@@ -190,20 +191,23 @@ pub async fn preview(db: &Db, client: &AutotaskClient, partner_id: i64, only: Op
             lines.push(skip(line, "The billing contract is not a Recurring Service contract; Autotask takes service adjustments only on those.".into()));
             continue;
         }
-        let Some(cs) = billed.services.get(&(contract_id, m.service_id)) else {
-            let why = if billed.in_bundle.contains(&(contract_id, m.service_id)) {
-                "The service is sold only inside a service bundle on this contract; adjust the bundle in Autotask.".to_string()
-            } else {
-                "The service is not on the billing contract yet; add it to the contract in Autotask.".to_string()
-            };
-            lines.push(skip(line, why));
-            continue;
-        };
-        let current = billed.units.get(&cs.id).copied().unwrap_or(0);
+        let cs = billed.services.get(&(contract_id, m.service_id));
+        if cs.is_none() {
+            if billed.in_bundle.contains(&(contract_id, m.service_id)) {
+                lines.push(skip(line, "The service is sold only inside a service bundle on this contract; adjust the bundle in Autotask.".into()));
+                continue;
+            }
+            if !allow_add {
+                lines.push(skip(line, "The service is not on the billing contract; add it in Autotask, or allow pushes to add it (Setup \u{203a} Billing).".into()));
+                continue;
+            }
+            line.reason = Some("Adds the service to the contract (allowed in Billing settings).".into());
+        }
+        let current = cs.and_then(|cs| billed.units.get(&cs.id).copied()).unwrap_or(0);
         let target = line.taskbridge_units.unwrap_or_default();
         line.autotask_units = Some(current);
         line.change = target - current;
-        line.unit_price = cs.unit_price.or_else(|| billed.prices.get(&m.service_id).copied()).unwrap_or_default();
+        line.unit_price = cs.and_then(|cs| cs.unit_price).or_else(|| billed.prices.get(&m.service_id).copied()).unwrap_or_default();
         line.money = line.change as f64 * line.unit_price;
         line.status = if line.change == 0 { LineStatus::Unchanged } else { LineStatus::Change };
         lines.push(line);
@@ -559,11 +563,17 @@ async fn run(db: &Db, client: &AutotaskClient, partner_id: i64, push_id: i64, se
 
 /// The partner's schedule (defaults: daily, no threshold).
 pub async fn schedule(db: &Db, partner_id: i64) -> Result<BillingSchedule, sqlx::Error> {
-    let row = sqlx::query("select every_hours, hold_above, next_run_at from billing_schedule where partner_id = $1").bind(partner_id).fetch_optional(&db.pool).await?;
+    let row = sqlx::query("select every_hours, hold_above, next_run_at, allow_add_service from billing_schedule where partner_id = $1").bind(partner_id).fetch_optional(&db.pool).await?;
     let enabled = sqlx::query("select rule_id from notification_rule where partner_id = $1 and action = 'sync' limit 1").bind(partner_id).fetch_optional(&db.pool).await?.is_some();
     Ok(match row {
-        Some(r) => BillingSchedule { every_hours: r.try_get("every_hours")?, hold_above: r.try_get("hold_above")?, enabled, next_run_at: r.try_get("next_run_at")? },
-        None => BillingSchedule { every_hours: 24, hold_above: None, enabled, next_run_at: None },
+        Some(r) => BillingSchedule {
+            every_hours: r.try_get("every_hours")?,
+            hold_above: r.try_get("hold_above")?,
+            enabled,
+            next_run_at: r.try_get("next_run_at")?,
+            allow_add_service: r.try_get::<i64, _>("allow_add_service")? != 0,
+        },
+        None => BillingSchedule { every_hours: 24, hold_above: None, enabled, next_run_at: None, allow_add_service: false },
     })
 }
 

@@ -40,10 +40,12 @@ fn ScheduleForm(is_admin: bool) -> impl IntoView {
     let current = Resource::new(move || save.version().get(), |_| get_billing_schedule());
     let every = RwSignal::new(String::new());
     let hold = RwSignal::new(String::new());
+    let allow_add = RwSignal::new(false);
     Effect::new(move |_| {
         if let Some(Ok(s)) = current.get() {
             every.set(s.every_hours.to_string());
             hold.set(s.hold_above.map(|h| h.to_string()).unwrap_or_default());
+            allow_add.set(s.allow_add_service);
         }
     });
     let field_error = move |f: &str| save.value().get().and_then(Result::err).and_then(|e| e.field_message(f));
@@ -54,6 +56,7 @@ fn ScheduleForm(is_admin: bool) -> impl IntoView {
             hold_above: hold.get_untracked().trim().parse().ok(),
             enabled: false,
             next_run_at: None,
+            allow_add_service: allow_add.get_untracked(),
         };
         save.dispatch(SaveBillingSchedule { schedule });
     };
@@ -69,7 +72,10 @@ fn ScheduleForm(is_admin: bool) -> impl IntoView {
                 <input id="schedule-hold" type="number" min="0" step="1" class="input-narrow" placeholder="No limit" disabled=!is_admin prop:value=hold on:input=move |ev| hold.set(event_target_value(&ev)) />
                 <p class="field-error">{move || field_error("hold_above")}</p>
             </div>
-            {is_admin.then(|| view! { <button type="submit" class="btn" disabled=move || save.pending().get()>"Save schedule"</button> })}
+            <div class="field">
+                <label class="check"><input type="checkbox" disabled=!is_admin prop:checked=allow_add on:change=move |ev| allow_add.set(event_target_checked(&ev)) />" Add a mapped service to a contract that lacks it"</label>
+            </div>
+            {is_admin.then(|| view! { <button type="submit" class="btn" disabled=move || save.pending().get()>"Save"</button> })}
             <p class="muted small" role="status">
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {

@@ -279,6 +279,9 @@ pub struct BillingSchedule {
     pub enabled: bool,
     /// When the next scheduled push is due.
     pub next_run_at: Option<i64>,
+    /// A push may add a mapped service to a billing contract that lacks it.
+    #[serde(default)]
+    pub allow_add_service: bool,
 }
 
 impl BillingSchedule {

@@ -13,6 +13,7 @@ both_databases!(
     billing_settings_offer_monthly_services_and_check_them_on_save,
     a_push_previews_writes_only_differences_and_never_applies_twice,
     scheduled_pushes_need_a_sync_notification_and_run_once_per_interval,
+    throttling_and_outages_mid_push_never_apply_twice_and_missing_services_are_added_when_allowed,
 );
 
 struct World {
@@ -294,8 +295,88 @@ async fn scheduled_pushes_need_a_sync_notification_and_run_once_per_interval(bac
     assert_eq!(w.admin.ok("push_history", &[]).await[0]["applied"], 0, "nothing changed, nothing written");
     let schedule = w.admin.ok("get_billing_schedule", &[]).await;
     assert_eq!((schedule["enabled"].as_bool(), schedule["every_hours"].as_i64()), (Some(true), Some(24)));
-    let e = w.admin.err_json("save_billing_schedule", &json!({"schedule": {"every_hours": 0, "hold_above": null, "enabled": true, "next_run_at": null}})).await;
+    let e = w.admin.err_json("save_billing_schedule", &json!({"schedule": {"every_hours": 0, "hold_above": null, "enabled": true, "next_run_at": null, "allow_add_service": false}})).await;
     assert!(matches!(e, AppError::Invalid { ref field, .. } if field == "every_hours"), "{e:?}");
     let saved = w.admin.ok_json("save_billing_schedule", &json!({"schedule": {"every_hours": 6, "hold_above": 50, "enabled": true, "next_run_at": null}})).await;
     assert_eq!((saved["every_hours"].as_i64(), saved["hold_above"].as_i64()), (Some(6), Some(50)));
+}
+
+async fn throttling_and_outages_mid_push_never_apply_twice_and_missing_services_are_added_when_allowed(backend: Backend) {
+    use server::autotask::{AutotaskClient, ClientOptions, Credentials, Filter, Query};
+    let w = world(backend).await;
+    let at = AutotaskClient::new(
+        Credentials { username: USERNAME.into(), secret: SECRET.into(), integration_code: INTEGRATION_CODE.into() },
+        ClientOptions { discovery_url: format!("{}/ATServicesRest/", w.sb.base_url()), ..ClientOptions::default() },
+    )
+    .unwrap();
+    let period = app::format::iso_utc(server::db::now_ms())[..7].to_string();
+    let mut contracts = Vec::new();
+    for i in 0..7i64 {
+        let reference = format!("f{i}");
+        let company = at.create("Companies", &json!({"companyName": format!("Fault Co {i}"), "companyType": 1, "ownerResourceID": 29_682_885, "isActive": true, "countryID": 237})).await.unwrap();
+        let contract = at
+            .create("Contracts", &json!({"companyID": company, "contractName": format!("Backup {i}"), "contractType": 7, "status": 1, "startDate": "2025-01-01T00:00:00Z", "endDate": "2030-12-31T00:00:00Z"}))
+            .await
+            .unwrap();
+        // The last contract lacks the service.
+        if i < 6 {
+            at.create_child("Contracts", contract, "Services", "ContractServices", &json!({"serviceID": SERVER_LICENCE, "unitPrice": 45.0})).await.unwrap();
+        }
+        let r = reqwest::Client::new().post(w.app.url("/api/v1/customers")).bearer_auth(&w.token).json(&json!({"customers": [{"ref": reference, "name": format!("Fault Customer {i}")}]})).send().await.unwrap();
+        let customer = r.json::<Value>().await.unwrap()["results"][0]["customer_id"].as_i64().unwrap();
+        w.admin.ok_json("save_customer_map", &json!({"changes": [{"op": "link", "customer_id": customer, "company_id": company}, {"op": "set_contract", "customer_id": customer, "contract_id": contract, "confirm_flags": true}]})).await;
+        w.usage(json!({"customer_ref": reference, "product": "server_backup", "period": period, "quantity": 3 + i})).await;
+        contracts.push((contract, 3 + i));
+    }
+    let mut mappings = w.admin.ok("get_billing_settings", &[]).await["mappings"].as_array().unwrap().clone();
+    mappings[0]["service_id"] = json!(SERVER_LICENCE);
+    w.admin.ok_json("save_billing_settings", &json!({ "mappings": mappings })).await;
+    let billed = |contract: i64| {
+        let at = &at;
+        async move {
+            let today = app::format::iso_utc(server::db::now_ms());
+            let rows = at.query_all_raw("ContractServiceUnits", &Query::new([Filter::eq("contractID", contract), Filter::lte("startDate", today.clone()), Filter::gt("endDate", today)])).await.unwrap();
+            rows.iter().map(|r| r["units"].as_i64().unwrap()).sum::<i64>()
+        }
+    };
+
+    // Throttling, outages and lost answers mid-push: pushes are repeated until every line
+    // went through; no quantity ever goes past its target (nothing applied twice).
+    let faults = |v: Value| {
+        let url = format!("{}/_sandbox/faults", w.sb.base_url());
+        async move { reqwest::Client::new().put(url).json(&v).send().await.unwrap().error_for_status().unwrap() }
+    };
+    faults(json!({"rate_429": 0.15, "rate_5xx": 0.15, "rate_lost_write": 0.2})).await;
+    let mut settled = false;
+    for _ in 0..15 {
+        let r = w.admin.call_json("apply_push", &json!({"selection": {"lines": null, "hold_above": null}})).await;
+        let ok = r.status().is_success();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        for (contract, target) in &contracts[..6] {
+            assert!(billed(*contract).await <= *target, "contract {contract} went past its target: applied twice");
+        }
+        if ok && body["failed"] == 0 && body["applied"] == 0 {
+            settled = true;
+            break;
+        }
+    }
+    faults(json!({})).await;
+    assert!(settled, "pushes kept failing under the injected faults");
+    for (contract, target) in &contracts[..6] {
+        assert_eq!(billed(*contract).await, *target);
+    }
+    let failed: i64 = sqlx::query_scalar("select count(*) from push_line where outcome = 'failed'").fetch_one(&w.app.state.db.pool).await.unwrap();
+    eprintln!("{failed} line failures were recorded on the way");
+
+    // The contract without the service: skipped with the reason until adding is allowed.
+    let preview = w.admin.ok("preview_push", &[]).await;
+    let missing = preview["lines"].as_array().unwrap().iter().find(|l| l["customer_name"] == "Fault Customer 6").unwrap().clone();
+    assert!(missing["reason"].as_str().unwrap().contains("not on the billing contract"), "{missing}");
+    w.admin.ok_json("save_billing_schedule", &json!({"schedule": {"every_hours": 24, "hold_above": null, "enabled": false, "next_run_at": null, "allow_add_service": true}})).await;
+    let preview = w.admin.ok("preview_push", &[]).await;
+    let adding = preview["lines"].as_array().unwrap().iter().find(|l| l["customer_name"] == "Fault Customer 6").unwrap().clone();
+    assert_eq!((adding["status"].as_str(), adding["change"].as_i64()), (Some("change"), Some(9)), "{adding}");
+    let r = w.admin.ok_json("apply_push", &json!({"selection": {"lines": null, "hold_above": null}})).await;
+    assert_eq!(r["applied"], 1, "{r}");
+    assert_eq!(billed(contracts[6].0).await, 9);
 }
