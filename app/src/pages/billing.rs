@@ -34,7 +34,7 @@ fn money(v: f64) -> String {
 }
 
 fn units(v: Option<i64>) -> String {
-    v.map(|v| crate::format::thousands(v)).unwrap_or_else(|| "\u{2014}".into())
+    v.map(crate::format::thousands).unwrap_or_else(|| "\u{2014}".into())
 }
 
 /// Preview, apply, history.
