@@ -1,5 +1,8 @@
 //! Taskbridge's user interface: the HTML shell, the router, pages, components, wire types
 //! and server functions. Compiled twice: with `ssr` into the server, with `hydrate` into wasm.
+// Leptos view types nest deeply; a clean (non-incremental) build of the larger pages
+// exceeds the default query depth of 128.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod components;

@@ -206,6 +206,7 @@ fn BillingForm(initial: BillingSettings, save: ServerAction<SaveBillingSettings>
                     }}</td>
                 </tr>
             }
+            .into_any()
         })
         .collect_view();
     view! {
