@@ -20,8 +20,11 @@ export default defineConfig({
   reporter: [["list"]],
   // Specs that create companies in the shared sandbox run after the ones that count them.
   projects: [
+    // They also run one after the other: concurrent Customer Map saves on SQLite can hit
+    // a busy snapshot (tracked as a server fix; see the issue note).
     { name: "console", testIgnore: /(notifications|billing_push)\.spec\.ts/ },
-    { name: "writes-to-autotask", testMatch: /(notifications|billing_push)\.spec\.ts/, dependencies: ["console"] },
+    { name: "tickets", testMatch: /notifications\.spec\.ts/, dependencies: ["console"] },
+    { name: "billing-push", testMatch: /billing_push\.spec\.ts/, dependencies: ["tickets"] },
   ],
   use: {
     baseURL: `http://127.0.0.1:${PORT}`,
