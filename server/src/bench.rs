@@ -115,7 +115,7 @@ pub async fn map(customers: usize, companies: usize, database_url: Option<String
     }
     let mut linked_companies = std::collections::HashSet::new();
     for chunk in customer_rows.chunks(200) {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.begin().await?;
         for (name, link) in chunk {
             let id: i64 = sqlx::query_scalar("insert into customer (partner_id, name, name_key, country_code, region, source, created_at, updated_at) values ($1, $2, $3, 'US', 'us', 'api', $4, $4) returning customer_id")
                 .bind(partner_id)
@@ -500,7 +500,7 @@ pub async fn billing(customers: usize, changed_pct: usize, latency_ms: u64) -> a
     let mut changed = 0usize;
     for chunk in rows.chunks(250).enumerate() {
         let (ci, chunk) = chunk;
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.begin().await?;
         for (i, (company, contract, units)) in chunk.iter().enumerate() {
             let c = ci * 250 + i;
             let name = format!("Billing Bench {c:05}");

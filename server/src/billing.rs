@@ -131,7 +131,7 @@ impl BillingService for SqlBilling {
             }
         }
         let now = now_ms();
-        let mut tx = self.db.pool.begin().await.internal()?;
+        let mut tx = self.db.begin().await.internal()?;
         for m in &mappings {
             sqlx::query(
                 "insert into product_mapping (partner_id, product, service_id, service_name, rounding, unit_size, updated_at, updated_by) values ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -193,7 +193,7 @@ impl BillingService for SqlBilling {
     async fn save_schedule(&self, actor: &CurrentUser, schedule: BillingSchedule) -> Result<BillingSchedule, AppError> {
         schedule.validate()?;
         let now = now_ms();
-        let mut tx = self.db.pool.begin().await.internal()?;
+        let mut tx = self.db.begin().await.internal()?;
         sqlx::query(
             "insert into billing_schedule (partner_id, every_hours, hold_above, allow_add_service, next_run_at, updated_at, updated_by) values ($1, $2, $3, $6, null, $4, $5) \
              on conflict (partner_id) do update set every_hours = excluded.every_hours, hold_above = excluded.hold_above, allow_add_service = excluded.allow_add_service, \

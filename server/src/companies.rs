@@ -346,7 +346,7 @@ impl SqlCompanies {
         let rows = bind_all(sqlx::query(&sql), &args).fetch_all(&self.db.pool).await?;
         let now = now_ms();
         let (mut created, mut updated) = (0, 0);
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         for r in &rows {
             let company_id: i64 = r.try_get("company_id")?;
             let missing = r.try_get::<i64, _>("missing")? != 0;

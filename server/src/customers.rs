@@ -102,7 +102,7 @@ async fn write(state: &AppState, partner_id: i64, token_name: &str, customers: &
     let now = now_ms();
     let mut results = Vec::with_capacity(customers.len());
     let (mut created, mut updated) = (0, 0);
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     for (index, c) in customers.iter().enumerate() {
         let (reference, name, country) = match validate(c, index) {
             Ok(v) => v,

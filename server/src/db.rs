@@ -84,6 +84,18 @@ impl Db {
         migrator.run(&self.pool).await.context("running database migrations")
     }
 
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`begin
+    /// immediate`): a deferred transaction that reads and then writes fails at once with
+    /// SQLITE_BUSY (its snapshot went stale) when another connection wrote in between, and
+    /// `busy_timeout` cannot help it; an immediate one waits its turn instead. Every
+    /// transaction that writes starts here, never with `pool.begin()`.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.kind {
+            DbKind::Sqlite => self.pool.begin_with("begin immediate").await,
+            DbKind::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// A cheap round trip, for health checks.
     pub async fn ping(&self) -> bool {
         sqlx::query("select 1").execute(&self.pool).await.is_ok()

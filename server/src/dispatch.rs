@@ -658,7 +658,7 @@ impl<'a> Round<'a> {
         inc.ticket_number = number.clone();
         inc.created_status = Some(resolved.status_new);
         inc.last_note_at = Some(created_at);
-        let mut tx = self.d.db.pool.begin().await?;
+        let mut tx = self.d.db.begin().await?;
         sqlx::query("update incident set ticket_id = $1, ticket_number = $2, created_status = $3, ticket_created_at = $4, last_note_at = $4 where incident_id = $5")
             .bind(ticket_id)
             .bind(&number)
@@ -688,7 +688,7 @@ impl<'a> Round<'a> {
             return Ok(());
         }
         let repeats = std::mem::take(&mut self.repeats);
-        let mut tx = self.d.db.pool.begin().await?;
+        let mut tx = self.d.db.begin().await?;
         let now = now_ms();
         for (incident_id, r) in repeats {
             let n = r.event_ids.len() as i64;
@@ -768,7 +768,7 @@ impl<'a> Round<'a> {
         let client = self.client().await?;
         let ids: Vec<i64> = by_ticket.keys().copied().collect();
         let tickets: Vec<Ticket> = client.query(&Query::new([Filter::is_in("id", ids)]).include(&["id", "ticketNumber"])).await?;
-        let mut tx = self.d.db.pool.begin().await?;
+        let mut tx = self.d.db.begin().await?;
         for t in tickets {
             let (Some(number), Some(incident_id)) = (t.ticket_number, by_ticket.get(&t.id)) else { continue };
             sqlx::query("update incident set ticket_number = $1 where incident_id = $2").bind(&number).bind(incident_id).execute(&mut *tx).await?;
@@ -839,7 +839,7 @@ impl<'a> Round<'a> {
         if ticket.as_ref().is_none_or(|t| tickets::completed_in_autotask(t, &resolved)) {
             // Someone completed it in Autotask: this incident is over, and its unnoted
             // repeats are new failures: they go back to the queue and open a new ticket.
-            let mut tx = self.d.db.pool.begin().await?;
+            let mut tx = self.d.db.begin().await?;
             sqlx::query("update incident set state = 'closed_in_autotask', closed_at = $1, note_due_at = null, pending_repeats = 0 where incident_id = $2")
                 .bind(now_ms())
                 .bind(inc.id)
@@ -871,7 +871,7 @@ impl<'a> Round<'a> {
             tickets::note_once(&client, ticket_id, &marker, retrying, &format!("Repeated {n}\u{00d7}"), &text).await?;
         }
         let now = now_ms();
-        let mut tx = self.d.db.pool.begin().await?;
+        let mut tx = self.d.db.begin().await?;
         sqlx::query("update incident set pending_repeats = 0, note_due_at = null, last_note_at = $1, write_marker = null where incident_id = $2").bind(now).bind(inc.id).execute(&mut *tx).await?;
         sqlx::query("update event set dispatch_state = 'noted', dispatch_note = $1 where incident_id = $2 and dispatch_state = 'coalesced' and event_id <= $3")
             .bind(format!("Added to ticket {} in a note ({n} {}).", inc.ticket_number.clone().unwrap_or_else(|| ticket_id.to_string()), if n == 1 { "repeat" } else { "repeats" }))
@@ -926,7 +926,7 @@ impl<'a> Round<'a> {
                 }
             }
         };
-        let mut tx = self.d.db.pool.begin().await?;
+        let mut tx = self.d.db.begin().await?;
         sqlx::query("update incident set state = $1, closed_at = $2, close_event_id = $3, note_due_at = null, pending_repeats = 0, write_marker = null where incident_id = $4")
             .bind(state)
             .bind(now)

@@ -201,7 +201,7 @@ async fn store(state: &AppState, partner_id: i64, checked: Vec<Result<Valid, (St
     }
     // One transaction; repeats of an id (in this call or before) are stored once.
     let mut accepted = 0;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     for chunk in rows.chunks(100) {
         let mut sql = String::from("insert into event (partner_id, external_id, customer_id, device, job, event_type, severity, message, occurred_at, received_at) values ");
         let values: Vec<String> = (0..chunk.len()).map(|n| { let b = n * 8; format!("($1, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $2)", b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10) }).collect();

@@ -390,7 +390,7 @@ pub async fn rematch(db: &Db, partner_id: i64) -> Result<usize, AppError> {
     .collect::<Result<_, sqlx::Error>>()
     .internal()?;
     let found = matching::suggest(&customers, &companies);
-    let mut tx = db.pool.begin().await.internal()?;
+    let mut tx = db.begin().await.internal()?;
     sqlx::query("delete from match_suggestion where partner_id = $1").bind(partner_id).execute(&mut *tx).await.internal()?;
     for chunk in found.chunks(200) {
         let mut sql = String::from("insert into match_suggestion (partner_id, customer_id, company_id, score, reason) values ");
@@ -587,7 +587,7 @@ impl CustomerMapService for SqlCustomerMap {
             .collect();
         self.ensure_companies(partner_id, &referenced).await?;
 
-        let mut tx = self.db.pool.begin().await.internal()?;
+        let mut tx = self.db.begin().await.internal()?;
         let current: BTreeSet<(i64, i64)> = sqlx::query("select customer_id, company_id from customer_link where partner_id = $1")
             .bind(partner_id)
             .fetch_all(&mut *tx)

@@ -313,7 +313,7 @@ impl TicketService for SqlTickets {
     async fn save_settings(&self, actor: &CurrentUser, mut s: TicketSettings) -> Result<TicketSettings, AppError> {
         s.validate()?;
         let now = now_ms();
-        let mut tx = self.db.pool.begin().await.internal()?;
+        let mut tx = self.db.begin().await.internal()?;
         sqlx::query(
             "insert into ticket_settings (partner_id, subject_prefix, queue_do_not_map, queue_id, queue_label, priority_id, priority_label, status_new_id, \
              status_new_label, status_complete_id, status_complete_label, note_interval_minutes, updated_at, updated_by) \
@@ -396,7 +396,7 @@ impl TicketService for SqlTickets {
     async fn create_rule(&self, actor: &CurrentUser, mut rule: RuleInput) -> Result<NotificationRule, AppError> {
         rule.validate()?;
         self.check_customers(actor.partner_id, &rule.customer_ids).await?;
-        let mut tx = self.db.pool.begin().await.internal()?;
+        let mut tx = self.db.begin().await.internal()?;
         let id: i64 = sqlx::query(
             "insert into notification_rule (partner_id, action, subscribe_ok, all_types, event_types, customer_ids, complete_on_recovery, created_at, created_by) \
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning rule_id",
@@ -424,7 +424,7 @@ impl TicketService for SqlTickets {
     async fn update_rule(&self, actor: &CurrentUser, rule_id: i64, mut rule: RuleInput) -> Result<NotificationRule, AppError> {
         rule.validate()?;
         self.check_customers(actor.partner_id, &rule.customer_ids).await?;
-        let mut tx = self.db.pool.begin().await.internal()?;
+        let mut tx = self.db.begin().await.internal()?;
         let done = sqlx::query(
             "update notification_rule set action = $1, subscribe_ok = $2, all_types = $3, event_types = $4, customer_ids = $5, complete_on_recovery = $6 \
              where rule_id = $7 and partner_id = $8",
@@ -451,7 +451,7 @@ impl TicketService for SqlTickets {
 
     async fn delete_rule(&self, actor: &CurrentUser, rule_id: i64) -> Result<(), AppError> {
         let rule = self.rule(actor.partner_id, rule_id).await?;
-        let mut tx = self.db.pool.begin().await.internal()?;
+        let mut tx = self.db.begin().await.internal()?;
         sqlx::query("delete from notification_rule where rule_id = $1 and partner_id = $2").bind(rule_id).bind(actor.partner_id).execute(&mut *tx).await.internal()?;
         audit::record(&mut *tx, actor.partner_id, &actor.email, "rules.delete", &format!("Notification deleted: {}", Self::describe(&rule.input))).await?;
         tx.commit().await.internal()

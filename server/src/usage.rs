@@ -155,7 +155,7 @@ async fn store(state: &AppState, partner_id: i64, incoming: &[Incoming], single:
     // The partner's customers named in the call.
     let customers = crate::customers::resolve(&state.db, partner_id, checked.iter().filter_map(|c| c.as_ref().ok().map(|v| &v.customer))).await?;
     let mut results = Vec::with_capacity(checked.len());
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     for (i, c) in checked.into_iter().enumerate() {
         let prefix = if single { String::new() } else { format!("usage[{i}].") };
         let v = match c {

@@ -128,7 +128,7 @@ impl SqlAuth {
     }
 
     async fn record_failure(&self, email: &str, ip: &str, now: i64) -> Result<(), AppError> {
-        let mut tx = self.db.pool.begin().await.internal()?;
+        let mut tx = self.db.begin().await.internal()?;
         for (scope, key) in [("account", email), ("address", ip)] {
             sqlx::query("insert into sign_in_failure (scope, key, failed_at) values ($1, $2, $3)")
                 .bind(scope)
@@ -201,7 +201,7 @@ impl AuthService for SqlAuth {
         }
         let user = current_user(&row)?;
         let token = random_token(32);
-        let mut tx = self.db.pool.begin().await.internal()?;
+        let mut tx = self.db.begin().await.internal()?;
         sqlx::query(
             "insert into session (token_hash, user_id, partner_id, created_at, last_seen_at, expires_at, client_ip, user_agent) \
              values ($1, $2, $3, $4, $4, $5, $6, $7)",

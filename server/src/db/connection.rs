@@ -183,7 +183,7 @@ impl AutotaskSettings for SqlAutotaskSettings {
             (None, None) => return Err(AppError::invalid("secret", "Enter the API user's secret.")),
         };
         let now = now_ms();
-        let mut tx = self.db.pool.begin().await.internal()?;
+        let mut tx = self.db.begin().await.internal()?;
         sqlx::query(
             "insert into autotask_connection (partner_id, username, integration_code, secret_sealed, zone_override, updated_at, updated_by) \
              values ($1, $2, $3, $4, $5, $6, $7) \

@@ -31,7 +31,7 @@ pub async fn create_partner(db: &Db, name: &str, admin: NewUser) -> Result<Creat
         .map_err(internal)?;
     let (admin, hash) = hash;
     let now = now_ms();
-    let mut tx = db.pool.begin().await.internal()?;
+    let mut tx = db.begin().await.internal()?;
     let partner_id: i64 = sqlx::query("insert into partner (name, created_at) values ($1, $2) returning partner_id")
         .bind(name)
         .bind(now)

@@ -107,7 +107,7 @@ impl TokenStore for SqlTokenStore {
     async fn create(&self, actor: &CurrentUser, name: String) -> Result<CreatedApiToken, AppError> {
         let token = format!("{TOKEN_PREFIX}{}", random_token(32));
         let prefix: String = token.chars().take(TOKEN_PREFIX.len() + 6).collect();
-        let mut tx = self.db.pool.begin().await.internal()?;
+        let mut tx = self.db.begin().await.internal()?;
         let token_id: i64 = sqlx::query(
             "insert into api_token (partner_id, name, prefix, token_hash, created_by, created_at) values ($1, $2, $3, $4, $5, $6) returning token_id",
         )
@@ -132,7 +132,7 @@ impl TokenStore for SqlTokenStore {
         if before.revoked_at.is_some() {
             return Ok(before);
         }
-        let mut tx = self.db.pool.begin().await.internal()?;
+        let mut tx = self.db.begin().await.internal()?;
         sqlx::query("update api_token set revoked_at = $1, revoked_by = $2 where partner_id = $3 and token_id = $4")
             .bind(now_ms())
             .bind(actor.user_id)

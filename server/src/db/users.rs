@@ -88,7 +88,7 @@ impl UserStore for SqlUserStore {
             .map_err(internal)?
             .map_err(internal)?;
         let now = now_ms();
-        let mut tx = self.db.pool.begin().await.internal()?;
+        let mut tx = self.db.begin().await.internal()?;
         let user_id: i64 = sqlx::query(
             "insert into app_user (partner_id, email, name, role, password_hash, disabled, created_at, updated_at) \
              values ($1, $2, $3, $4, $5, 0, $6, $6) returning user_id",
@@ -118,7 +118,7 @@ impl UserStore for SqlUserStore {
         if before.role == Role::Admin && !before.disabled {
             self.ensure_other_admin(actor.partner_id, user_id).await?;
         }
-        let mut tx = self.db.pool.begin().await.internal()?;
+        let mut tx = self.db.begin().await.internal()?;
         sqlx::query("update app_user set role = $1, updated_at = $2 where partner_id = $3 and user_id = $4")
             .bind(role.as_str())
             .bind(now_ms())
@@ -144,7 +144,7 @@ impl UserStore for SqlUserStore {
         if disabled && before.role == Role::Admin {
             self.ensure_other_admin(actor.partner_id, user_id).await?;
         }
-        let mut tx = self.db.pool.begin().await.internal()?;
+        let mut tx = self.db.begin().await.internal()?;
         sqlx::query("update app_user set disabled = $1, updated_at = $2 where partner_id = $3 and user_id = $4")
             .bind(i64::from(disabled))
             .bind(now_ms())

@@ -18,6 +18,7 @@ both_databases!(
     customers_are_created_from_companies_and_the_map_exports_as_csv,
     the_map_is_the_partners_own,
     the_map_survives_a_server_restart,
+    partners_saving_at_the_same_time_all_succeed,
 );
 
 const OWNER: i64 = 29_682_885;
@@ -345,4 +346,53 @@ async fn the_map_is_the_partners_own(backend: Backend) {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["results"][0]["error"]["field"], "customers[0].country");
     assert_eq!(body["results"][1]["error"]["field"], "customers[1].ref");
+}
+
+/// Several partners save their maps at the same moment, on one database. Each Save reads
+/// the partner's links and then writes; on SQLite a deferred transaction doing that fails
+/// with SQLITE_BUSY when another connection wrote in between (seen in a CI run of the
+/// Playwright suite), so every one of these saves must succeed.
+async fn partners_saving_at_the_same_time_all_succeed(backend: Backend) {
+    const PARTNERS: usize = 6;
+    const ROUNDS: usize = 4;
+    let w = world(backend).await;
+    let mut companies = Vec::new();
+    for i in 0..PARTNERS {
+        companies.push(w.company(&format!("Qwyx Busy Partner Co {i}"), json!({})).await);
+    }
+    let mut partners = Vec::new();
+    for i in 0..PARTNERS {
+        let p = w.app.partner("Busy").await;
+        let b = w.app.signed_in(&p.email, &p.password).await;
+        b.ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
+        let token = b.ok("create_api_token", &[("name", "Backup platform")]).await["token"].as_str().unwrap().to_string();
+        let r = reqwest::Client::new()
+            .post(w.app.url("/api/v1/customers"))
+            .bearer_auth(&token)
+            .json(&json!({"customers": [{"ref": format!("busy-{i}"), "name": format!("Busy Customer {i}")}]}))
+            .send()
+            .await
+            .unwrap();
+        let customer_id = r.json::<Value>().await.unwrap()["results"][0]["customer_id"].as_i64().unwrap();
+        partners.push((b, customer_id, companies[i]));
+    }
+    let mut saves = tokio::task::JoinSet::new();
+    for (b, customer_id, company_id) in partners {
+        saves.spawn(async move {
+            let mut failures = Vec::new();
+            for round in 0..ROUNDS {
+                let op = if round % 2 == 0 { "link" } else { "unlink" };
+                let r = b.call_json("save_customer_map", &json!({"changes": [{"op": op, "customer_id": customer_id, "company_id": company_id}]})).await;
+                if !r.status().is_success() {
+                    failures.push(format!("round {round} ({op}): {} {}", r.status(), r.text().await.unwrap()));
+                }
+            }
+            failures
+        });
+    }
+    let mut failures = Vec::new();
+    while let Some(done) = saves.join_next().await {
+        failures.extend(done.unwrap());
+    }
+    assert!(failures.is_empty(), "concurrent saves failed: {failures:#?}");
 }
