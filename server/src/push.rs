@@ -577,9 +577,13 @@ pub async fn schedule(db: &Db, partner_id: i64) -> Result<BillingSchedule, sqlx:
     })
 }
 
+/// How soon a scheduled push that had failures runs again.
+pub const RETRY_FAILED_AFTER_MS: i64 = 15 * 60_000;
+
 /// Runs the scheduled pushes that are due: partners with a "Synchronize with Autotask"
 /// notification whose next run has come (the first right away). Each due run is claimed
-/// with one conditional write, so with several instances exactly one runs it.
+/// with one conditional write, so with several instances exactly one runs it. A run with
+/// failures is due again after [`RETRY_FAILED_AFTER_MS`].
 pub async fn run_due(db: &Db, connections: &crate::db::connection::SqlAutotaskSettings, now: i64) -> Result<usize, sqlx::Error> {
     let partners: Vec<i64> = sqlx::query_scalar("select distinct partner_id from notification_rule where action = 'sync'").fetch_all(&db.pool).await?;
     let mut ran = 0;
@@ -607,9 +611,21 @@ pub async fn run_due(db: &Db, connections: &crate::db::connection::SqlAutotaskSe
                 continue;
             }
         };
-        match apply(db, &client, partner_id, "schedule", &PushSelection { lines: None, hold_above: plan.hold_above }).await {
-            Ok(r) => tracing::info!(partner_id, applied = r.applied, held = r.held, failed = r.failed, "scheduled push"),
-            Err(e) => tracing::warn!(partner_id, error = %e, "scheduled push failed"),
+        let complete = match apply(db, &client, partner_id, "schedule", &PushSelection { lines: None, hold_above: plan.hold_above }).await {
+            Ok(r) => {
+                tracing::info!(partner_id, applied = r.applied, held = r.held, failed = r.failed, "scheduled push");
+                r.failed == 0
+            }
+            Err(e) => {
+                tracing::warn!(partner_id, error = %e, "scheduled push failed");
+                false
+            }
+        };
+        if !complete {
+            // A push that failed (wholly or for some lines) is tried again soon rather than
+            // a whole interval later; only this instance's claim is moved.
+            let soon = now + RETRY_FAILED_AFTER_MS.min(plan.every_hours * 3_600_000);
+            sqlx::query("update billing_schedule set next_run_at = $1 where partner_id = $2 and next_run_at = $3").bind(soon).bind(partner_id).bind(next).execute(&db.pool).await?;
         }
         ran += 1;
     }

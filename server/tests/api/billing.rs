@@ -293,6 +293,19 @@ async fn scheduled_pushes_need_a_sync_notification_and_run_once_per_interval(bac
     assert_eq!(server::push::run_due(db, connections, now + 60_000).await.unwrap(), 0, "not again within the interval");
     assert_eq!(server::push::run_due(db, connections, now + 25 * 3_600_000).await.unwrap(), 1, "daily by default");
     assert_eq!(w.admin.ok("push_history", &[]).await[0]["applied"], 0, "nothing changed, nothing written");
+    // A scheduled push that fails (Autotask down) is tried again in 15 minutes, not a day later.
+    w.usage(json!({"customer_ref": "c1", "product": "server_backup", "period": period, "quantity": 6})).await;
+    let faults = format!("{}/_sandbox/faults", w.sb.base_url());
+    reqwest::Client::new().put(&faults).json(&json!({"rate_5xx": 1.0})).send().await.unwrap().error_for_status().unwrap();
+    let down = now + 50 * 3_600_000;
+    assert_eq!(server::push::run_due(db, connections, down).await.unwrap(), 1);
+    reqwest::Client::new().put(&faults).json(&json!({})).send().await.unwrap().error_for_status().unwrap();
+    let failed = w.admin.ok("push_history", &[]).await;
+    assert_eq!(failed[0]["state"], "failed", "{failed}");
+    assert_eq!(server::push::run_due(db, connections, down + 60_000).await.unwrap(), 0, "not at once");
+    assert_eq!(server::push::run_due(db, connections, down + server::push::RETRY_FAILED_AFTER_MS).await.unwrap(), 1, "retried soon");
+    assert_eq!(w.admin.ok("push_history", &[]).await[0]["applied"], 1, "the retry wrote the change");
+    assert_eq!(server::push::run_due(db, connections, down + server::push::RETRY_FAILED_AFTER_MS + 3_600_000).await.unwrap(), 0, "then back to the interval");
     let schedule = w.admin.ok("get_billing_schedule", &[]).await;
     assert_eq!((schedule["enabled"].as_bool(), schedule["every_hours"].as_i64()), (Some(true), Some(24)));
     let e = w.admin.err_json("save_billing_schedule", &json!({"schedule": {"every_hours": 0, "hold_above": null, "enabled": true, "next_run_at": null, "allow_add_service": false}})).await;
