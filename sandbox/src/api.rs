@@ -516,7 +516,7 @@ impl Sandbox {
         }
         writes::validate(&tenant, entity, &merged, &changed, replace)?;
         writes::on_update(entity, &before, &mut merged);
-        tenant.table(entity).rows.insert(id, merged);
+        tenant.replace(entity, id, merged);
         drop(tenant);
         self.mark_dirty();
         Ok(Json(json!({"itemId": id})).into_response())
@@ -528,7 +528,7 @@ impl Sandbox {
         if !belongs {
             return Err(ApiError::server("No matching records found. The logged in Resource may not have the required permissions to delete the data."));
         }
-        tenant.table(entity).rows.remove(&id);
+        tenant.remove(entity, id);
         drop(tenant);
         self.mark_dirty();
         Ok(Json(json!({"itemId": id})).into_response())

@@ -27,11 +27,10 @@ pub fn apply_adjustment(tenant: &mut Tenant, adjustment: &mut Record) -> Result<
         None => {
             let service_id = adjustment.get("serviceID").and_then(Value::as_i64).ok_or_else(|| ApiError::server("serviceID or contractServiceID is required.; on record number [0]."))?;
             let service = tenant.get("Services", service_id).cloned().ok_or_else(|| ApiError::server("Reference value on field: serviceID of type: Service does not exist or is invalid."))?;
-            let existing = tenant.rows("ContractServices").and_then(|rows| {
-                rows.values()
-                    .find(|cs| cs.get("contractID").and_then(Value::as_i64) == Some(contract_id) && cs.get("serviceID").and_then(Value::as_i64) == Some(service_id))
-                    .and_then(|cs| cs.get("id").and_then(Value::as_i64))
-            });
+            let existing = tenant
+                .children("ContractServices", "contractID", contract_id)
+                .into_iter()
+                .find(|id| tenant.get("ContractServices", *id).and_then(|cs| cs.get("serviceID")).and_then(Value::as_i64) == Some(service_id));
             let cs_id = match existing {
                 Some(id) => id,
                 None => {
@@ -49,14 +48,10 @@ pub fn apply_adjustment(tenant: &mut Tenant, adjustment: &mut Record) -> Result<
     };
     // Periods of this contract service.
     let periods: Vec<(i64, Value)> = tenant
-        .rows("ContractServiceUnits")
-        .map(|rows| {
-            rows.iter()
-                .filter(|(_, u)| u.get("contractServiceID").and_then(Value::as_i64) == Some(cs_id))
-                .map(|(id, u)| (*id, u.get("endDate").cloned().unwrap_or(Value::Null)))
-                .collect()
-        })
-        .unwrap_or_default();
+        .children("ContractServiceUnits", "contractServiceID", cs_id)
+        .into_iter()
+        .filter_map(|id| tenant.get("ContractServiceUnits", id).map(|u| (id, u.get("endDate").cloned().unwrap_or(Value::Null))))
+        .collect();
     let affected: Vec<i64> = periods
         .iter()
         .filter(|(_, end)| end.as_str().and_then(parse_datetime).is_none_or(|end| end > effective))

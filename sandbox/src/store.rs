@@ -26,6 +26,13 @@ pub struct Tenant {
     pub tables: HashMap<String, Table>,
     /// Per-day counters for ticket numbers (`T20261122.0001`).
     pub ticket_numbers: HashMap<String, i64>,
+    /// Foreign-key lookups, (entity, field) → parent id → child ids ascending: built on
+    /// first use, kept by [`Tenant::insert`], dropped for an entity whose rows are
+    /// replaced or removed. Without them every contract service adjustment scanned all
+    /// contract services and units, which made the sandbox, not the client, the cost of
+    /// a large billing push. Not saved.
+    #[serde(skip)]
+    index: HashMap<(String, String), HashMap<i64, Vec<i64>>>,
 }
 
 impl Tenant {
@@ -54,8 +61,51 @@ impl Tenant {
         table.next_id = table.next_id.max(id + 1);
         values.insert("id".into(), Value::from(id));
         let record = complete(entity, values);
-        self.table(entity).rows.insert(id, record);
+        for ((_, field), children) in self.index.iter_mut().filter(|((e, _), _)| e == entity) {
+            if let Some(parent) = record.get(field).and_then(Value::as_i64) {
+                let ids = children.entry(parent).or_default();
+                if let Err(at) = ids.binary_search(&id) {
+                    ids.insert(at, id);
+                }
+            }
+        }
+        if self.table(entity).rows.insert(id, record).is_some() {
+            // An id given twice replaced a row: its old parent may be stale.
+            self.forget_index(entity);
+        }
         id
+    }
+
+    /// Replaces a row (an update).
+    pub fn replace(&mut self, entity: &str, id: i64, record: Record) {
+        self.table(entity).rows.insert(id, record);
+        self.forget_index(entity);
+    }
+
+    /// Removes a row.
+    pub fn remove(&mut self, entity: &str, id: i64) {
+        self.table(entity).rows.remove(&id);
+        self.forget_index(entity);
+    }
+
+    /// The ids of `entity`'s rows whose `field` is `parent`, ascending.
+    pub fn children(&mut self, entity: &str, field: &str, parent: i64) -> Vec<i64> {
+        let key = (entity.to_string(), field.to_string());
+        let tables = &self.tables;
+        let index = self.index.entry(key).or_insert_with(|| {
+            let mut map: HashMap<i64, Vec<i64>> = HashMap::new();
+            for (id, row) in tables.get(entity).map(|t| &t.rows).into_iter().flatten() {
+                if let Some(p) = row.get(field).and_then(Value::as_i64) {
+                    map.entry(p).or_default().push(*id);
+                }
+            }
+            map
+        });
+        index.get(&parent).cloned().unwrap_or_default()
+    }
+
+    fn forget_index(&mut self, entity: &str) {
+        self.index.retain(|(e, _), _| e != entity);
     }
 
     /// Loads a saved tenant.
@@ -154,5 +204,27 @@ mod tests {
         let udfs = record["userDefinedFields"].as_array().unwrap();
         assert_eq!(udfs.len(), 3);
         assert!(udfs.iter().any(|u| u["name"] == "Customer Ranking" && u["value"] == "Gold"));
+    }
+
+    #[test]
+    fn children_follow_inserts_updates_and_deletes() {
+        let service = |contract: i64| {
+            let mut r = Record::new();
+            r.insert("contractID".into(), contract.into());
+            r
+        };
+        let mut t = Tenant::default();
+        let a = t.insert("ContractServices", service(7));
+        assert_eq!(t.children("ContractServices", "contractID", 7), vec![a], "built on first use");
+        let b = t.insert("ContractServices", service(7));
+        let c = t.insert("ContractServices", service(8));
+        assert_eq!(t.children("ContractServices", "contractID", 7), vec![a, b], "kept by insert");
+        let mut moved = t.get("ContractServices", b).cloned().unwrap();
+        moved.insert("contractID".into(), 8.into());
+        t.replace("ContractServices", b, moved);
+        assert_eq!(t.children("ContractServices", "contractID", 8), vec![b, c], "rebuilt after an update");
+        t.remove("ContractServices", c);
+        assert_eq!(t.children("ContractServices", "contractID", 8), vec![b], "rebuilt after a delete");
+        assert_eq!(t.children("ContractServices", "contractID", 9), Vec::<i64>::new());
     }
 }
