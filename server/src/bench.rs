@@ -548,6 +548,7 @@ pub async fn billing(customers: usize, changed_pct: usize, latency_ms: u64) -> a
     let stats = sb.sandbox.limits.stats();
     let writes = stats.requests.get("ContractServiceAdjustments").copied().unwrap_or_default();
     let reads: u64 = stats.requests.values().sum::<u64>() - writes;
+    let write_peak = stats.peak_concurrency.get("ContractServiceAdjustments").copied().unwrap_or_default();
     anyhow::ensure!(result.failed == 0, "{} lines failed", result.failed);
     // A second push right after finds nothing to write.
     sb.sandbox.limits.reset_stats();
@@ -567,6 +568,8 @@ pub async fn billing(customers: usize, changed_pct: usize, latency_ms: u64) -> a
     println!("writes: {writes}");
     println!("writes_per_change: {:.3}", writes as f64 / changed.max(1) as f64);
     println!("wall_s: {wall:.2}");
+    println!("write_peak_concurrency: {write_peak}");
+    println!("thread_limit_rejections: {}", stats.thread_limit_rejections);
     println!("second_push_writes: {second_writes}");
     println!("second_push_unchanged: {}", again.unchanged);
     Ok(())

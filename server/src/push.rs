@@ -297,6 +297,10 @@ async fn billed_units(client: &AutotaskClient, contract_id: i64, service_id: i64
     Ok(rows.iter().filter_map(|u| u.units).sum())
 }
 
+/// An undo run `u` that is over with no failed line; one with failures leaves the push
+/// open to be undone again (its lines already undone then answer "already back").
+const COMPLETE_UNDO: &str = "u.state = 'done' and not exists (select 1 from push_line f where f.push_id = u.push_id and f.outcome = 'failed')";
+
 /// Undoes a push: for every line it applied whose quantity Autotask still bills, writes
 /// the opposite adjustment. A line changed since is left alone, with the reason.
 pub async fn undo(db: &Db, client: &AutotaskClient, partner_id: i64, actor: &str, push_id: i64) -> Result<PushResult, PushError> {
@@ -305,7 +309,7 @@ pub async fn undo(db: &Db, client: &AutotaskClient, partner_id: i64, actor: &str
     if run.try_get::<String, _>("kind")? != "apply" {
         return Err(PushError::Refused("An undo cannot be undone; push again instead.".into()));
     }
-    if let Some(by) = sqlx::query("select push_id from push_run where undo_of = $1 and state = 'done'").bind(push_id).fetch_optional(&db.pool).await? {
+    if let Some(by) = sqlx::query(&format!("select u.push_id from push_run u where u.undo_of = $1 and {COMPLETE_UNDO}")).bind(push_id).fetch_optional(&db.pool).await? {
         return Err(PushError::Refused(format!("Push {push_id} was already undone by push {}.", by.try_get::<i64, _>("push_id")?)));
     }
     let undo_id = start_run(db, partner_id, actor, "undo", Some(push_id)).await?;
@@ -315,6 +319,7 @@ pub async fn undo(db: &Db, client: &AutotaskClient, partner_id: i64, actor: &str
 }
 
 async fn undo_lines(db: &Db, client: &AutotaskClient, partner_id: i64, push_id: i64, undo_id: i64) -> Result<PushResult, PushError> {
+    use futures_util::stream::{self, StreamExt};
     let rows = sqlx::query(
         "select l.customer_id, c.name, l.product, l.contract_id, l.service_id, l.before_units, l.after_units, l.unit_change, l.unit_price \
          from push_line l join customer c on c.customer_id = l.customer_id where l.push_id = $1 and l.outcome = 'applied' order by l.line_id",
@@ -322,68 +327,94 @@ async fn undo_lines(db: &Db, client: &AutotaskClient, partner_id: i64, push_id: 
     .bind(push_id)
     .fetch_all(&db.pool)
     .await?;
+    let pushed = rows
+        .iter()
+        .map(|r| {
+            Ok(Pushed {
+                line: PushLine {
+                    customer_id: r.try_get("customer_id")?,
+                    customer_name: r.try_get("name")?,
+                    product: r.try_get("product")?,
+                    contract_id: Some(r.try_get::<Option<i64>, _>("contract_id")?.unwrap_or_default()),
+                    service_id: Some(r.try_get::<Option<i64>, _>("service_id")?.unwrap_or_default()),
+                    autotask_units: None,
+                    quantity: None,
+                    taskbridge_units: r.try_get("before_units")?,
+                    change: -r.try_get::<i64, _>("unit_change")?,
+                    unit_price: r.try_get("unit_price")?,
+                    money: 0.0,
+                    status: LineStatus::Skipped,
+                    reason: None,
+                },
+                after: r.try_get("after_units")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let today = format!("{}T00:00:00Z", &app::format::iso_utc(now_ms())[..10]);
     let mut out = PushResult { push_id: undo_id, applied: 0, unchanged: 0, held: 0, failed: 0, lines: Vec::new() };
-    for r in rows {
-        let (contract_id, service_id): (i64, i64) = (r.try_get::<Option<i64>, _>("contract_id")?.unwrap_or_default(), r.try_get::<Option<i64>, _>("service_id")?.unwrap_or_default());
-        let (before, after): (Option<i64>, Option<i64>) = (r.try_get("before_units")?, r.try_get("after_units")?);
-        let change: i64 = r.try_get("unit_change")?;
-        let unit_price: f64 = r.try_get("unit_price")?;
-        let current = billed_units(client, contract_id, service_id).await?;
-        let mut line = PushLine {
-            customer_id: r.try_get("customer_id")?,
-            customer_name: r.try_get("name")?,
-            product: r.try_get("product")?,
-            contract_id: Some(contract_id),
-            service_id: Some(service_id),
-            autotask_units: Some(current),
-            quantity: None,
-            taskbridge_units: before,
-            change: -change,
-            unit_price,
-            money: -change as f64 * unit_price,
-            status: LineStatus::Skipped,
-            reason: None,
-        };
-        if Some(current) == before {
-            line.change = 0;
-            line.reason = Some("Already back at the earlier quantity.".into());
-            out.unchanged += 1;
-        } else if Some(current) != after {
-            line.change = 0;
-            line.reason = Some(format!("Changed since the push (Autotask now bills {current}); left as it is."));
-        } else {
-            let body = serde_json::json!({"contractID": contract_id, "serviceID": service_id, "effectiveDate": today, "unitChange": -change});
-            match client.create("ContractServiceAdjustments", &body).await {
-                Ok(_) => {
-                    line.status = LineStatus::Applied;
-                    out.applied += 1;
-                }
-                Err(e) => {
-                    if billed_units(client, contract_id, service_id).await.ok() == before {
-                        line.status = LineStatus::Applied;
-                        out.applied += 1;
-                    } else {
-                        line.status = LineStatus::Failed;
-                        line.reason = Some(format!("{e} Undo again to retry."));
-                        out.failed += 1;
-                    }
-                }
-            }
-        }
+    let mut undone = stream::iter(pushed).map(|p| undo_line(client, &today, p)).buffered(WRITE_THREADS);
+    while let Some(line) = undone.next().await {
+        tally(&mut out, &line);
         record_line(db, undo_id, partner_id, &line).await?;
         out.lines.push(line);
     }
     Ok(out)
 }
 
+/// A line a push applied, as its undo starts from.
+struct Pushed {
+    /// The compensating line: `taskbridge_units` is the quantity before the push and
+    /// `change` the opposite of the push's.
+    line: PushLine,
+    /// The quantity the push left.
+    after: Option<i64>,
+}
+
+/// Writes the opposite adjustment of one pushed line if Autotask still bills what the push
+/// left; a line changed since is left alone, with the reason. A failure stays on its line.
+async fn undo_line(client: &AutotaskClient, today: &str, Pushed { mut line, after }: Pushed) -> PushLine {
+    let (contract_id, service_id) = (line.contract_id.unwrap_or_default(), line.service_id.unwrap_or_default());
+    let (before, change) = (line.taskbridge_units, line.change);
+    line.money = change as f64 * line.unit_price;
+    let current = match billed_units(client, contract_id, service_id).await {
+        Ok(units) => units,
+        Err(e) => {
+            line.status = LineStatus::Failed;
+            line.reason = Some(format!("{e} Nothing was changed for this line; undo again to retry."));
+            return line;
+        }
+    };
+    line.autotask_units = Some(current);
+    if Some(current) == before {
+        line.change = 0;
+        line.status = LineStatus::Unchanged;
+        line.reason = Some("Already back at the earlier quantity.".into());
+    } else if Some(current) != after {
+        line.change = 0;
+        line.reason = Some(format!("Changed since the push (Autotask now bills {current}); left as it is."));
+    } else {
+        let body = serde_json::json!({"contractID": contract_id, "serviceID": service_id, "effectiveDate": today, "unitChange": change});
+        match client.create("ContractServiceAdjustments", &body).await {
+            Ok(_) => line.status = LineStatus::Applied,
+            // The answer may have been lost after Autotask wrote it: look again.
+            Err(_) if billed_units(client, contract_id, service_id).await.ok() == before => line.status = LineStatus::Applied,
+            Err(e) => {
+                line.status = LineStatus::Failed;
+                line.reason = Some(format!("{e} Undo again to retry."));
+            }
+        }
+    }
+    line
+}
+
 /// Recent pushes, newest first.
 pub async fn history(db: &Db, partner_id: i64) -> Result<Vec<PushRun>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(&format!(
         "select r.push_id, r.kind, r.state, r.period, r.started_at, r.started_by, r.finished_at, r.summary, r.undo_of, \
-         (select min(u.push_id) from push_run u where u.undo_of = r.push_id and u.state = 'done') as undone_by, \
+         (select min(u.push_id) from push_run u where u.undo_of = r.push_id and {COMPLETE_UNDO}) as undone_by, \
          (select count(*) from push_line l where l.push_id = r.push_id and l.outcome = 'applied') as applied \
-         from push_run r where r.partner_id = $1 order by r.push_id desc limit 100",
+         from push_run r where r.partner_id = $1 order by r.push_id desc limit 100"
+    ),
     )
     .bind(partner_id)
     .fetch_all(&db.pool)
@@ -511,55 +542,68 @@ pub async fn export(axum::extract::State(state): axum::extract::State<crate::sta
     }
 }
 
+/// Adjustments written at once: Autotask allows 3 concurrent calls per entity (the client
+/// also holds to that), and a push of thousands of changes is bound by latency, not work.
+const WRITE_THREADS: usize = 3;
+
 async fn run(db: &Db, client: &AutotaskClient, partner_id: i64, push_id: i64, selection: &PushSelection) -> Result<PushResult, PushError> {
+    use futures_util::stream::{self, StreamExt};
     // Fresh reads, right before writing.
     let fresh = preview(db, client, partner_id, selection.lines.as_deref()).await?;
     let today = format!("{}T00:00:00Z", &app::format::iso_utc(now_ms())[..10]);
     let mut out = PushResult { push_id, applied: 0, unchanged: 0, held: 0, failed: 0, lines: Vec::new() };
-    for mut line in fresh.lines {
-        match line.status {
-            LineStatus::Unchanged => {
-                out.unchanged += 1;
-                continue;
-            }
-            LineStatus::Skipped => {}
-            _ if selection.hold_above.is_some_and(|t| line.change.abs() > t) => {
-                line.status = LineStatus::Held;
-                line.reason = Some(format!("A change of {} units is above the approval threshold; approve it to write it.", line.change));
-                out.held += 1;
-            }
-            _ => {
-                let (contract_id, service_id) = (line.contract_id.unwrap_or_default(), line.service_id.unwrap_or_default());
-                let body = serde_json::json!({"contractID": contract_id, "serviceID": service_id, "effectiveDate": today, "unitChange": line.change});
-                match client.create("ContractServiceAdjustments", &body).await {
-                    Ok(_) => {
-                        line.status = LineStatus::Applied;
-                        out.applied += 1;
-                    }
-                    Err(e) => {
-                        // The answer may have been lost after Autotask wrote it: look again.
-                        let again = preview(db, client, partner_id, Some(&[(line.customer_id, line.product.clone())])).await;
-                        match again.ok().and_then(|p| p.lines.into_iter().next()) {
-                            Some(l) if l.status == LineStatus::Unchanged => {
-                                line.status = LineStatus::Applied;
-                                out.applied += 1;
-                            }
-                            _ => {
-                                line.status = LineStatus::Failed;
-                                line.reason = Some(format!("{e} Nothing was changed for this line; Sync again to retry."));
-                                out.failed += 1;
-                            }
-                        }
-                    }
-                }
-            }
+    // Lines are written side by side but recorded in preview order.
+    let mut written = stream::iter(fresh.lines).map(|line| push_line(db, client, partner_id, &today, selection.hold_above, line)).buffered(WRITE_THREADS);
+    while let Some(line) = written.next().await {
+        if tally(&mut out, &line) {
+            record_line(db, push_id, partner_id, &line).await?;
+            out.lines.push(line);
         }
-        record_line(db, push_id, partner_id, &line).await?;
-        out.lines.push(line);
     }
     Ok(out)
 }
 
+/// Counts a finished line; false for one that needs no record (already up to date).
+fn tally(out: &mut PushResult, line: &PushLine) -> bool {
+    match line.status {
+        LineStatus::Unchanged => out.unchanged += 1,
+        LineStatus::Applied => out.applied += 1,
+        LineStatus::Held => out.held += 1,
+        LineStatus::Failed => out.failed += 1,
+        LineStatus::Change | LineStatus::Skipped => {}
+    }
+    line.status != LineStatus::Unchanged
+}
+
+/// Writes one previewed line (unless it is held, skipped or already right).
+async fn push_line(db: &Db, client: &AutotaskClient, partner_id: i64, today: &str, hold_above: Option<i64>, mut line: PushLine) -> PushLine {
+    match line.status {
+        LineStatus::Unchanged | LineStatus::Skipped => return line,
+        _ if hold_above.is_some_and(|t| line.change.abs() > t) => {
+            line.status = LineStatus::Held;
+            line.reason = Some(format!("A change of {} units is above the approval threshold; approve it to write it.", line.change));
+            return line;
+        }
+        _ => {}
+    }
+    let (contract_id, service_id) = (line.contract_id.unwrap_or_default(), line.service_id.unwrap_or_default());
+    let body = serde_json::json!({"contractID": contract_id, "serviceID": service_id, "effectiveDate": today, "unitChange": line.change});
+    match client.create("ContractServiceAdjustments", &body).await {
+        Ok(_) => line.status = LineStatus::Applied,
+        Err(e) => {
+            // The answer may have been lost after Autotask wrote it: look again.
+            let again = preview(db, client, partner_id, Some(&[(line.customer_id, line.product.clone())])).await;
+            match again.ok().and_then(|p| p.lines.into_iter().next()) {
+                Some(l) if l.status == LineStatus::Unchanged => line.status = LineStatus::Applied,
+                _ => {
+                    line.status = LineStatus::Failed;
+                    line.reason = Some(format!("{e} Nothing was changed for this line; Sync again to retry."));
+                }
+            }
+        }
+    }
+    line
+}
 
 /// The partner's schedule (defaults: daily, no threshold).
 pub async fn schedule(db: &Db, partner_id: i64) -> Result<BillingSchedule, sqlx::Error> {

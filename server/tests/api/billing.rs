@@ -14,6 +14,7 @@ both_databases!(
     a_push_previews_writes_only_differences_and_never_applies_twice,
     scheduled_pushes_need_a_sync_notification_and_run_once_per_interval,
     throttling_and_outages_mid_push_never_apply_twice_and_missing_services_are_added_when_allowed,
+    writes_run_side_by_side_within_the_thread_limit_and_a_failed_undo_can_be_repeated,
 );
 
 struct World {
@@ -39,6 +40,63 @@ impl World {
     async fn usage(&self, body: Value) -> (u16, Value) {
         let r = reqwest::Client::new().post(self.app.url("/api/v1/usage")).bearer_auth(&self.token).json(&body).send().await.unwrap();
         (r.status().as_u16(), r.json().await.unwrap())
+    }
+}
+
+impl World {
+    fn autotask(&self) -> server::autotask::AutotaskClient {
+        use server::autotask::{AutotaskClient, ClientOptions, Credentials};
+        AutotaskClient::new(
+            Credentials { username: USERNAME.into(), secret: SECRET.into(), integration_code: INTEGRATION_CODE.into() },
+            ClientOptions { discovery_url: format!("{}/ATServicesRest/", self.sb.base_url()), ..ClientOptions::default() },
+        )
+        .unwrap()
+    }
+
+    /// `n` customers (`{prefix} Customer {i}`, ref `{prefix}{i}`), each linked to its own
+    /// company with a Recurring Service contract (with the server licence when
+    /// `with_service(i)`), and `quantity(i)` server licences reported this month.
+    /// Returns each contract with its quantity.
+    async fn contracted(&self, at: &server::autotask::AutotaskClient, prefix: &str, n: i64, with_service: impl Fn(i64) -> bool, quantity: impl Fn(i64) -> i64) -> Vec<(i64, i64)> {
+        let period = app::format::iso_utc(server::db::now_ms())[..7].to_string();
+        let mut contracts = Vec::new();
+        for i in 0..n {
+            let reference = format!("{prefix}{i}");
+            let company = at.create("Companies", &json!({"companyName": format!("{prefix} Co {i}"), "companyType": 1, "ownerResourceID": 29_682_885, "isActive": true, "countryID": 237})).await.unwrap();
+            let contract = at
+                .create("Contracts", &json!({"companyID": company, "contractName": format!("Backup {i}"), "contractType": 7, "status": 1, "startDate": "2025-01-01T00:00:00Z", "endDate": "2030-12-31T00:00:00Z"}))
+                .await
+                .unwrap();
+            if with_service(i) {
+                at.create_child("Contracts", contract, "Services", "ContractServices", &json!({"serviceID": SERVER_LICENCE, "unitPrice": 45.0})).await.unwrap();
+            }
+            let r = reqwest::Client::new().post(self.app.url("/api/v1/customers")).bearer_auth(&self.token).json(&json!({"customers": [{"ref": reference, "name": format!("{prefix} Customer {i}")}]})).send().await.unwrap();
+            let customer = r.json::<Value>().await.unwrap()["results"][0]["customer_id"].as_i64().unwrap();
+            self.admin.ok_json("save_customer_map", &json!({"changes": [{"op": "link", "customer_id": customer, "company_id": company}, {"op": "set_contract", "customer_id": customer, "contract_id": contract, "confirm_flags": true}]})).await;
+            self.usage(json!({"customer_ref": reference, "product": "server_backup", "period": period, "quantity": quantity(i)})).await;
+            contracts.push((contract, quantity(i)));
+        }
+        contracts
+    }
+
+    /// Maps the server licence product to its Autotask service.
+    async fn map_server_licence(&self) {
+        let mut mappings = self.admin.ok("get_billing_settings", &[]).await["mappings"].as_array().unwrap().clone();
+        mappings[0]["service_id"] = json!(SERVER_LICENCE);
+        self.admin.ok_json("save_billing_settings", &json!({ "mappings": mappings })).await;
+    }
+
+    /// Units Autotask bills today on a contract, over all its services.
+    async fn billed(&self, at: &server::autotask::AutotaskClient, contract: i64) -> i64 {
+        use server::autotask::{Filter, Query};
+        let today = app::format::iso_utc(server::db::now_ms());
+        let rows = at.query_all_raw("ContractServiceUnits", &Query::new([Filter::eq("contractID", contract), Filter::lte("startDate", today.clone()), Filter::gt("endDate", today)])).await.unwrap();
+        rows.iter().map(|r| r["units"].as_i64().unwrap()).sum::<i64>()
+    }
+
+    /// Sets the sandbox's fault injection.
+    async fn faults(&self, faults: Value) {
+        reqwest::Client::new().put(format!("{}/_sandbox/faults", self.sb.base_url())).json(&faults).send().await.unwrap().error_for_status().unwrap();
     }
 }
 
@@ -140,13 +198,9 @@ const SERVER_LICENCE: i64 = 29_683_101;
 const CLOUD_GB: i64 = 29_683_103;
 
 async fn a_push_previews_writes_only_differences_and_never_applies_twice(backend: Backend) {
-    use server::autotask::{AutotaskClient, ClientOptions, Credentials, Filter, Query};
+    use server::autotask::{Filter, Query};
     let w = world(backend).await;
-    let at = AutotaskClient::new(
-        Credentials { username: USERNAME.into(), secret: SECRET.into(), integration_code: INTEGRATION_CODE.into() },
-        ClientOptions { discovery_url: format!("{}/ATServicesRest/", w.sb.base_url()), ..ClientOptions::default() },
-    )
-    .unwrap();
+    let at = w.autotask();
     let month_start = format!("{}-01T00:00:00Z", &app::format::iso_utc(server::db::now_ms())[..7]);
     // Customers: c1 on a recurring contract (licences billed 2 now, storage on it at 0),
     // c2 without a contract, c3 on a Time & Materials contract, c4 whose licence is only
@@ -223,9 +277,9 @@ async fn a_push_previews_writes_only_differences_and_never_applies_twice(backend
 
     // An answer lost after Autotask wrote the adjustment is recognised, not repeated.
     w.usage(usage("c1", "server_backup", 7.0)).await;
-    reqwest::Client::new().put(format!("{}/_sandbox/faults", w.sb.base_url())).json(&json!({"rate_lost_write": 1.0})).send().await.unwrap().error_for_status().unwrap();
+    w.faults(json!({"rate_lost_write": 1.0})).await;
     let lost = w.admin.ok_json("apply_push", &json!({"selection": {"lines": [[lic["customer_id"], "server_backup"]], "hold_above": null}})).await;
-    reqwest::Client::new().put(format!("{}/_sandbox/faults", w.sb.base_url())).json(&json!({})).send().await.unwrap().error_for_status().unwrap();
+    w.faults(json!({})).await;
     assert_eq!(lost["applied"], 1, "{lost}");
     assert_eq!(billed(c1, SERVER_LICENCE).await, 7, "written once");
     let history = w.admin.ok("push_history", &[]).await;
@@ -260,13 +314,8 @@ async fn a_push_previews_writes_only_differences_and_never_applies_twice(backend
 }
 
 async fn scheduled_pushes_need_a_sync_notification_and_run_once_per_interval(backend: Backend) {
-    use server::autotask::{AutotaskClient, ClientOptions, Credentials};
     let w = world(backend).await;
-    let at = AutotaskClient::new(
-        Credentials { username: USERNAME.into(), secret: SECRET.into(), integration_code: INTEGRATION_CODE.into() },
-        ClientOptions { discovery_url: format!("{}/ATServicesRest/", w.sb.base_url()), ..ClientOptions::default() },
-    )
-    .unwrap();
+    let at = w.autotask();
     let company = at.create("Companies", &json!({"companyName": "Scheduled Co", "companyType": 1, "ownerResourceID": 29_682_885, "isActive": true, "countryID": 237})).await.unwrap();
     let contract = at
         .create("Contracts", &json!({"companyID": company, "contractName": "Managed Backup", "contractType": 7, "status": 1, "startDate": "2025-01-01T00:00:00Z", "endDate": "2030-12-31T00:00:00Z"}))
@@ -295,11 +344,10 @@ async fn scheduled_pushes_need_a_sync_notification_and_run_once_per_interval(bac
     assert_eq!(w.admin.ok("push_history", &[]).await[0]["applied"], 0, "nothing changed, nothing written");
     // A scheduled push that fails (Autotask down) is tried again in 15 minutes, not a day later.
     w.usage(json!({"customer_ref": "c1", "product": "server_backup", "period": period, "quantity": 6})).await;
-    let faults = format!("{}/_sandbox/faults", w.sb.base_url());
-    reqwest::Client::new().put(&faults).json(&json!({"rate_5xx": 1.0})).send().await.unwrap().error_for_status().unwrap();
+    w.faults(json!({"rate_5xx": 1.0})).await;
     let down = now + 50 * 3_600_000;
     assert_eq!(server::push::run_due(db, connections, down).await.unwrap(), 1);
-    reqwest::Client::new().put(&faults).json(&json!({})).send().await.unwrap().error_for_status().unwrap();
+    w.faults(json!({})).await;
     let failed = w.admin.ok("push_history", &[]).await;
     assert_eq!(failed[0]["state"], "failed", "{failed}");
     assert_eq!(server::push::run_due(db, connections, down + 60_000).await.unwrap(), 0, "not at once");
@@ -315,51 +363,16 @@ async fn scheduled_pushes_need_a_sync_notification_and_run_once_per_interval(bac
 }
 
 async fn throttling_and_outages_mid_push_never_apply_twice_and_missing_services_are_added_when_allowed(backend: Backend) {
-    use server::autotask::{AutotaskClient, ClientOptions, Credentials, Filter, Query};
     let w = world(backend).await;
-    let at = AutotaskClient::new(
-        Credentials { username: USERNAME.into(), secret: SECRET.into(), integration_code: INTEGRATION_CODE.into() },
-        ClientOptions { discovery_url: format!("{}/ATServicesRest/", w.sb.base_url()), ..ClientOptions::default() },
-    )
-    .unwrap();
-    let period = app::format::iso_utc(server::db::now_ms())[..7].to_string();
-    let mut contracts = Vec::new();
-    for i in 0..7i64 {
-        let reference = format!("f{i}");
-        let company = at.create("Companies", &json!({"companyName": format!("Fault Co {i}"), "companyType": 1, "ownerResourceID": 29_682_885, "isActive": true, "countryID": 237})).await.unwrap();
-        let contract = at
-            .create("Contracts", &json!({"companyID": company, "contractName": format!("Backup {i}"), "contractType": 7, "status": 1, "startDate": "2025-01-01T00:00:00Z", "endDate": "2030-12-31T00:00:00Z"}))
-            .await
-            .unwrap();
-        // The last contract lacks the service.
-        if i < 6 {
-            at.create_child("Contracts", contract, "Services", "ContractServices", &json!({"serviceID": SERVER_LICENCE, "unitPrice": 45.0})).await.unwrap();
-        }
-        let r = reqwest::Client::new().post(w.app.url("/api/v1/customers")).bearer_auth(&w.token).json(&json!({"customers": [{"ref": reference, "name": format!("Fault Customer {i}")}]})).send().await.unwrap();
-        let customer = r.json::<Value>().await.unwrap()["results"][0]["customer_id"].as_i64().unwrap();
-        w.admin.ok_json("save_customer_map", &json!({"changes": [{"op": "link", "customer_id": customer, "company_id": company}, {"op": "set_contract", "customer_id": customer, "contract_id": contract, "confirm_flags": true}]})).await;
-        w.usage(json!({"customer_ref": reference, "product": "server_backup", "period": period, "quantity": 3 + i})).await;
-        contracts.push((contract, 3 + i));
-    }
-    let mut mappings = w.admin.ok("get_billing_settings", &[]).await["mappings"].as_array().unwrap().clone();
-    mappings[0]["service_id"] = json!(SERVER_LICENCE);
-    w.admin.ok_json("save_billing_settings", &json!({ "mappings": mappings })).await;
-    let billed = |contract: i64| {
-        let at = &at;
-        async move {
-            let today = app::format::iso_utc(server::db::now_ms());
-            let rows = at.query_all_raw("ContractServiceUnits", &Query::new([Filter::eq("contractID", contract), Filter::lte("startDate", today.clone()), Filter::gt("endDate", today)])).await.unwrap();
-            rows.iter().map(|r| r["units"].as_i64().unwrap()).sum::<i64>()
-        }
-    };
+    let at = w.autotask();
+    // The last contract lacks the service.
+    let contracts = w.contracted(&at, "Fault", 7, |i| i < 6, |i| 3 + i).await;
+    w.map_server_licence().await;
+    let billed = |contract: i64| w.billed(&at, contract);
 
     // Throttling, outages and lost answers mid-push: pushes are repeated until every line
     // went through; no quantity ever goes past its target (nothing applied twice).
-    let faults = |v: Value| {
-        let url = format!("{}/_sandbox/faults", w.sb.base_url());
-        async move { reqwest::Client::new().put(url).json(&v).send().await.unwrap().error_for_status().unwrap() }
-    };
-    faults(json!({"rate_429": 0.15, "rate_5xx": 0.15, "rate_lost_write": 0.2})).await;
+    w.faults(json!({"rate_429": 0.15, "rate_5xx": 0.15, "rate_lost_write": 0.2})).await;
     let mut settled = false;
     for _ in 0..15 {
         let r = w.admin.call_json("apply_push", &json!({"selection": {"lines": null, "hold_above": null}})).await;
@@ -373,7 +386,7 @@ async fn throttling_and_outages_mid_push_never_apply_twice_and_missing_services_
             break;
         }
     }
-    faults(json!({})).await;
+    w.faults(json!({})).await;
     assert!(settled, "pushes kept failing under the injected faults");
     for (contract, target) in &contracts[..6] {
         assert_eq!(billed(*contract).await, *target);
@@ -392,4 +405,47 @@ async fn throttling_and_outages_mid_push_never_apply_twice_and_missing_services_
     let r = w.admin.ok_json("apply_push", &json!({"selection": {"lines": null, "hold_above": null}})).await;
     assert_eq!(r["applied"], 1, "{r}");
     assert_eq!(billed(contracts[6].0).await, 9);
+}
+
+async fn writes_run_side_by_side_within_the_thread_limit_and_a_failed_undo_can_be_repeated(backend: Backend) {
+    let w = world(backend).await;
+    let at = w.autotask();
+    let contracts = w.contracted(&at, "Undo", 8, |_| true, |i| 2 + i).await;
+    w.map_server_licence().await;
+    let billed = |contract: i64| w.billed(&at, contract);
+
+    // With latency on every call the writes overlap, but never past Autotask's 3 threads.
+    w.faults(json!({"latency_ms": 80})).await;
+    reqwest::Client::new().post(format!("{}/_sandbox/stats/reset", w.sb.base_url())).send().await.unwrap().error_for_status().unwrap();
+    let pushed = w.admin.ok_json("apply_push", &json!({"selection": {"lines": null, "hold_above": null}})).await;
+    assert_eq!(pushed["applied"], 8, "{pushed}");
+    let stats: Value = reqwest::Client::new().get(format!("{}/_sandbox/stats", w.sb.base_url())).send().await.unwrap().json().await.unwrap();
+    let peak = stats["peak_concurrency"]["ContractServiceAdjustments"].as_u64().unwrap_or_else(|| panic!("{stats}"));
+    assert!((2..=3).contains(&peak), "adjustments written {peak} at a time: {stats}");
+    assert_eq!(stats["thread_limit_rejections"], 0, "{stats}");
+    for (contract, target) in &contracts {
+        assert_eq!(billed(*contract).await, *target);
+    }
+    let lines = w.admin.ok("push_lines", &[("push_id", &pushed["push_id"].to_string())]).await;
+    let names: Vec<&str> = lines.as_array().unwrap().iter().map(|l| l["customer_name"].as_str().unwrap()).collect();
+    assert_eq!(names, (0..8).map(|i| format!("Undo Customer {i}")).collect::<Vec<_>>(), "recorded in preview order");
+
+    // An undo while Autotask is down fails line by line and leaves the push undoable.
+    w.faults(json!({"rate_5xx": 1.0})).await;
+    let failed = w.admin.ok("undo_push", &[("push_id", &pushed["push_id"].to_string())]).await;
+    w.faults(json!({})).await;
+    assert_eq!((failed["applied"].as_i64(), failed["failed"].as_i64()), (Some(0), Some(8)), "{failed}");
+    assert!(failed["lines"][0]["reason"].as_str().unwrap().contains("undo again"), "{failed}");
+    let history = w.admin.ok("push_history", &[]).await;
+    assert_eq!(history[1]["undone_by"], Value::Null, "a failed undo does not count: {history}");
+    for (contract, target) in &contracts {
+        assert_eq!(billed(*contract).await, *target, "nothing was changed");
+    }
+    let again = w.admin.ok("undo_push", &[("push_id", &pushed["push_id"].to_string())]).await;
+    assert_eq!((again["applied"].as_i64(), again["failed"].as_i64()), (Some(8), Some(0)), "{again}");
+    for (contract, _) in &contracts {
+        assert_eq!(billed(*contract).await, 0, "back where it started");
+    }
+    let (_, refused) = w.admin.err("undo_push", &[("push_id", &pushed["push_id"].to_string())]).await;
+    assert!(matches!(&refused, AppError::Conflict(m) if m.contains("already undone")), "{refused:?}");
 }
