@@ -788,6 +788,7 @@ impl CustomerMapService for SqlCustomerMap {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -135,6 +135,7 @@ fn join_words(words: &[&str]) -> String {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

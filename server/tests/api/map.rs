@@ -361,7 +361,7 @@ async fn partners_saving_at_the_same_time_all_succeed(backend: Backend) {
         companies.push(w.company(&format!("Qwyx Busy Partner Co {i}"), json!({})).await);
     }
     let mut partners = Vec::new();
-    for i in 0..PARTNERS {
+    for (i, company_id) in companies.into_iter().enumerate() {
         let p = w.app.partner("Busy").await;
         let b = w.app.signed_in(&p.email, &p.password).await;
         b.ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
@@ -374,7 +374,7 @@ async fn partners_saving_at_the_same_time_all_succeed(backend: Backend) {
             .await
             .unwrap();
         let customer_id = r.json::<Value>().await.unwrap()["results"][0]["customer_id"].as_i64().unwrap();
-        partners.push((b, customer_id, companies[i]));
+        partners.push((b, customer_id, company_id));
     }
     let mut saves = tokio::task::JoinSet::new();
     for (b, customer_id, company_id) in partners {
