@@ -1,8 +1,9 @@
-//! Shared building blocks: the signed-in layout, status badges, times, dialogs, panels.
+//! Shared building blocks: the signed-in layout, status badges, times, dialogs, panels, the pager.
 
 pub mod badge;
 pub mod dialog;
 pub mod job;
 pub mod layout;
+pub mod pager;
 pub mod panel;
 pub mod time;

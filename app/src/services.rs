@@ -10,7 +10,7 @@ use crate::types::{
 };
 use crate::types::companies::{CompanyPage, CompanyQuery, ImportSelection, JobKind, JobView};
 use crate::types::map::{CompanyMapPage, ContractOption, CustomerMapPage, MapChange, MapHistoryEntry, MapQuery, MapSaved};
-use crate::types::billing::{BillingSchedule, BillingSettings, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, ServiceOption};
+use crate::types::billing::{BillingSchedule, BillingSettings, ProductMapping, PushLine, PreviewQuery, PushPreview, PushResult, PushRun, PushSelection, ServiceOption};
 use crate::types::tickets::{CustomerChoice, EventPage, EventQuery, NotificationRule, RuleInput, TestTicket, TicketPicklists, TicketSettings};
 use leptos::prelude::use_context;
 use std::sync::Arc;
@@ -156,8 +156,9 @@ pub trait BillingService: Send + Sync {
     async fn services(&self, partner_id: i64) -> Result<Vec<ServiceOption>, AppError>;
     /// Saves the mappings (each mapped service checked in Autotask).
     async fn save_settings(&self, actor: &CurrentUser, mappings: Vec<ProductMapping>) -> Result<BillingSettings, AppError>;
-    /// A dry run of a push: nothing is written.
-    async fn preview(&self, partner_id: i64) -> Result<PushPreview, AppError>;
+    /// A page of a dry run of a push: nothing is written. Autotask is read again when the
+    /// query asks to or the last reading is more than a few minutes old.
+    async fn preview(&self, partner_id: i64, query: PreviewQuery) -> Result<PushPreview, AppError>;
     /// Applies the selected changes (re-reading Autotask first) and records the run.
     async fn apply(&self, actor: &CurrentUser, selection: PushSelection) -> Result<PushResult, AppError>;
     /// Recent pushes, newest first.

@@ -42,6 +42,17 @@ test("preview a push, apply a selection, see it in the history, and undo it", as
   await expect(page.getByRole("table", { name: "Preview" }).locator("tr[data-product=cloud_storage_gb]")).toContainText("+13");
   if (shots) await page.screenshot({ path: `${shots}/billing-preview.png`, fullPage: true });
 
+  // The search narrows the preview, lives in the URL, and Apply takes only what matches.
+  await page.getByLabel("Customer or product").fill("licence");
+  await page.getByLabel("Customer or product").press("Enter");
+  await expect(page).toHaveURL(/q=licence/);
+  await expect(page.getByRole("table", { name: "Preview" }).locator("tbody tr")).toHaveCount(1);
+  await expect(page.getByTestId("apply-all")).toHaveText("Apply matching changes (1)");
+  await page.getByLabel("Customer or product").fill("");
+  await page.getByLabel("Customer or product").press("Enter");
+  await expect(page.getByRole("table", { name: "Preview" }).locator("tbody tr")).toHaveCount(2);
+  await expect(page.getByTestId("apply-all")).toHaveText("Apply all changes (2)");
+
   // Apply only the licences.
   await licences.getByRole("checkbox").check();
   await page.getByTestId("apply-selected").click();

@@ -8,10 +8,11 @@ use crate::db::{audit, now_ms, Db};
 use crate::error::SqlxResultExt;
 use app::error::AppError;
 use app::services::BillingService;
-use app::types::billing::{product, BillingSchedule, BillingSettings, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, Rounding, ServiceOption, PRODUCTS};
+use app::types::billing::{product, BillingSchedule, BillingSettings, PreviewQuery, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, Rounding, ServiceOption, PRODUCTS};
 use app::types::CurrentUser;
 use sqlx::Row;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// The label of the only period type usage can be billed on.
 const MONTHLY: &str = "Monthly";
@@ -21,7 +22,14 @@ const MONTHLY: &str = "Monthly";
 pub struct SqlBilling {
     db: Db,
     settings: SqlAutotaskSettings,
+    /// The last preview per partner, so paging and filtering do not read Autotask again
+    /// (a large partner's preview is hundreds of calls). Dropped by anything that
+    /// changes what a push would do here; other changes show within [`PREVIEW_FRESH_MS`].
+    previews: Arc<Mutex<HashMap<i64, Arc<PushPreview>>>>,
 }
+
+/// How long a preview is reused for paging and filtering.
+pub const PREVIEW_FRESH_MS: i64 = 2 * 60_000;
 
 fn autotask_problem(e: AutotaskError) -> AppError {
     AppError::Conflict(e.to_string())
@@ -59,7 +67,16 @@ pub async fn service_options(client: &AutotaskClient, only: Option<&[i64]>) -> R
 impl SqlBilling {
     /// On this database, reading services through the partner's connection.
     pub fn new(db: Db, settings: SqlAutotaskSettings) -> Self {
-        Self { db, settings }
+        Self { db, settings, previews: Arc::default() }
+    }
+
+    fn cached_preview(&self, partner_id: i64, now: i64) -> Option<Arc<PushPreview>> {
+        let previews = self.previews.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        previews.get(&partner_id).filter(|p| now - p.computed_at < PREVIEW_FRESH_MS).cloned()
+    }
+
+    fn forget_preview(&self, partner_id: i64) {
+        self.previews.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&partner_id);
     }
 
     async fn client(&self, partner_id: i64) -> Result<AutotaskClient, AppError> {
@@ -104,6 +121,7 @@ impl BillingService for SqlBilling {
     }
 
     async fn save_settings(&self, actor: &CurrentUser, mappings: Vec<ProductMapping>) -> Result<BillingSettings, AppError> {
+        self.forget_preview(actor.partner_id);
         for (i, m) in mappings.iter().enumerate() {
             m.validate(i)?;
             if mappings[..i].iter().any(|o| o.product == m.product) {
@@ -159,13 +177,22 @@ impl BillingService for SqlBilling {
         self.settings(actor.partner_id).await
     }
 
-    async fn preview(&self, partner_id: i64) -> Result<PushPreview, AppError> {
-        let client = self.client(partner_id).await?;
-        crate::push::preview(&self.db, &client, partner_id, None).await.map_err(push_problem)
+    async fn preview(&self, partner_id: i64, query: PreviewQuery) -> Result<PushPreview, AppError> {
+        let full = match self.cached_preview(partner_id, now_ms()).filter(|_| !query.refresh) {
+            Some(full) => full,
+            None => {
+                let client = self.client(partner_id).await?;
+                let full = Arc::new(crate::push::preview(&self.db, &client, partner_id, None).await.map_err(push_problem)?);
+                self.previews.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(partner_id, full.clone());
+                full
+            }
+        };
+        Ok(query.page_of(&full))
     }
 
     async fn apply(&self, actor: &CurrentUser, selection: PushSelection) -> Result<PushResult, AppError> {
         let client = self.client(actor.partner_id).await?;
+        self.forget_preview(actor.partner_id);
         let result = crate::push::apply(&self.db, &client, actor.partner_id, &actor.email, &selection).await.map_err(push_problem)?;
         audit::record(&self.db.pool, actor.partner_id, &actor.email, "billing.push", &format!("Pushed usage to Autotask: {} applied, {} unchanged, {} held, {} failed", result.applied, result.unchanged, result.held, result.failed)).await?;
         Ok(result)
@@ -181,6 +208,7 @@ impl BillingService for SqlBilling {
 
     async fn undo(&self, actor: &CurrentUser, push_id: i64) -> Result<PushResult, AppError> {
         let client = self.client(actor.partner_id).await?;
+        self.forget_preview(actor.partner_id);
         let result = crate::push::undo(&self.db, &client, actor.partner_id, &actor.email, push_id).await.map_err(push_problem)?;
         audit::record(&self.db.pool, actor.partner_id, &actor.email, "billing.undo", &format!("Undid push {push_id}: {} adjustments reversed, {} failed", result.applied, result.failed)).await?;
         Ok(result)
@@ -192,6 +220,7 @@ impl BillingService for SqlBilling {
 
     async fn save_schedule(&self, actor: &CurrentUser, schedule: BillingSchedule) -> Result<BillingSchedule, AppError> {
         schedule.validate()?;
+        self.forget_preview(actor.partner_id);
         let now = now_ms();
         let mut tx = self.db.begin().await.internal()?;
         sqlx::query(

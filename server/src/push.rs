@@ -212,9 +212,11 @@ pub async fn preview(db: &Db, client: &AutotaskClient, partner_id: i64, only: Op
         line.status = if line.change == 0 { LineStatus::Unchanged } else { LineStatus::Change };
         lines.push(line);
     }
-    let changes = lines.iter().filter(|l| l.status == LineStatus::Change).count();
+    let count = |status: LineStatus| lines.iter().filter(|l| l.status == status).count();
+    let (changes, skipped, unchanged) = (count(LineStatus::Change), count(LineStatus::Skipped), count(LineStatus::Unchanged));
     let money = lines.iter().filter(|l| l.status == LineStatus::Change).map(|l| l.money).sum();
-    Ok(PushPreview { period, lines, changes, money })
+    let total = lines.len();
+    Ok(PushPreview { period, lines, changes, money, total, skipped, unchanged, computed_at: now, matching: total, matching_changes: changes, page: 1, per_page: total as i64 })
 }
 
 /// Applies the selected changes: re-reads what Autotask bills, writes one adjustment per
@@ -553,7 +555,9 @@ async fn run(db: &Db, client: &AutotaskClient, partner_id: i64, push_id: i64, se
     let today = format!("{}T00:00:00Z", &app::format::iso_utc(now_ms())[..10]);
     let mut out = PushResult { push_id, applied: 0, unchanged: 0, held: 0, failed: 0, lines: Vec::new() };
     // Lines are written side by side but recorded in preview order.
-    let mut written = stream::iter(fresh.lines).map(|line| push_line(db, client, partner_id, &today, selection.hold_above, line)).buffered(WRITE_THREADS);
+    let search = selection.search.as_deref().unwrap_or_default();
+    let chosen = fresh.lines.into_iter().filter(|l| app::types::billing::line_matches_search(l, search));
+    let mut written = stream::iter(chosen).map(|line| push_line(db, client, partner_id, &today, selection.hold_above, line)).buffered(WRITE_THREADS);
     while let Some(line) = written.next().await {
         if tally(&mut out, &line) {
             record_line(db, push_id, partner_id, &line).await?;
@@ -655,7 +659,7 @@ pub async fn run_due(db: &Db, connections: &crate::db::connection::SqlAutotaskSe
                 continue;
             }
         };
-        let complete = match apply(db, &client, partner_id, "schedule", &PushSelection { lines: None, hold_above: plan.hold_above }).await {
+        let complete = match apply(db, &client, partner_id, "schedule", &PushSelection { lines: None, hold_above: plan.hold_above, search: None }).await {
             Ok(r) => {
                 tracing::info!(partner_id, applied = r.applied, held = r.held, failed = r.failed, "scheduled push");
                 r.failed == 0

@@ -1,7 +1,7 @@
 //! Billing settings on the Setup page (admins change them; everyone may read them).
 
 use crate::error::AppError;
-use crate::types::billing::{BillingSchedule, BillingSettings, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, ServiceOption};
+use crate::types::billing::{BillingSchedule, BillingSettings, PreviewQuery, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, ServiceOption};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -26,12 +26,12 @@ pub async fn save_billing_settings(mappings: Vec<ProductMapping>) -> Result<Bill
     crate::services::services()?.billing.save_settings(&admin, mappings).await
 }
 
-/// A dry run: per customer and product, what Autotask bills, Taskbridge's quantity, the
-/// change and its money effect. Nothing is written.
-#[server(prefix = "/rpc", endpoint = "preview_push")]
-pub async fn preview_push() -> Result<PushPreview, AppError> {
+/// A page of the dry run: per customer and product, what Autotask bills, Taskbridge's
+/// quantity, the change and its money effect, filtered and paged. Nothing is written.
+#[server(prefix = "/rpc", endpoint = "preview_push", input = Json)]
+pub async fn preview_push(query: PreviewQuery) -> Result<PushPreview, AppError> {
     let user = crate::auth::require_user()?;
-    crate::services::services()?.billing.preview(user.partner_id).await
+    crate::services::services()?.billing.preview(user.partner_id, query).await
 }
 
 /// Writes the selected changes to Autotask (admins).

@@ -9,8 +9,12 @@ use crate::components::layout::Me;
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
 use crate::error::AppError;
-use crate::types::billing::{product, LineStatus, PushLine, PushPreview, PushResult, PushRun, PushSelection};
+use crate::components::pager::Pager;
+use crate::format::{encode_query_value, thousands};
+use crate::types::billing::{product, LineStatus, PreviewQuery, PreviewShow, PushLine, PushPreview, PushResult, PushRun, PushSelection};
 use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
 use std::collections::BTreeSet;
 
 fn status_badge(line: &PushLine) -> AnyView {
@@ -37,24 +41,84 @@ fn units(v: Option<i64>) -> String {
     v.map(crate::format::thousands).unwrap_or_else(|| "\u{2014}".into())
 }
 
+const PAGE_SIZES: &[i64] = &[25, 100, 250, 500];
+
+fn query_from_params(get: impl Fn(&str) -> Option<String>) -> PreviewQuery {
+    PreviewQuery {
+        search: get("q").unwrap_or_default(),
+        show: get("show").and_then(|s| PreviewShow::parse(&s)).unwrap_or_default(),
+        page: get("page").and_then(|v| v.parse().ok()).filter(|p| *p >= 1).unwrap_or(1),
+        per_page: get("per").and_then(|v| v.parse().ok()).filter(|n| PAGE_SIZES.contains(n)).unwrap_or(100),
+        refresh: false,
+    }
+}
+
+fn query_string(q: &PreviewQuery) -> String {
+    let mut parts = Vec::new();
+    if !q.search.trim().is_empty() {
+        parts.push(format!("q={}", encode_query_value(q.search.trim())));
+    }
+    if q.show != PreviewShow::All {
+        parts.push(format!("show={}", q.show.as_str()));
+    }
+    if q.page > 1 {
+        parts.push(format!("page={}", q.page));
+    }
+    if q.per_page != 100 {
+        parts.push(format!("per={}", q.per_page));
+    }
+    if parts.is_empty() {
+        "/billing".into()
+    } else {
+        format!("/billing?{}", parts.join("&"))
+    }
+}
+
+/// What an "apply" writes: the chosen lines, or every change matching the search.
+#[derive(Debug, Clone, PartialEq)]
+enum Target {
+    Selected(Vec<(i64, String)>),
+    Matching(String),
+}
+
 /// Preview, apply, history.
 #[component]
 pub fn BillingPage() -> impl IntoView {
     let me = expect_context::<Me>().0;
+    let params = use_query_map();
+    let query = Memo::new(move |_| params.with(|p| query_from_params(|k| p.get(k))));
+    let navigate = use_navigate();
+    let go = StoredValue::new(move |q: PreviewQuery| navigate(&query_string(&q), NavigateOptions { replace: true, scroll: false, ..Default::default() }));
+    let set_query = Callback::new(move |q: PreviewQuery| go.with_value(|go| go(q)));
     let reload = RwSignal::new(0u32);
-    let preview = Resource::new(move || reload.get(), |_| preview_push());
+    // "Refresh preview" reads Autotask again; paging and filtering reuse the last reading.
+    let forced = RwSignal::new(0u32);
+    let last_forced = StoredValue::new(0u32);
+    let preview = Resource::new(
+        move || (query.get(), reload.get(), forced.get()),
+        move |(q, _, f)| {
+            let refresh = f != last_forced.get_value();
+            last_forced.set_value(f);
+            preview_push(PreviewQuery { refresh, ..q })
+        },
+    );
     let history = Resource::new(move || reload.get(), |_| push_history());
     let selected = RwSignal::new(BTreeSet::<(i64, String)>::new());
     let hold = RwSignal::new(String::new());
     let applying = RwSignal::new(false);
     let result = RwSignal::new(None::<Result<PushResult, AppError>>);
-    let confirm_all = RwSignal::new(false);
-    let run = Callback::new(move |lines: Option<Vec<(i64, String)>>| {
+    let confirm = RwSignal::new(None::<(Target, usize)>);
+    let confirm_open = RwSignal::new(false);
+    let run = Callback::new(move |target: Target| {
         let hold_above = hold.get_untracked().trim().parse::<i64>().ok();
+        let (lines, search) = match target {
+            Target::Selected(lines) => (Some(lines), None),
+            Target::Matching(search) => (None, Some(search).filter(|s| !s.trim().is_empty())),
+        };
         applying.set(true);
         result.set(None);
         leptos::task::spawn_local(async move {
-            let r = apply_push(PushSelection { lines, hold_above }).await;
+            let r = apply_push(PushSelection { lines, hold_above, search }).await;
             if r.is_ok() {
                 selected.set(BTreeSet::new());
             }
@@ -63,10 +127,14 @@ pub fn BillingPage() -> impl IntoView {
             reload.update(|n| *n += 1);
         });
     });
+    let ask = Callback::new(move |t: (Target, usize)| {
+        confirm.set(Some(t));
+        confirm_open.set(true);
+    });
     let header = view! {
         <PageHeader title="Billing" lead="Usage reported by the backup platform, pushed to each mapped customer's Autotask contract. Preview first: nothing is written until you apply.">
             <a class="btn" href="/exports/billing-history.csv" download>"Export history (CSV)"</a>
-            <button type="button" class="btn" on:click=move |_| reload.update(|n| *n += 1)>"Refresh preview"</button>
+            <button type="button" class="btn" data-testid="refresh-preview" on:click=move |_| forced.update(|n| *n += 1)>"Refresh preview"</button>
         </PageHeader>
     }
     .into_any();
@@ -86,17 +154,17 @@ pub fn BillingPage() -> impl IntoView {
         })
     };
     let preview_view = view! {
-        <Transition fallback=|| view! { <Loading what="the preview" /> }>
+        <Transition fallback=|| view! { <Loading what="the preview (reading Autotask)" /> }>
             {move || Suspend::new(async move {
                 let is_admin = me.await.is_ok_and(|m| m.is_admin());
                 match preview.await {
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                    Ok(p) if p.lines.is_empty() => view! {
+                    Ok(p) if p.total == 0 => view! {
                         <EmptyState title="No usage for this month yet">
                             "The backup platform reports usage with " <code>"POST /api/v1/usage"</code> ". Map products to Autotask services on " <a href="/setup">"Setup"</a> " and choose each customer's billing contract on the " <a href="/map">"Customer Map"</a> "."
                         </EmptyState>
                     }.into_any(),
-                    Ok(p) => view! { <PreviewTable preview=p is_admin selected hold applying run confirm_all /> }.into_any(),
+                    Ok(p) => view! { <PreviewTable preview=p is_admin query set_query selected hold applying run ask /> }.into_any(),
                 }
             })}
         </Transition>
@@ -118,33 +186,61 @@ pub fn BillingPage() -> impl IntoView {
         </section>
     }
     .into_any();
+    let confirm_body = move || {
+        let held = hold.get().trim().parse::<i64>().ok().map(|t| format!(", except changes of more than {t} units, which are held")).unwrap_or_default();
+        let what = match confirm.get() {
+            Some((Target::Matching(s), n)) if !s.trim().is_empty() => format!("{} change(s) for customers and products matching \u{201c}{}\u{201d}", thousands(n as i64), s.trim()),
+            Some((_, n)) => format!("{} change(s)", thousands(n as i64)),
+            None => String::new(),
+        };
+        format!("Writes {what} as contract service adjustments effective today{held}. Autotask is read again first, so a quantity already right is left alone. A push can be undone from the history.")
+    };
     view! {
         {header}
         {outcome}
         {preview_view}
         {history_view}
         <ConfirmDialog
-            open=confirm_all
-            title=Signal::derive(|| "Apply every change to Autotask?".to_string())
-            body=Signal::derive(move || format!("Each change is written as a contract service adjustment effective today{}. Autotask is read again first, so a quantity already right is left alone. A push can be undone from the history.", hold.get().trim().parse::<i64>().ok().map(|t| format!(", except changes of more than {t} units, which are held")).unwrap_or_default()))
+            open=confirm_open
+            title=Signal::derive(|| "Apply these changes to Autotask?".to_string())
+            body=Signal::derive(confirm_body)
             confirm_label="Apply"
-            on_confirm=Callback::new(move |_| run.run(None))
+            on_confirm=Callback::new(move |_| if let Some((t, _)) = confirm.get_untracked() { run.run(t) })
         />
     }
     .into_any()
+}
+
+fn reported(line: &PushLine) -> String {
+    let Some(q) = line.quantity else { return String::new() };
+    let unit = product(&line.product).map_or("", |p| p.unit);
+    let amount = if q.fract() == 0.0 && q.abs() < 1e15 { thousands(q as i64) } else { format!("{q:.2}") };
+    if unit == "GB" {
+        format!("reported {amount} GB")
+    } else {
+        format!("reported {amount}")
+    }
 }
 
 #[component]
 fn PreviewTable(
     preview: PushPreview,
     is_admin: bool,
+    query: Memo<PreviewQuery>,
+    set_query: Callback<PreviewQuery>,
     selected: RwSignal<BTreeSet<(i64, String)>>,
     hold: RwSignal<String>,
     applying: RwSignal<bool>,
-    run: Callback<Option<Vec<(i64, String)>>>,
-    confirm_all: RwSignal<bool>,
+    run: Callback<Target>,
+    ask: Callback<(Target, usize)>,
 ) -> impl IntoView {
-    let changes = preview.changes;
+    let search = query.with_untracked(|q| q.search.trim().to_string());
+    let filtered = !search.is_empty();
+    let apply_count = if filtered { preview.matching_changes } else { preview.changes };
+    let page_keys: Vec<(i64, String)> = preview.lines.iter().filter(|l| l.status == LineStatus::Change).map(|l| (l.customer_id, l.product.clone())).collect();
+    let page_keys = StoredValue::new(page_keys);
+    let all_on_page = move || page_keys.with_value(|k| !k.is_empty() && selected.with(|s| k.iter().all(|key| s.contains(key))));
+    let target_search = search.clone();
     let controls = is_admin.then(|| {
         view! {
             <div class="toolbar">
@@ -154,63 +250,131 @@ fn PreviewTable(
                 </div>
                 <div class="field grow"></div>
                 <button type="button" class="btn" data-testid="apply-selected" disabled=move || applying.get() || selected.with(BTreeSet::is_empty)
-                    on:click=move |_| run.run(Some(selected.get_untracked().into_iter().collect()))>
+                    on:click=move |_| run.run(Target::Selected(selected.get_untracked().into_iter().collect()))>
                     {move || format!("Apply selected ({})", selected.with(BTreeSet::len))}
                 </button>
-                <button type="button" class="btn btn-primary" data-testid="apply-all" disabled=move || applying.get() || changes == 0 on:click=move |_| confirm_all.set(true)>
-                    {move || if applying.get() { "Applying\u{2026}".to_string() } else { format!("Apply all changes ({changes})") }}
+                <button type="button" class="btn btn-primary" data-testid="apply-all" disabled=move || applying.get() || apply_count == 0
+                    on:click=move |_| ask.run((Target::Matching(target_search.clone()), apply_count))>
+                    {move || if applying.get() { "Applying\u{2026}".to_string() } else if filtered { format!("Apply matching changes ({})", thousands(apply_count as i64)) } else { format!("Apply all changes ({})", thousands(apply_count as i64)) }}
                 </button>
             </div>
         }
     });
+    let on_page = Callback::new(move |n: i64| {
+        let mut q = query.get_untracked();
+        q.page = n;
+        set_query.run(q);
+    });
+    let (matching, page, per_page, shown) = (preview.matching as i64, preview.page, preview.per_page, preview.lines.len());
     view! {
-        <p class="lead" data-testid="preview-summary">
-            {format!("{} for {}: {} change(s), {} per month.", "Preview", preview.period, preview.changes, money(preview.money))}
+        <p class="lead preview-summary" data-testid="preview-summary">
+            {format!("Preview for {}: {} change(s), {} per month; {} up to date; {} cannot be pushed. Read from Autotask ", preview.period, thousands(preview.changes as i64), money(preview.money), thousands(preview.unchanged as i64), thousands(preview.skipped as i64))}
+            <Time ms=Some(preview.computed_at) />"."
         </p>
+        <PreviewFilters query set_query />
         {controls}
-        <div class="table-wrap">
-            <table class="table" aria-label="Preview">
-                <thead>
-                    <tr>
-                        {is_admin.then(|| view! { <th scope="col" class="col-check"><span class="sr-only">"Select"</span></th> })}
-                        <th scope="col">"Customer"</th>
-                        <th scope="col">"Product"</th>
-                        <th scope="col" class="num">"Autotask bills"</th>
-                        <th scope="col" class="num">"Taskbridge"</th>
-                        <th scope="col" class="num">"Change"</th>
-                        <th scope="col" class="num">"Per month"</th>
-                        <th scope="col">"Status"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {preview.lines.into_iter().map(|line| {
-                        let key = (line.customer_id, line.product.clone());
-                        let k2 = key.clone();
-                        let label = product(&line.product).map_or(line.product.clone(), |p| p.label.to_string());
-                        let reported = line.quantity.map(|q| format!("reported {q}")).unwrap_or_default();
-                        let can_select = line.status == LineStatus::Change;
-                        view! {
-                            <tr data-product=line.product.clone()>
+        {if preview.matching == 0 {
+            view! {
+                <EmptyState title="No line matches these filters">
+                    <button type="button" class="btn btn-small" on:click=move |_| set_query.run(PreviewQuery { per_page: query.get_untracked().per_page, ..PreviewQuery::default() })>"Clear the filters"</button>
+                </EmptyState>
+            }.into_any()
+        } else {
+            view! {
+                <div class="table-wrap table-sticky">
+                    <table class="table" aria-label="Preview">
+                        <thead>
+                            <tr>
                                 {is_admin.then(|| view! {
-                                    <td class="col-check">{can_select.then(|| view! {
-                                        <input type="checkbox" aria-label=format!("Select {} {}", line.customer_name, label)
-                                            prop:checked=move || selected.with(|s| s.contains(&k2))
-                                            on:change=move |ev| { let on = event_target_checked(&ev); let k = key.clone(); selected.update(|s| { if on { s.insert(k); } else { s.remove(&k); } }); } />
-                                    })}</td>
+                                    <th scope="col" class="col-check">
+                                        <input type="checkbox" aria-label="Select every change on this page" disabled=move || page_keys.with_value(Vec::is_empty)
+                                            prop:checked=all_on_page
+                                            on:change=move |ev| {
+                                                let on = event_target_checked(&ev);
+                                                page_keys.with_value(|keys| selected.update(|s| for k in keys { if on { s.insert(k.clone()); } else { s.remove(k); } }));
+                                            } />
+                                    </th>
                                 })}
-                                <td>{line.customer_name.clone()}</td>
-                                <td>{label.clone()}<br /><span class="muted small">{reported}</span></td>
-                                <td class="num">{units(line.autotask_units)}</td>
-                                <td class="num">{units(line.taskbridge_units)}</td>
-                                <td class="num"><strong>{if line.status == LineStatus::Change { format!("{:+}", line.change) } else { "\u{2014}".into() }}</strong></td>
-                                <td class="num">{if line.status == LineStatus::Change { money(line.money) } else { "\u{2014}".into() }}</td>
-                                <td>{status_badge(&line)}</td>
+                                <th scope="col">"Customer"</th>
+                                <th scope="col">"Product"</th>
+                                <th scope="col" class="num">"Autotask bills"</th>
+                                <th scope="col" class="num">"Taskbridge"</th>
+                                <th scope="col" class="num">"Change"</th>
+                                <th scope="col" class="num">"Per month"</th>
+                                <th scope="col">"Status"</th>
                             </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+                        </thead>
+                        <tbody>
+                            {preview.lines.into_iter().map(|line| {
+                                let key = (line.customer_id, line.product.clone());
+                                let k2 = key.clone();
+                                let label = product(&line.product).map_or(line.product.clone(), |p| p.label.to_string());
+                                let can_select = line.status == LineStatus::Change;
+                                view! {
+                                    <tr data-product=line.product.clone()>
+                                        {is_admin.then(|| view! {
+                                            <td class="col-check">{can_select.then(|| view! {
+                                                <input type="checkbox" aria-label=format!("Select {} {}", line.customer_name, label)
+                                                    prop:checked=move || selected.with(|s| s.contains(&k2))
+                                                    on:change=move |ev| { let on = event_target_checked(&ev); let k = key.clone(); selected.update(|s| { if on { s.insert(k); } else { s.remove(&k); } }); } />
+                                            })}</td>
+                                        })}
+                                        <td>{line.customer_name.clone()}</td>
+                                        <td>{label.clone()}<br /><span class="muted small">{reported(&line)}</span></td>
+                                        <td class="num">{units(line.autotask_units)}</td>
+                                        <td class="num">{units(line.taskbridge_units)}</td>
+                                        <td class="num"><strong>{if line.status == LineStatus::Change { format!("{:+}", line.change) } else { "\u{2014}".into() }}</strong></td>
+                                        <td class="num">{if line.status == LineStatus::Change { money(line.money) } else { "\u{2014}".into() }}</td>
+                                        <td>{status_badge(&line)}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+                <Pager total=matching page per_page shown on_page />
+            }.into_any()
+        }}
+    }
+    .into_any()
+}
+
+#[component]
+fn PreviewFilters(query: Memo<PreviewQuery>, set_query: Callback<PreviewQuery>) -> impl IntoView {
+    let search = RwSignal::new(query.get_untracked().search);
+    let apply = move |f: &dyn Fn(&mut PreviewQuery)| {
+        let mut q = query.get_untracked();
+        f(&mut q);
+        q.page = 1;
+        set_query.run(q);
+    };
+    view! {
+        <form class="toolbar" role="search" aria-label="Filter the preview" on:submit=move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let text = search.get_untracked();
+            apply(&|q| q.search = text.clone());
+        }>
+            <div class="field grow">
+                <label for="preview-search">"Customer or product"</label>
+                <input id="preview-search" type="search" placeholder="Part of a customer's name, or a product" prop:value=search on:input=move |ev| search.set(event_target_value(&ev)) on:change=move |ev| {
+                    let text = event_target_value(&ev);
+                    apply(&|q| q.search = text.clone());
+                } autocomplete="off" />
+            </div>
+            <div class="field">
+                <label for="preview-show">"Show"</label>
+                <select id="preview-show" on:change=move |ev| { let v = PreviewShow::parse(&event_target_value(&ev)).unwrap_or_default(); apply(&|q| q.show = v); }>
+                    {PreviewShow::ALL.into_iter().map(|s| view! { <option value=s.as_str() selected=move || query.with(|q| q.show == s)>{s.label()}</option> }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="preview-per">"Rows"</label>
+                <select id="preview-per" on:change=move |ev| { let v: i64 = event_target_value(&ev).parse().unwrap_or(100); apply(&|q| q.per_page = v); }>
+                    {PAGE_SIZES.iter().map(|n| { let n = *n; view! { <option value=n.to_string() selected=move || query.with(|q| q.per_page == n)>{n.to_string()}</option> } }).collect_view()}
+                </select>
+            </div>
+            <button type="submit" class="sr-only">"Search"</button>
+        </form>
     }
     .into_any()
 }

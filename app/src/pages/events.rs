@@ -4,6 +4,7 @@
 
 use crate::api::tickets::list_events;
 use crate::components::badge::{Badge, Tone};
+use crate::components::pager::Pager;
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
 use crate::format::{encode_query_value, thousands};
@@ -213,19 +214,15 @@ fn EventTable(page: EventPage, query: Memo<EventQuery>, set_query: Callback<Even
         };
     }
     let web_url = page.autotask_web_url.clone();
-    let first = (page.page as i64 - 1) * page.per_page as i64 + 1;
-    let last = first + page.rows.len() as i64 - 1;
-    let pages = ((page.total + page.per_page as i64 - 1) / page.per_page as i64).max(1) as u32;
-    let current = page.page;
-    let total = page.total;
-    let set_page = move |n: u32| {
+    let (total, current, per_page, shown) = (page.total, i64::from(page.page), i64::from(page.per_page), page.rows.len());
+    let on_page = Callback::new(move |n: i64| {
         let mut q = query.get_untracked();
-        q.page = n;
+        q.page = u32::try_from(n).unwrap_or(1);
         set_query.run(q);
-    };
+    });
     view! {
-        <div class="table-wrap">
-            <table class="table table-sticky" aria-label="Events">
+        <div class="table-wrap table-sticky">
+            <table class="table" aria-label="Events">
                 <thead>
                     <tr>
                         <th scope="col">"Received"</th>
@@ -263,12 +260,7 @@ fn EventTable(page: EventPage, query: Memo<EventQuery>, set_query: Callback<Even
                 </tbody>
             </table>
         </div>
-        <nav class="pager" aria-label="Pages">
-            <span class="table-count">{format!("{}\u{2013}{} of {}", thousands(first), thousands(last), thousands(total))}</span>
-            <button type="button" class="btn btn-small" disabled={current <= 1} on:click=move |_| set_page(current - 1)>"\u{2039} Previous"</button>
-            <span>{format!("Page {current} of {pages}")}</span>
-            <button type="button" class="btn btn-small" disabled={current >= pages} on:click=move |_| set_page(current + 1)>"Next \u{203a}"</button>
-        </nav>
+        <Pager total page=current per_page shown on_page />
     }
     .into_any()
 }

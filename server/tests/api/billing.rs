@@ -15,6 +15,7 @@ both_databases!(
     scheduled_pushes_need_a_sync_notification_and_run_once_per_interval,
     throttling_and_outages_mid_push_never_apply_twice_and_missing_services_are_added_when_allowed,
     writes_run_side_by_side_within_the_thread_limit_and_a_failed_undo_can_be_repeated,
+    the_preview_is_paged_filtered_and_reused_until_refreshed_and_applies_what_matches,
 );
 
 struct World {
@@ -240,7 +241,7 @@ async fn a_push_previews_writes_only_differences_and_never_applies_twice(backend
     assert_eq!(status, 200, "{body}");
 
     // The preview: only differences change, each skip says why, nothing is written.
-    let preview = w.admin.ok("preview_push", &[]).await;
+    let preview = w.admin.ok_json("preview_push", &json!({"query": {}})).await;
     let line = |p: &Value, name: &str, product: &str| p["lines"].as_array().unwrap().iter().find(|l| l["customer_name"] == name && l["product"] == product).cloned().unwrap_or_else(|| panic!("{name} {product} in {p}"));
     let lic = line(&preview, "Billing Customer 0", "server_backup");
     assert_eq!((lic["autotask_units"].as_i64(), lic["taskbridge_units"].as_i64(), lic["change"].as_i64(), lic["money"].as_f64()), (Some(2), Some(5), Some(3), Some(135.0)));
@@ -395,11 +396,11 @@ async fn throttling_and_outages_mid_push_never_apply_twice_and_missing_services_
     eprintln!("{failed} line failures were recorded on the way");
 
     // The contract without the service: skipped with the reason until adding is allowed.
-    let preview = w.admin.ok("preview_push", &[]).await;
+    let preview = w.admin.ok_json("preview_push", &json!({"query": {}})).await;
     let missing = preview["lines"].as_array().unwrap().iter().find(|l| l["customer_name"] == "Fault Customer 6").unwrap().clone();
     assert!(missing["reason"].as_str().unwrap().contains("not on the billing contract"), "{missing}");
     w.admin.ok_json("save_billing_schedule", &json!({"schedule": {"every_hours": 24, "hold_above": null, "enabled": false, "next_run_at": null, "allow_add_service": true}})).await;
-    let preview = w.admin.ok("preview_push", &[]).await;
+    let preview = w.admin.ok_json("preview_push", &json!({"query": {}})).await;
     let adding = preview["lines"].as_array().unwrap().iter().find(|l| l["customer_name"] == "Fault Customer 6").unwrap().clone();
     assert_eq!((adding["status"].as_str(), adding["change"].as_i64()), (Some("change"), Some(9)), "{adding}");
     let r = w.admin.ok_json("apply_push", &json!({"selection": {"lines": null, "hold_above": null}})).await;
@@ -448,4 +449,46 @@ async fn writes_run_side_by_side_within_the_thread_limit_and_a_failed_undo_can_b
     }
     let (_, refused) = w.admin.err("undo_push", &[("push_id", &pushed["push_id"].to_string())]).await;
     assert!(matches!(&refused, AppError::Conflict(m) if m.contains("already undone")), "{refused:?}");
+}
+
+async fn the_preview_is_paged_filtered_and_reused_until_refreshed_and_applies_what_matches(backend: Backend) {
+    let w = world(backend).await;
+    let at = w.autotask();
+    // 30 customers: "Page 0..29", all changing; customers 0, 10 and 20 have no service.
+    let contracts = w.contracted(&at, "Page", 30, |i| i % 10 != 0, |i| 1 + i).await;
+    w.map_server_licence().await;
+    let preview = |query: Value| {
+        let admin = &w.admin;
+        async move { admin.ok_json("preview_push", &json!({ "query": query })).await }
+    };
+
+    let first = preview(json!({"per_page": 25})).await;
+    assert_eq!((first["total"].as_i64(), first["changes"].as_i64(), first["skipped"].as_i64()), (Some(30), Some(27), Some(3)), "{first}");
+    assert_eq!((first["lines"].as_array().unwrap().len(), first["page"].as_i64()), (25, Some(1)));
+    let second = preview(json!({"per_page": 25, "page": 2})).await;
+    assert_eq!(second["lines"].as_array().unwrap().len(), 5);
+    assert_eq!(second["computed_at"], first["computed_at"], "paging reuses the reading");
+    let skipped = preview(json!({"show": "skipped"})).await;
+    assert_eq!(skipped["matching"], 3);
+    let one = preview(json!({"search": "page customer 1", "show": "changes"})).await;
+    let names: Vec<&str> = one["lines"].as_array().unwrap().iter().map(|l| l["customer_name"].as_str().unwrap()).collect();
+    let expected: Vec<String> = std::iter::once(1).chain(11..20).map(|i| format!("Page Customer {i}")).collect();
+    assert_eq!(names, expected, "by name, the skipped Page Customer 10 left out");
+    assert_eq!(one["matching"], 10, "{one}");
+
+    // A change in Autotask shows after Refresh (or once the reading is old), not while paging.
+    at.create("ContractServiceAdjustments", &json!({"contractID": contracts[1].0, "serviceID": SERVER_LICENCE, "effectiveDate": format!("{}-01T00:00:00Z", &app::format::iso_utc(server::db::now_ms())[..7]), "unitChange": contracts[1].1})).await.unwrap();
+    assert_eq!(preview(json!({})).await["changes"], 27, "still the earlier reading");
+    let fresh = preview(json!({"refresh": true})).await;
+    assert_eq!(fresh["changes"], 26, "{fresh}");
+    assert!(fresh["computed_at"].as_i64() >= first["computed_at"].as_i64());
+
+    // Apply only what matches a search.
+    let applied = w.admin.ok_json("apply_push", &json!({"selection": {"lines": null, "hold_above": null, "search": "Page Customer 2"}})).await;
+    assert_eq!(applied["applied"], 10, "2 and 21-29 (20 has no service): {applied}");
+    for (i, (contract, target)) in contracts.iter().enumerate() {
+        let expected = if i == 1 || (i == 2 || i >= 21) { *target } else { 0 };
+        assert_eq!(w.billed(&at, *contract).await, expected, "Page Customer {i}");
+    }
+    assert_eq!(preview(json!({})).await["changes"], 16, "the push dropped the old reading: 26 - 10");
 }

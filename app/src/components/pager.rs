@@ -1,0 +1,32 @@
+//! The pager under a server-paged table: "1–100 of 20,000", previous and next.
+
+use crate::format::thousands;
+use leptos::prelude::*;
+
+/// Rows `first`–`last` of `total` and the page buttons; `on_page` gets the page asked for.
+#[component]
+pub fn Pager(
+    /// Matching rows in all.
+    total: i64,
+    /// This page, from 1.
+    page: i64,
+    /// Rows per page.
+    per_page: i64,
+    /// Rows on this page.
+    shown: usize,
+    /// Called with the page to go to.
+    on_page: Callback<i64>,
+) -> impl IntoView {
+    let per_page = per_page.max(1);
+    let first = if shown == 0 { 0 } else { (page - 1) * per_page + 1 };
+    let last = first + shown as i64 - i64::from(shown > 0);
+    let pages = ((total + per_page - 1) / per_page).max(1);
+    view! {
+        <nav class="pager" aria-label="Pages">
+            <span class="table-count">{format!("{}\u{2013}{} of {}", thousands(first), thousands(last), thousands(total))}</span>
+            <button type="button" class="btn btn-small" disabled={page <= 1} on:click=move |_| on_page.run(page - 1)>"\u{2039} Previous"</button>
+            <span>{format!("Page {page} of {pages}")}</span>
+            <button type="button" class="btn btn-small" disabled={page >= pages} on:click=move |_| on_page.run(page + 1)>"Next \u{203a}"</button>
+        </nav>
+    }
+}
