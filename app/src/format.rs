@@ -52,6 +52,19 @@ pub fn thousands(n: i64) -> String {
     }
 }
 
+/// `+1,234.50 USD`: a signed change of money with thousands separators and, when known,
+/// the ISO code of its currency (a minus sign, never a hyphen; no sign for zero).
+pub fn money_change(v: f64, currency: &str) -> String {
+    let cents = (v.abs() * 100.0).round() as i64;
+    let sign = if cents == 0 { "" } else if v < 0.0 { "\u{2212}" } else { "+" };
+    let amount = format!("{sign}{}.{:02}", thousands(cents / 100), cents % 100);
+    if currency.is_empty() {
+        amount
+    } else {
+        format!("{amount} {currency}")
+    }
+}
+
 /// Decodes a percent-encoded query-string value (`+` is a space).
 pub fn decode_query_value(raw: &str) -> String {
     let bytes = raw.as_bytes();
@@ -87,6 +100,15 @@ pub fn encode_query_value(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_changes_are_signed_grouped_and_carry_their_currency() {
+        assert_eq!(money_change(1234.5, "USD"), "+1,234.50 USD");
+        assert_eq!(money_change(-45.0, "EUR"), "\u{2212}45.00 EUR");
+        assert_eq!(money_change(0.001, "USD"), "0.00 USD");
+        assert_eq!(money_change(135.0, ""), "+135.00");
+        assert_eq!(money_change(2_000_000.006, "GBP"), "+2,000,000.01 GBP");
+    }
 
     #[test]
     fn timestamps_render_in_utc() {

@@ -226,6 +226,10 @@ pub fn generate(spec: Spec) -> Tenant {
         t.insert("Countries", obj(json!({"id": id, "countryCode": code, "name": name.to_uppercase(), "displayName": name, "isActive": true, "isDefaultCountry": *code == "US", "addressFormatID": 1})));
     }
     t.insert("Countries", obj(json!({"id": 900, "countryCode": "XK", "name": "KOSOVO (LEGACY)", "displayName": "Kosovo (legacy)", "isActive": false, "isDefaultCountry": false, "addressFormatID": 1})));
+    // The internal currency (what Autotask totals in) and two others for foreign customers.
+    for (id, code, description, rate, internal) in [(1, "USD", "US Dollar", 1.0, true), (2, "EUR", "Euro", 0.92, false), (3, "GBP", "Pound Sterling", 0.79, false)] {
+        t.insert("Currencies", obj(json!({"id": id, "name": code, "description": description, "exchangeRate": rate, "isActive": true, "isInternalCurrency": internal, "currencyPositiveFormat": "X", "currencyNegativeFormat": "-X", "displaySymbol": id})));
+    }
     for (id, first, last, email, active) in RESOURCES {
         t.insert("Resources", obj(json!({"id": id, "firstName": first, "lastName": last, "email": email, "isActive": active, "userName": email, "resourceType": "Employee", "userType": 1})));
     }

@@ -74,6 +74,7 @@ pub const ENTITIES: &[(&str, &str)] = &[
     ("Companies", "Company"),
     ("Contacts", "Contact"),
     ("Countries", "Country"),
+    ("Currencies", "Currency"),
     ("Contracts", "Contract"),
     ("ContractServices", "ContractService"),
     ("ContractServiceAdjustments", "ContractServiceAdjustment"),

@@ -11,6 +11,7 @@ ENTITIES = {
     "Companies": "CompanyModel",
     "Contacts": "ContactModel",
     "Countries": "CountryModel",
+    "Currencies": "CurrencyModel",
     "Contracts": "ContractModel",
     "ContractServices": "ContractServiceModel",
     "ContractServiceAdjustments": "ContractServiceAdjustmentModel",

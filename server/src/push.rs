@@ -207,7 +207,8 @@ pub async fn preview(db: &Db, client: &AutotaskClient, partner_id: i64, only: Op
         let target = line.taskbridge_units.unwrap_or_default();
         line.autotask_units = Some(current);
         line.change = target - current;
-        line.unit_price = cs.and_then(|cs| cs.unit_price).or_else(|| billed.prices.get(&m.service_id).copied()).unwrap_or_default();
+        // In the internal currency, so that every amount and the total are in one currency.
+        line.unit_price = cs.and_then(|cs| cs.internal_currency_unit_price.or(cs.unit_price)).or_else(|| billed.prices.get(&m.service_id).copied()).unwrap_or_default();
         line.money = line.change as f64 * line.unit_price;
         line.status = if line.change == 0 { LineStatus::Unchanged } else { LineStatus::Change };
         lines.push(line);
@@ -216,7 +217,24 @@ pub async fn preview(db: &Db, client: &AutotaskClient, partner_id: i64, only: Op
     let (changes, skipped, unchanged) = (count(LineStatus::Change), count(LineStatus::Skipped), count(LineStatus::Unchanged));
     let money = lines.iter().filter(|l| l.status == LineStatus::Change).map(|l| l.money).sum();
     let total = lines.len();
-    Ok(PushPreview { period, lines, changes, money, total, skipped, unchanged, computed_at: now, matching: total, matching_changes: changes, page: 1, per_page: total as i64 })
+    // The currency is for showing money; a partner whose API user may not read it still
+    // gets the preview. A re-check of single lines does not need it.
+    let currency = match only {
+        Some(_) => String::new(),
+        None => internal_currency(client).await,
+    };
+    Ok(PushPreview { period, lines, changes, money, total, skipped, unchanged, computed_at: now, matching: total, matching_changes: changes, page: 1, per_page: total as i64, currency })
+}
+
+/// The ISO code of the partner's internal currency, or "" when Autotask does not say.
+async fn internal_currency(client: &AutotaskClient) -> String {
+    match client.query::<crate::autotask::entities::Currency>(&Query::new([Filter::eq("isInternalCurrency", true)])).await {
+        Ok(found) => found.into_iter().find_map(|c| c.name).unwrap_or_default(),
+        Err(e) => {
+            tracing::debug!(error = %e, "internal currency not read");
+            String::new()
+        }
+    }
 }
 
 /// Applies the selected changes: re-reads what Autotask bills, writes one adjustment per

@@ -10,7 +10,7 @@ use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
 use crate::error::AppError;
 use crate::components::pager::Pager;
-use crate::format::{encode_query_value, thousands};
+use crate::format::{encode_query_value, money_change, thousands};
 use crate::types::billing::{product, LineStatus, PreviewQuery, PreviewShow, PushLine, PushPreview, PushResult, PushRun, PushSelection};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -30,11 +30,6 @@ fn status_badge(line: &PushLine) -> AnyView {
         Some(r) => view! { <Badge label tone reason=r.clone() /> }.into_any(),
         None => view! { <Badge label tone /> }.into_any(),
     }
-}
-
-fn money(v: f64) -> String {
-    let sign = if v < 0.0 { "\u{2212}" } else if v > 0.0 { "+" } else { "" };
-    format!("{sign}{:.2}", v.abs())
 }
 
 fn units(v: Option<i64>) -> String {
@@ -266,9 +261,10 @@ fn PreviewTable(
         set_query.run(q);
     });
     let (matching, page, per_page, shown) = (preview.matching as i64, preview.page, preview.per_page, preview.lines.len());
+    let currency = preview.currency.clone();
     view! {
         <p class="lead preview-summary" data-testid="preview-summary">
-            {format!("Preview for {}: {} change(s), {} per month; {} up to date; {} cannot be pushed. Read from Autotask ", preview.period, thousands(preview.changes as i64), money(preview.money), thousands(preview.unchanged as i64), thousands(preview.skipped as i64))}
+            {format!("Preview for {}: {} change(s), {} per month; {} up to date; {} cannot be pushed. Read from Autotask ", preview.period, thousands(preview.changes as i64), money_change(preview.money, &preview.currency), thousands(preview.unchanged as i64), thousands(preview.skipped as i64))}
             <Time ms=Some(preview.computed_at) />"."
         </p>
         <PreviewFilters query set_query />
@@ -324,7 +320,7 @@ fn PreviewTable(
                                         <td class="num">{units(line.autotask_units)}</td>
                                         <td class="num">{units(line.taskbridge_units)}</td>
                                         <td class="num"><strong>{if line.status == LineStatus::Change { format!("{:+}", line.change) } else { "\u{2014}".into() }}</strong></td>
-                                        <td class="num">{if line.status == LineStatus::Change { money(line.money) } else { "\u{2014}".into() }}</td>
+                                        <td class="num">{if line.status == LineStatus::Change { money_change(line.money, &currency) } else { "\u{2014}".into() }}</td>
                                         <td>{status_badge(&line)}</td>
                                     </tr>
                                 }
@@ -457,7 +453,7 @@ fn HistoryTable(runs: Vec<PushRun>, is_admin: bool, reload: RwSignal<u32>) -> im
                                             <td class="num">{units(l.autotask_units)}</td>
                                             <td class="num">{units(l.taskbridge_units)}</td>
                                             <td class="num">{format!("{:+}", l.change)}</td>
-                                            <td class="num">{money(l.money)}</td>
+                                            <td class="num">{money_change(l.money, "")}</td>
                                             <td>{status_badge(&l)}</td>
                                         </tr>
                                     }).collect_view()}

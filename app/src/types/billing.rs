@@ -231,6 +231,9 @@ pub struct PushPreview {
     pub page: i64,
     /// Rows per page.
     pub per_page: i64,
+    /// The ISO code of the currency every amount is in (Autotask's internal currency;
+    /// empty when Autotask does not say).
+    pub currency: String,
 }
 
 /// Which preview lines to show.
@@ -342,6 +345,7 @@ impl PreviewQuery {
             matching_changes: matching.iter().filter(|l| l.status == LineStatus::Change).count(),
             page,
             per_page,
+            currency: full.currency.clone(),
         }
     }
 }

@@ -101,6 +101,18 @@ pub struct Country {
 }
 entity!(Country, "Countries");
 
+/// `Currencies`: `name` is the ISO code; one is the internal currency Autotask totals in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Currency {
+    pub id: i64,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub is_active: Option<bool>,
+    pub is_internal_currency: Option<bool>,
+}
+entity!(Currency, "Currencies");
+
 /// `Contracts`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -157,6 +169,8 @@ pub struct ContractService {
     #[serde(rename = "serviceID")]
     pub service_id: Option<i64>,
     pub unit_price: Option<f64>,
+    /// The price in the internal currency (equal to `unit_price` for a customer billed in it).
+    pub internal_currency_unit_price: Option<f64>,
     pub invoice_description: Option<String>,
 }
 entity!(ContractService, "ContractServices");

@@ -253,6 +253,7 @@ async fn a_push_previews_writes_only_differences_and_never_applies_twice(backend
     assert!(reason("Billing Customer 2", "server_backup").contains("Recurring Service"));
     assert!(reason("Billing Customer 3", "server_backup").contains("bundle"));
     assert_eq!(preview["changes"], 2);
+    assert_eq!(preview["currency"], "USD", "money is in the partner's internal currency");
     let billed = |contract: i64, service: i64| {
         let at = &at;
         async move {
