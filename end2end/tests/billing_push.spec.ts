@@ -47,11 +47,11 @@ test("preview a push, apply a selection, see it in the history, and undo it", as
   await page.getByLabel("Customer or product").press("Enter");
   await expect(page).toHaveURL(/q=licence/);
   await expect(page.getByRole("table", { name: "Preview" }).locator("tbody tr")).toHaveCount(1);
-  await expect(page.getByTestId("apply-all")).toHaveText("Apply matching changes (1)");
+  await expect(page.getByTestId("apply-all")).toHaveText("Sync matching (1 change)");
   await page.getByLabel("Customer or product").fill("");
   await page.getByLabel("Customer or product").press("Enter");
   await expect(page.getByRole("table", { name: "Preview" }).locator("tbody tr")).toHaveCount(2);
-  await expect(page.getByTestId("apply-all")).toHaveText("Apply all changes (2)");
+  await expect(page.getByTestId("apply-all")).toHaveText("Sync now (2 changes)");
 
   // Apply only the licences.
   await licences.getByRole("checkbox").check();

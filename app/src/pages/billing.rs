@@ -197,9 +197,9 @@ pub fn BillingPage() -> impl IntoView {
         {history_view}
         <ConfirmDialog
             open=confirm_open
-            title=Signal::derive(|| "Apply these changes to Autotask?".to_string())
+            title=Signal::derive(|| "Sync these changes to Autotask?".to_string())
             body=Signal::derive(confirm_body)
-            confirm_label="Apply"
+            confirm_label="Sync now"
             on_confirm=Callback::new(move |_| if let Some((t, _)) = confirm.get_untracked() { run.run(t) })
         />
     }
@@ -250,7 +250,10 @@ fn PreviewTable(
                 </button>
                 <button type="button" class="btn btn-primary" data-testid="apply-all" disabled=move || applying.get() || apply_count == 0
                     on:click=move |_| ask.run((Target::Matching(target_search.clone()), apply_count))>
-                    {move || if applying.get() { "Applying\u{2026}".to_string() } else if filtered { format!("Apply matching changes ({})", thousands(apply_count as i64)) } else { format!("Apply all changes ({})", thousands(apply_count as i64)) }}
+                    {move || {
+                        let n = format!("{} change{}", thousands(apply_count as i64), if apply_count == 1 { "" } else { "s" });
+                        if applying.get() { "Syncing\u{2026}".to_string() } else if filtered { format!("Sync matching ({n})") } else { format!("Sync now ({n})") }
+                    }}
                 </button>
             </div>
         }
