@@ -70,13 +70,17 @@ impl SqlBilling {
         Self { db, settings, previews: Arc::default() }
     }
 
+    /// The cache (a panic elsewhere while holding it leaves nothing half-written in it).
+    fn previews(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<PushPreview>>> {
+        self.previews.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn cached_preview(&self, partner_id: i64, now: i64) -> Option<Arc<PushPreview>> {
-        let previews = self.previews.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        previews.get(&partner_id).filter(|p| now - p.computed_at < PREVIEW_FRESH_MS).cloned()
+        self.previews().get(&partner_id).filter(|p| now - p.computed_at < PREVIEW_FRESH_MS).cloned()
     }
 
     fn forget_preview(&self, partner_id: i64) {
-        self.previews.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&partner_id);
+        self.previews().remove(&partner_id);
     }
 
     async fn client(&self, partner_id: i64) -> Result<AutotaskClient, AppError> {
@@ -182,8 +186,10 @@ impl BillingService for SqlBilling {
             Some(full) => full,
             None => {
                 let client = self.client(partner_id).await?;
-                let full = Arc::new(crate::push::preview(&self.db, &client, partner_id, None).await.map_err(push_problem)?);
-                self.previews.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(partner_id, full.clone());
+                let mut full = crate::push::preview(&self.db, &client, partner_id, None).await.map_err(push_problem)?;
+                full.currency = crate::push::internal_currency(&client).await;
+                let full = Arc::new(full);
+                self.previews().insert(partner_id, full.clone());
                 full
             }
         };

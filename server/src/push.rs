@@ -217,17 +217,14 @@ pub async fn preview(db: &Db, client: &AutotaskClient, partner_id: i64, only: Op
     let (changes, skipped, unchanged) = (count(LineStatus::Change), count(LineStatus::Skipped), count(LineStatus::Unchanged));
     let money = lines.iter().filter(|l| l.status == LineStatus::Change).map(|l| l.money).sum();
     let total = lines.len();
-    // The currency is for showing money; a partner whose API user may not read it still
-    // gets the preview. A re-check of single lines does not need it.
-    let currency = match only {
-        Some(_) => String::new(),
-        None => internal_currency(client).await,
-    };
-    Ok(PushPreview { period, lines, changes, money, total, skipped, unchanged, computed_at: now, matching: total, matching_changes: changes, page: 1, per_page: total as i64, currency })
+    // The currency is only for showing money: the Billing page reads it (`internal_currency`);
+    // a push, which writes units, does not spend a call on it.
+    Ok(PushPreview { period, lines, changes, money, total, skipped, unchanged, computed_at: now, matching: total, matching_changes: changes, page: 1, per_page: total as i64, currency: String::new() })
 }
 
-/// The ISO code of the partner's internal currency, or "" when Autotask does not say.
-async fn internal_currency(client: &AutotaskClient) -> String {
+/// The ISO code of the partner's internal currency, or "" when Autotask does not say (a
+/// partner whose API user may not read it still gets the preview).
+pub async fn internal_currency(client: &AutotaskClient) -> String {
     match client.query::<crate::autotask::entities::Currency>(&Query::new([Filter::eq("isInternalCurrency", true)])).await {
         Ok(found) => found.into_iter().find_map(|c| c.name).unwrap_or_default(),
         Err(e) => {
@@ -362,7 +359,7 @@ async fn undo_lines(db: &Db, client: &AutotaskClient, partner_id: i64, push_id: 
                     taskbridge_units: r.try_get("before_units")?,
                     change: -r.try_get::<i64, _>("unit_change")?,
                     unit_price: r.try_get("unit_price")?,
-                    money: 0.0,
+                    money: -(r.try_get::<i64, _>("unit_change")? as f64) * r.try_get::<f64, _>("unit_price")?,
                     status: LineStatus::Skipped,
                     reason: None,
                 },
@@ -395,7 +392,6 @@ struct Pushed {
 async fn undo_line(client: &AutotaskClient, today: &str, Pushed { mut line, after }: Pushed) -> PushLine {
     let (contract_id, service_id) = (line.contract_id.unwrap_or_default(), line.service_id.unwrap_or_default());
     let (before, change) = (line.taskbridge_units, line.change);
-    line.money = change as f64 * line.unit_price;
     let current = match billed_units(client, contract_id, service_id).await {
         Ok(units) => units,
         Err(e) => {
