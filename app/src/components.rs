@@ -1,4 +1,4 @@
-//! Shared building blocks: the signed-in layout, status badges, times, dialogs, panels, the pager.
+//! Shared building blocks: the signed-in layout, status badges, times, dialogs, panels, the pager, the URL query.
 
 pub mod badge;
 pub mod dialog;
@@ -7,3 +7,4 @@ pub mod layout;
 pub mod pager;
 pub mod panel;
 pub mod time;
+pub mod url_query;

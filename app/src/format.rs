@@ -65,6 +65,15 @@ pub fn money_change(v: f64, currency: &str) -> String {
     }
 }
 
+/// `path?a=1&b=2`, or just `path` when there are no parameters (already encoded).
+pub fn page_url(path: &str, parts: &[String]) -> String {
+    if parts.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", parts.join("&"))
+    }
+}
+
 /// Decodes a percent-encoded query-string value (`+` is a space).
 pub fn decode_query_value(raw: &str) -> String {
     let bytes = raw.as_bytes();
@@ -100,6 +109,12 @@ pub fn encode_query_value(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_urls_carry_their_parameters_only_when_there_are_some() {
+        assert_eq!(page_url("/events", &[]), "/events");
+        assert_eq!(page_url("/events", &["q=a".into(), "page=2".into()]), "/events?q=a&page=2");
+    }
 
     #[test]
     fn money_changes_are_signed_grouped_and_carry_their_currency() {

@@ -10,11 +10,10 @@ use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
 use crate::error::AppError;
 use crate::components::pager::Pager;
-use crate::format::{encode_query_value, money_change, thousands};
+use crate::format::{encode_query_value, money_change, page_url, thousands};
 use crate::types::billing::{product, LineStatus, PreviewQuery, PreviewShow, PushLine, PushPreview, PushResult, PushRun, PushSelection};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
-use leptos_router::NavigateOptions;
+use crate::components::url_query::use_url_query;
 use std::collections::BTreeSet;
 
 fn status_badge(line: &PushLine) -> AnyView {
@@ -62,11 +61,7 @@ fn query_string(q: &PreviewQuery) -> String {
     if q.per_page != 100 {
         parts.push(format!("per={}", q.per_page));
     }
-    if parts.is_empty() {
-        "/billing".into()
-    } else {
-        format!("/billing?{}", parts.join("&"))
-    }
+    page_url("/billing", &parts)
 }
 
 /// What an "apply" writes: the chosen lines, or every change matching the search.
@@ -80,11 +75,7 @@ enum Target {
 #[component]
 pub fn BillingPage() -> impl IntoView {
     let me = expect_context::<Me>().0;
-    let params = use_query_map();
-    let query = Memo::new(move |_| params.with(|p| query_from_params(|k| p.get(k))));
-    let navigate = use_navigate();
-    let go = StoredValue::new(move |q: PreviewQuery| navigate(&query_string(&q), NavigateOptions { replace: true, scroll: false, ..Default::default() }));
-    let set_query = Callback::new(move |q: PreviewQuery| go.with_value(|go| go(q)));
+    let (query, set_query) = use_url_query(|get| query_from_params(get), query_string);
     let reload = RwSignal::new(0u32);
     // "Refresh preview" reads Autotask again; paging and filtering reuse the last reading.
     let forced = RwSignal::new(0u32);

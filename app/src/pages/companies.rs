@@ -10,14 +10,13 @@ use crate::components::layout::Me;
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
 use crate::error::AppError;
-use crate::format::{encode_query_value, thousands};
+use crate::format::{encode_query_value, page_url, thousands};
 use crate::regions::{region_label, region_short};
 use crate::types::companies::{
     CompanyFilter, CompanyPage, CompanyQuery, CompanyRow, CompanySort, ImportSelection, ImportStatus, JobView, StatusFilter, TypeOption,
 };
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
-use leptos_router::NavigateOptions;
+use crate::components::url_query::use_url_query;
 use std::collections::BTreeSet;
 
 const PAGE_SIZES: &[u32] = &[25, 50, 100, 200];
@@ -64,25 +63,18 @@ fn query_string(q: &CompanyQuery) -> String {
     if q.per_page != 50 {
         parts.push(format!("per={}", q.per_page));
     }
-    if parts.is_empty() {
-        "/companies".into()
-    } else {
-        format!("/companies?{}", parts.join("&"))
-    }
+    page_url("/companies", &parts)
 }
 
 /// Discover, filter, select, import.
 #[component]
 pub fn CompaniesPage() -> impl IntoView {
     let me = expect_context::<Me>().0;
-    let params = use_query_map();
-    let query = Memo::new(move |_| params.with(|p| query_from_params(|k| p.get(k))));
-    let navigate = use_navigate();
-    let go = StoredValue::new(move |q: CompanyQuery| navigate(&query_string(&q), NavigateOptions { replace: true, scroll: false, ..Default::default() }));
+    let (query, put_query) = use_url_query(|get| query_from_params(get), query_string);
     let set_query = move |f: &dyn Fn(&mut CompanyQuery)| {
         let mut q = query.get_untracked();
         f(&mut q);
-        go.with_value(|go| go(q));
+        put_query.run(q);
     };
 
     let reload = RwSignal::new(0u32);

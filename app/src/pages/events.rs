@@ -7,11 +7,10 @@ use crate::components::badge::{Badge, Tone};
 use crate::components::pager::Pager;
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
-use crate::format::{encode_query_value, thousands};
+use crate::format::{encode_query_value, page_url, thousands};
 use crate::types::tickets::{event_label, ticket_link, EventPage, EventQuery, EventRow, Outcome, EVENT_TYPES};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
-use leptos_router::NavigateOptions;
+use crate::components::url_query::use_url_query;
 
 const PAGE_SIZES: &[u32] = &[25, 50, 100, 200];
 
@@ -39,11 +38,7 @@ fn query_string(q: &EventQuery) -> String {
     if q.per_page != 50 {
         parts.push(format!("per={}", q.per_page));
     }
-    if parts.is_empty() {
-        "/events".into()
-    } else {
-        format!("/events?{}", parts.join("&"))
-    }
+    page_url("/events", &parts)
 }
 
 fn outcome_badge(row: &EventRow) -> AnyView {
@@ -77,11 +72,7 @@ fn severity_badge(severity: &str) -> AnyView {
 /// The log.
 #[component]
 pub fn EventLogPage() -> impl IntoView {
-    let params = use_query_map();
-    let query = Memo::new(move |_| params.with(|p| query_from_params(|k| p.get(k))));
-    let navigate = use_navigate();
-    let go = StoredValue::new(move |q: EventQuery| navigate(&query_string(&q), NavigateOptions { replace: true, scroll: false, ..Default::default() }));
-    let set_query = Callback::new(move |q: EventQuery| go.with_value(|go| go(q)));
+    let (query, set_query) = use_url_query(|get| query_from_params(get), query_string);
     // Live: the first page refreshes every 5 seconds.
     let tick = RwSignal::new(0u32);
     #[cfg(feature = "hydrate")]
