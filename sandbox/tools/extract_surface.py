@@ -3,6 +3,10 @@
 sandbox serves: every route (path template + methods) of the entities below, and each
 entity's model (field names and types). Output: src/surface.json (committed).
 
+It also copies the served entities' model definitions (and FieldInformationModel)
+verbatim into tests/swagger-definitions.json, which the conformance test reads, so a
+clean clone tests the sandbox against the official definitions without the 3 MB document.
+
 Usage: python3 sandbox/tools/extract_surface.py ../shared/reference/autotask-swagger-v1.json
 """
 import json, sys
@@ -63,6 +67,9 @@ def main(path):
     routes.sort(key=lambda r: r["path"].lower())
     out = {"source": "Autotask REST API Swagger 2.0 (autotask-swagger-v1.json)", "routes": routes, "models": models}
     json.dump(out, open("sandbox/src/surface.json", "w"), indent=1, sort_keys=False)
-    print(f"{len(routes)} routes, {len(models)} models")
+    names = sorted(set(ENTITIES.values()) | {"FieldInformationModel"})
+    excerpt = {"source": out["source"], "definitions": {n: spec["definitions"][n] for n in names}}
+    json.dump(excerpt, open("sandbox/tests/swagger-definitions.json", "w"), indent=1, sort_keys=True)
+    print(f"{len(routes)} routes, {len(models)} models, {len(names)} definitions for the conformance test")
 
 main(sys.argv[1] if len(sys.argv) > 1 else "../shared/reference/autotask-swagger-v1.json")

@@ -20,7 +20,7 @@ pub async fn discover(companies: usize, contacts: usize, latency_ms: u64) -> any
     let sb = sandbox::start(config, "127.0.0.1:0".parse()?).await?;
     eprintln!("sandbox with {companies} companies and {contacts} contacts ready in {:.1} s", generated.elapsed().as_secs_f64());
     let client = AutotaskClient::new(
-        Credentials { username: sandbox::api::USERNAME.into(), secret: sandbox::api::SECRET.into(), integration_code: sandbox::api::INTEGRATION_CODE.into() },
+        Credentials::new(sandbox::api::USERNAME, sandbox::api::SECRET, sandbox::api::INTEGRATION_CODE),
         ClientOptions { discovery_url: format!("{}/ATServicesRest/", sb.base_url()), timeout: Duration::from_secs(60), ..ClientOptions::default() },
     )?;
     let started = Instant::now();
@@ -264,7 +264,7 @@ pub async fn events(events: usize, incidents: usize, latency_ms: u64, note_inter
 
     // Customers (10 devices each), each linked to its own Autotask company.
     let at = AutotaskClient::new(
-        Credentials { username: sandbox::api::USERNAME.into(), secret: sandbox::api::SECRET.into(), integration_code: sandbox::api::INTEGRATION_CODE.into() },
+        Credentials::new(sandbox::api::USERNAME, sandbox::api::SECRET, sandbox::api::INTEGRATION_CODE),
         ClientOptions { discovery_url: discovery, ..ClientOptions::default() },
     )?;
     let customers = incidents.div_ceil(10);

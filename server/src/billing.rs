@@ -83,7 +83,7 @@ impl SqlBilling {
         self.previews().remove(&partner_id);
     }
 
-    async fn client(&self, partner_id: i64) -> Result<AutotaskClient, AppError> {
+    async fn client(&self, partner_id: i64) -> Result<Arc<AutotaskClient>, AppError> {
         self.settings.client(partner_id).await.map_err(|p| AppError::Conflict(p.message))
     }
 }

@@ -132,7 +132,7 @@ struct Repeats {
 
 /// Per-partner state cached between rounds.
 struct PartnerCache {
-    client: Option<(i64, Arc<AutotaskClient>)>,
+    client: Option<Arc<AutotaskClient>>,
     picklists: Option<(std::time::Instant, TicketPicklists)>,
     failures: u32,
 }
@@ -273,7 +273,7 @@ impl Dispatcher {
             }
             Err(p) => {
                 let base = if p.config { Duration::from_secs(60) } else { self.opts.first_backoff };
-                let wait = base.saturating_mul(1u32 << failures.saturating_sub(1).min(10)).min(self.opts.max_backoff);
+                let wait = crate::autotask::retry::exponential(base, self.opts.max_backoff, failures.saturating_sub(1).min(10));
                 tracing::warn!(partner_id, error = %p.message, retry_in = ?wait, "ticket dispatch paused");
                 sqlx::query("update dispatch_lease set expires_at = 0, retry_at = $1, last_error = $2, last_error_at = $3 where partner_id = $4 and holder = $5")
                     .bind(now + wait.as_millis() as i64)
@@ -446,24 +446,15 @@ impl<'a> Round<'a> {
         self.cache
     }
 
+    /// The partner's client from the registry (the one every feature shares). A new one
+    /// (the connection was saved) drops the cached picklists, which may have changed.
     async fn client(&mut self) -> Result<Arc<AutotaskClient>, Pause> {
-        let version: Option<i64> = sqlx::query("select updated_at from autotask_connection where partner_id = $1")
-            .bind(self.partner_id)
-            .fetch_optional(&self.d.db.pool)
-            .await?
-            .map(|r| r.try_get("updated_at"))
-            .transpose()?;
-        let Some(version) = version else {
-            return Err(Pause { message: "Autotask is not connected. Enter the API user on the Setup page.".into(), config: true });
-        };
-        if let Some((v, c)) = &self.cache().client {
-            if *v == version {
-                return Ok(c.clone());
-            }
+        let client = self.d.connections.client(self.partner_id).await.map_err(|p| Pause { message: p.message, config: true })?;
+        let same = self.cache().client.as_ref().is_some_and(|c| Arc::ptr_eq(c, &client));
+        if !same {
+            self.cache().client = Some(client.clone());
+            self.cache().picklists = None;
         }
-        let client = Arc::new(self.d.connections.client(self.partner_id).await.map_err(|p| Pause { message: p.message, config: true })?);
-        self.cache().client = Some((version, client.clone()));
-        self.cache().picklists = None;
         Ok(client)
     }
 
@@ -898,8 +889,15 @@ impl<'a> Round<'a> {
         let resolved = self.resolved().await?;
         let client = self.client().await?;
         let ticket = client.get::<Ticket>(ticket_id).await?;
+        let marker = format!("taskbridge-recovery-{}-{}", inc.id, ev.event_id);
+        let retrying = self.marker(inc.id).await?.as_deref() == Some(marker.as_str());
         let (state, outcome, note) = match &ticket {
             None => ("closed_in_autotask", Outcome::NotSent, format!("Ticket {number} no longer exists in Autotask; nothing to complete.")),
+            // This recovery was attempted before and the ticket is complete now: our own
+            // completing write landed, though its answer was lost on the way back.
+            Some(t) if retrying && inc.complete_on_recovery && tickets::completed_in_autotask(t, &resolved) => {
+                ("completed", Outcome::Completed, format!("Completed ticket {number}."))
+            }
             Some(t) if tickets::completed_in_autotask(t, &resolved) => ("closed_in_autotask", Outcome::NotSent, format!("Ticket {number} was already completed in Autotask; left as it is.")),
             Some(t) => {
                 let (n, _, _, _, _) = self.unnoted(inc.id).await?;
@@ -910,8 +908,6 @@ impl<'a> Round<'a> {
                     app::format::utc_minutes(ev.occurred_at),
                     if ev.message.is_empty() { "no message" } else { &ev.message }
                 );
-                let marker = format!("taskbridge-recovery-{}-{}", inc.id, ev.event_id);
-                let retrying = self.marker(inc.id).await?.as_deref() == Some(marker.as_str());
                 if !retrying {
                     sqlx::query("update incident set write_marker = $1 where incident_id = $2").bind(&marker).bind(inc.id).execute(&self.d.db.pool).await?;
                 }

@@ -14,6 +14,7 @@ pub mod db;
 pub mod dispatch;
 pub mod error;
 pub mod events;
+pub mod exports;
 pub mod jobs;
 pub mod map;
 pub mod push;

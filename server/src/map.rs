@@ -8,10 +8,11 @@ pub mod matching;
 use crate::autotask::entities::{Company, Contract};
 use crate::autotask::{AutotaskError, Query};
 use crate::companies::rules::check;
+use crate::exports::{Cell, CsvBuilder};
 use crate::db::connection::SqlAutotaskSettings;
 use crate::db::dynamic::{bind_all, in_list, page_bounds, search_sql, Arg};
 use crate::db::{audit, now_ms, Db};
-use crate::error::SqlxResultExt;
+use crate::error::{internal, SqlxResultExt};
 use app::error::AppError;
 use app::services::CustomerMapService;
 use app::types::map::{
@@ -228,18 +229,25 @@ impl SqlCustomerMap {
         Ok(())
     }
 
-    /// Fetches a contract with its flags, checking it belongs to one of `companies`.
-    async fn checked_contract(&self, partner_id: i64, contract_id: i64, companies: &BTreeSet<i64>) -> Result<(Contract, Vec<Flag>), AppError> {
-        let client = self.settings.client(partner_id).await.map_err(|p| AppError::Conflict(p.message))?;
-        let Some(contract) = client.get::<Contract>(contract_id).await.map_err(autotask_problem)? else {
-            return Err(AppError::invalid("changes", format!("Autotask has no contract with ID {contract_id}.")));
-        };
-        if !contract.company_id.is_some_and(|c| companies.contains(&c)) {
-            return Err(AppError::invalid("changes", format!("Contract {contract_id} does not belong to a company linked to this customer. Link the company first, or use Get contracts.")));
+    /// Fetches the contracts a save chooses, with their flags, before the save's transaction
+    /// opens (no database lock is held while Autotask answers). Whether each belongs to a
+    /// company its customer ends up linked to is checked inside the transaction.
+    async fn chosen_contracts(&self, partner_id: i64, ids: &BTreeSet<i64>) -> Result<HashMap<i64, (Contract, Vec<Flag>)>, AppError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
         }
-        let options = self.contract_options(&client, std::slice::from_ref(&contract)).await?;
-        let flags = options.into_iter().next().map(|o| o.flags).unwrap_or_default();
-        Ok((contract, flags))
+        let client = self.settings.client(partner_id).await.map_err(|p| AppError::Conflict(p.message))?;
+        let fetched = futures_util::future::join_all(ids.iter().map(|id| client.get::<Contract>(*id))).await;
+        let mut contracts = Vec::with_capacity(ids.len());
+        for (id, contract) in ids.iter().zip(fetched) {
+            let Some(contract) = contract.map_err(autotask_problem)? else {
+                return Err(AppError::invalid("changes", format!("Autotask has no contract with ID {id}.")));
+            };
+            contracts.push(contract);
+        }
+        let options = self.contract_options(&client, &contracts).await?;
+        let mut flags: HashMap<i64, Vec<Flag>> = options.into_iter().map(|o| (o.contract_id, o.flags)).collect();
+        Ok(contracts.into_iter().map(|c| { let f = flags.remove(&c.id).unwrap_or_default(); (c.id, (c, f)) }).collect())
     }
 
     async fn contract_options(&self, client: &crate::autotask::AutotaskClient, contracts: &[Contract]) -> Result<Vec<ContractOption>, AppError> {
@@ -296,7 +304,22 @@ pub async fn csv(db: &Db, partner_id: i64) -> Result<String, AppError> {
     .fetch_all(&db.pool)
     .await
     .internal()?;
-    let mut out = String::from("customer_id,customer_name,region,autotask_company_id,autotask_company_name,company_type,company_active,mapping,billing_contract_id,billing_contract_name,contract_flags,linked_by,linked_at\r\n");
+    let mut out = CsvBuilder::new(&[
+        "customer_id",
+        "customer_name",
+        "region",
+        "autotask_company_id",
+        "autotask_company_name",
+        "company_type",
+        "company_active",
+        "mapping",
+        "billing_contract_id",
+        "billing_contract_name",
+        "contract_flags",
+        "linked_by",
+        "linked_at",
+    ])
+    .map_err(internal)?;
     for r in &rows {
         let company_id: Option<i64> = r.try_get("company_id").internal()?;
         let sharers: i64 = r.try_get("sharers").internal()?;
@@ -312,56 +335,32 @@ pub async fn csv(db: &Db, partner_id: i64) -> Result<String, AppError> {
             (Some(_), _, Some(0)) => "no",
             _ => "yes",
         };
-        let fields = [
-            r.try_get::<i64, _>("customer_id").internal()?.to_string(),
-            r.try_get::<String, _>("customer_name").internal()?,
-            r.try_get::<String, _>("region").internal()?,
-            company_id.map(|id| id.to_string()).unwrap_or_default(),
-            r.try_get::<Option<String>, _>("company_name").internal()?.unwrap_or_default(),
-            r.try_get::<Option<String>, _>("type_label").internal()?.unwrap_or_default(),
-            active.to_string(),
-            mapping.to_string(),
-            r.try_get::<Option<i64>, _>("contract_id").internal()?.map(|id| id.to_string()).unwrap_or_default(),
-            r.try_get::<Option<String>, _>("contract_name").internal()?.unwrap_or_default(),
-            r.try_get::<Option<String>, _>("contract_flags").internal()?.unwrap_or_default(),
-            r.try_get::<Option<String>, _>("linked_by").internal()?.unwrap_or_default(),
-            r.try_get::<Option<i64>, _>("linked_at").internal()?.map(app::format::iso_utc).unwrap_or_default(),
-        ];
-        out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
+        out.row([
+            Cell::number(Some(r.try_get::<i64, _>("customer_id").internal()?)),
+            Cell::text(r.try_get::<String, _>("customer_name").internal()?),
+            Cell::text(r.try_get::<String, _>("region").internal()?),
+            Cell::number(company_id),
+            Cell::text(r.try_get::<Option<String>, _>("company_name").internal()?.unwrap_or_default()),
+            Cell::text(r.try_get::<Option<String>, _>("type_label").internal()?.unwrap_or_default()),
+            Cell::text(active),
+            Cell::text(mapping),
+            Cell::number(r.try_get::<Option<i64>, _>("contract_id").internal()?),
+            Cell::text(r.try_get::<Option<String>, _>("contract_name").internal()?.unwrap_or_default()),
+            Cell::text(r.try_get::<Option<String>, _>("contract_flags").internal()?.unwrap_or_default()),
+            Cell::text(r.try_get::<Option<String>, _>("linked_by").internal()?.unwrap_or_default()),
+            Cell::text(r.try_get::<Option<i64>, _>("linked_at").internal()?.map(app::format::iso_utc).unwrap_or_default()),
+        ])
+        .map_err(internal)?;
     }
-    Ok(out)
+    out.finish().map_err(internal)
 }
 
 /// The CSV download of the map, for the signed-in user's partner.
 pub async fn export(axum::extract::State(state): axum::extract::State<crate::state::AppState>, user: Option<axum::Extension<CurrentUser>>) -> axum::response::Response {
-    use axum::response::IntoResponse;
     let Some(axum::Extension(user)) = user else {
-        return (http::StatusCode::UNAUTHORIZED, "Sign in to export the Customer Map.").into_response();
+        return crate::exports::sign_in_first("the Customer Map");
     };
-    match csv(&state.db, user.partner_id).await {
-        Ok(body) => (
-            [
-                (http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"customer-map-{}.csv\"", today())),
-                (http::header::CACHE_CONTROL, "no-store".to_string()),
-            ],
-            body,
-        )
-            .into_response(),
-        Err(_) => (http::StatusCode::INTERNAL_SERVER_ERROR, "The export failed; try again.").into_response(),
-    }
-}
-
-/// A CSV field: quoted when needed, spreadsheet formulas neutralised.
-pub fn csv_field(s: &str) -> String {
-    // Quote when needed; neutralise spreadsheet formulas.
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
+    crate::exports::download("customer-map", csv(&state.db, user.partner_id).await.map_err(|_| anyhow::anyhow!("the Customer Map export failed")))
 }
 
 /// The matching pass (see [`SqlCustomerMap::rematch`]).
@@ -586,6 +585,15 @@ impl CustomerMapService for SqlCustomerMap {
             })
             .collect();
         self.ensure_companies(partner_id, &referenced).await?;
+        // Chosen contracts are read from Autotask before the transaction, too.
+        let chosen: BTreeSet<i64> = changes
+            .iter()
+            .filter_map(|c| match c {
+                MapChange::SetContract { contract_id, .. } => *contract_id,
+                _ => None,
+            })
+            .collect();
+        let fetched = self.chosen_contracts(partner_id, &chosen).await?;
 
         let mut tx = self.db.begin().await.internal()?;
         let current: BTreeSet<(i64, i64)> = sqlx::query("select customer_id, company_id from customer_link where partner_id = $1")
@@ -715,7 +723,15 @@ impl CustomerMapService for SqlCustomerMap {
                     history.push(format!("Cleared the billing contract of \u{201c}{}\u{201d}", customer_label(customer_id)));
                 }
                 Some(contract_id) => {
-                    let (contract, flags) = self.checked_contract(partner_id, contract_id, &companies).await?;
+                    let Some((contract, flags)) = fetched.get(&contract_id).cloned() else {
+                        return Err(AppError::invalid("changes", format!("Autotask has no contract with ID {contract_id}.")));
+                    };
+                    if !contract.company_id.is_some_and(|c| companies.contains(&c)) {
+                        return Err(AppError::invalid(
+                            "changes",
+                            format!("Contract {contract_id} does not belong to a company linked to this customer. Link the company first, or use Get contracts."),
+                        ));
+                    }
                     let name = contract.contract_name.clone().unwrap_or_default();
                     let blocking: Vec<&Flag> = flags.iter().filter(|f| f.code != "no_services").collect();
                     if !blocking.is_empty() && !confirm {
@@ -814,10 +830,4 @@ mod tests {
         assert_eq!(codes(&fine, 0, 0), ["no_services"]);
     }
 
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_neutralised() {
-        assert_eq!(csv_field("Smith, Jones & Co"), "\"Smith, Jones & Co\"");
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_field("plain"), "plain");
-    }
 }

@@ -12,6 +12,7 @@ use crate::autotask::entities::{Contract, ContractService, ContractServiceUnit, 
 use crate::autotask::query::in_batches;
 use crate::autotask::{AutotaskClient, AutotaskError, Filter, Query};
 use crate::db::{now_ms, Db};
+use crate::exports::{Cell, CsvBuilder};
 use app::types::billing::{BillingSchedule, billable_units, product, LineStatus, PushLine, PushPreview, PushResult, PushRun, PushSelection, Rounding};
 use sqlx::Row;
 use std::collections::{HashMap, HashSet};
@@ -493,7 +494,7 @@ pub async fn lines(db: &Db, partner_id: i64, push_id: i64) -> Result<Vec<PushLin
 }
 
 /// Every push line of the partner as CSV (who, when, what, outcome).
-pub async fn history_csv(db: &Db, partner_id: i64) -> Result<String, sqlx::Error> {
+pub async fn history_csv(db: &Db, partner_id: i64) -> anyhow::Result<String> {
     let rows = sqlx::query(
         "select r.push_id, r.kind, r.period, r.started_at, r.started_by, r.undo_of, l.customer_id, c.name, l.product, l.contract_id, l.service_id, \
          l.before_units, l.after_units, l.unit_change, l.unit_price, l.outcome, l.reason \
@@ -503,59 +504,59 @@ pub async fn history_csv(db: &Db, partner_id: i64) -> Result<String, sqlx::Error
     .bind(partner_id)
     .fetch_all(&db.pool)
     .await?;
-    let mut out = String::from("push_id,kind,undo_of,period,started_at,started_by,customer_id,customer_name,product,contract_id,service_id,before_units,after_units,unit_change,unit_price,amount,outcome,reason\r\n");
-    let f = crate::map::csv_field;
-    let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let mut out = CsvBuilder::new(&[
+        "push_id",
+        "kind",
+        "undo_of",
+        "period",
+        "started_at",
+        "started_by",
+        "customer_id",
+        "customer_name",
+        "product",
+        "contract_id",
+        "service_id",
+        "before_units",
+        "after_units",
+        "unit_change",
+        "unit_price",
+        "amount",
+        "outcome",
+        "reason",
+    ])?;
     for r in rows {
         let change: i64 = r.try_get("unit_change")?;
         let price: f64 = r.try_get("unit_price")?;
-        let fields = [
-            r.try_get::<i64, _>("push_id")?.to_string(),
-            f(&r.try_get::<String, _>("kind")?),
-            opt(r.try_get("undo_of")?),
-            f(&r.try_get::<String, _>("period")?),
-            app::format::iso_utc(r.try_get("started_at")?),
-            f(&r.try_get::<String, _>("started_by")?),
-            r.try_get::<i64, _>("customer_id")?.to_string(),
-            f(&r.try_get::<String, _>("name")?),
-            f(&r.try_get::<String, _>("product")?),
-            opt(r.try_get("contract_id")?),
-            opt(r.try_get("service_id")?),
-            opt(r.try_get("before_units")?),
-            opt(r.try_get("after_units")?),
-            change.to_string(),
-            format!("{price:.2}"),
-            format!("{:.2}", change as f64 * price),
-            f(&r.try_get::<String, _>("outcome")?),
-            f(&r.try_get::<Option<String>, _>("reason")?.unwrap_or_default()),
-        ];
-        out.push_str(&fields.join(","));
-        out.push_str("\r\n");
+        out.row([
+            Cell::number(Some(r.try_get::<i64, _>("push_id")?)),
+            Cell::text(r.try_get::<String, _>("kind")?),
+            Cell::number(r.try_get::<Option<i64>, _>("undo_of")?),
+            Cell::text(r.try_get::<String, _>("period")?),
+            Cell::text(app::format::iso_utc(r.try_get("started_at")?)),
+            Cell::text(r.try_get::<String, _>("started_by")?),
+            Cell::number(Some(r.try_get::<i64, _>("customer_id")?)),
+            Cell::text(r.try_get::<String, _>("name")?),
+            Cell::text(r.try_get::<String, _>("product")?),
+            Cell::number(r.try_get::<Option<i64>, _>("contract_id")?),
+            Cell::number(r.try_get::<Option<i64>, _>("service_id")?),
+            Cell::number(r.try_get::<Option<i64>, _>("before_units")?),
+            Cell::number(r.try_get::<Option<i64>, _>("after_units")?),
+            Cell::number(Some(change)),
+            Cell::number(Some(format!("{price:.2}"))),
+            Cell::number(Some(format!("{:.2}", change as f64 * price))),
+            Cell::text(r.try_get::<String, _>("outcome")?),
+            Cell::text(r.try_get::<Option<String>, _>("reason")?.unwrap_or_default()),
+        ])?;
     }
-    Ok(out)
+    Ok(out.finish()?)
 }
 
 /// `GET /exports/billing-history.csv` (signed-in users of the partner).
 pub async fn export(axum::extract::State(state): axum::extract::State<crate::state::AppState>, user: Option<axum::Extension<app::types::CurrentUser>>) -> axum::response::Response {
-    use axum::response::IntoResponse;
     let Some(axum::Extension(user)) = user else {
-        return (http::StatusCode::UNAUTHORIZED, "Sign in to export the billing history.").into_response();
+        return crate::exports::sign_in_first("the billing history");
     };
-    match history_csv(&state.db, user.partner_id).await {
-        Ok(body) => (
-            [
-                (http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"billing-history-{}.csv\"", &app::format::iso_utc(now_ms())[..10])),
-                (http::header::CACHE_CONTROL, "no-store".to_string()),
-            ],
-            body,
-        )
-            .into_response(),
-        Err(e) => {
-            crate::error::internal(e);
-            (http::StatusCode::INTERNAL_SERVER_ERROR, "The export failed; try again.").into_response()
-        }
-    }
+    crate::exports::download("billing-history", history_csv(&state.db, user.partner_id).await)
 }
 
 /// Adjustments written at once: Autotask allows 3 concurrent calls per entity (the client

@@ -58,7 +58,17 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
     } else {
         SiteInfo::default()
     };
-    let settings = crate::db::connection::SqlAutotaskSettings::new(db.clone(), master_key.clone(), discovery_url);
+    // One Autotask client per partner for the whole process (see autotask/clients.rs).
+    let autotask_clients = Arc::new(
+        crate::autotask::AutotaskClients::new(crate::autotask::ClientOptions {
+            discovery_url,
+            timeout: Duration::from_secs(20),
+            max_attempts: 3,
+            ..crate::autotask::ClientOptions::default()
+        })
+        .context("building the Autotask HTTP client")?,
+    );
+    let settings = crate::db::connection::SqlAutotaskSettings::new(db.clone(), master_key.clone(), autotask_clients.clone());
     let companies = crate::companies::SqlCompanies::new(db.clone(), settings.clone(), crate::jobs::Jobs::new(db.clone()));
     let map = crate::map::SqlCustomerMap::new(db.clone(), settings.clone());
     let dispatch_wake = Arc::new(tokio::sync::Notify::new());
@@ -104,6 +114,7 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
         },
         dispatch_wake,
         connections: settings,
+        autotask_clients,
     })
 }
 

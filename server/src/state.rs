@@ -31,6 +31,8 @@ pub struct AppState {
     pub web: WebSettings,
     /// Partners' Autotask connections (clients for workers).
     pub connections: crate::db::connection::SqlAutotaskSettings,
+    /// One Autotask client per partner, shared by every feature of this instance.
+    pub autotask_clients: Arc<crate::autotask::AutotaskClients>,
     /// Wakes the ticket dispatcher when events arrive.
     pub dispatch_wake: Arc<tokio::sync::Notify>,
 }

@@ -272,7 +272,7 @@ impl SqlTickets {
         Self { db, settings, wake }
     }
 
-    async fn client(&self, partner_id: i64) -> Result<AutotaskClient, AppError> {
+    async fn client(&self, partner_id: i64) -> Result<Arc<AutotaskClient>, AppError> {
         self.settings.client(partner_id).await.map_err(|p| AppError::Conflict(p.message))
     }
 

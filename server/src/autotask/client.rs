@@ -16,6 +16,7 @@ use super::error::AutotaskError;
 use super::query::{Filter, Query, MAX_RECORDS};
 use reqwest::Method;
 use serde_json::Value;
+use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -25,20 +26,22 @@ use tokio::sync::{RwLock, Semaphore};
 /// Where Autotask's zone discovery lives (any zone answers it).
 pub const PRODUCTION_DISCOVERY_URL: &str = "https://webservices2.autotask.net/ATServicesRest/";
 
-/// An API user's credentials. The secret is never printed.
-#[derive(Clone)]
+/// An API user's credentials. The secret is a `secrecy` string: never printed, wiped on
+/// drop, and read only where the header is written.
+#[derive(Clone, Debug)]
 pub struct Credentials {
     /// API username (the API-only user's email).
     pub username: String,
     /// API secret.
-    pub secret: String,
+    pub secret: SecretString,
     /// API integration code (tracking identifier).
     pub integration_code: String,
 }
 
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials").field("username", &self.username).field("secret", &"<hidden>").field("integration_code", &self.integration_code).finish()
+impl Credentials {
+    /// Credentials from plain strings (tests, the CLI, the embedded sandbox).
+    pub fn new(username: impl Into<String>, secret: impl Into<String>, integration_code: impl Into<String>) -> Self {
+        Self { username: username.into(), secret: SecretString::from(secret.into()), integration_code: integration_code.into() }
     }
 }
 
@@ -127,7 +130,6 @@ pub struct AutotaskClient {
     zone: RwLock<Option<ZoneInfo>>,
     slots: Mutex<HashMap<String, Arc<Semaphore>>>,
     budget: Mutex<Budget>,
-    jitter: AtomicU64,
     /// Counters.
     pub stats: ClientStats,
 }
@@ -174,17 +176,29 @@ fn strip_nulls(body: &Value) -> Value {
     }
 }
 
+/// The HTTP client every Autotask call of the process shares (one connection pool).
+/// Timeouts are set per request, from each Autotask client's options.
+pub fn http_client() -> Result<reqwest::Client, AutotaskError> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("Taskbridge/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| AutotaskError::Unavailable(format!("could not build the HTTP client: {e}")))
+}
+
 impl AutotaskClient {
-    /// A client; nothing is called until the first request.
+    /// A client with an HTTP client of its own; nothing is called until the first request.
+    /// The server uses [`super::clients::AutotaskClients`] instead (one client per partner).
     pub fn new(creds: Credentials, opts: ClientOptions) -> Result<Self, AutotaskError> {
-        let http = reqwest::Client::builder()
-            .timeout(opts.timeout)
-            .connect_timeout(Duration::from_secs(10).min(opts.timeout))
-            .user_agent(concat!("Taskbridge/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| AutotaskError::Unavailable(format!("could not build the HTTP client: {e}")))?;
-        let zone = opts.zone_override.as_ref().map(|url| ZoneInfo { zone_name: "Configured zone".into(), url: normalise_base(url), web_url: String::new(), ci: 0 });
-        Ok(Self { http, creds, opts, zone: RwLock::new(zone), slots: Mutex::default(), budget: Mutex::default(), jitter: AtomicU64::new(0x2545_F491_4F6C_DD1D), stats: ClientStats::default() })
+        Ok(Self::with_http(http_client()?, creds, opts, None))
+    }
+
+    /// A client over a shared HTTP client, starting from a zone already known (stored at
+    /// the last discovery), so its first call needs no ZoneInformation round trip.
+    pub fn with_http(http: reqwest::Client, creds: Credentials, opts: ClientOptions, known_zone: Option<ZoneInfo>) -> Self {
+        let configured = opts.zone_override.as_ref().map(|url| ZoneInfo { zone_name: "Configured zone".into(), url: normalise_base(url), web_url: String::new(), ci: 0 });
+        let zone = configured.or_else(|| known_zone.filter(|z| !z.url.is_empty()).map(|z| ZoneInfo { url: normalise_base(&z.url), ..z }));
+        Self { http, creds, opts, zone: RwLock::new(zone), slots: Mutex::default(), budget: Mutex::default(), stats: ClientStats::default() }
     }
 
     /// The API username this client uses.
@@ -197,17 +211,8 @@ impl AutotaskClient {
         slots.entry(entity.to_ascii_lowercase()).or_insert_with(|| Arc::new(Semaphore::new(self.opts.max_threads_per_entity.max(1)))).clone()
     }
 
-    fn random_unit(&self) -> f64 {
-        let mut z = self.jitter.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed).wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-
     fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let exp = self.opts.backoff_base.saturating_mul(1u32 << attempt.min(16)).min(self.opts.backoff_cap);
-        let jittered = exp.mul_f64(self.random_unit());
-        retry_after.map_or(jittered, |r| r.max(jittered))
+        super::retry::backoff(self.opts.backoff_base, self.opts.backoff_cap, attempt, retry_after)
     }
 
     /// The zone, discovering it on first use.
@@ -228,7 +233,7 @@ impl AutotaskClient {
         self.stats.discoveries.fetch_add(1, Ordering::Relaxed);
         self.stats.calls.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}V1.0/ZoneInformation", normalise_base(&self.opts.discovery_url));
-        let response = self.http.get(&url).query(&[("user", self.creds.username.as_str())]).send().await.map_err(|e| self.transport_error(e))?;
+        let response = self.http.get(&url).timeout(self.opts.timeout).query(&[("user", self.creds.username.as_str())]).send().await.map_err(|e| self.transport_error(e))?;
         let status = response.status().as_u16();
         let body = response.text().await.map_err(|e| self.transport_error(e))?;
         if status != 200 {
@@ -320,9 +325,10 @@ impl AutotaskClient {
                 let mut request = self
                     .http
                     .request(method.clone(), &url)
+                    .timeout(self.opts.timeout)
                     .header("ApiIntegrationCode", &self.creds.integration_code)
                     .header("UserName", &self.creds.username)
-                    .header("Secret", &self.creds.secret)
+                    .header("Secret", self.creds.secret.expose_secret())
                     .header("Content-Type", "application/json");
                 if let Some(b) = body {
                     request = request.body(b.to_string());
@@ -470,7 +476,7 @@ impl AutotaskClient {
             }
             async move { self.all_of_counted::<T>(entity, &q, progress).await }
         });
-        let parts = futures_join_all(tasks).await;
+        let parts = futures_util::future::join_all(tasks).await;
         let mut out = first;
         for part in parts {
             out.extend(part?);
@@ -558,29 +564,6 @@ impl AutotaskClient {
     }
 }
 
-/// Joins futures concurrently (a tiny `join_all`, to avoid pulling in `futures`).
-async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    let mut set = Vec::new();
-    for f in futures {
-        set.push(Box::pin(f));
-    }
-    let mut outputs: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in set.iter_mut().enumerate() {
-            if outputs[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => outputs[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
-}
-
 fn normalise_base(url: &str) -> String {
     let trimmed = url.trim().trim_end_matches('/');
     let base = if trimmed.to_ascii_lowercase().ends_with("/atservicesrest") { trimmed.to_string() } else { format!("{trimmed}/ATServicesRest") };
@@ -605,7 +588,7 @@ mod tests {
 
     #[test]
     fn secrets_are_not_printed() {
-        let c = Credentials { username: "u".into(), secret: "hunter2".into(), integration_code: "c".into() };
+        let c = Credentials::new("u", "hunter2", "c");
         assert!(!format!("{c:?}").contains("hunter2"));
     }
 }

@@ -2,7 +2,8 @@
 //! zone discovered on save, and "Test connection" that says exactly what is wrong.
 
 use super::{audit, now_ms, Db};
-use crate::autotask::{AutotaskClient, AutotaskError, ClientOptions, Credentials, Filter, Query};
+use crate::autotask::entities::ZoneInfo;
+use crate::autotask::{AutotaskClient, AutotaskClients, AutotaskError, Credentials, Filter, PartnerConnection, Query};
 use crate::crypto::MasterKey;
 use crate::error::SqlxResultExt;
 use app::error::AppError;
@@ -11,14 +12,13 @@ use app::types::{ConnectionInput, ConnectionTest, ConnectionView, CurrentUser, Z
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// `AutotaskSettings` over the database.
 #[derive(Clone)]
 pub struct SqlAutotaskSettings {
     db: Db,
     key: Arc<MasterKey>,
-    discovery_url: String,
+    clients: Arc<AutotaskClients>,
 }
 
 /// The stored settings, secret still sealed.
@@ -27,6 +27,8 @@ struct Stored {
     integration_code: String,
     secret_sealed: String,
     zone_override: Option<String>,
+    updated_at: i64,
+    zone: Option<ZoneInfo>,
 }
 
 fn secret_context(partner_id: i64) -> String {
@@ -64,43 +66,65 @@ fn view(row: &AnyRow) -> Result<ConnectionView, sqlx::Error> {
 }
 
 impl SqlAutotaskSettings {
-    /// Settings on this database; secrets sealed with `key`; zones discovered at `discovery_url`.
-    pub fn new(db: Db, key: Arc<MasterKey>, discovery_url: String) -> Self {
-        Self { db, key, discovery_url }
+    /// Settings on this database; secrets sealed with `key`; clients from the registry.
+    pub fn new(db: Db, key: Arc<MasterKey>, clients: Arc<AutotaskClients>) -> Self {
+        Self { db, key, clients }
     }
 
     async fn stored(&self, partner_id: i64) -> Result<Option<Stored>, AppError> {
-        let row = sqlx::query("select username, integration_code, secret_sealed, zone_override from autotask_connection where partner_id = $1")
-            .bind(partner_id)
-            .fetch_optional(&self.db.pool)
-            .await
-            .internal()?;
+        let row = sqlx::query(
+            "select username, integration_code, secret_sealed, zone_override, updated_at, zone_name, zone_url, zone_web_url \
+             from autotask_connection where partner_id = $1",
+        )
+        .bind(partner_id)
+        .fetch_optional(&self.db.pool)
+        .await
+        .internal()?;
         row.map(|r| -> Result<Stored, sqlx::Error> {
-            Ok(Stored { username: r.try_get("username")?, integration_code: r.try_get("integration_code")?, secret_sealed: r.try_get("secret_sealed")?, zone_override: r.try_get("zone_override")? })
+            let zone_url: Option<String> = r.try_get("zone_url")?;
+            let zone = match zone_url {
+                Some(url) if !url.is_empty() => Some(ZoneInfo {
+                    zone_name: r.try_get::<Option<String>, _>("zone_name")?.unwrap_or_default(),
+                    url,
+                    web_url: r.try_get::<Option<String>, _>("zone_web_url")?.unwrap_or_default(),
+                    ci: 0,
+                }),
+                _ => None,
+            };
+            Ok(Stored {
+                username: r.try_get("username")?,
+                integration_code: r.try_get("integration_code")?,
+                secret_sealed: r.try_get("secret_sealed")?,
+                zone_override: r.try_get("zone_override")?,
+                updated_at: r.try_get("updated_at")?,
+                zone,
+            })
         })
         .transpose()
         .internal()
     }
 
-    /// A client for the partner's saved connection (for imports, billing and tickets).
-    pub async fn client(&self, partner_id: i64) -> Result<AutotaskClient, ConnectionProblem> {
+    /// The partner's client (for imports, billing, tickets and the pages): the one client
+    /// the registry keeps for this version of the saved connection.
+    pub async fn client(&self, partner_id: i64) -> Result<Arc<AutotaskClient>, ConnectionProblem> {
         let stored = self.stored(partner_id).await.map_err(|_| ConnectionProblem::new("internal", "The connection settings could not be read."))?;
         let Some(stored) = stored else {
             return Err(ConnectionProblem::new("not_set_up", "Autotask is not connected yet. Enter the API user on the Setup page."));
         };
+        if let Some(client) = self.clients.cached(partner_id, stored.updated_at) {
+            return Ok(client);
+        }
         let secret = self
             .key
             .decrypt(&stored.secret_sealed, &secret_context(partner_id))
             .map_err(|e| ConnectionProblem::new("secret_unreadable", &format!("The saved secret cannot be used: {e}")))?;
-        let options = ClientOptions {
-            discovery_url: self.discovery_url.clone(),
-            zone_override: stored.zone_override.clone(),
-            timeout: Duration::from_secs(20),
-            max_attempts: 3,
-            ..ClientOptions::default()
+        let connection = PartnerConnection {
+            version: stored.updated_at,
+            credentials: Credentials::new(stored.username, secret, stored.integration_code),
+            zone_override: stored.zone_override,
+            known_zone: stored.zone,
         };
-        AutotaskClient::new(Credentials { username: stored.username, secret, integration_code: stored.integration_code }, options)
-            .map_err(|e| ConnectionProblem::new(e.cause(), &e.to_string()))
+        Ok(self.clients.client(partner_id, connection))
     }
 
     async fn record_test(&self, partner_id: i64, test: &ConnectionTest) -> Result<(), AppError> {
@@ -206,6 +230,7 @@ impl AutotaskSettings for SqlAutotaskSettings {
         let what = if input.secret.is_some() { "with a new secret" } else { "keeping the saved secret" };
         audit::record(&mut *tx, actor.partner_id, &actor.email, "autotask.save", &format!("Saved the Autotask connection for API user {} ({what})", input.username)).await?;
         tx.commit().await.internal()?;
+        self.clients.forget(actor.partner_id);
         // Find the zone right away so the page can show it; a failure is shown as the
         // connection's state, the settings stay saved.
         if let Ok(client) = self.client(actor.partner_id).await {

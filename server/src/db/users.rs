@@ -1,6 +1,6 @@
 //! The partner's users. Every query is filtered by the acting user's partner.
 
-use super::{audit, now_ms, Db};
+use super::{audit, now_ms, Db, DbKind};
 use crate::crypto::hash_password;
 use crate::error::{internal, SqlxResultExt};
 use app::error::AppError;
@@ -34,18 +34,23 @@ impl SqlUserStore {
         to_summary(&row)
     }
 
-    /// Refuses a change that would leave the partner without an enabled admin.
-    async fn ensure_other_admin(&self, partner_id: i64, user_id: i64) -> Result<(), AppError> {
-        let others: i64 = sqlx::query(
-            "select count(*) as n from app_user where partner_id = $1 and role = 'admin' and disabled = 0 and user_id <> $2",
-        )
-        .bind(partner_id)
-        .bind(user_id)
-        .fetch_one(&self.db.pool)
-        .await
-        .internal()?
-        .try_get("n")
-        .internal()?;
+    /// Refuses, inside the transaction that changes `user_id`, a change that would leave the
+    /// partner without an enabled admin. The partner's row is locked first (`for update`
+    /// on PostgreSQL; SQLite's `begin immediate` already holds the only write lock), so two
+    /// admins demoting or disabling each other at once are decided one after the other:
+    /// the second sees the first's change and is refused.
+    async fn ensure_other_admin(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, partner_id: i64, user_id: i64) -> Result<(), AppError> {
+        if self.db.kind == DbKind::Postgres {
+            sqlx::query("select partner_id from partner where partner_id = $1 for update").bind(partner_id).fetch_optional(&mut **tx).await.internal()?;
+        }
+        let others: i64 = sqlx::query("select count(*) as n from app_user where partner_id = $1 and role = 'admin' and disabled = 0 and user_id <> $2")
+            .bind(partner_id)
+            .bind(user_id)
+            .fetch_one(&mut **tx)
+            .await
+            .internal()?
+            .try_get("n")
+            .internal()?;
         if others == 0 {
             return Err(AppError::Conflict("This is the last active admin. Make another user an admin first.".into()));
         }
@@ -115,10 +120,10 @@ impl UserStore for SqlUserStore {
         if before.role == role {
             return Ok(before);
         }
-        if before.role == Role::Admin && !before.disabled {
-            self.ensure_other_admin(actor.partner_id, user_id).await?;
-        }
         let mut tx = self.db.begin().await.internal()?;
+        if before.role == Role::Admin && !before.disabled {
+            self.ensure_other_admin(&mut tx, actor.partner_id, user_id).await?;
+        }
         sqlx::query("update app_user set role = $1, updated_at = $2 where partner_id = $3 and user_id = $4")
             .bind(role.as_str())
             .bind(now_ms())
@@ -141,10 +146,10 @@ impl UserStore for SqlUserStore {
         if before.disabled == disabled {
             return Ok(before);
         }
-        if disabled && before.role == Role::Admin {
-            self.ensure_other_admin(actor.partner_id, user_id).await?;
-        }
         let mut tx = self.db.begin().await.internal()?;
+        if disabled && before.role == Role::Admin {
+            self.ensure_other_admin(&mut tx, actor.partner_id, user_id).await?;
+        }
         sqlx::query("update app_user set disabled = $1, updated_at = $2 where partner_id = $3 and user_id = $4")
             .bind(i64::from(disabled))
             .bind(now_ms())

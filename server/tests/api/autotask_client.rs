@@ -23,7 +23,7 @@ fn client_as(sb: &RunningSandbox, username: &str, secret: &str, code: &str) -> A
         backoff_cap: Duration::from_millis(100),
         ..ClientOptions::default()
     };
-    AutotaskClient::new(Credentials { username: username.into(), secret: secret.into(), integration_code: code.into() }, opts).unwrap()
+    AutotaskClient::new(Credentials::new(username, secret, code), opts).unwrap()
 }
 
 fn client(sb: &RunningSandbox) -> AutotaskClient {
@@ -85,7 +85,7 @@ async fn every_credential_failure_has_its_own_cause() {
     let addr = closed.local_addr().unwrap();
     drop(closed);
     let opts = ClientOptions { discovery_url: format!("http://{addr}/ATServicesRest/"), max_attempts: 2, backoff_base: Duration::from_millis(5), ..ClientOptions::default() };
-    let unreachable = AutotaskClient::new(Credentials { username: USERNAME.into(), secret: SECRET.into(), integration_code: INTEGRATION_CODE.into() }, opts).unwrap();
+    let unreachable = AutotaskClient::new(Credentials::new(USERNAME, SECRET, INTEGRATION_CODE), opts).unwrap();
     assert!(matches!(unreachable.count("Companies", &q).await.unwrap_err(), AutotaskError::Unavailable(m) if m.contains("could not reach")));
 }
 
@@ -108,7 +108,7 @@ async fn transient_failures_are_retried_and_lasting_ones_reported() {
     // A hung call times out (the client's own timeout) rather than waiting forever.
     set_faults(&sb, json!({"rate_timeout": 1.0, "timeout_ms": 5_000})).await;
     let impatient = AutotaskClient::new(
-        Credentials { username: USERNAME.into(), secret: SECRET.into(), integration_code: INTEGRATION_CODE.into() },
+        Credentials::new(USERNAME, SECRET, INTEGRATION_CODE),
         ClientOptions { discovery_url: format!("{}/ATServicesRest/", sb.base_url()), timeout: Duration::from_millis(300), max_attempts: 2, backoff_base: Duration::from_millis(5), ..ClientOptions::default() },
     )
     .unwrap();
@@ -191,7 +191,7 @@ async fn the_client_slows_down_as_the_hourly_budget_fills() {
     let config = SandboxConfig { seed: 11, companies: 10, contacts: 10, hourly_threshold: 24, ..SandboxConfig::default() };
     let sb = start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let opts = ClientOptions { discovery_url: format!("{}/ATServicesRest/", sb.base_url()), threshold_check_every: 1, ..ClientOptions::default() };
-    let c = AutotaskClient::new(Credentials { username: USERNAME.into(), secret: SECRET.into(), integration_code: INTEGRATION_CODE.into() }, opts).unwrap();
+    let c = AutotaskClient::new(Credentials::new(USERNAME, SECRET, INTEGRATION_CODE), opts).unwrap();
     async fn timed(c: &AutotaskClient) -> Duration {
         let started = std::time::Instant::now();
         c.count("Companies", &Query::new([])).await.unwrap();

@@ -48,7 +48,7 @@ impl World {
     fn autotask(&self) -> server::autotask::AutotaskClient {
         use server::autotask::{AutotaskClient, ClientOptions, Credentials};
         AutotaskClient::new(
-            Credentials { username: USERNAME.into(), secret: SECRET.into(), integration_code: INTEGRATION_CODE.into() },
+            Credentials::new(USERNAME, SECRET, INTEGRATION_CODE),
             ClientOptions { discovery_url: format!("{}/ATServicesRest/", self.sb.base_url()), ..ClientOptions::default() },
         )
         .unwrap()

@@ -23,7 +23,7 @@ async fn sandbox(companies: usize) -> RunningSandbox {
 
 fn autotask(sb: &RunningSandbox) -> AutotaskClient {
     let opts = ClientOptions { discovery_url: format!("{}/ATServicesRest/", sb.base_url()), ..ClientOptions::default() };
-    AutotaskClient::new(Credentials { username: USERNAME.into(), secret: SECRET.into(), integration_code: INTEGRATION_CODE.into() }, opts).unwrap()
+    AutotaskClient::new(Credentials::new(USERNAME, SECRET, INTEGRATION_CODE), opts).unwrap()
 }
 
 /// A server connected to the sandbox and a signed-in admin of a new partner.

@@ -10,6 +10,7 @@ both_databases!(
     the_secret_is_stored_encrypted_and_never_returned,
     test_connection_names_each_cause,
     invalid_settings_name_the_field_and_keep_what_was_saved,
+    one_client_per_partner_keeps_every_feature_within_the_thread_limit,
 );
 
 async fn sandbox() -> RunningSandbox {
@@ -94,4 +95,40 @@ async fn invalid_settings_name_the_field_and_keep_what_was_saved(backend: Backen
     assert_eq!(view["username"], USERNAME);
     assert_eq!(view["integration_code"], INTEGRATION_CODE);
     assert_eq!(admin.ok("test_autotask_connection", &[]).await["ok"], true);
+}
+
+/// Everything one instance does for a partner at once — a discovery (three parallel id
+/// ranges of Companies and Contacts) beside six Test connection calls (each counting
+/// Companies, Contacts and Contracts) — goes through the partner's one client, so Autotask
+/// never sees more than 3 calls per entity and refuses none. (A client per request gave
+/// each caller its own 3 slots.) The zone found at save is reused, not asked again.
+async fn one_client_per_partner_keeps_every_feature_within_the_thread_limit(backend: Backend) {
+    let sb = start(SandboxConfig { seed: 6, companies: 1_500, contacts: 3_000, ..SandboxConfig::default() }, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let app = spawn_with(backend, discovery(&sb)).await;
+    let a = app.partner("Threads").await;
+    let admin = app.signed_in(&a.email, &a.password).await;
+    admin.ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
+    sb.sandbox.set_faults(sandbox::faults::Faults { latency_ms: 40, ..Default::default() });
+    sb.sandbox.limits.reset_stats();
+    let job = admin.ok("start_discovery", &[]).await;
+    let tests = futures_util::future::join_all((0..6).map(|_| admin.ok("test_autotask_connection", &[]))).await;
+    for test in &tests {
+        assert_eq!(test["ok"], true, "{test}");
+    }
+    let id = job["job_id"].to_string();
+    let mut state = job;
+    for _ in 0..600 {
+        state = admin.ok("get_job", &[("job_id", &id)]).await;
+        if state["state"] != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(state["state"], "done", "{state}");
+    let stats = sb.sandbox.limits.stats();
+    assert_eq!(stats.thread_limit_rejections, 0, "{stats:?}");
+    for (entity, peak) in &stats.peak_concurrency {
+        assert!(*peak <= 3, "{peak} calls at once to {entity}: {stats:?}");
+    }
+    assert!(stats.peak_concurrency.get("Companies").copied().unwrap_or(0) >= 2, "the features did overlap: {stats:?}");
 }

@@ -19,6 +19,7 @@ both_databases!(
     the_map_is_the_partners_own,
     the_map_survives_a_server_restart,
     partners_saving_at_the_same_time_all_succeed,
+    a_save_waiting_on_autotask_holds_up_no_other_save,
 );
 
 const OWNER: i64 = 29_682_885;
@@ -41,7 +42,7 @@ async fn world(backend: Backend) -> World {
     admin.ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
     let token = admin.ok("create_api_token", &[("name", "Backup platform")]).await["token"].as_str().unwrap().to_string();
     let at = AutotaskClient::new(
-        Credentials { username: USERNAME.into(), secret: SECRET.into(), integration_code: INTEGRATION_CODE.into() },
+        Credentials::new(USERNAME, SECRET, INTEGRATION_CODE),
         ClientOptions { discovery_url: format!("{}/ATServicesRest/", sb.base_url()), ..ClientOptions::default() },
     )
     .unwrap();
@@ -67,17 +68,7 @@ impl World {
     }
 
     async fn discover(&self) {
-        let job = self.admin.ok("start_discovery", &[]).await;
-        let id = job["job_id"].to_string();
-        for _ in 0..400 {
-            let now = self.admin.ok("get_job", &[("job_id", &id)]).await;
-            if now["state"] != "running" {
-                assert_eq!(now["state"], "done", "{now}");
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("discovery did not finish");
+        discover_as(&self.admin).await;
     }
 
     async fn customer_page(&self, browser: &Browser, filter: &str, search: &str) -> Value {
@@ -98,6 +89,21 @@ impl World {
             other => panic!("expected a validation error, got {other:?}"),
         }
     }
+}
+
+/// Runs a discovery as `browser`'s partner and waits for it to finish.
+async fn discover_as(browser: &Browser) {
+    let job = browser.ok("start_discovery", &[]).await;
+    let id = job["job_id"].to_string();
+    for _ in 0..400 {
+        let now = browser.ok("get_job", &[("job_id", &id)]).await;
+        if now["state"] != "running" {
+            assert_eq!(now["state"], "done", "{now}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("discovery did not finish");
 }
 
 fn row_of(page: &Value, key: &str, id: i64) -> Value {
@@ -395,4 +401,62 @@ async fn partners_saving_at_the_same_time_all_succeed(backend: Backend) {
         failures.extend(done.unwrap());
     }
     assert!(failures.is_empty(), "concurrent saves failed: {failures:#?}");
+}
+
+/// No database lock is held while Autotask answers: a save that chooses a contract on a
+/// slow Autotask (1.5 s a call) does not hold up another partner's save, which finishes
+/// first. (The contract is read before the save's transaction opens; SQLite's write lock
+/// is global, so a read inside it made every other writer wait.)
+async fn a_save_waiting_on_autotask_holds_up_no_other_save(backend: Backend) {
+    let w = world(backend).await;
+    let slow_company = w.company("Slow Contract Co", json!({})).await;
+    let contract = w
+        .at
+        .create("Contracts", &json!({"companyID": slow_company, "contractName": "Managed Backup", "contractType": 7, "status": 1, "startDate": "2025-01-01T00:00:00Z", "endDate": "2029-12-31T00:00:00Z", "contractCategory": 3}))
+        .await
+        .unwrap();
+    w.at.create_child("Contracts", contract, "Services", "ContractServices", &json!({"serviceID": 29_683_101, "unitPrice": 45.0})).await.unwrap();
+    let quick_company = w.company("Quick Partner Co", json!({})).await;
+    w.discover().await;
+    let slow_customer = w.customers(json!([{"ref": "slow", "name": "Slow Customer"}])).await[0];
+    w.save(json!([{"op": "link", "customer_id": slow_customer, "company_id": slow_company}])).await;
+    // A second partner with a discovered company: its save needs no Autotask call.
+    let p = w.app.partner("Quick").await;
+    let quick = w.app.signed_in(&p.email, &p.password).await;
+    quick.ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
+    discover_as(&quick).await;
+    let token = quick.ok("create_api_token", &[("name", "Backup platform")]).await["token"].as_str().unwrap().to_string();
+    let r = reqwest::Client::new().post(w.app.url("/api/v1/customers")).bearer_auth(&token).json(&json!({"customers": [{"ref": "q", "name": "Quick Customer"}]})).send().await.unwrap();
+    let quick_customer = r.json::<Value>().await.unwrap()["results"][0]["customer_id"].as_i64().unwrap();
+
+    w._sb.sandbox.set_faults(sandbox::faults::Faults { latency_ms: 1_500, ..Default::default() });
+    w._sb.sandbox.limits.reset_stats();
+    let slow_admin = w.admin.client.clone();
+    let origin = w.admin.origin.clone();
+    let slow = tokio::spawn(async move {
+        let r = slow_admin
+            .post(format!("{origin}/rpc/save_customer_map"))
+            .header("origin", &origin)
+            .header("accept", "application/json")
+            .json(&json!({"changes": [{"op": "set_contract", "customer_id": slow_customer, "contract_id": contract, "confirm_flags": false}]}))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap(), std::time::Instant::now())
+    });
+    // Wait until the slow save is waiting on Autotask for the contract.
+    for _ in 0..500 {
+        if w._sb.sandbox.limits.stats().requests.get("Contracts").copied().unwrap_or(0) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(w._sb.sandbox.limits.stats().requests.get("Contracts").copied().unwrap_or(0) > 0, "the slow save never asked Autotask for the contract");
+    quick.ok_json("save_customer_map", &json!({"changes": [{"op": "link", "customer_id": quick_customer, "company_id": quick_company}]})).await;
+    let quick_done = std::time::Instant::now();
+    let (status, body, slow_done) = slow.await.unwrap();
+    assert!(status.is_success(), "the slow save failed: {status} {body}");
+    assert!(quick_done < slow_done, "the quick save waited for the slow one's Autotask calls");
+    let row = row_of(&w.customer_page(&w.admin, "matched", "slow customer").await, "customer_id", slow_customer);
+    assert_eq!(row["contract"]["contract_id"], contract);
 }

@@ -7,6 +7,7 @@ both_databases!(
     migrations_apply_and_reapply_cleanly,
     emails_are_unique_across_partners,
     a_partner_always_keeps_an_active_admin,
+    two_admins_stepping_down_at_once_leave_one_admin,
     invalid_users_are_refused_field_by_field,
 );
 
@@ -61,6 +62,35 @@ async fn a_partner_always_keeps_an_active_admin(backend: Backend) {
     admin.ok("create_user", &[("email", "second@last.example"), ("name", "Second"), ("role", "admin"), ("password", "long-enough-password")]).await;
     let changed = admin.ok("set_user_role", &[("user_id", &me), ("role", "technician")]).await;
     assert_eq!(changed["role"], "technician");
+}
+
+/// Two admins demoting (or disabling) each other at the same moment: one change wins, the
+/// other is refused, and the partner keeps an active admin. The check runs inside the
+/// write's transaction, under a lock of the partner's row.
+async fn two_admins_stepping_down_at_once_leave_one_admin(backend: Backend) {
+    let app = spawn(backend).await;
+    for round in 0..6 {
+        let a = app.partner("Race").await;
+        let first = app.signed_in(&a.email, &a.password).await;
+        let second_email = format!("second{round}@race.example");
+        let created = first.ok("create_user", &[("email", &second_email), ("name", "Second"), ("role", "admin"), ("password", "long-enough-password")]).await;
+        let second = app.signed_in(&second_email, "long-enough-password").await;
+        let users = first.ok("list_users", &[]).await;
+        let first_id = users.as_array().unwrap().iter().find(|u| u["email"] == a.email.as_str()).unwrap()["user_id"].to_string();
+        let second_id = created["user_id"].to_string();
+        // Round by round, alternate demotions and disables so both paths race.
+        let (endpoint, value) = if round % 2 == 0 { ("set_user_role", ("role", "technician")) } else { ("set_user_disabled", ("disabled", "true")) };
+        let (demote_second, demote_first) = ([("user_id", second_id.as_str()), value], [("user_id", first_id.as_str()), value]);
+        let (one, two) = tokio::join!(first.call(endpoint, &demote_second), second.call(endpoint, &demote_first));
+        let succeeded = [one.status().is_success(), two.status().is_success()].iter().filter(|ok| **ok).count();
+        let admins = sqlx::query_scalar::<_, i64>("select count(*) from app_user where partner_id = $1 and role = 'admin' and disabled = 0")
+            .bind(a.partner_id)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(admins, 1, "round {round} ({endpoint}): the partner must keep exactly one active admin ({succeeded} changes succeeded)");
+        assert_eq!(succeeded, 1, "round {round}: one change wins, the other is refused");
+    }
 }
 
 async fn invalid_users_are_refused_field_by_field(backend: Backend) {

@@ -49,7 +49,7 @@ async fn world(backend: Backend) -> World {
     admin.ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
     let token = admin.ok("create_api_token", &[("name", "Backup platform")]).await["token"].as_str().unwrap().to_string();
     let at = AutotaskClient::new(
-        Credentials { username: USERNAME.into(), secret: SECRET.into(), integration_code: INTEGRATION_CODE.into() },
+        Credentials::new(USERNAME, SECRET, INTEGRATION_CODE),
         ClientOptions { discovery_url: format!("{}/ATServicesRest/", sb.base_url()), ..ClientOptions::default() },
     )
     .unwrap();
