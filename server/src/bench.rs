@@ -153,7 +153,7 @@ pub async fn map(customers: usize, companies: usize, database_url: Option<String
     let mut found = 0;
     for _ in 0..3 {
         let t = Instant::now();
-        found = crate::map::rematch(&db, partner_id).await.map_err(|e| anyhow::anyhow!("matching: {e}"))?;
+        found = crate::services::map::rematch(&db, partner_id).await.map_err(|e| anyhow::anyhow!("matching: {e}"))?;
         matching.push(t.elapsed().as_secs_f64());
     }
     matching.sort_by(f64::total_cmp);
@@ -543,7 +543,7 @@ pub async fn billing(customers: usize, changed_pct: usize, latency_ms: u64) -> a
     let client = state.connections.client(partner_id).await.map_err(|p| anyhow::anyhow!(p.message))?;
     sb.sandbox.limits.reset_stats();
     let started = Instant::now();
-    let result = crate::push::apply(&db, &client, partner_id, "bench", &PushSelection::default()).await?;
+    let result = crate::services::billing::push::apply(&db, &client, partner_id, "bench", &PushSelection::default()).await?;
     let wall = started.elapsed().as_secs_f64();
     let stats = sb.sandbox.limits.stats();
     let writes = stats.requests.get("ContractServiceAdjustments").copied().unwrap_or_default();
@@ -552,7 +552,7 @@ pub async fn billing(customers: usize, changed_pct: usize, latency_ms: u64) -> a
     anyhow::ensure!(result.failed == 0, "{} lines failed", result.failed);
     // A second push right after finds nothing to write.
     sb.sandbox.limits.reset_stats();
-    let again = crate::push::apply(&db, &client, partner_id, "bench", &PushSelection::default()).await?;
+    let again = crate::services::billing::push::apply(&db, &client, partner_id, "bench", &PushSelection::default()).await?;
     let second_writes = sb.sandbox.limits.stats().requests.get("ContractServiceAdjustments").copied().unwrap_or_default();
     sb.stop().await;
     if std::env::var_os("TASKBRIDGE_BENCH_KEEP").is_none() {

@@ -69,10 +69,10 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
         .context("building the Autotask HTTP client")?,
     );
     let settings = crate::db::connection::SqlAutotaskSettings::new(db.clone(), master_key.clone(), autotask_clients.clone());
-    let companies = crate::companies::SqlCompanies::new(db.clone(), settings.clone(), crate::jobs::Jobs::new(db.clone()));
-    let map = crate::map::SqlCustomerMap::new(db.clone(), settings.clone());
+    let companies = crate::services::companies::SqlCompanies::new(db.clone(), settings.clone(), crate::workers::jobs::Jobs::new(db.clone()));
+    let map = crate::services::map::SqlCustomerMap::new(db.clone(), settings.clone());
     let dispatch_wake = Arc::new(tokio::sync::Notify::new());
-    let tickets = crate::tickets::SqlTickets::new(db.clone(), settings.clone(), dispatch_wake.clone());
+    let tickets = crate::services::tickets::SqlTickets::new(db.clone(), settings.clone(), dispatch_wake.clone());
     let services = Services {
         auth: auth.clone(),
         users: Arc::new(SqlUserStore::new(db.clone())),
@@ -82,7 +82,7 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
         companies: Arc::new(companies),
         map: Arc::new(map),
         tickets: Arc::new(tickets),
-        billing: Arc::new(crate::billing::SqlBilling::new(db.clone(), settings.clone())),
+        billing: Arc::new(crate::services::billing::SqlBilling::new(db.clone(), settings.clone())),
         site,
     };
     let leptos_options = LeptosOptions::builder()
@@ -126,9 +126,9 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let routes = generate_route_list(App);
     Router::new()
         .route("/metrics", get(crate::metrics::endpoint))
-        .route("/exports/customer-map.csv", get(crate::map::export))
-        .route("/exports/billing-history.csv", get(crate::push::export))
-        .merge(crate::api::router(state.clone()))
+        .route("/exports/customer-map.csv", get(crate::services::map::export))
+        .route("/exports/billing-history.csv", get(crate::services::billing::push::export))
+        .merge(crate::machine_api::router(state.clone()))
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
         .fallback(file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(from_fn_with_state(state.clone(), crate::session::gate))
@@ -194,7 +194,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .unwrap_or_default();
         tokio::spawn(async move {
             if let Ok(Some(partner_id)) = crate::db::partners::find_by_name(&db, crate::admin::DEMO_PARTNER).await {
-                if let Err(e) = crate::customers::seed_demo(&db, partner_id, &names).await {
+                if let Err(e) = crate::machine_api::customers::seed_demo(&db, partner_id, &names).await {
                     tracing::warn!(error = %e, "could not add the demo customers");
                 }
                 let system = app::types::CurrentUser {
@@ -213,7 +213,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         });
     }
     let dispatcher = start_dispatcher(&state);
-    let scheduler = crate::push::spawn_scheduler(state.db.clone(), state.connections.clone());
+    let scheduler = crate::workers::billing_schedule::spawn(state.db.clone(), state.connections.clone());
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!("Taskbridge is listening on http://{}", listener.local_addr()?);
     serve_on(listener, state, Duration::from_secs(args.request_timeout_secs), shutdown_signal()).await?;
@@ -227,8 +227,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// Starts the ticket dispatcher for this state's database (see `dispatch.rs`).
-pub fn start_dispatcher(state: &AppState) -> crate::dispatch::DispatchHandle {
-    crate::dispatch::Dispatcher::new(state.db.clone(), state.connections.clone(), state.dispatch_wake.clone(), crate::dispatch::DispatchOptions::default()).spawn()
+pub fn start_dispatcher(state: &AppState) -> crate::workers::dispatcher::DispatchHandle {
+    crate::workers::dispatcher::Dispatcher::new(state.db.clone(), state.connections.clone(), state.dispatch_wake.clone(), crate::workers::dispatcher::DispatchOptions::default()).spawn()
 }
 
 /// `taskbridge sandbox`.

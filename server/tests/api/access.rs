@@ -5,7 +5,7 @@
 use crate::helpers::{both_databases, spawn, spawn_with, Backend, Options};
 use app::error::AppError;
 use reqwest::StatusCode;
-use server::api::{routes, Access};
+use server::machine_api::{routes, Access};
 
 both_databases!(
     every_server_function_refuses_anonymous_callers,

@@ -40,7 +40,7 @@ pub struct TestApp {
     args: ServeArgs,
     _dir: std::sync::Arc<tempfile::TempDir>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    dispatcher: Option<server::dispatch::DispatchHandle>,
+    dispatcher: Option<server::workers::dispatcher::DispatchHandle>,
 }
 
 impl Drop for TestApp {

@@ -7,7 +7,7 @@ pub mod matching;
 
 use crate::autotask::entities::{Company, Contract};
 use crate::autotask::{AutotaskError, Query};
-use crate::companies::rules::check;
+use crate::services::companies::rules::check;
 use crate::exports::{Cell, CsvBuilder};
 use crate::db::connection::SqlAutotaskSettings;
 use crate::db::dynamic::{bind_all, in_list, page_bounds, search_sql, Arg};
@@ -194,7 +194,7 @@ impl SqlCustomerMap {
     /// Autotask ID typed by hand) and stored, or refused when Autotask has no such company.
     async fn ensure_companies(&self, partner_id: i64, ids: &BTreeSet<i64>) -> Result<(), AppError> {
         let ids: Vec<i64> = ids.iter().copied().collect();
-        let known = crate::companies::discovered_ids(&self.db, partner_id, &ids).await.internal()?;
+        let known = crate::services::companies::discovered_ids(&self.db, partner_id, &ids).await.internal()?;
         let unknown: Vec<i64> = ids.into_iter().filter(|id| !known.contains(id)).collect();
         if unknown.is_empty() {
             return Ok(());
@@ -647,15 +647,15 @@ impl CustomerMapService for SqlCustomerMap {
                     }
                 }
                 MapChange::CreateCustomer { company_id } => {
-                    let r = sqlx::query(&format!("select {} from autotask_company where partner_id = $1 and company_id = $2", crate::companies::DISCOVERED_COLUMNS))
+                    let r = sqlx::query(&format!("select {} from autotask_company where partner_id = $1 and company_id = $2", crate::services::companies::DISCOVERED_COLUMNS))
                         .bind(partner_id)
                         .bind(company_id)
                         .fetch_one(&mut *tx)
                         .await
                         .internal()?;
-                    let company = crate::companies::discovered_from_row(&r).internal()?;
+                    let company = crate::services::companies::discovered_from_row(&r).internal()?;
                     let draft = check(&company).map_err(|reason| AppError::invalid("changes", format!("\u{201c}{}\u{201d} cannot become a customer: {reason}", company.name)))?;
-                    let customer_id = crate::companies::insert_customer(&mut tx, partner_id, &draft, "customer_map", now).await.internal()?;
+                    let customer_id = crate::services::companies::insert_customer(&mut tx, partner_id, &draft, "customer_map", now).await.internal()?;
                     names.insert(customer_id, draft.name.clone());
                     edges.insert((customer_id, company_id));
                     created.push((company_id, customer_id));

@@ -18,7 +18,7 @@ use crate::autotask::query::{Filter, Query};
 use crate::db::connection::SqlAutotaskSettings;
 use crate::db::dynamic::{bind_all, Arg};
 use crate::db::{now_ms, Db};
-use crate::tickets::{self, Resolved, ResolveError, TicketFacts};
+use crate::services::tickets::{self, Resolved, ResolveError, TicketFacts};
 use app::types::tickets::{event_label, is_recovery, recovers, Outcome, TicketPicklists, TicketSettings};
 use sqlx::Row;
 use std::collections::{HashMap, HashSet};

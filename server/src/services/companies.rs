@@ -9,7 +9,7 @@ use crate::autotask::{AutotaskError, FetchProgress, Filter, Query};
 use crate::db::connection::SqlAutotaskSettings;
 use crate::db::{now_ms, Db};
 use crate::error::SqlxResultExt;
-use crate::jobs::{Jobs, Outcome, Progress};
+use crate::workers::jobs::{Jobs, Outcome, Progress};
 use app::error::AppError;
 use app::regions::region_for;
 use app::services::CompanyService;
@@ -231,7 +231,7 @@ impl SqlCompanies {
             .rows_affected();
         let problems = fetched.iter().filter(|f| f.problem.is_some()).count();
         progress.stage("Matching names", 0);
-        crate::map::rematch(&self.db, partner_id).await.map_err(|e| format!("matching: {e}"))?;
+        crate::services::map::rematch(&self.db, partner_id).await.map_err(|e| format!("matching: {e}"))?;
         progress.succeeded.store(saved, Ordering::Relaxed);
         let new = (saved - before + gone as i64).max(0);
         Ok(format!(
@@ -331,7 +331,7 @@ impl SqlCompanies {
             done += chunk.len() as i64;
             progress.set(done, ids.len() as i64);
         }
-        crate::map::rematch(&self.db, partner_id).await.map_err(|e| format!("matching: {e}"))?;
+        crate::services::map::rematch(&self.db, partner_id).await.map_err(|e| format!("matching: {e}"))?;
         let failed = progress.failed.load(Ordering::Relaxed);
         let mut summary = format!("Imported {} of {} companies as customers ({created} new, {updated} updated)", done - failed, ids.len());
         if failed > 0 {

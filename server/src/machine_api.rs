@@ -2,6 +2,10 @@
 //! bearer tokens. Every route is declared in [`routes`]: the router, the OpenAPI document
 //! and the access tests all read that one list, so a route cannot skip its check.
 
+pub mod customers;
+pub mod events;
+pub mod usage;
+
 use crate::db::tokens::ApiCaller;
 use crate::state::AppState;
 use axum::extract::{Request, State};
@@ -75,27 +79,27 @@ pub fn routes() -> Vec<ApiRoute> {
             path: "/api/v1/customers",
             access: Access::Token,
             summary: "Registers or updates the backup platform's customers (up to 1,000 per call), keyed by your own reference; they then appear on the Customer Map.",
-            request_schema: Some(crate::customers::request_schema),
-            response_schema: crate::customers::response_schema,
-            handler: axum::routing::post(crate::customers::upsert),
+            request_schema: Some(crate::machine_api::customers::request_schema),
+            response_schema: crate::machine_api::customers::response_schema,
+            handler: axum::routing::post(crate::machine_api::customers::upsert),
         },
         ApiRoute {
             method: Method::POST,
             path: "/api/v1/events",
             access: Access::Token,
             summary: "Backup events, one or up to 1,000 per call. Each is stored before the answer; the same id twice is one event. A batch answers per event; a single invalid event answers 422 naming the field.",
-            request_schema: Some(crate::events::request_schema),
-            response_schema: crate::events::response_schema,
-            handler: axum::routing::post(crate::events::receive),
+            request_schema: Some(crate::machine_api::events::request_schema),
+            response_schema: crate::machine_api::events::response_schema,
+            handler: axum::routing::post(crate::machine_api::events::receive),
         },
         ApiRoute {
             method: Method::POST,
             path: "/api/v1/usage",
             access: Access::Token,
             summary: "Usage per customer, product and billing month (the current quantity), one or up to 1,000 per call; the same customer, product and month again replaces it. A single invalid report answers 422 naming the field.",
-            request_schema: Some(crate::usage::request_schema),
-            response_schema: crate::usage::response_schema,
-            handler: axum::routing::post(crate::usage::receive),
+            request_schema: Some(crate::machine_api::usage::request_schema),
+            response_schema: crate::machine_api::usage::response_schema,
+            handler: axum::routing::post(crate::machine_api::usage::receive),
         },
     ]
 }

@@ -1,6 +1,8 @@
 //! Billing settings: "Retrieve services" (monthly ones eligible, the rest shown with the
 //! reason) and each product's service and rounding. The push engine builds on these.
 
+pub mod push;
+
 use crate::autotask::entities::Service;
 use crate::autotask::{AutotaskClient, AutotaskError, Filter, Query};
 use crate::db::connection::SqlAutotaskSettings;
@@ -186,8 +188,8 @@ impl BillingService for SqlBilling {
             Some(full) => full,
             None => {
                 let client = self.client(partner_id).await?;
-                let mut full = crate::push::preview(&self.db, &client, partner_id, None).await.map_err(push_problem)?;
-                full.currency = crate::push::internal_currency(&client).await;
+                let mut full = crate::services::billing::push::preview(&self.db, &client, partner_id, None).await.map_err(push_problem)?;
+                full.currency = crate::services::billing::push::internal_currency(&client).await;
                 let full = Arc::new(full);
                 self.previews().insert(partner_id, full.clone());
                 full
@@ -199,29 +201,29 @@ impl BillingService for SqlBilling {
     async fn apply(&self, actor: &CurrentUser, selection: PushSelection) -> Result<PushResult, AppError> {
         let client = self.client(actor.partner_id).await?;
         self.forget_preview(actor.partner_id);
-        let result = crate::push::apply(&self.db, &client, actor.partner_id, &actor.email, &selection).await.map_err(push_problem)?;
+        let result = crate::services::billing::push::apply(&self.db, &client, actor.partner_id, &actor.email, &selection).await.map_err(push_problem)?;
         audit::record(&self.db.pool, actor.partner_id, &actor.email, "billing.push", &format!("Pushed usage to Autotask: {} applied, {} unchanged, {} held, {} failed", result.applied, result.unchanged, result.held, result.failed)).await?;
         Ok(result)
     }
 
     async fn history(&self, partner_id: i64) -> Result<Vec<PushRun>, AppError> {
-        crate::push::history(&self.db, partner_id).await.internal()
+        crate::services::billing::push::history(&self.db, partner_id).await.internal()
     }
 
     async fn push_lines(&self, partner_id: i64, push_id: i64) -> Result<Vec<PushLine>, AppError> {
-        crate::push::lines(&self.db, partner_id, push_id).await.internal()
+        crate::services::billing::push::lines(&self.db, partner_id, push_id).await.internal()
     }
 
     async fn undo(&self, actor: &CurrentUser, push_id: i64) -> Result<PushResult, AppError> {
         let client = self.client(actor.partner_id).await?;
         self.forget_preview(actor.partner_id);
-        let result = crate::push::undo(&self.db, &client, actor.partner_id, &actor.email, push_id).await.map_err(push_problem)?;
+        let result = crate::services::billing::push::undo(&self.db, &client, actor.partner_id, &actor.email, push_id).await.map_err(push_problem)?;
         audit::record(&self.db.pool, actor.partner_id, &actor.email, "billing.undo", &format!("Undid push {push_id}: {} adjustments reversed, {} failed", result.applied, result.failed)).await?;
         Ok(result)
     }
 
     async fn schedule(&self, partner_id: i64) -> Result<BillingSchedule, AppError> {
-        crate::push::schedule(&self.db, partner_id).await.internal()
+        crate::services::billing::push::schedule(&self.db, partner_id).await.internal()
     }
 
     async fn save_schedule(&self, actor: &CurrentUser, schedule: BillingSchedule) -> Result<BillingSchedule, AppError> {
@@ -250,9 +252,9 @@ impl BillingService for SqlBilling {
     }
 }
 
-fn push_problem(e: crate::push::PushError) -> AppError {
+fn push_problem(e: crate::services::billing::push::PushError) -> AppError {
     match e {
-        crate::push::PushError::Db(e) => crate::error::internal(e),
+        crate::services::billing::push::PushError::Db(e) => crate::error::internal(e),
         other => AppError::Conflict(other.to_string()),
     }
 }

@@ -2,8 +2,8 @@
 //! tied to a Taskbridge customer, and stored durably before the answer; the sender's id
 //! makes a repeat the same event (answered `duplicate`, stored once).
 
-use crate::api::api_error;
-use crate::customers::CustomerKey;
+use crate::machine_api::api_error;
+use crate::machine_api::customers::CustomerKey;
 use crate::db::tokens::ApiCaller;
 use crate::db::now_ms;
 use crate::state::AppState;
@@ -177,7 +177,7 @@ pub async fn receive(State(state): State<AppState>, Extension(caller): Extension
 
 async fn store(state: &AppState, partner_id: i64, checked: Vec<Result<Valid, (String, String)>>, incoming: &[Incoming], single: bool) -> Result<(usize, Vec<Value>), sqlx::Error> {
     // Resolve the customers of the batch in one query per kind of key.
-    let customers = crate::customers::resolve(&state.db, partner_id, checked.iter().filter_map(|c| c.as_ref().ok().map(|v| &v.customer))).await?;
+    let customers = crate::machine_api::customers::resolve(&state.db, partner_id, checked.iter().filter_map(|c| c.as_ref().ok().map(|v| &v.customer))).await?;
     let now = now_ms();
     let mut results: Vec<Value> = Vec::with_capacity(checked.len());
     let mut rows: Vec<(usize, Valid, i64)> = Vec::new();

@@ -3,8 +3,8 @@
 //! repeat replaces the quantity (or changes nothing), so retries are safe; a storage
 //! measurement older than the stored one is ignored.
 
-use crate::api::api_error;
-use crate::customers::CustomerKey;
+use crate::machine_api::api_error;
+use crate::machine_api::customers::CustomerKey;
 use crate::db::now_ms;
 use crate::db::tokens::ApiCaller;
 use crate::state::AppState;
@@ -153,7 +153,7 @@ async fn store(state: &AppState, partner_id: i64, incoming: &[Incoming], single:
     let checked: Vec<Result<Valid, (String, String)>> =
         incoming.iter().enumerate().map(|(i, u)| validate(u, &if single { String::new() } else { format!("usage[{i}].") }, now)).collect();
     // The partner's customers named in the call.
-    let customers = crate::customers::resolve(&state.db, partner_id, checked.iter().filter_map(|c| c.as_ref().ok().map(|v| &v.customer))).await?;
+    let customers = crate::machine_api::customers::resolve(&state.db, partner_id, checked.iter().filter_map(|c| c.as_ref().ok().map(|v| &v.customer))).await?;
     let mut results = Vec::with_capacity(checked.len());
     let mut tx = state.db.begin().await?;
     for (i, c) in checked.into_iter().enumerate() {

@@ -1,7 +1,7 @@
 //! `POST /api/v1/customers`: the backup platform registers its customers (by its own
 //! reference) so the Customer Map can match them to Autotask companies.
 
-use crate::api::api_error;
+use crate::machine_api::api_error;
 use crate::db::tokens::ApiCaller;
 use crate::db::{audit, now_ms};
 use crate::state::AppState;
@@ -159,7 +159,7 @@ async fn write(state: &AppState, partner_id: i64, token_name: &str, customers: &
     }
     tx.commit().await?;
     if created + updated > 0 {
-        let _ = crate::map::rematch(&state.db, partner_id).await;
+        let _ = crate::services::map::rematch(&state.db, partner_id).await;
     }
     Ok(results)
 }
@@ -192,7 +192,7 @@ pub async fn seed_demo(db: &crate::db::Db, partner_id: i64, company_names: &[Str
             .execute(&db.pool)
             .await?;
     }
-    crate::map::rematch(db, partner_id).await.map_err(|e| anyhow::anyhow!("matching: {e}"))?;
+    crate::services::map::rematch(db, partner_id).await.map_err(|e| anyhow::anyhow!("matching: {e}"))?;
     Ok(())
 }
 

@@ -1,0 +1,75 @@
+//! The billing schedule: automatic pushes for partners with a "Synchronize with Autotask"
+//! notification, every N hours. [`spawn`] checks every minute; [`try_run_once`] is one
+//! check, which the tests call directly with the clock they want.
+
+use crate::db::connection::SqlAutotaskSettings;
+use crate::db::{now_ms, Db};
+use crate::services::billing::push;
+use app::types::billing::PushSelection;
+
+/// How soon a scheduled push that had failures runs again.
+pub const RETRY_FAILED_AFTER_MS: i64 = 15 * 60_000;
+
+/// Runs the scheduled pushes that are due: partners with a "Synchronize with Autotask"
+/// notification whose next run has come (the first right away). Each due run is claimed
+/// with one conditional write, so with several instances exactly one runs it. A run with
+/// failures is due again after [`RETRY_FAILED_AFTER_MS`].
+pub async fn try_run_once(db: &Db, connections: &SqlAutotaskSettings, now: i64) -> Result<usize, sqlx::Error> {
+    let partners: Vec<i64> = sqlx::query_scalar("select distinct partner_id from notification_rule where action = 'sync'").fetch_all(&db.pool).await?;
+    let mut ran = 0;
+    for partner_id in partners {
+        let plan = push::schedule(db, partner_id).await?;
+        let next = now + plan.every_hours * 3_600_000;
+        let claimed = sqlx::query(
+            "insert into billing_schedule (partner_id, every_hours, next_run_at, updated_at, updated_by) values ($1, 24, $2, $3, 'schedule') \
+             on conflict (partner_id) do update set next_run_at = $2 where billing_schedule.next_run_at is null or billing_schedule.next_run_at <= $3",
+        )
+        .bind(partner_id)
+        .bind(next)
+        .bind(now)
+        .execute(&db.pool)
+        .await?
+        .rows_affected()
+            == 1;
+        if !claimed {
+            continue;
+        }
+        let client = match connections.client(partner_id).await {
+            Ok(c) => c,
+            Err(p) => {
+                tracing::warn!(partner_id, problem = %p.message, "scheduled push skipped");
+                continue;
+            }
+        };
+        let complete = match push::apply(db, &client, partner_id, "schedule", &PushSelection { lines: None, hold_above: plan.hold_above, search: None }).await {
+            Ok(r) => {
+                tracing::info!(partner_id, applied = r.applied, held = r.held, failed = r.failed, "scheduled push");
+                r.failed == 0
+            }
+            Err(e) => {
+                tracing::warn!(partner_id, error = %e, "scheduled push failed");
+                false
+            }
+        };
+        if !complete {
+            // A push that failed (wholly or for some lines) is tried again soon rather than
+            // a whole interval later; only this instance's claim is moved.
+            let soon = now + RETRY_FAILED_AFTER_MS.min(plan.every_hours * 3_600_000);
+            sqlx::query("update billing_schedule set next_run_at = $1 where partner_id = $2 and next_run_at = $3").bind(soon).bind(partner_id).bind(next).execute(&db.pool).await?;
+        }
+        ran += 1;
+    }
+    Ok(ran)
+}
+
+/// Checks for due scheduled pushes every minute until aborted.
+pub fn spawn(db: Db, connections: SqlAutotaskSettings) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = try_run_once(&db, &connections, now_ms()).await {
+                tracing::warn!(error = %e, "could not look for scheduled pushes");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        }
+    })
+}
