@@ -24,4 +24,6 @@ if [ $release = 1 ]; then
 fi
 cp style/main.css target/site/pkg/taskbridge.css
 cp -r public/. target/site/
-cargo build -p server --bin taskbridge "${server_flags[@]}"
+# The `sandbox` feature puts the local Autotask into the binary (`taskbridge sandbox`,
+# `serve --embedded-sandbox`: the demo and the end-to-end tests use it).
+cargo build -p server --bin taskbridge --features sandbox "${server_flags[@]}"

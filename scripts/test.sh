@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: unit and integration tests (SQLite and PostgreSQL) and the Playwright
-# end-to-end suite in Debian's headless Chromium. Installs what is missing first.
+# Runs every check and test: rustfmt, clippy (server side and the wasm client), unit and
+# integration tests (SQLite and PostgreSQL) and the Playwright end-to-end suite in Debian's
+# headless Chromium. Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -14,8 +15,14 @@ cleanup_pg() {
     while read -r db; do psql "$TEST_POSTGRES_URL" -qc "drop database if exists \"$db\"" >/dev/null 2>&1 || true; done
 }
 trap cleanup_pg EXIT
+echo "==> formatting (cargo fmt --check) and lints (clippy, server side and the wasm client)"
+cargo fmt --all -- --check
+cargo clippy -p app -p server -p sandbox -p bench --all-targets --features server/sandbox -- -D warnings
+cargo clippy -p frontend --lib --target wasm32-unknown-unknown --target-dir target/wasm -- -D warnings
+
 echo "==> unit and integration tests"
-cargo test -p app -p server -p sandbox
+# The same features as scripts/build.sh, so the binary the end-to-end tests run is not rebuilt.
+cargo test -p app -p server -p sandbox --features server/sandbox
 
 echo "==> end-to-end tests (Playwright, headless Chromium)"
 cd end2end

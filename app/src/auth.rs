@@ -11,9 +11,7 @@ use leptos::prelude::use_context;
 
 /// The signed-in user, or `Unauthorized`.
 pub fn require_user() -> Result<CurrentUser, AppError> {
-    use_context::<Parts>()
-        .and_then(|parts| parts.extensions.get::<CurrentUser>().cloned())
-        .ok_or(AppError::Unauthorized)
+    use_context::<Parts>().and_then(|parts| parts.extensions.get::<CurrentUser>().cloned()).ok_or(AppError::Unauthorized)
 }
 
 /// The signed-in user if it is an admin; `Forbidden` for technicians.
@@ -28,7 +26,5 @@ pub fn require_admin() -> Result<CurrentUser, AppError> {
 
 /// Client address, user agent and session cookie of this request.
 pub fn request_meta() -> RequestMeta {
-    use_context::<Parts>()
-        .and_then(|parts| parts.extensions.get::<RequestMeta>().cloned())
-        .unwrap_or_default()
+    use_context::<Parts>().and_then(|parts| parts.extensions.get::<RequestMeta>().cloned()).unwrap_or_default()
 }

@@ -4,7 +4,10 @@
 //! the server logs the cause chain where it erases detail (see `server::error::internal`).
 
 use serde::{Deserialize, Serialize};
-use server_fn::{codec::JsonEncoding, error::{FromServerFnError, ServerFnErrorErr}};
+use server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
 
 /// An error a page can show to a person and branch on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -77,9 +80,7 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => {
-                Self::invalid("request", format!("The request was malformed: {m}"))
-            }
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => Self::invalid("request", format!("The request was malformed: {m}")),
             other => Self::Transport(other.to_string()),
         }
     }

@@ -56,7 +56,13 @@ pub fn thousands(n: i64) -> String {
 /// the ISO code of its currency (a minus sign, never a hyphen; no sign for zero).
 pub fn money_change(v: f64, currency: &str) -> String {
     let cents = (v.abs() * 100.0).round() as i64;
-    let sign = if cents == 0 { "" } else if v < 0.0 { "\u{2212}" } else { "+" };
+    let sign = if cents == 0 {
+        ""
+    } else if v < 0.0 {
+        "\u{2212}"
+    } else {
+        "+"
+    };
     let amount = format!("{sign}{}.{:02}", thousands(cents / 100), cents % 100);
     if currency.is_empty() {
         amount

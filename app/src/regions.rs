@@ -15,15 +15,20 @@ pub struct Region {
 
 /// Every region. Countries not listed go to [`DEFAULT_REGION`].
 pub const REGIONS: &[Region] = &[
-    Region { code: "us", short: "US", label: "United States", countries: &["US", "PR", "GU", "VI", "AS", "MP", "UM", "MX", "BR", "AR", "CL", "CO", "PE"] },
+    Region {
+        code: "us",
+        short: "US",
+        label: "United States",
+        countries: &["US", "PR", "GU", "VI", "AS", "MP", "UM", "MX", "BR", "AR", "CL", "CO", "PE"],
+    },
     Region { code: "ca", short: "CA", label: "Canada", countries: &["CA"] },
     Region {
         code: "eu",
         short: "EU",
         label: "European Union",
         countries: &[
-            "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK",
-            "SI", "ES", "SE", "IS", "LI", "NO", "CH",
+            "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO",
+            "SK", "SI", "ES", "SE", "IS", "LI", "NO", "CH",
         ],
     },
     Region { code: "uk", short: "UK", label: "United Kingdom", countries: &["GB", "IM", "JE", "GG"] },

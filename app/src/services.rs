@@ -4,14 +4,15 @@
 //! them. Every method takes the partner id explicitly: tenancy is never implied.
 
 use crate::error::AppError;
-use crate::types::{
-    ApiTokenSummary, ConnectionInput, ConnectionTest, ConnectionView, CreatedApiToken, CurrentUser, NewUser, Overview, Role,
-    SiteInfo, UserSummary,
+use crate::types::billing::{
+    BillingSchedule, BillingSettings, PreviewQuery, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, ServiceOption,
 };
 use crate::types::companies::{CompanyPage, CompanyQuery, ImportSelection, JobKind, JobView};
 use crate::types::map::{CompanyMapPage, ContractOption, CustomerMapPage, MapChange, MapHistoryEntry, MapQuery, MapSaved};
-use crate::types::billing::{BillingSchedule, BillingSettings, ProductMapping, PushLine, PreviewQuery, PushPreview, PushResult, PushRun, PushSelection, ServiceOption};
 use crate::types::tickets::{CustomerChoice, EventPage, EventQuery, NotificationRule, RuleInput, TestTicket, TicketPicklists, TicketSettings};
+use crate::types::{
+    ApiTokenSummary, ConnectionInput, ConnectionTest, ConnectionView, CreatedApiToken, CurrentUser, NewUser, Overview, Role, SiteInfo, UserSummary,
+};
 use leptos::prelude::use_context;
 use std::sync::Arc;
 

@@ -111,12 +111,7 @@ pub struct NewUser {
 impl NewUser {
     /// Validates every field with the same rules the browser form shows.
     pub fn parse(email: &str, name: &str, role: &str, password: &str) -> Result<Self, AppError> {
-        Ok(Self {
-            email: parse_email(email)?,
-            name: parse_name(name)?,
-            role: Role::parse(role)?,
-            password: parse_password(password)?,
-        })
+        Ok(Self { email: parse_email(email)?, name: parse_name(name)?, role: Role::parse(role)?, password: parse_password(password)? })
     }
 }
 
@@ -133,11 +128,7 @@ pub fn parse_email(raw: &str) -> Result<String, AppError> {
         && !email.chars().any(char::is_whitespace)
         && match email.split_once('@') {
             Some((local, domain)) => {
-                !local.is_empty()
-                    && !domain.contains('@')
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
+                !local.is_empty() && !domain.contains('@') && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
             }
             None => false,
         };
@@ -164,10 +155,7 @@ pub fn parse_name(raw: &str) -> Result<String, AppError> {
 pub fn parse_password(raw: &str) -> Result<String, AppError> {
     let n = raw.chars().count();
     if n < MIN_PASSWORD_LEN {
-        return Err(AppError::invalid(
-            "password",
-            format!("Use at least {MIN_PASSWORD_LEN} characters ({n} given)."),
-        ));
+        return Err(AppError::invalid("password", format!("Use at least {MIN_PASSWORD_LEN} characters ({n} given).")));
     }
     if n > 256 {
         return Err(AppError::invalid("password", "Use at most 256 characters."));
@@ -178,7 +166,11 @@ pub fn parse_password(raw: &str) -> Result<String, AppError> {
 /// Only same-site relative paths are followed after sign-in (no open redirects).
 pub fn safe_next_path(next: &str) -> String {
     let ok = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.starts_with("/signin");
-    if ok { next.to_string() } else { "/".to_string() }
+    if ok {
+        next.to_string()
+    } else {
+        "/".to_string()
+    }
 }
 
 /// An API token as listed (the secret itself is shown once, at creation).
@@ -371,7 +363,10 @@ impl ConnectionInput {
     /// Validates each field with the message the form shows next to it.
     pub fn parse(username: &str, secret: &str, integration_code: &str, zone_override: &str) -> Result<Self, AppError> {
         let username = parse_email(username).map_err(|_| {
-            AppError::invalid("username", "Enter the API user's username: the email of an API-only user in Autotask (Admin \u{203a} Resources/Users).")
+            AppError::invalid(
+                "username",
+                "Enter the API user's username: the email of an API-only user in Autotask (Admin \u{203a} Resources/Users).",
+            )
         })?;
         let secret = secret.trim();
         if secret.chars().count() > 200 {
@@ -379,10 +374,16 @@ impl ConnectionInput {
         }
         let code = integration_code.trim();
         if code.is_empty() {
-            return Err(AppError::invalid("integration_code", "Enter the API integration code (tracking identifier) shown on the API user's settings in Autotask."));
+            return Err(AppError::invalid(
+                "integration_code",
+                "Enter the API integration code (tracking identifier) shown on the API user's settings in Autotask.",
+            ));
         }
         if code.chars().count() > 100 || code.chars().any(char::is_whitespace) {
-            return Err(AppError::invalid("integration_code", "The integration code has no spaces and is at most 100 characters (Autotask's are 27)."));
+            return Err(AppError::invalid(
+                "integration_code",
+                "The integration code has no spaces and is at most 100 characters (Autotask's are 27).",
+            ));
         }
         let zone = zone_override.trim();
         let zone_override = if zone.is_empty() {
@@ -390,7 +391,10 @@ impl ConnectionInput {
         } else if (zone.starts_with("https://") || zone.starts_with("http://")) && zone.len() > 10 && !zone.contains(char::is_whitespace) {
             Some(zone.to_string())
         } else {
-            return Err(AppError::invalid("zone_override", "Enter the zone's REST address, e.g. https://webservices3.autotask.net/ATServicesRest/, or leave it empty to discover it."));
+            return Err(AppError::invalid(
+                "zone_override",
+                "Enter the zone's REST address, e.g. https://webservices3.autotask.net/ATServicesRest/, or leave it empty to discover it.",
+            ));
         };
         Ok(Self { username, secret: (!secret.is_empty()).then(|| secret.to_string()), integration_code: code.to_string(), zone_override })
     }

@@ -125,7 +125,10 @@ async fn handle_inner(sb: &Sandbox, method: &Method, uri: &Uri, headers: &Header
             return Err(ApiError::server("Zone information could not be determined"));
         }
         sb.zone_moved.store(false, std::sync::atomic::Ordering::SeqCst);
-        return Ok(Json(json!({"zoneName": "Taskbridge Sandbox", "url": format!("{base}/ATServicesRest/"), "webUrl": format!("{base}/"), "ci": 1_000_001})).into_response());
+        return Ok(Json(
+            json!({"zoneName": "Taskbridge Sandbox", "url": format!("{base}/ATServicesRest/"), "webUrl": format!("{base}/"), "ci": 1_000_001}),
+        )
+        .into_response());
     }
 
     // Authentication (header names are case-insensitive in HeaderMap).
@@ -186,14 +189,21 @@ async fn handle_inner(sb: &Sandbox, method: &Method, uri: &Uri, headers: &Header
     }
     match faults.decide(&sb.dice) {
         Injected::None => {}
-        Injected::Throttle => return Err(ApiError::status(StatusCode::TOO_MANY_REQUESTS, "Thread Threshold Exceeded — The Autotask API thread threshold of 3 threads has been exceeded. (Itgenatr005)")),
+        Injected::Throttle => {
+            return Err(ApiError::status(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Thread Threshold Exceeded — The Autotask API thread threshold of 3 threads has been exceeded. (Itgenatr005)",
+            ))
+        }
         Injected::ServerError(503) => return Err(ApiError::status(StatusCode::SERVICE_UNAVAILABLE, "The service is unavailable.")),
         Injected::ServerError(_) => {
             let id = 50_000 + (sb.dice.roll() * 9_999.0) as i64;
             return Ok((StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"errors": [format!("An unexpected error has occurred.  If the problem persists, please contact Autotask Support and reference Error ID: {id}.")], "errorId": id}))).into_response());
         }
         Injected::Malformed => {
-            return Ok((StatusCode::OK, [(http::header::CONTENT_TYPE, "application/json")], r#"{"items":[{"id":1,"companyName":"Trunc"#).into_response());
+            return Ok(
+                (StatusCode::OK, [(http::header::CONTENT_TYPE, "application/json")], r#"{"items":[{"id":1,"companyName":"Trunc"#).into_response()
+            );
         }
         Injected::Timeout(d) => {
             tokio::time::sleep(d).await;
@@ -201,7 +211,10 @@ async fn handle_inner(sb: &Sandbox, method: &Method, uri: &Uri, headers: &Header
         }
     }
     if user.eq_ignore_ascii_case(NO_ACCESS_USERNAME) && !is_threshold {
-        return Err(ApiError::status(StatusCode::FORBIDDEN, format!("The logged in Resource does not have the adequate permissions to access the {} entity.", singular(&bucket))));
+        return Err(ApiError::status(
+            StatusCode::FORBIDDEN,
+            format!("The logged in Resource does not have the adequate permissions to access the {} entity.", singular(&bucket)),
+        ));
     }
 
     if is_threshold {
@@ -224,7 +237,9 @@ async fn handle_inner(sb: &Sandbox, method: &Method, uri: &Uri, headers: &Header
         let paging: Value = serde_json::from_str(params.get("paging").map(String::as_str).unwrap_or("{}")).unwrap_or(Value::Null);
         let (query_body, via_get) = match method {
             &Method::GET => match params.get("search") {
-                Some(search) => (serde_json::from_str(search).map_err(|e| ApiError::server(format!("The search parameter is not valid JSON: {e}")))?, true),
+                Some(search) => {
+                    (serde_json::from_str(search).map_err(|e| ApiError::server(format!("The search parameter is not valid JSON: {e}")))?, true)
+                }
                 // A POST query's next page must be POSTed with the same body.
                 None => return Err(ApiError::method("GET")),
             },
@@ -257,7 +272,8 @@ async fn handle_inner(sb: &Sandbox, method: &Method, uri: &Uri, headers: &Header
     // Queries and counts.
     if last == "query" || (last == "count" && template_tail.len() >= 2 && template_tail[template_tail.len() - 2] == "query") {
         let (q_body, via_get) = if method == Method::GET {
-            let search = query_params(uri).get("search").cloned().ok_or_else(|| ApiError::server("The search parameter is required for a GET query."))?;
+            let search =
+                query_params(uri).get("search").cloned().ok_or_else(|| ApiError::server("The search parameter is required for a GET query."))?;
             (serde_json::from_str::<Value>(&search).map_err(|e| ApiError::server(format!("The search parameter is not valid JSON: {e}")))?, true)
         } else {
             (body_json()?, false)
@@ -328,7 +344,11 @@ fn bucket_of(segments: &[&str]) -> String {
         let parent = segments[0];
         let child = segments[2];
         for route in &surface().routes {
-            if route.segments.len() >= 3 && route.segments[0].eq_ignore_ascii_case(parent) && route.segments[1] == "{parentId}" && route.segments[2].eq_ignore_ascii_case(child) {
+            if route.segments.len() >= 3
+                && route.segments[0].eq_ignore_ascii_case(parent)
+                && route.segments[1] == "{parentId}"
+                && route.segments[2].eq_ignore_ascii_case(child)
+            {
                 return route.entity.to_string();
             }
         }
@@ -338,7 +358,11 @@ fn bucket_of(segments: &[&str]) -> String {
 
 fn entity_information(entity: &str) -> Value {
     let s = surface();
-    let any = |m: &str| s.routes.iter().any(|r| r.entity == entity && r.methods.iter().any(|x| x == m) && !r.segments.last().is_some_and(|l| l == "query" || l == "count"));
+    let any = |m: &str| {
+        s.routes
+            .iter()
+            .any(|r| r.entity == entity && r.methods.iter().any(|x| x == m) && !r.segments.last().is_some_and(|l| l == "query" || l == "count"))
+    };
     json!({"info": {
         "name": singular(entity),
         "canCreate": any("POST"),
@@ -404,7 +428,8 @@ impl Sandbox {
         let empty = std::collections::BTreeMap::new();
         let rows = tenant.rows(entity).unwrap_or(&empty);
         let next_from = paging.get("nextIds").and_then(Value::as_array).and_then(|a| a.first()).and_then(Value::as_i64);
-        let prev_before = paging.get("previousIds").and_then(Value::as_array).and_then(|a| a.first()).and_then(Value::as_i64).filter(|_| next_from.is_none());
+        let prev_before =
+            paging.get("previousIds").and_then(Value::as_array).and_then(|a| a.first()).and_then(Value::as_i64).filter(|_| next_from.is_none());
         let keep = |r: &&Record| q.filter.iter().all(|f| query::matches(f, r));
         let n = q.max_records;
         let (page, more): (Vec<&Record>, Option<i64>) = if let Some(before) = prev_before {
@@ -435,7 +460,11 @@ impl Sandbox {
         // Only rows at or above the filter's own lower id bound can precede the page.
         let floor = query::min_id(&q.filter);
         let is_first = first_id.is_none_or(|f| f <= floor || !rows.range(floor..f).map(|(_, r)| r).any(|r| keep(&r)));
-        let prev_page_url = if is_first || first_id.is_none() { Value::Null } else { Value::from(url(json!({"pageSize": n, "previousIds": [first_id], "nextIds": []}))) };
+        let prev_page_url = if is_first || first_id.is_none() {
+            Value::Null
+        } else {
+            Value::from(url(json!({"pageSize": n, "previousIds": [first_id], "nextIds": []})))
+        };
         let details = json!({"count": page.len(), "requestCount": n, "prevPageUrl": prev_page_url, "nextPageUrl": next_page_url});
         let body = match &q.include_fields {
             None => serde_json::to_string(&PageBody { items: &page, page_details: &details }),
@@ -463,7 +492,10 @@ impl Sandbox {
         if let Some((field, id)) = parent {
             let parent_entity = schema::reference(entity, field).unwrap_or("Companies");
             if tenant.get(parent_entity, id).is_none() {
-                return Err(ApiError::server(format!("Reference value on field: {field} of type: {} does not exist or is invalid.", singular(parent_entity))));
+                return Err(ApiError::server(format!(
+                    "Reference value on field: {field} of type: {} does not exist or is invalid.",
+                    singular(parent_entity)
+                )));
             }
         }
         writes::validate(&tenant, entity, &values, &values, true)?;
@@ -484,11 +516,15 @@ impl Sandbox {
         };
         let mut tenant = self.write();
         let Some(before) = tenant.get(entity, id).cloned() else {
-            return Err(ApiError::server("No matching records found. The logged in Resource may not have the required permissions to update the data."));
+            return Err(ApiError::server(
+                "No matching records found. The logged in Resource may not have the required permissions to update the data.",
+            ));
         };
         if let Some((field, pid)) = parent {
             if before.get(field).and_then(Value::as_i64) != Some(pid) {
-                return Err(ApiError::server("No matching records found. The logged in Resource may not have the required permissions to update the data."));
+                return Err(ApiError::server(
+                    "No matching records found. The logged in Resource may not have the required permissions to update the data.",
+                ));
             }
         }
         let mut merged = before.clone();
@@ -505,7 +541,8 @@ impl Sandbox {
                 for u in v.as_array().into_iter().flatten() {
                     let name = u.get("name").or_else(|| u.get("Name")).and_then(Value::as_str).unwrap_or_default();
                     let value = u.get("value").or_else(|| u.get("Value")).cloned().unwrap_or(Value::Null);
-                    if let Some(slot) = list.iter_mut().find(|x| x.get("name").and_then(Value::as_str).is_some_and(|n| n.eq_ignore_ascii_case(name))) {
+                    if let Some(slot) = list.iter_mut().find(|x| x.get("name").and_then(Value::as_str).is_some_and(|n| n.eq_ignore_ascii_case(name)))
+                    {
                         slot["value"] = value;
                     }
                 }
@@ -526,7 +563,9 @@ impl Sandbox {
         let mut tenant = self.write();
         let belongs = tenant.get(entity, id).is_some_and(|r| parent.is_none_or(|(f, p)| r.get(f).and_then(Value::as_i64) == Some(p)));
         if !belongs {
-            return Err(ApiError::server("No matching records found. The logged in Resource may not have the required permissions to delete the data."));
+            return Err(ApiError::server(
+                "No matching records found. The logged in Resource may not have the required permissions to delete the data.",
+            ));
         }
         tenant.remove(entity, id);
         drop(tenant);

@@ -11,22 +11,37 @@ use serde_json::{json, Value};
 /// every period that ends after the effective date, and completes the adjustment record.
 pub fn apply_adjustment(tenant: &mut Tenant, adjustment: &mut Record) -> Result<(), ApiError> {
     let contract_id = adjustment.get("contractID").and_then(Value::as_i64).unwrap_or_default();
-    let contract = tenant.get("Contracts", contract_id).cloned().ok_or_else(|| ApiError::server("Reference value on field: contractID of type: Contract does not exist or is invalid."))?;
+    let contract = tenant
+        .get("Contracts", contract_id)
+        .cloned()
+        .ok_or_else(|| ApiError::server("Reference value on field: contractID of type: Contract does not exist or is invalid."))?;
     if contract.get("contractType").and_then(Value::as_i64) != Some(CONTRACT_RECURRING) {
         return Err(ApiError::server("Service adjustments can only be made to Recurring Service contracts."));
     }
-    let effective = adjustment.get("effectiveDate").and_then(Value::as_str).and_then(parse_datetime).ok_or_else(|| ApiError::server("effectiveDate is required.; on record number [0]."))?;
+    let effective = adjustment
+        .get("effectiveDate")
+        .and_then(Value::as_str)
+        .and_then(parse_datetime)
+        .ok_or_else(|| ApiError::server("effectiveDate is required.; on record number [0]."))?;
     let change = adjustment.get("unitChange").and_then(Value::as_i64).unwrap_or_default();
     let contract_service_id = adjustment.get("contractServiceID").and_then(Value::as_i64);
     let (cs_id, service_id) = match contract_service_id {
         Some(cs_id) => {
             let cs = tenant.get("ContractServices", cs_id).filter(|cs| cs.get("contractID").and_then(Value::as_i64) == Some(contract_id));
-            let cs = cs.ok_or_else(|| ApiError::server("Reference value on field: contractServiceID of type: ContractService does not exist or is invalid."))?;
+            let cs = cs.ok_or_else(|| {
+                ApiError::server("Reference value on field: contractServiceID of type: ContractService does not exist or is invalid.")
+            })?;
             (cs_id, cs.get("serviceID").and_then(Value::as_i64).unwrap_or_default())
         }
         None => {
-            let service_id = adjustment.get("serviceID").and_then(Value::as_i64).ok_or_else(|| ApiError::server("serviceID or contractServiceID is required.; on record number [0]."))?;
-            let service = tenant.get("Services", service_id).cloned().ok_or_else(|| ApiError::server("Reference value on field: serviceID of type: Service does not exist or is invalid."))?;
+            let service_id = adjustment
+                .get("serviceID")
+                .and_then(Value::as_i64)
+                .ok_or_else(|| ApiError::server("serviceID or contractServiceID is required.; on record number [0]."))?;
+            let service = tenant
+                .get("Services", service_id)
+                .cloned()
+                .ok_or_else(|| ApiError::server("Reference value on field: serviceID of type: Service does not exist or is invalid."))?;
             let existing = tenant
                 .children("ContractServices", "contractID", contract_id)
                 .into_iter()
@@ -34,7 +49,8 @@ pub fn apply_adjustment(tenant: &mut Tenant, adjustment: &mut Record) -> Result<
             let cs_id = match existing {
                 Some(id) => id,
                 None => {
-                    let price = adjustment.get("adjustedUnitPrice").cloned().unwrap_or_else(|| service.get("unitPrice").cloned().unwrap_or(Value::from(0)));
+                    let price =
+                        adjustment.get("adjustedUnitPrice").cloned().unwrap_or_else(|| service.get("unitPrice").cloned().unwrap_or(Value::from(0)));
                     let mut cs = Record::new();
                     cs.insert("contractID".into(), Value::from(contract_id));
                     cs.insert("serviceID".into(), Value::from(service_id));
@@ -52,11 +68,8 @@ pub fn apply_adjustment(tenant: &mut Tenant, adjustment: &mut Record) -> Result<
         .into_iter()
         .filter_map(|id| tenant.get("ContractServiceUnits", id).map(|u| (id, u.get("endDate").cloned().unwrap_or(Value::Null))))
         .collect();
-    let affected: Vec<i64> = periods
-        .iter()
-        .filter(|(_, end)| end.as_str().and_then(parse_datetime).is_none_or(|end| end > effective))
-        .map(|(id, _)| *id)
-        .collect();
+    let affected: Vec<i64> =
+        periods.iter().filter(|(_, end)| end.as_str().and_then(parse_datetime).is_none_or(|end| end > effective)).map(|(id, _)| *id).collect();
     for id in &affected {
         let units = tenant.get("ContractServiceUnits", *id).and_then(|u| u.get("units")).and_then(Value::as_i64).unwrap_or_default();
         if units + change < 0 {

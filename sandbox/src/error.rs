@@ -30,12 +30,20 @@ impl ApiError {
 
     /// 404 for a route that does not exist.
     pub fn no_route(uri: &str) -> Self {
-        Self { status: StatusCode::NOT_FOUND, errors: vec![format!("No HTTP resource was found that matches the request URI '{uri}'.")], message_style: true }
+        Self {
+            status: StatusCode::NOT_FOUND,
+            errors: vec![format!("No HTTP resource was found that matches the request URI '{uri}'.")],
+            message_style: true,
+        }
     }
 
     /// 405 for a wrong method on an existing route.
     pub fn method(method: &str) -> Self {
-        Self { status: StatusCode::METHOD_NOT_ALLOWED, errors: vec![format!("The requested resource does not support http method '{method}'.")], message_style: true }
+        Self {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            errors: vec![format!("The requested resource does not support http method '{method}'.")],
+            message_style: true,
+        }
     }
 
     /// 401 for a wrong secret (or a moved zone).

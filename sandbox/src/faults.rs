@@ -37,7 +37,13 @@ pub struct Faults {
 impl Faults {
     /// Checks ranges, so a bad control request is refused with the reason.
     pub fn validate(&self) -> Result<(), String> {
-        for (name, rate) in [("rate_429", self.rate_429), ("rate_5xx", self.rate_5xx), ("rate_timeout", self.rate_timeout), ("rate_malformed", self.rate_malformed), ("rate_lost_write", self.rate_lost_write)] {
+        for (name, rate) in [
+            ("rate_429", self.rate_429),
+            ("rate_5xx", self.rate_5xx),
+            ("rate_timeout", self.rate_timeout),
+            ("rate_malformed", self.rate_malformed),
+            ("rate_lost_write", self.rate_lost_write),
+        ] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(format!("{name} must be between 0 and 1, got {rate}"));
             }

@@ -60,7 +60,11 @@ impl Rng {
     }
     /// Uniform in 0..n.
     pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next_u64() % n as u64) as usize }
+        if n == 0 {
+            0
+        } else {
+            (self.next_u64() % n as u64) as usize
+        }
     }
     /// True with probability p.
     pub fn chance(&mut self, p: f64) -> bool {
@@ -76,15 +80,43 @@ impl Rng {
 type CountryRow = (i64, &'static str, &'static str, &'static [&'static str], &'static [&'static str], &'static [&'static str]);
 
 const COUNTRIES: &[CountryRow] = &[
-    (237, "US", "United States", &["NY", "CA", "TX", "FL", "IL", "WA", "MA", "GA", "NC", "CO", "OH", "AZ"], &["N.Y.", "Texas", "Calif.", "Florida", "Mass.", "Ill"], &["New York", "Austin", "San Diego", "Miami", "Chicago", "Seattle", "Boston", "Atlanta", "Raleigh", "Denver", "Columbus", "Phoenix"]),
+    (
+        237,
+        "US",
+        "United States",
+        &["NY", "CA", "TX", "FL", "IL", "WA", "MA", "GA", "NC", "CO", "OH", "AZ"],
+        &["N.Y.", "Texas", "Calif.", "Florida", "Mass.", "Ill"],
+        &["New York", "Austin", "San Diego", "Miami", "Chicago", "Seattle", "Boston", "Atlanta", "Raleigh", "Denver", "Columbus", "Phoenix"],
+    ),
     (39, "CA", "Canada", &["ON", "QC", "BC", "AB", "MB"], &["Ontario", "Qué."], &["Toronto", "Montréal", "Vancouver", "Calgary", "Winnipeg"]),
-    (236, "GB", "United Kingdom", &["LND", "MAN", "BIR", "EDH", "GLG"], &["Greater London", "Lancs"], &["London", "Manchester", "Birmingham", "Edinburgh", "Glasgow"]),
-    (84, "DE", "Germany", &["BY", "BE", "HH", "NW", "HE"], &["Bavaria", "Nordrhein-Westfalen"], &["München", "Berlin", "Hamburg", "Köln", "Frankfurt am Main"]),
+    (
+        236,
+        "GB",
+        "United Kingdom",
+        &["LND", "MAN", "BIR", "EDH", "GLG"],
+        &["Greater London", "Lancs"],
+        &["London", "Manchester", "Birmingham", "Edinburgh", "Glasgow"],
+    ),
+    (
+        84,
+        "DE",
+        "Germany",
+        &["BY", "BE", "HH", "NW", "HE"],
+        &["Bavaria", "Nordrhein-Westfalen"],
+        &["München", "Berlin", "Hamburg", "Köln", "Frankfurt am Main"],
+    ),
     (77, "FR", "France", &["IDF", "ARA", "PAC", "OCC"], &["Île-de-France"], &["Paris", "Lyon", "Marseille", "Toulouse"]),
     (155, "NL", "Netherlands", &["NH", "ZH", "UT", "NB"], &["Noord Holland"], &["Amsterdam", "Rotterdam", "Utrecht", "Eindhoven"]),
     (23, "BE", "Belgium", &["BRU", "VAN", "WLG"], &["Brussels"], &["Brussels", "Antwerpen", "Liège"]),
     (106, "IE", "Ireland", &["D", "C", "G"], &["Co. Dublin"], &["Dublin", "Cork", "Galway"]),
-    (14, "AU", "Australia", &["NSW", "VIC", "QLD", "WA", "SA"], &["New South Wales", "Vic."], &["Sydney", "Melbourne", "Brisbane", "Perth", "Adelaide"]),
+    (
+        14,
+        "AU",
+        "Australia",
+        &["NSW", "VIC", "QLD", "WA", "SA"],
+        &["New South Wales", "Vic."],
+        &["Sydney", "Melbourne", "Brisbane", "Perth", "Adelaide"],
+    ),
     (157, "NZ", "New Zealand", &["AUK", "WGN", "CAN"], &["Auckland Region"], &["Auckland", "Wellington", "Christchurch"]),
     (209, "ES", "Spain", &["MD", "CT", "AN"], &["Madrid"], &["Madrid", "Barcelona", "Sevilla"]),
     (109, "IT", "Italy", &["RM", "MI", "TO"], &["Lombardia"], &["Roma", "Milano", "Torino"]),
@@ -103,26 +135,150 @@ const COUNTRIES: &[CountryRow] = &[
 ];
 
 const BASES: &[&str] = &[
-    "Acme", "Blue Ridge", "Northwind", "Contoso", "Fabrikam", "Summit", "Harbor", "Pinnacle", "Evergreen", "Redwood", "Lakeside", "Granite", "Silverline",
-    "Brightpath", "Keystone", "Ironwood", "Cedar", "Maple Leaf", "Riverbend", "Crescent", "Atlas", "Beacon", "Cobalt", "Delta", "Falcon", "Horizon", "Juniper",
-    "Meridian", "Orion", "Prairie", "Quantum", "Sterling", "Trident", "Vertex", "Willow", "Zenith", "Nordlicht", "Étoile", "Alpenglühen", "Costa Verde",
+    "Acme",
+    "Blue Ridge",
+    "Northwind",
+    "Contoso",
+    "Fabrikam",
+    "Summit",
+    "Harbor",
+    "Pinnacle",
+    "Evergreen",
+    "Redwood",
+    "Lakeside",
+    "Granite",
+    "Silverline",
+    "Brightpath",
+    "Keystone",
+    "Ironwood",
+    "Cedar",
+    "Maple Leaf",
+    "Riverbend",
+    "Crescent",
+    "Atlas",
+    "Beacon",
+    "Cobalt",
+    "Delta",
+    "Falcon",
+    "Horizon",
+    "Juniper",
+    "Meridian",
+    "Orion",
+    "Prairie",
+    "Quantum",
+    "Sterling",
+    "Trident",
+    "Vertex",
+    "Willow",
+    "Zenith",
+    "Nordlicht",
+    "Étoile",
+    "Alpenglühen",
+    "Costa Verde",
 ];
 const PEOPLE: &[&str] = &[
-    "Smith", "Jones", "O'Brien", "Müller", "García", "Dubois", "Nguyen", "Kowalski", "Rossi", "Andersson", "Dvořák", "Sørensen", "Ó Briain", "D'Angelo",
-    "McAllister", "Schäfer", "Núñez", "Lefèvre", "Patel", "Okafor",
+    "Smith",
+    "Jones",
+    "O'Brien",
+    "Müller",
+    "García",
+    "Dubois",
+    "Nguyen",
+    "Kowalski",
+    "Rossi",
+    "Andersson",
+    "Dvořák",
+    "Sørensen",
+    "Ó Briain",
+    "D'Angelo",
+    "McAllister",
+    "Schäfer",
+    "Núñez",
+    "Lefèvre",
+    "Patel",
+    "Okafor",
 ];
 const TRADES: &[&str] = &[
-    "Dental", "Legal", "Accounting", "Logistics", "Manufacturing", "Medical", "Architects", "Engineering", "Insurance", "Realty", "Construction", "Veterinary",
-    "Hotels", "Café", "Bakery", "Consulting", "Pharmacy", "Data Services", "IT", "Print & Copy",
+    "Dental",
+    "Legal",
+    "Accounting",
+    "Logistics",
+    "Manufacturing",
+    "Medical",
+    "Architects",
+    "Engineering",
+    "Insurance",
+    "Realty",
+    "Construction",
+    "Veterinary",
+    "Hotels",
+    "Café",
+    "Bakery",
+    "Consulting",
+    "Pharmacy",
+    "Data Services",
+    "IT",
+    "Print & Copy",
 ];
 const SUFFIXES: &[&str] = &["Inc", "Inc.", "LLC", "L.L.C.", "Ltd", "Ltd.", "GmbH", "S.A.", "B.V.", "Pty Ltd", "Corp.", "Co.", "Group", "", "", ""];
 const FIRST: &[&str] = &[
-    "James", "Mary", "José", "Zoë", "François", "Søren", "Łukasz", "Siobhán", "Aiko", "Priya", "Chen", "Fatima", "Olivia", "Liam", "Noah", "Emma", "Mateo",
-    "Ingrid", "Hélène", "Björn", "Renée", "Seán", "Amélie", "Jürgen", "Ana", "Kwame", "Yuki", "Omar", "Sofia", "Lucas",
+    "James",
+    "Mary",
+    "José",
+    "Zoë",
+    "François",
+    "Søren",
+    "Łukasz",
+    "Siobhán",
+    "Aiko",
+    "Priya",
+    "Chen",
+    "Fatima",
+    "Olivia",
+    "Liam",
+    "Noah",
+    "Emma",
+    "Mateo",
+    "Ingrid",
+    "Hélène",
+    "Björn",
+    "Renée",
+    "Seán",
+    "Amélie",
+    "Jürgen",
+    "Ana",
+    "Kwame",
+    "Yuki",
+    "Omar",
+    "Sofia",
+    "Lucas",
 ];
 const LAST: &[&str] = &[
-    "Smith", "Johnson", "O'Neil", "Müller", "García", "Dubois", "Nguyen", "Kowalski", "Rossi", "Andersson", "Novák", "Jensen", "Byrne", "D'Souza", "Brown",
-    "Martin", "Lefebvre", "Schmidt", "Fernández", "Tanaka", "Okonkwo", "Larsen", "Ó Súilleabháin", "Van der Berg", "MacLeod",
+    "Smith",
+    "Johnson",
+    "O'Neil",
+    "Müller",
+    "García",
+    "Dubois",
+    "Nguyen",
+    "Kowalski",
+    "Rossi",
+    "Andersson",
+    "Novák",
+    "Jensen",
+    "Byrne",
+    "D'Souza",
+    "Brown",
+    "Martin",
+    "Lefebvre",
+    "Schmidt",
+    "Fernández",
+    "Tanaka",
+    "Okonkwo",
+    "Larsen",
+    "Ó Súilleabháin",
+    "Van der Berg",
+    "MacLeod",
 ];
 
 /// The services of the tenant: (id, name, period type, unit price, active, bundle only).
@@ -192,7 +348,11 @@ fn company_name(rng: &mut Rng, index: usize) -> String {
     };
     let name = if suffix.is_empty() { name } else { format!("{name} {suffix}") };
     // Large tenants get a branch qualifier now and then so most names stay distinct.
-    if index > 2_000 && rng.chance(0.6) { format!("{name} #{}", index % 997) } else { name }
+    if index > 2_000 && rng.chance(0.6) {
+        format!("{name} #{}", index % 997)
+    } else {
+        name
+    }
 }
 
 /// A near-duplicate of an existing name: punctuation, case, `&`/`and`, or legal suffix changed.
@@ -227,7 +387,9 @@ pub fn generate(spec: Spec) -> Tenant {
     }
     t.insert("Countries", obj(json!({"id": 900, "countryCode": "XK", "name": "KOSOVO (LEGACY)", "displayName": "Kosovo (legacy)", "isActive": false, "isDefaultCountry": false, "addressFormatID": 1})));
     // The internal currency (what Autotask totals in) and two others for foreign customers.
-    for (id, code, description, rate, internal) in [(1, "USD", "US Dollar", 1.0, true), (2, "EUR", "Euro", 0.92, false), (3, "GBP", "Pound Sterling", 0.79, false)] {
+    for (id, code, description, rate, internal) in
+        [(1, "USD", "US Dollar", 1.0, true), (2, "EUR", "Euro", 0.92, false), (3, "GBP", "Pound Sterling", 0.79, false)]
+    {
         t.insert("Currencies", obj(json!({"id": id, "name": code, "description": description, "exchangeRate": rate, "isActive": true, "isInternalCurrency": internal, "currencyPositiveFormat": "X", "currencyNegativeFormat": "-X", "displaySymbol": id})));
     }
     for (id, first, last, email, active) in RESOURCES {
@@ -265,12 +427,29 @@ pub fn generate(spec: Spec) -> Tenant {
             _ => 6,
         };
         let active = !rng.chance(0.08);
-        let country = if rng.chance(0.05) { None } else if rng.chance(0.55) { Some(&COUNTRIES[0]) } else { Some(rng.pick(COUNTRIES)) };
+        let country = if rng.chance(0.05) {
+            None
+        } else if rng.chance(0.55) {
+            Some(&COUNTRIES[0])
+        } else {
+            Some(rng.pick(COUNTRIES))
+        };
         let missing_address = rng.chance(0.07);
         let (address1, city, state, postal) = match (country, missing_address) {
             (Some((_, _, _, iso, loose, cities)), false) => {
-                let state = if !loose.is_empty() && rng.chance(0.12) { Some(*rng.pick(loose)) } else if rng.chance(0.9) { Some(*rng.pick(iso)) } else { None };
-                (Some(format!("{} {} Street", 1 + rng.below(9_999), rng.pick(BASES))), Some(*rng.pick(cities)), state, Some(format!("{:05}", rng.below(99_999))))
+                let state = if !loose.is_empty() && rng.chance(0.12) {
+                    Some(*rng.pick(loose))
+                } else if rng.chance(0.9) {
+                    Some(*rng.pick(iso))
+                } else {
+                    None
+                };
+                (
+                    Some(format!("{} {} Street", 1 + rng.below(9_999), rng.pick(BASES))),
+                    Some(*rng.pick(cities)),
+                    state,
+                    Some(format!("{:05}", rng.below(99_999))),
+                )
             }
             _ => (None, None, None, None),
         };
@@ -468,9 +647,12 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_tenant() {
-        let a = serde_json::to_string(&generate(Spec { seed: 42, companies: 300, contacts: 700, anchor_month: (2026, 11) }).tables["Companies"].rows).unwrap();
-        let b = serde_json::to_string(&generate(Spec { seed: 42, companies: 300, contacts: 700, anchor_month: (2026, 11) }).tables["Companies"].rows).unwrap();
-        let c = serde_json::to_string(&generate(Spec { seed: 43, companies: 300, contacts: 700, anchor_month: (2026, 11) }).tables["Companies"].rows).unwrap();
+        let a = serde_json::to_string(&generate(Spec { seed: 42, companies: 300, contacts: 700, anchor_month: (2026, 11) }).tables["Companies"].rows)
+            .unwrap();
+        let b = serde_json::to_string(&generate(Spec { seed: 42, companies: 300, contacts: 700, anchor_month: (2026, 11) }).tables["Companies"].rows)
+            .unwrap();
+        let c = serde_json::to_string(&generate(Spec { seed: 43, companies: 300, contacts: 700, anchor_month: (2026, 11) }).tables["Companies"].rows)
+            .unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }
@@ -495,7 +677,8 @@ mod tests {
         assert!(companies.iter().any(|r| ["N.Y.", "Texas"].contains(&r["state"].as_str().unwrap_or_default())));
         let countries: std::collections::HashSet<_> = companies.iter().map(|r| r["countryID"].to_string()).collect();
         assert!(countries.len() > 15);
-        let with_primary: std::collections::HashSet<_> = t.tables["Contacts"].rows.values().filter(|c| c["primaryContact"] == true).map(|c| c["companyID"].to_string()).collect();
+        let with_primary: std::collections::HashSet<_> =
+            t.tables["Contacts"].rows.values().filter(|c| c["primaryContact"] == true).map(|c| c["companyID"].to_string()).collect();
         assert!(with_primary.len() < companies.len() - 1, "some companies have no primary contact");
         let contracts: Vec<&Record> = t.tables["Contracts"].rows.values().collect();
         assert!(contracts.iter().any(|c| c["contractType"] == CONTRACT_RECURRING) && contracts.iter().any(|c| c["contractType"] == 1));

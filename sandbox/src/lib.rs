@@ -54,7 +54,14 @@ pub struct SandboxConfig {
 impl Default for SandboxConfig {
     fn default() -> Self {
         let spec = generate::Spec::demo(1);
-        Self { seed: spec.seed, companies: spec.companies, contacts: spec.contacts, data_file: None, faults: Faults::default(), hourly_threshold: 10_000 }
+        Self {
+            seed: spec.seed,
+            companies: spec.companies,
+            contacts: spec.contacts,
+            data_file: None,
+            faults: Faults::default(),
+            hourly_threshold: 10_000,
+        }
     }
 }
 
@@ -77,7 +84,12 @@ impl Sandbox {
     pub fn new(config: &SandboxConfig) -> anyhow::Result<Arc<Self>> {
         let tenant = match &config.data_file {
             Some(path) if path.exists() => Tenant::load(path).map_err(|e| anyhow::anyhow!("loading sandbox data {}: {e}", path.display()))?,
-            _ => generate::generate(generate::Spec { seed: config.seed, companies: config.companies, contacts: config.contacts, anchor_month: generate::current_month() }),
+            _ => generate::generate(generate::Spec {
+                seed: config.seed,
+                companies: config.companies,
+                contacts: config.contacts,
+                anchor_month: generate::current_month(),
+            }),
         };
         config.faults.validate().map_err(|e| anyhow::anyhow!(e))?;
         let sandbox = Arc::new(Self {
@@ -154,7 +166,8 @@ async fn dispatch(state: State<Arc<Sandbox>>, method: http::Method, uri: http::U
 
 async fn overview(State(sb): State<Arc<Sandbox>>) -> Json<serde_json::Value> {
     let tenant = sb.read();
-    let counts: serde_json::Map<String, serde_json::Value> = surface::ENTITIES.iter().map(|(e, _)| (e.to_string(), json!(tenant.rows(e).map_or(0, |r| r.len())))).collect();
+    let counts: serde_json::Map<String, serde_json::Value> =
+        surface::ENTITIES.iter().map(|(e, _)| (e.to_string(), json!(tenant.rows(e).map_or(0, |r| r.len())))).collect();
     Json(json!({
         "credentials": {"UserName": api::USERNAME, "Secret": api::SECRET, "ApiIntegrationCode": api::INTEGRATION_CODE},
         "zoneInformation": "/ATServicesRest/V1.0/ZoneInformation?user=sandbox-api@taskbridge.local",

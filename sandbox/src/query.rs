@@ -108,7 +108,9 @@ impl Members {
             return false;
         }
         match self {
-            Members::Numbers(numbers) => number(stored).filter(|n| !n.is_nan()).is_some_and(|n| numbers.binary_search_by(|m| m.total_cmp(&(n + 0.0))).is_ok()),
+            Members::Numbers(numbers) => {
+                number(stored).filter(|n| !n.is_nan()).is_some_and(|n| numbers.binary_search_by(|m| m.total_cmp(&(n + 0.0))).is_ok())
+            }
             Members::Texts(texts) => text(stored).is_some_and(|t| texts.contains(&t)),
             Members::Each(list) => list.iter().any(|v| compare(data_type, stored, v) == Some(Ordering::Equal)),
         }
@@ -243,7 +245,11 @@ fn or_conditions(filter: &Filter, inside_or: bool) -> usize {
     match filter {
         Filter::Group { all, items } => {
             let nested: usize = items.iter().map(|f| or_conditions(f, !all)).sum();
-            if *all { nested } else { nested.max(items.len()) }
+            if *all {
+                nested
+            } else {
+                nested.max(items.len())
+            }
         }
         Filter::Cond { op: Op::In | Op::NotIn, value, .. } => value.as_array().map_or(0, Vec::len),
         Filter::Cond { .. } => usize::from(inside_or),
@@ -440,11 +446,20 @@ mod tests {
     fn limits_and_mistakes_give_autotask_errors() {
         let err = |body: Value| parse("Companies", &body).unwrap_err().errors[0].clone();
         let big: Vec<i64> = (0..501).collect();
-        assert_eq!(err(json!({"filter": [{"op": "in", "field": "id", "value": big}]})), "Invalid query syntax. Queries are limited to 500 or fewer 'OR' conditions.");
-        assert_eq!(err(json!({"filter": [{"op": "exist", "field": "id"}], "MaxRecords": 501})), "maxCountOfRecordsToReturn must be between 1 and 500");
+        assert_eq!(
+            err(json!({"filter": [{"op": "in", "field": "id", "value": big}]})),
+            "Invalid query syntax. Queries are limited to 500 or fewer 'OR' conditions."
+        );
+        assert_eq!(
+            err(json!({"filter": [{"op": "exist", "field": "id"}], "MaxRecords": 501})),
+            "maxCountOfRecordsToReturn must be between 1 and 500"
+        );
         assert_eq!(err(json!({"filter": [{"op": "exist", "field": "id"}], "maxRecords": 0})), "maxCountOfRecordsToReturn must be between 1 and 500");
         assert_eq!(err(json!({"filter": [{"op": "exist", "field": "nope"}]})), "Unable to find nope in the Company Entity.");
-        assert_eq!(err(json!({"filter": [{"op": "exist", "field": "id"}], "IncludeFields": ["firstName"]})), "Unable to find firstName in the Company Entity.");
+        assert_eq!(
+            err(json!({"filter": [{"op": "exist", "field": "id"}], "IncludeFields": ["firstName"]})),
+            "Unable to find firstName in the Company Entity."
+        );
         assert!(err(json!({"filter": []})).starts_with("A filter is required"));
         assert!(err(json!({"filter": [{"op": "startsWith", "field": "companyName", "value": "a"}]})).contains("Unknown operator"));
         let ok: Vec<i64> = (0..500).collect();
@@ -476,7 +491,10 @@ mod tests {
         let rs = vec![r, company(2, "B", true, 1)];
         assert_eq!(run(json!({"filter": [{"op": "eq", "field": "customer ranking", "udf": true, "value": "Golden"}]}), &rs), vec![1]);
         assert_eq!(run(json!({"filter": [{"op": "exist", "field": "Customer Ranking", "udf": true}]}), &rs), vec![1]);
-        let two = parse("Companies", &json!({"filter": [{"op": "exist", "field": "Customer Ranking", "udf": true}, {"op": "exist", "field": "Data Region", "udf": true}]}));
+        let two = parse(
+            "Companies",
+            &json!({"filter": [{"op": "exist", "field": "Customer Ranking", "udf": true}, {"op": "exist", "field": "Data Region", "udf": true}]}),
+        );
         assert!(two.is_err());
     }
 

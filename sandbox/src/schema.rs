@@ -53,63 +53,79 @@ pub const PERIOD_MONTHLY: i64 = 1;
 /// Picklist values of `entity.field`, if it is a picklist.
 pub fn picklist(entity: &str, field: &str) -> Option<&'static [Pick]> {
     Some(match (entity, field) {
-        ("Companies", "companyType") => const { &[
-            def(1, "Customer"),
-            p(2, "Lead"),
-            p(3, "Prospect"),
-            p(4, "Dead"),
-            p(6, "Cancellation"),
-            p(7, "Vendor"),
-            p(8, "Partner"),
-        ] },
+        ("Companies", "companyType") => {
+            const { &[def(1, "Customer"), p(2, "Lead"), p(3, "Prospect"), p(4, "Dead"), p(6, "Cancellation"), p(7, "Vendor"), p(8, "Partner")] }
+        }
         ("Companies", "classification") => const { &[p(1, "Gold"), p(2, "Silver"), p(3, "Bronze"), off(4, "Legacy")] },
-        ("Contracts", "contractType") => const { &[
-            p(1, "Time and Materials"),
-            p(3, "Fixed Price"),
-            p(4, "Block Hours"),
-            p(6, "Retainer"),
-            def(7, "Recurring Service"),
-            p(8, "Per Ticket"),
-        ] },
+        ("Contracts", "contractType") => {
+            const {
+                &[
+                    p(1, "Time and Materials"),
+                    p(3, "Fixed Price"),
+                    p(4, "Block Hours"),
+                    p(6, "Retainer"),
+                    def(7, "Recurring Service"),
+                    p(8, "Per Ticket"),
+                ]
+            }
+        }
         ("Contracts", "status") => const { &[p(0, "Inactive"), def(1, "Active")] },
         ("Contracts", "contractCategory") => const { &[def(1, "Standard"), p(2, "Managed Services"), p(3, "Backup and DR")] },
         ("Contracts", "contractPeriodType") => const { &[def(1, "Monthly"), p(2, "Quarterly"), p(3, "Semi-Annual"), p(4, "Yearly")] },
         ("Contracts", "billingPreference") => const { &[def(1, "Manual"), p(2, "Immediate"), p(3, "Timesheet")] },
-        ("Services" | "ServiceBundles", "periodType") => const { &[def(1, "Monthly"), p(2, "Quarterly"), p(3, "Semi-Annual"), p(4, "Yearly"), p(5, "One-Time")] },
-        ("Tickets", "queueID") => const { &[
-            sys(5, "Client Portal"),
-            p(6, "Post Sale"),
-            p(8, "Monitoring Alert"),
-            def(QUEUE_MANAGED_SERVICES_ALERTS, "Managed Services Alerts"),
-            p(29_683_355, "Level I Support"),
-            p(29_683_356, "Level II Support"),
-            off(29_683_357, "Old Backup Queue"),
-        ] },
+        ("Services" | "ServiceBundles", "periodType") => {
+            const { &[def(1, "Monthly"), p(2, "Quarterly"), p(3, "Semi-Annual"), p(4, "Yearly"), p(5, "One-Time")] }
+        }
+        ("Tickets", "queueID") => {
+            const {
+                &[
+                    sys(5, "Client Portal"),
+                    p(6, "Post Sale"),
+                    p(8, "Monitoring Alert"),
+                    def(QUEUE_MANAGED_SERVICES_ALERTS, "Managed Services Alerts"),
+                    p(29_683_355, "Level I Support"),
+                    p(29_683_356, "Level II Support"),
+                    off(29_683_357, "Old Backup Queue"),
+                ]
+            }
+        }
         ("Tickets", "priority") => const { &[p(4, "Critical"), p(1, "High"), def(2, "Medium"), p(3, "Low"), off(5, "Planning")] },
-        ("Tickets", "status") => const { &[
-            Pick { value: STATUS_NEW, label: "New", active: true, system: true, default: true, parent: None },
-            sys(STATUS_COMPLETE, "Complete"),
-            p(7, "Waiting Customer"),
-            p(8, "In Progress"),
-            p(9, "Waiting Materials"),
-            p(10, "Dispatched"),
-            p(11, "Escalated"),
-            p(12, "Waiting Vendor"),
-            p(13, "Waiting Approval"),
-            off(14, "On Hold (retired)"),
-        ] },
-        ("Tickets", "ticketType") => const { &[def(1, "Service Request"), p(2, "Incident"), p(3, "Problem"), p(4, "Change Request"), sys(5, "Alert")] },
-        ("Tickets", "source") => const { &[p(-1, "Insourced"), p(2, "Phone"), p(4, "Email"), p(6, "Web Portal"), sys(8, "Monitoring Alert"), def(13, "Other")] },
+        ("Tickets", "status") => {
+            const {
+                &[
+                    Pick { value: STATUS_NEW, label: "New", active: true, system: true, default: true, parent: None },
+                    sys(STATUS_COMPLETE, "Complete"),
+                    p(7, "Waiting Customer"),
+                    p(8, "In Progress"),
+                    p(9, "Waiting Materials"),
+                    p(10, "Dispatched"),
+                    p(11, "Escalated"),
+                    p(12, "Waiting Vendor"),
+                    p(13, "Waiting Approval"),
+                    off(14, "On Hold (retired)"),
+                ]
+            }
+        }
+        ("Tickets", "ticketType") => {
+            const { &[def(1, "Service Request"), p(2, "Incident"), p(3, "Problem"), p(4, "Change Request"), sys(5, "Alert")] }
+        }
+        ("Tickets", "source") => {
+            const { &[p(-1, "Insourced"), p(2, "Phone"), p(4, "Email"), p(6, "Web Portal"), sys(8, "Monitoring Alert"), def(13, "Other")] }
+        }
         ("Tickets", "ticketCategory") => const { &[def(1, "Standard"), p(2, "RMA"), p(3, "Monitoring Alert")] },
         ("Tickets", "issueType") => const { &[p(1, "Backup"), p(2, "Hardware"), p(3, "Network")] },
-        ("Tickets", "subIssueType") => const { &[
-            child(10, "Backup failed", 1),
-            child(11, "Archiving failed", 1),
-            child(12, "Restore request", 1),
-            child(20, "Appliance hardware failure", 2),
-            child(21, "Disk failure", 2),
-            child(30, "Connectivity", 3),
-        ] },
+        ("Tickets", "subIssueType") => {
+            const {
+                &[
+                    child(10, "Backup failed", 1),
+                    child(11, "Archiving failed", 1),
+                    child(12, "Restore request", 1),
+                    child(20, "Appliance hardware failure", 2),
+                    child(21, "Disk failure", 2),
+                    child(30, "Connectivity", 3),
+                ]
+            }
+        }
         ("TicketNotes", "noteType") => const { &[def(1, "Task Summary"), p(2, "Task Detail"), p(3, "Task Notes"), p(13, "Internal Note")] },
         ("TicketNotes", "publish") => const { &[def(1, "All Autotask Users"), p(2, "Internal Project Team"), p(3, "Internal & Co-managed")] },
         ("Contacts", "namePrefix") => const { &[p(1, "Mr."), p(2, "Mrs."), p(3, "Ms."), p(4, "Dr.")] },
@@ -175,7 +191,8 @@ pub fn read_only(entity: &str, field: &str) -> bool {
 pub fn queryable(entity: &str, field: &str) -> bool {
     !matches!(
         (entity, field),
-        ("Companies", "assetValue" | "sicCode" | "stockMarket" | "stockSymbol" | "quoteTemplateID") | ("Tickets", "creatorType" | "lastActivityPersonType")
+        ("Companies", "assetValue" | "sicCode" | "stockMarket" | "stockSymbol" | "quoteTemplateID")
+            | ("Tickets", "creatorType" | "lastActivityPersonType")
     )
 }
 

@@ -101,12 +101,7 @@ pub fn surface() -> &'static Surface {
             .routes
             .into_iter()
             .map(|r| Route {
-                segments: r
-                    .path
-                    .split('/')
-                    .skip(2)
-                    .map(|s| if s.starts_with('{') { s.to_string() } else { s.to_ascii_lowercase() })
-                    .collect(),
+                segments: r.path.split('/').skip(2).map(|s| if s.starts_with('{') { s.to_string() } else { s.to_ascii_lowercase() }).collect(),
                 entity: intern(&r.entity),
                 methods: r.methods,
             })
@@ -129,7 +124,8 @@ impl Surface {
 
     /// Whether a method is allowed on a route template of this entity.
     pub fn allows(&self, entity: &str, template: &str, method: &str) -> bool {
-        let segments: Vec<String> = template.split('/').filter(|s| !s.is_empty()).map(|s| if s.starts_with('{') { s.to_string() } else { s.to_ascii_lowercase() }).collect();
+        let segments: Vec<String> =
+            template.split('/').filter(|s| !s.is_empty()).map(|s| if s.starts_with('{') { s.to_string() } else { s.to_ascii_lowercase() }).collect();
         self.routes.iter().any(|r| r.entity == entity && r.segments == segments && r.methods.iter().any(|m| m == method))
     }
 }

@@ -57,7 +57,13 @@ pub fn normalise(entity: &str, body: &Value, creating: bool) -> Result<Record, A
                 Value::Number(n) if n.is_i64() => value.clone(),
                 Value::Number(n) => Value::from(n.as_f64().unwrap_or_default() as i64),
                 Value::String(s) if s.trim().parse::<i64>().is_ok() => Value::from(s.trim().parse::<i64>().unwrap_or_default()),
-                Value::Bool(b) => return Err(ApiError::server(format!("Unexpected character encountered while parsing value: {}. Path '{}'.", if *b { 't' } else { 'f' }, field.name))),
+                Value::Bool(b) => {
+                    return Err(ApiError::server(format!(
+                        "Unexpected character encountered while parsing value: {}. Path '{}'.",
+                        if *b { 't' } else { 'f' },
+                        field.name
+                    )))
+                }
                 _ => return Err(ApiError::server(format!("Could not convert {value} to an integer. Path '{}'.", field.name))),
             },
             "double" => match value {
@@ -112,7 +118,10 @@ pub fn validate(tenant: &Tenant, entity: &str, record: &Record, changed: &Record
                 _ => true,
             });
             if !active {
-                return Err(ApiError::server(format!("Reference value on field: {field} of type: {} does not exist or is invalid.", singular(target))));
+                return Err(ApiError::server(format!(
+                    "Reference value on field: {field} of type: {} does not exist or is invalid.",
+                    singular(target)
+                )));
             }
         }
         if let Some(values) = schema::picklist(entity, field) {
@@ -146,7 +155,10 @@ pub fn validate(tenant: &Tenant, entity: &str, record: &Record, changed: &Record
         }
     }
     if entity == "Contracts" {
-        if let (Some(start), Some(end)) = (record.get("startDate").and_then(Value::as_str).and_then(parse_datetime), record.get("endDate").and_then(Value::as_str).and_then(parse_datetime)) {
+        if let (Some(start), Some(end)) = (
+            record.get("startDate").and_then(Value::as_str).and_then(parse_datetime),
+            record.get("endDate").and_then(Value::as_str).and_then(parse_datetime),
+        ) {
             if end < start {
                 return Err(ApiError::server("The contract end date must be after its start date."));
             }

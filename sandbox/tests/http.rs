@@ -25,7 +25,8 @@ impl At {
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.base) };
-        let mut req = self.client.request(method, url).header("ApiIntegrationCode", INTEGRATION_CODE).header("UserName", USERNAME).header("Secret", SECRET);
+        let mut req =
+            self.client.request(method, url).header("ApiIntegrationCode", INTEGRATION_CODE).header("UserName", USERNAME).header("Secret", SECRET);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -52,7 +53,8 @@ fn all() -> Value {
 async fn zone_information_needs_no_auth_and_points_back_at_the_sandbox() {
     let sb = sandbox(20).await;
     let client = Client::new();
-    let zone: Value = client.get(format!("{}/atservicesrest/v1.0/zoneInformation?user={USERNAME}", sb.base_url())).send().await.unwrap().json().await.unwrap();
+    let zone: Value =
+        client.get(format!("{}/atservicesrest/v1.0/zoneInformation?user={USERNAME}", sb.base_url())).send().await.unwrap().json().await.unwrap();
     assert_eq!(zone["url"], format!("{}/ATServicesRest/", sb.base_url()));
     assert!(zone["url"].as_str().unwrap().ends_with('/'));
     assert!(zone["webUrl"].is_string() && zone["ci"].is_i64() && zone["zoneName"].is_string());
@@ -80,7 +82,8 @@ async fn bad_credentials_fail_the_way_autotask_fails() {
     assert_eq!(bad_code.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(bad_code.json::<Value>().await.unwrap(), json!({"errors": ["IntegrationCode is invalid."]}));
     // Header names are case-insensitive.
-    let ok = client.get(&url).header("username", USERNAME).header("SECRET", SECRET).header("apiintegrationcode", INTEGRATION_CODE).send().await.unwrap();
+    let ok =
+        client.get(&url).header("username", USERNAME).header("SECRET", SECRET).header("apiintegrationcode", INTEGRATION_CODE).send().await.unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
     // An API user without permission gets 403.
     let limited = send(sandbox::api::NO_ACCESS_USERNAME, SECRET, INTEGRATION_CODE).await.unwrap();
@@ -145,7 +148,8 @@ async fn queries_page_by_the_documented_rules() {
     let (_, back) = at.get(page2["pageDetails"]["prevPageUrl"].as_str().unwrap()).await;
     assert_eq!(back["items"][0]["id"], page["items"][0]["id"]);
     // IncludeFields returns only those fields.
-    let (_, slim) = at.post("/Companies/query", json!({"filter": [{"op": "eq", "field": "id", "value": 0}], "IncludeFields": ["id", "CompanyName"]})).await;
+    let (_, slim) =
+        at.post("/Companies/query", json!({"filter": [{"op": "eq", "field": "id", "value": 0}], "IncludeFields": ["id", "CompanyName"]})).await;
     let keys: Vec<&String> = slim["items"][0].as_object().unwrap().keys().collect();
     assert_eq!(keys, vec!["id", "companyName", "userDefinedFields"]);
     // Limits.
@@ -170,7 +174,12 @@ async fn get_by_id_returns_item_or_null() {
 async fn tickets_and_notes_are_written_through_the_documented_routes() {
     let sb = sandbox(40).await;
     let at = At::new(&sb);
-    let (_, customers) = at.post("/Companies/query", json!({"filter": [{"op": "eq", "field": "companyType", "value": 1}, {"op": "eq", "field": "isActive", "value": true}], "MaxRecords": 1})).await;
+    let (_, customers) = at
+        .post(
+            "/Companies/query",
+            json!({"filter": [{"op": "eq", "field": "companyType", "value": 1}, {"op": "eq", "field": "isActive", "value": true}], "MaxRecords": 1}),
+        )
+        .await;
     let company = customers["items"][0]["id"].as_i64().unwrap();
     // Validation errors arrive as 500 with Autotask's messages.
     let (s, e) = at.post("/Tickets", json!({"companyID": company, "title": "Backup failed", "status": 1, "priority": 2, "queueID": 29683354})).await;
@@ -178,9 +187,19 @@ async fn tickets_and_notes_are_written_through_the_documented_routes() {
     let (s, e) = at.post("/Tickets", json!({"companyID": company, "title": "x", "status": 1, "priority": 2, "dueDateTime": "2030-03-21T00:00:00", "assignedResourceID": 29682886})).await;
     assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(e["errors"][0].as_str().unwrap().starts_with("When assigning a Resource"));
-    let (s, e) = at.post("/Tickets", json!({"companyID": 424242, "title": "x", "status": 1, "priority": 2, "dueDateTime": "2030-03-21T00:00:00", "queueID": 29683354})).await;
+    let (s, e) = at
+        .post(
+            "/Tickets",
+            json!({"companyID": 424242, "title": "x", "status": 1, "priority": 2, "dueDateTime": "2030-03-21T00:00:00", "queueID": 29683354}),
+        )
+        .await;
     assert_eq!(e["errors"][0], "Reference value on field: companyID of type: Company does not exist or is invalid.", "{s}");
-    let (s, e) = at.post("/Tickets", json!({"companyID": company, "title": "x", "status": 1, "priority": 2, "dueDateTime": "2030-03-21T00:00:00", "queueID": 29683357})).await;
+    let (s, e) = at
+        .post(
+            "/Tickets",
+            json!({"companyID": company, "title": "x", "status": 1, "priority": 2, "dueDateTime": "2030-03-21T00:00:00", "queueID": 29683357}),
+        )
+        .await;
     assert!(e["errors"][0].as_str().unwrap().contains("inactive"), "{s} {e}");
     // A good ticket, with field names in any casing.
     let (s, created) = at.post("/Tickets", json!({"CompanyID": company, "Title": "Backup failed on FS01", "Status": 1, "Priority": 2, "QueueID": 29683354, "DueDateTime": "2030-03-21T00:00:00", "externalID": "inc-1"})).await;
@@ -190,7 +209,9 @@ async fn tickets_and_notes_are_written_through_the_documented_routes() {
     assert!(got["item"]["ticketNumber"].as_str().unwrap().starts_with('T'));
     assert_eq!(got["item"]["dueDateTime"], "2030-03-21T00:00:00Z");
     // Notes go through the parent.
-    let (s, note) = at.post(&format!("/Tickets/{ticket}/Notes"), json!({"Title": "Repeat", "Description": "Failed again (3 times)", "NoteType": 1, "Publish": 1})).await;
+    let (s, note) = at
+        .post(&format!("/Tickets/{ticket}/Notes"), json!({"Title": "Repeat", "Description": "Failed again (3 times)", "NoteType": 1, "Publish": 1}))
+        .await;
     assert_eq!(s, StatusCode::OK, "{note}");
     let (_, notes) = at.get(&format!("/Tickets/{ticket}/Notes")).await;
     assert_eq!(notes["items"].as_array().unwrap().len(), 1);
@@ -213,21 +234,28 @@ async fn service_adjustments_change_billed_units() {
     let at = At::new(&sb);
     let (y, m) = sandbox::generate::current_month();
     let month_start = format!("{y:04}-{m:02}-01T00:00:00Z");
-    let (_, units) = at.post("/ContractServiceUnits/query", json!({"filter": [{"op": "eq", "field": "startDate", "value": month_start}], "MaxRecords": 1})).await;
+    let (_, units) =
+        at.post("/ContractServiceUnits/query", json!({"filter": [{"op": "eq", "field": "startDate", "value": month_start}], "MaxRecords": 1})).await;
     let row = &units["items"][0];
     let (contract, cs, before) = (row["contractID"].as_i64().unwrap(), row["contractServiceID"].as_i64().unwrap(), row["units"].as_i64().unwrap());
     let (s, r) = at.post(&format!("/Contracts/{contract}/ServiceAdjustments"), json!({"contractID": contract, "contractServiceID": cs, "effectiveDate": format!("{y:04}-{m:02}-01T02:00:00"), "unitChange": 3, "adjustedUnitPrice": 10.0})).await;
     assert_eq!(s, StatusCode::OK, "{r}");
     let (_, after) = at.get(&format!("/ContractServiceUnits/{}", row["id"])).await;
     assert_eq!(after["item"]["units"], before + 3);
-    let (s, e) = at.post("/ContractServiceAdjustments", json!({"contractID": contract, "contractServiceID": cs, "effectiveDate": format!("{y:04}-{m:02}-01"), "unitChange": -(before + 100)})).await;
+    let (s, e) = at
+        .post(
+            "/ContractServiceAdjustments",
+            json!({"contractID": contract, "contractServiceID": cs, "effectiveDate": format!("{y:04}-{m:02}-01"), "unitChange": -(before + 100)}),
+        )
+        .await;
     assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(e["errors"][0].as_str().unwrap().contains("negative"));
 }
 
 #[tokio::test]
 async fn a_fourth_concurrent_call_on_one_entity_is_refused() {
-    let config = SandboxConfig { seed: 7, companies: 30, contacts: 60, faults: Faults { latency_ms: 400, ..Faults::default() }, ..SandboxConfig::default() };
+    let config =
+        SandboxConfig { seed: 7, companies: 30, contacts: 60, faults: Faults { latency_ms: 400, ..Faults::default() }, ..SandboxConfig::default() };
     let sb = start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let at = std::sync::Arc::new(At::new(&sb));
     let calls: Vec<_> = (0..4)
@@ -320,10 +348,18 @@ async fn responses_match_the_swagger_definitions() {
     let sb = sandbox(80).await;
     let at = At::new(&sb);
     let models = [
-        ("Companies", "CompanyModel"), ("Contacts", "ContactModel"), ("Countries", "CountryModel"), ("Contracts", "ContractModel"),
-        ("ContractServices", "ContractServiceModel"), ("ContractServiceUnits", "ContractServiceUnitModel"), ("Services", "ServiceModel"),
-        ("ServiceBundles", "ServiceBundleModel"), ("ServiceBundleServices", "ServiceBundleServiceModel"), ("Tickets", "TicketModel"),
-        ("TicketNotes", "TicketNoteModel"), ("Resources", "ResourceModel"),
+        ("Companies", "CompanyModel"),
+        ("Contacts", "ContactModel"),
+        ("Countries", "CountryModel"),
+        ("Contracts", "ContractModel"),
+        ("ContractServices", "ContractServiceModel"),
+        ("ContractServiceUnits", "ContractServiceUnitModel"),
+        ("Services", "ServiceModel"),
+        ("ServiceBundles", "ServiceBundleModel"),
+        ("ServiceBundleServices", "ServiceBundleServiceModel"),
+        ("Tickets", "TicketModel"),
+        ("TicketNotes", "TicketNoteModel"),
+        ("Resources", "ResourceModel"),
     ];
     for (entity, model) in models {
         let props = spec["definitions"][model]["properties"].as_object().unwrap();
@@ -340,9 +376,13 @@ async fn responses_match_the_swagger_definitions() {
                         "integer" => value.is_i64(),
                         "number" => value.is_number(),
                         "boolean" => value.is_boolean(),
-                        "string" if prop["format"] == "date-time" => value.as_str().is_some_and(|s| s.ends_with('Z') && sandbox::store::parse_datetime(s).is_some()),
+                        "string" if prop["format"] == "date-time" => {
+                            value.as_str().is_some_and(|s| s.ends_with('Z') && sandbox::store::parse_datetime(s).is_some())
+                        }
                         "string" => value.is_string(),
-                        "array" => value.as_array().unwrap().iter().all(|u| u["name"].is_string() && (u["value"].is_string() || u["value"].is_null())),
+                        "array" => {
+                            value.as_array().unwrap().iter().all(|u| u["name"].is_string() && (u["value"].is_string() || u["value"].is_null()))
+                        }
                         _ => true,
                     };
                 assert!(ok, "{entity}.{key} = {value} does not fit {kind}");
@@ -367,7 +407,9 @@ async fn picklists_carry_the_values_the_product_relies_on() {
     let at = At::new(&sb);
     let (_, fields) = at.get("/Tickets/entityInformation/fields").await;
     let field = |name: &str| fields["fields"].as_array().unwrap().iter().find(|f| f["name"] == name).unwrap().clone();
-    let label = |f: &Value, v: &str| f["picklistValues"].as_array().unwrap().iter().find(|p| p["value"] == v).map(|p| p["label"].as_str().unwrap().to_string());
+    let label = |f: &Value, v: &str| {
+        f["picklistValues"].as_array().unwrap().iter().find(|p| p["value"] == v).map(|p| p["label"].as_str().unwrap().to_string())
+    };
     assert_eq!(label(&field("status"), "1").as_deref(), Some("New"));
     assert_eq!(label(&field("status"), "5").as_deref(), Some("Complete"));
     assert!(field("queueID")["picklistValues"].as_array().unwrap().iter().any(|p| p["label"] == "Managed Services Alerts"));

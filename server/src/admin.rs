@@ -36,8 +36,8 @@ pub async fn create_partner_command(args: CreatePartnerArgs) -> anyhow::Result<(
             .unwrap_or("")
             .to_string(),
         None => {
-            let first = rpassword::prompt_password(format!("Password for {email}: "))
-                .context("reading the password (no terminal? use --password-file)")?;
+            let first =
+                rpassword::prompt_password(format!("Password for {email}: ")).context("reading the password (no terminal? use --password-file)")?;
             let again = rpassword::prompt_password("Repeat the password: ").context("reading the password")?;
             anyhow::ensure!(first == again, "the two passwords differ; nothing was created");
             first

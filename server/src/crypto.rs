@@ -53,12 +53,9 @@ impl MasterKey {
 
     /// Parses the base64 form used by `TASKBRIDGE_MASTER_KEY` and `master.key`.
     pub fn from_base64(text: &str) -> anyhow::Result<Self> {
-        let raw = STANDARD
-            .decode(text.trim())
-            .context("TASKBRIDGE_MASTER_KEY must be base64 (e.g. the output of `openssl rand -base64 32`)")?;
-        let bytes: [u8; 32] = raw
-            .try_into()
-            .map_err(|v: Vec<u8>| anyhow::anyhow!("TASKBRIDGE_MASTER_KEY must decode to 32 bytes, got {}", v.len()))?;
+        let raw = STANDARD.decode(text.trim()).context("TASKBRIDGE_MASTER_KEY must be base64 (e.g. the output of `openssl rand -base64 32`)")?;
+        let bytes: [u8; 32] =
+            raw.try_into().map_err(|v: Vec<u8>| anyhow::anyhow!("TASKBRIDGE_MASTER_KEY must decode to 32 bytes, got {}", v.len()))?;
         Ok(Self::from_bytes(&bytes))
     }
 
@@ -89,10 +86,7 @@ impl MasterKey {
     /// ciphertext copied to another record fails to decrypt.
     pub fn encrypt(&self, plaintext: &str, context: &str) -> String {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let sealed = self
-            .cipher
-            .encrypt(&nonce, Payload { msg: plaintext.as_bytes(), aad: context.as_bytes() })
-            .unwrap_or_default(); // AES-GCM encryption only fails for >64 GiB inputs
+        let sealed = self.cipher.encrypt(&nonce, Payload { msg: plaintext.as_bytes(), aad: context.as_bytes() }).unwrap_or_default(); // AES-GCM encryption only fails for >64 GiB inputs
         let mut blob = nonce.to_vec();
         blob.extend_from_slice(&sealed);
         format!("v1.{}.{}", self.fingerprint, URL_SAFE_NO_PAD.encode(blob))
@@ -112,10 +106,8 @@ impl MasterKey {
             return Err(SecretError::Tampered);
         }
         let (nonce, ciphertext) = blob.split_at(12);
-        let plain = self
-            .cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: context.as_bytes() })
-            .map_err(|_| SecretError::Tampered)?;
+        let plain =
+            self.cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: context.as_bytes() }).map_err(|_| SecretError::Tampered)?;
         String::from_utf8(plain).map_err(|_| SecretError::Tampered)
     }
 }
@@ -155,23 +147,17 @@ pub fn random_token(bytes: usize) -> String {
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
     use argon2::password_hash::{PasswordHasher, SaltString};
     let salt = SaltString::generate(&mut OsRng);
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
+    argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| anyhow::anyhow!("hashing password: {e}"))
 }
 
 /// Checks a password against an argon2 hash.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     use argon2::password_hash::{PasswordHash, PasswordVerifier};
-    PasswordHash::new(hash)
-        .map(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-        .unwrap_or(false)
+    PasswordHash::new(hash).map(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()).unwrap_or(false)
 }
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used)]
     use super::*;
 
     fn key(byte: u8) -> MasterKey {

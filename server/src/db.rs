@@ -66,7 +66,10 @@ impl Db {
                     if kind == DbKind::Sqlite {
                         // WAL lets readers run beside the writer (and the admin CLI beside the
                         // server); busy_timeout queues writers instead of failing them.
-                        conn.execute("pragma journal_mode = wal; pragma busy_timeout = 10000; pragma foreign_keys = on; pragma synchronous = normal;").await?;
+                        conn.execute(
+                            "pragma journal_mode = wal; pragma busy_timeout = 10000; pragma foreign_keys = on; pragma synchronous = normal;",
+                        )
+                        .await?;
                     }
                     Ok(())
                 })
@@ -110,10 +113,7 @@ fn sqlite_path(url: &str) -> Option<String> {
 
 /// Now, in Unix milliseconds.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ pub mod autotask;
 pub mod config;
 pub mod crypto;
 pub mod db;
+#[cfg(feature = "sandbox")]
+pub mod embedded_sandbox;
 pub mod error;
 pub mod exports;
 pub mod machine_api;
@@ -18,4 +20,3 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod workers;
-pub mod bench;

@@ -155,10 +155,7 @@ async fn health(State(state): State<AppState>) -> Response {
 }
 
 async fn partner(State(state): State<AppState>, Extension(caller): Extension<ApiCaller>) -> Response {
-    let row = sqlx::query("select partner_id, name from partner where partner_id = $1")
-        .bind(caller.partner_id)
-        .fetch_one(&state.db.pool)
-        .await;
+    let row = sqlx::query("select partner_id, name from partner where partner_id = $1").bind(caller.partner_id).fetch_one(&state.db.pool).await;
     match row.and_then(|r| Ok((r.try_get::<i64, _>("partner_id")?, r.try_get::<String, _>("name")?))) {
         Ok((partner_id, name)) => Json(json!({"partner_id": partner_id, "name": name, "token_name": caller.token_name})).into_response(),
         Err(e) => {

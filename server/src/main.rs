@@ -1,7 +1,7 @@
 //! `taskbridge`: parse the command line, set up logging, run the subcommand.
 
 use clap::Parser;
-use server::config::{AdminCommand, BenchCommand, Cli, Command};
+use server::config::{AdminCommand, Cli, Command};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -10,11 +10,8 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => server::startup::serve(args).await,
-        Command::Bench { command: BenchCommand::Discover { companies, contacts, latency_ms } } => server::bench::discover(companies, contacts, latency_ms).await,
-        Command::Bench { command: BenchCommand::Map { customers, companies, database_url } } => server::bench::map(customers, companies, database_url).await,
-        Command::Bench { command: BenchCommand::Events { events, incidents, latency_ms, note_interval_minutes, database_url } } => server::bench::events(events, incidents, latency_ms, note_interval_minutes, database_url).await,
-        Command::Bench { command: BenchCommand::Billing { customers, changed_pct, latency_ms } } => server::bench::billing(customers, changed_pct, latency_ms).await,
-        Command::Sandbox(args) => server::startup::run_sandbox(args).await,
+        #[cfg(feature = "sandbox")]
+        Command::Sandbox(args) => server::embedded_sandbox::run(args).await,
         Command::Admin { command: AdminCommand::CreatePartner(args) } => server::admin::create_partner_command(args).await,
     };
     match result {

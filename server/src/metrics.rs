@@ -62,7 +62,11 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
     let method = req.method().to_string();
     let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| {
         // Static files and the 404 fallback have no matched path; group them.
-        if req.uri().path().starts_with("/pkg/") { "/pkg/*".into() } else { "unmatched".into() }
+        if req.uri().path().starts_with("/pkg/") {
+            "/pkg/*".into()
+        } else {
+            "unmatched".into()
+        }
     });
     let response = next.run(req).await;
     let labels = RequestLabels { method, route, status: response.status().as_u16() };
@@ -77,7 +81,8 @@ pub async fn endpoint(State(state): State<crate::state::AppState>, headers: http
         let given = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
         let ok = given.is_some_and(|g| crate::crypto::sha256_hex(g) == crate::crypto::sha256_hex(expected));
         if !ok {
-            return (http::StatusCode::UNAUTHORIZED, [(http::header::WWW_AUTHENTICATE, "Bearer")], "metrics need the configured bearer token").into_response();
+            return (http::StatusCode::UNAUTHORIZED, [(http::header::WWW_AUTHENTICATE, "Bearer")], "metrics need the configured bearer token")
+                .into_response();
         }
     }
     ([(http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.render()).into_response()

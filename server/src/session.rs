@@ -105,10 +105,7 @@ fn client_ip(req: &Request, trust_proxy: bool) -> String {
             }
         }
     }
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string()).unwrap_or_else(|| "unknown".into())
 }
 
 /// A state-changing request is accepted only from this site. Browsers send `Origin` on

@@ -32,8 +32,7 @@ use tower_http::trace::TraceLayer;
 pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
     let db = Db::connect(&args.store.database_url()).await?;
     db.migrate().await?;
-    let master_key = MasterKey::load_or_create(args.store.master_key.as_deref(), &args.store.data_dir)
-        .context("loading the master key")?;
+    let master_key = MasterKey::load_or_create(args.store.master_key.as_deref(), &args.store.data_dir).context("loading the master key")?;
     let policy = AuthPolicy {
         idle_ms: args.session_idle_minutes.max(1) * 60_000,
         absolute_ms: args.session_max_hours.max(1) * 3_600_000,
@@ -49,10 +48,9 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
     };
     let site = if args.demo {
         let demo = crate::admin::ensure_demo_partner(&db).await?;
+        #[cfg(feature = "sandbox")]
         if args.embedded_sandbox.is_some() {
-            if let Some(partner_id) = crate::db::partners::find_by_name(&db, crate::admin::DEMO_PARTNER).await.map_err(|e| anyhow::anyhow!("{e}"))? {
-                crate::db::connection::preconnect(&db, &master_key, partner_id, sandbox::api::USERNAME, sandbox::api::SECRET, sandbox::api::INTEGRATION_CODE).await?;
-            }
+            crate::embedded_sandbox::preconnect_demo(&db, &master_key).await?;
         }
         SiteInfo { demo: Some(demo) }
     } else {
@@ -85,12 +83,8 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
         billing: Arc::new(crate::services::billing::SqlBilling::new(db.clone(), settings.clone())),
         site,
     };
-    let leptos_options = LeptosOptions::builder()
-        .output_name("taskbridge")
-        .site_root(args.site_root.as_str())
-        .site_pkg_dir("pkg")
-        .site_addr(args.listen)
-        .build();
+    let leptos_options =
+        LeptosOptions::builder().output_name("taskbridge").site_root(args.site_root.as_str()).site_pkg_dir("pkg").site_addr(args.listen).build();
     let public_origin = args.public_url.as_deref().map(|u| {
         let u = u.trim_end_matches('/');
         match u.find("://").map(|i| i + 3) {
@@ -154,10 +148,7 @@ pub async fn serve_on(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = router(state, request_timeout);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await.context("serving HTTP")
 }
 
 /// `taskbridge serve`.
@@ -166,51 +157,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(demo) = &state.services.site.demo {
         tracing::info!(email = %demo.email, password = %demo.password, "demo mode: the demo admin's credentials are shown on the sign-in page");
     }
-    let embedded = match args.embedded_sandbox {
-        Some(addr) => {
-            let config = sandbox::SandboxConfig { data_file: Some(args.store.data_dir.join("sandbox.json")), ..sandbox::SandboxConfig::default() };
-            let running = sandbox::start(config, addr).await?;
-            tracing::info!(
-                url = %format!("{}/ATServicesRest/", running.base_url()),
-                user = sandbox::api::USERNAME,
-                secret = sandbox::api::SECRET,
-                integration_code = sandbox::api::INTEGRATION_CODE,
-                "embedded Autotask sandbox is listening"
-            );
-            Some(running)
-        }
-        None => None,
-    };
-    if let (Some(running), true) = (&embedded, args.demo) {
-        // Test the demo partner's connection once, so the console opens "connected", and
-        // give it some backup-platform customers so the Customer Map has work to show.
-        let settings = state.services.autotask.clone();
-        let db = state.db.clone();
-        let names: Vec<String> = running
-            .sandbox
-            .read()
-            .rows("Companies")
-            .map(|rows| rows.values().filter(|r| r.get("companyType").and_then(|v| v.as_i64()) == Some(1)).filter_map(|r| r.get("companyName")?.as_str().map(str::to_string)).take(40).collect())
-            .unwrap_or_default();
-        tokio::spawn(async move {
-            if let Ok(Some(partner_id)) = crate::db::partners::find_by_name(&db, crate::admin::DEMO_PARTNER).await {
-                if let Err(e) = crate::machine_api::customers::seed_demo(&db, partner_id, &names).await {
-                    tracing::warn!(error = %e, "could not add the demo customers");
-                }
-                let system = app::types::CurrentUser {
-                    user_id: 0,
-                    partner_id,
-                    partner_name: crate::admin::DEMO_PARTNER.into(),
-                    email: "system".into(),
-                    name: "System".into(),
-                    role: app::types::Role::Admin,
-                };
-                match settings.test(&system).await {
-                    Ok(t) => tracing::info!(ok = t.ok, message = %t.message, "tested the demo partner's Autotask connection"),
-                    Err(e) => tracing::warn!(error = %e, "could not test the demo partner's Autotask connection"),
-                }
-            }
-        });
+    #[cfg(feature = "sandbox")]
+    let embedded = crate::embedded_sandbox::start(args.embedded_sandbox, &args.store.data_dir, args.demo, &state).await?;
+    #[cfg(not(feature = "sandbox"))]
+    if args.embedded_sandbox.is_some() {
+        anyhow::bail!("--embedded-sandbox needs a build with the `sandbox` feature (scripts/build.sh enables it)");
     }
     let dispatcher = start_dispatcher(&state);
     let scheduler = crate::workers::billing_schedule::spawn(state.db.clone(), state.connections.clone());
@@ -219,6 +170,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     serve_on(listener, state, Duration::from_secs(args.request_timeout_secs), shutdown_signal()).await?;
     dispatcher.stop();
     scheduler.abort();
+    #[cfg(feature = "sandbox")]
     if let Some(running) = embedded {
         running.stop().await;
     }
@@ -228,23 +180,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 /// Starts the ticket dispatcher for this state's database (see `dispatch.rs`).
 pub fn start_dispatcher(state: &AppState) -> crate::workers::dispatcher::DispatchHandle {
-    crate::workers::dispatcher::Dispatcher::new(state.db.clone(), state.connections.clone(), state.dispatch_wake.clone(), crate::workers::dispatcher::DispatchOptions::default()).spawn()
-}
-
-/// `taskbridge sandbox`.
-pub async fn run_sandbox(args: crate::config::SandboxArgs) -> anyhow::Result<()> {
-    let running = sandbox::start(args.config()?, args.listen).await?;
-    tracing::info!(
-        url = %format!("{}/ATServicesRest/", running.base_url()),
-        user = sandbox::api::USERNAME,
-        secret = sandbox::api::SECRET,
-        integration_code = sandbox::api::INTEGRATION_CODE,
-        control = %format!("{}/_sandbox", running.base_url()),
-        "Autotask sandbox is listening"
-    );
-    shutdown_signal().await;
-    running.stop().await;
-    Ok(())
+    crate::workers::dispatcher::Dispatcher::new(
+        state.db.clone(),
+        state.connections.clone(),
+        state.dispatch_wake.clone(),
+        crate::workers::dispatcher::DispatchOptions::default(),
+    )
+    .spawn()
 }
 
 /// Ctrl-C or SIGTERM.

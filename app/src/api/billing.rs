@@ -1,7 +1,9 @@
 //! Billing settings on the Setup page (admins change them; everyone may read them).
 
 use crate::error::AppError;
-use crate::types::billing::{BillingSchedule, BillingSettings, PreviewQuery, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, ServiceOption};
+use crate::types::billing::{
+    BillingSchedule, BillingSettings, PreviewQuery, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, ServiceOption,
+};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 

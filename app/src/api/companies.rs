@@ -38,5 +38,8 @@ pub async fn get_job(job_id: i64) -> Result<JobView, AppError> {
 pub async fn latest_company_jobs() -> Result<(Option<JobView>, Option<JobView>), AppError> {
     let user = crate::auth::require_user()?;
     let companies = crate::services::services()?.companies;
-    Ok((companies.latest_job(user.partner_id, crate::types::companies::JobKind::Discover).await?, companies.latest_job(user.partner_id, crate::types::companies::JobKind::Import).await?))
+    Ok((
+        companies.latest_job(user.partner_id, crate::types::companies::JobKind::Discover).await?,
+        companies.latest_job(user.partner_id, crate::types::companies::JobKind::Import).await?,
+    ))
 }

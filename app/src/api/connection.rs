@@ -13,7 +13,12 @@ pub async fn get_autotask_connection() -> Result<ConnectionView, AppError> {
 
 /// Saves the settings; an empty secret keeps the stored one.
 #[server(prefix = "/rpc", endpoint = "save_autotask_connection")]
-pub async fn save_autotask_connection(username: String, secret: String, integration_code: String, zone_override: String) -> Result<ConnectionView, AppError> {
+pub async fn save_autotask_connection(
+    username: String,
+    secret: String,
+    integration_code: String,
+    zone_override: String,
+) -> Result<ConnectionView, AppError> {
     let admin = crate::auth::require_admin()?;
     let input = crate::types::ConnectionInput::parse(&username, &secret, &integration_code, &zone_override)?;
     crate::services::services()?.autotask.save(&admin, input).await

@@ -1,7 +1,7 @@
 //! The Users page: list, add, re-role, disable (admins only).
 
 use crate::error::AppError;
-use crate::types::{UserSummary};
+use crate::types::UserSummary;
 use leptos::prelude::*;
 
 /// Users of the caller's partner.

@@ -7,7 +7,10 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
 /// `parse` reads the query from the URL's parameters; `to_url` writes it back as a path.
-pub fn use_url_query<Q>(parse: impl Fn(&dyn Fn(&str) -> Option<String>) -> Q + Send + Sync + 'static, to_url: impl Fn(&Q) -> String + Send + Sync + 'static) -> (Memo<Q>, Callback<Q>)
+pub fn use_url_query<Q>(
+    parse: impl Fn(&dyn Fn(&str) -> Option<String>) -> Q + Send + Sync + 'static,
+    to_url: impl Fn(&Q) -> String + Send + Sync + 'static,
+) -> (Memo<Q>, Callback<Q>)
 where
     Q: Clone + PartialEq + Send + Sync + 'static,
 {

@@ -6,14 +6,14 @@ use crate::api::billing::{apply_push, preview_push, push_history, push_lines, un
 use crate::components::badge::{Badge, Tone};
 use crate::components::dialog::ConfirmDialog;
 use crate::components::layout::Me;
+use crate::components::pager::Pager;
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
+use crate::components::url_query::use_url_query;
 use crate::error::AppError;
-use crate::components::pager::Pager;
 use crate::format::{encode_query_value, money_change, page_url, thousands};
 use crate::types::billing::{product, LineStatus, PreviewQuery, PreviewShow, PushLine, PushPreview, PushResult, PushRun, PushSelection};
 use leptos::prelude::*;
-use crate::components::url_query::use_url_query;
 use std::collections::BTreeSet;
 
 fn status_badge(line: &PushLine) -> AnyView {
@@ -173,9 +173,12 @@ pub fn BillingPage() -> impl IntoView {
     }
     .into_any();
     let confirm_body = move || {
-        let held = hold.get().trim().parse::<i64>().ok().map(|t| format!(", except changes of more than {t} units, which are held")).unwrap_or_default();
+        let held =
+            hold.get().trim().parse::<i64>().ok().map(|t| format!(", except changes of more than {t} units, which are held")).unwrap_or_default();
         let what = match confirm.get() {
-            Some((Target::Matching(s), n)) if !s.trim().is_empty() => format!("{} change(s) for customers and products matching \u{201c}{}\u{201d}", thousands(n as i64), s.trim()),
+            Some((Target::Matching(s), n)) if !s.trim().is_empty() => {
+                format!("{} change(s) for customers and products matching \u{201c}{}\u{201d}", thousands(n as i64), s.trim())
+            }
             Some((_, n)) => format!("{} change(s)", thousands(n as i64)),
             None => String::new(),
         };
@@ -223,7 +226,8 @@ fn PreviewTable(
     let search = query.with_untracked(|q| q.search.trim().to_string());
     let filtered = !search.is_empty();
     let apply_count = if filtered { preview.matching_changes } else { preview.changes };
-    let page_keys: Vec<(i64, String)> = preview.lines.iter().filter(|l| l.status == LineStatus::Change).map(|l| (l.customer_id, l.product.clone())).collect();
+    let page_keys: Vec<(i64, String)> =
+        preview.lines.iter().filter(|l| l.status == LineStatus::Change).map(|l| (l.customer_id, l.product.clone())).collect();
     let page_keys = StoredValue::new(page_keys);
     let all_on_page = move || page_keys.with_value(|k| !k.is_empty() && selected.with(|s| k.iter().all(|key| s.contains(key))));
     let target_search = search.clone();
@@ -372,12 +376,15 @@ fn PreviewFilters(query: Memo<PreviewQuery>, set_query: Callback<PreviewQuery>) 
 #[component]
 fn HistoryTable(runs: Vec<PushRun>, is_admin: bool, reload: RwSignal<u32>) -> impl IntoView {
     let open = RwSignal::new(None::<i64>);
-    let lines = Resource::new(move || open.get(), |id| async move {
-        match id {
-            Some(id) => push_lines(id).await.map(Some),
-            None => Ok(None),
-        }
-    });
+    let lines = Resource::new(
+        move || open.get(),
+        |id| async move {
+            match id {
+                Some(id) => push_lines(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
     let undo_target = RwSignal::new(None::<i64>);
     let undo_open = RwSignal::new(false);
     let undo_error = RwSignal::new(None::<AppError>);

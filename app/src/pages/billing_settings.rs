@@ -96,7 +96,12 @@ fn ScheduleForm(is_admin: bool) -> impl IntoView {
 }
 
 #[component]
-fn BillingForm(initial: BillingSettings, save: ServerAction<SaveBillingSettings>, services: RwSignal<Option<Vec<ServiceOption>>>, is_admin: bool) -> impl IntoView {
+fn BillingForm(
+    initial: BillingSettings,
+    save: ServerAction<SaveBillingSettings>,
+    services: RwSignal<Option<Vec<ServiceOption>>>,
+    is_admin: bool,
+) -> impl IntoView {
     let mappings = RwSignal::new(initial.mappings.clone());
     let baseline = StoredValue::new(initial.mappings.clone());
     let dirty = Memo::new(move |_| mappings.with(|m| baseline.with_value(|b| m != b)));

@@ -9,6 +9,7 @@ use crate::components::job::JobProgress;
 use crate::components::layout::Me;
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
+use crate::components::url_query::use_url_query;
 use crate::error::AppError;
 use crate::format::{encode_query_value, page_url, thousands};
 use crate::regions::{region_label, region_short};
@@ -16,7 +17,6 @@ use crate::types::companies::{
     CompanyFilter, CompanyPage, CompanyQuery, CompanyRow, CompanySort, ImportSelection, ImportStatus, JobView, StatusFilter, TypeOption,
 };
 use leptos::prelude::*;
-use crate::components::url_query::use_url_query;
 use std::collections::BTreeSet;
 
 const PAGE_SIZES: &[u32] = &[25, 50, 100, 200];
@@ -118,7 +118,11 @@ pub fn CompaniesPage() -> impl IntoView {
     let types = RwSignal::new(Vec::<TypeOption>::new());
     let selection_count = move || if all_matching.get() { total_matching.get() } else { selected.with(|s| s.len() as i64) };
     let do_import = Callback::new(move |_| {
-        let selection = if all_matching.get_untracked() { ImportSelection::Matching(query.get_untracked().filter) } else { ImportSelection::Ids(selected.get_untracked().into_iter().collect()) };
+        let selection = if all_matching.get_untracked() {
+            ImportSelection::Matching(query.get_untracked().filter)
+        } else {
+            ImportSelection::Ids(selected.get_untracked().into_iter().collect())
+        };
         start_error.set(None);
         leptos::task::spawn_local(async move {
             match import_companies(selection).await {
@@ -131,7 +135,8 @@ pub fn CompaniesPage() -> impl IntoView {
             }
         });
     });
-    let running = move |job: RwSignal<Option<JobView>>| job.with(|j| j.as_ref().is_some_and(|j| j.state == crate::types::companies::JobState::Running));
+    let running =
+        move |job: RwSignal<Option<JobView>>| job.with(|j| j.as_ref().is_some_and(|j| j.state == crate::types::companies::JobState::Running));
 
     view! {
         <PageHeader title="Companies" lead="Your Autotask companies. Discover them, then import the ones that should become Taskbridge customers.">
@@ -296,7 +301,9 @@ fn status_badge(row: &CompanyRow) -> AnyView {
     match (row.status, &row.reason) {
         (ImportStatus::Imported, Some(note)) => view! { <Badge label="Imported" tone=Tone::Good reason=note.clone() /> }.into_any(),
         (ImportStatus::Imported, None) => view! { <Badge label="Imported" tone=Tone::Good /> }.into_any(),
-        (ImportStatus::Failed, reason) => view! { <Badge label="FAILED" tone=Tone::Bad reason=reason.clone().unwrap_or_else(|| "No reason was recorded.".into()) /> }.into_any(),
+        (ImportStatus::Failed, reason) => {
+            view! { <Badge label="FAILED" tone=Tone::Bad reason=reason.clone().unwrap_or_else(|| "No reason was recorded.".into()) /> }.into_any()
+        }
         (ImportStatus::NotImported, Some(problem)) => view! { <Badge label="Would fail" tone=Tone::Warn reason=problem.clone() /> }.into_any(),
         (ImportStatus::NotImported, None) => view! { <span class="muted">"Not imported"</span> }.into_any(),
     }
@@ -478,7 +485,9 @@ mod tests {
         let url = query_string(&q);
         let params: std::collections::HashMap<String, String> = url
             .split_once('?')
-            .map(|(_, qs)| qs.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), crate::format::decode_query_value(v))).collect())
+            .map(|(_, qs)| {
+                qs.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), crate::format::decode_query_value(v))).collect()
+            })
             .unwrap_or_default();
         assert_eq!(query_from_params(|k| params.get(k).cloned()), q);
         assert_eq!(query_string(&CompanyQuery::default()), "/companies");

@@ -7,10 +7,10 @@ use crate::components::badge::{Badge, Tone};
 use crate::components::pager::Pager;
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
+use crate::components::url_query::use_url_query;
 use crate::format::{encode_query_value, page_url, thousands};
 use crate::types::tickets::{event_label, ticket_link, EventPage, EventQuery, EventRow, Outcome, EVENT_TYPES};
 use leptos::prelude::*;
-use crate::components::url_query::use_url_query;
 
 const PAGE_SIZES: &[u32] = &[25, 50, 100, 200];
 
@@ -262,11 +262,20 @@ mod tests {
 
     #[test]
     fn the_url_round_trips_the_query() {
-        let q = EventQuery { search: "Acme & Co".into(), event_type: "backup_failed".into(), severity: "error".into(), outcome: "not_sent".into(), page: 2, per_page: 100 };
+        let q = EventQuery {
+            search: "Acme & Co".into(),
+            event_type: "backup_failed".into(),
+            severity: "error".into(),
+            outcome: "not_sent".into(),
+            page: 2,
+            per_page: 100,
+        };
         let url = query_string(&q);
         let params: std::collections::HashMap<String, String> = url
             .split_once('?')
-            .map(|(_, qs)| qs.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), crate::format::decode_query_value(v))).collect())
+            .map(|(_, qs)| {
+                qs.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), crate::format::decode_query_value(v))).collect()
+            })
             .unwrap_or_default();
         assert_eq!(query_from_params(|k| params.get(k).cloned()), q);
         assert_eq!(query_string(&EventQuery::default()), "/events");

@@ -13,7 +13,8 @@ use crate::error::AppError;
 use crate::format::{encode_query_value, thousands};
 use crate::regions::{region_label, region_short};
 use crate::types::map::{
-    CompanyFilter, CompanyMapPage, CompanyRow, ContractOption, CustomerFilter, CustomerMapPage, CustomerRow, Flag, MapChange, MapCounts, MapQuery, Suggestion,
+    CompanyFilter, CompanyMapPage, CompanyRow, ContractOption, CustomerFilter, CustomerMapPage, CustomerRow, Flag, MapChange, MapCounts, MapQuery,
+    Suggestion,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -52,7 +53,9 @@ impl MapCtx {
         self.staged.with(|s| {
             s.iter()
                 .filter(|x| match &x.change {
-                    MapChange::Link { customer_id, .. } | MapChange::Unlink { customer_id, .. } | MapChange::SetContract { customer_id, .. } => *customer_id == id,
+                    MapChange::Link { customer_id, .. } | MapChange::Unlink { customer_id, .. } | MapChange::SetContract { customer_id, .. } => {
+                        *customer_id == id
+                    }
                     MapChange::CreateCustomer { .. } => false,
                 })
                 .map(|x| x.label.clone())
@@ -63,7 +66,9 @@ impl MapCtx {
         self.staged.with(|s| {
             s.iter()
                 .filter(|x| match &x.change {
-                    MapChange::Link { company_id, .. } | MapChange::Unlink { company_id, .. } | MapChange::CreateCustomer { company_id } => *company_id == id,
+                    MapChange::Link { company_id, .. } | MapChange::Unlink { company_id, .. } | MapChange::CreateCustomer { company_id } => {
+                        *company_id == id
+                    }
                     MapChange::SetContract { .. } => false,
                 })
                 .map(|x| x.label.clone())
@@ -116,7 +121,8 @@ fn flag_badges(flags: &[Flag]) -> AnyView {
 }
 
 fn pending_note(lines: Vec<String>) -> Option<AnyView> {
-    (!lines.is_empty()).then(|| view! { <div class="pending-note" title=lines.join("\n")>{format!("Unsaved: {}", lines.join("; "))}</div> }.into_any())
+    (!lines.is_empty())
+        .then(|| view! { <div class="pending-note" title=lines.join("\n")>{format!("Unsaved: {}", lines.join("; "))}</div> }.into_any())
 }
 
 /// The page.
@@ -163,9 +169,7 @@ pub fn CustomerMapPage() -> impl IntoView {
         }
         navigate(&format!("/map?{}", parts.join("&")), NavigateOptions { replace: true, scroll: false, ..Default::default() });
     });
-    let current_filter = move || -> String {
-        params.with(|p| p.get("f").unwrap_or_default())
-    };
+    let current_filter = move || -> String { params.with(|p| p.get("f").unwrap_or_default()) };
     let view_name = move || if view_companies.get() { "companies" } else { "customers" };
 
     let ctx = MapCtx {
@@ -177,12 +181,26 @@ pub fn CustomerMapPage() -> impl IntoView {
     };
     provide_context(ctx);
     let reload = RwSignal::new(0u32);
-    let customers = Resource::new(move || (view_companies.get(), query.get(), reload.get()), |(companies, q, _)| async move {
-        if companies { Ok(None) } else { map_customers(q).await.map(Some) }
-    });
-    let companies = Resource::new(move || (view_companies.get(), query.get(), reload.get()), |(companies, q, _)| async move {
-        if companies { map_companies(q).await.map(Some) } else { Ok(None) }
-    });
+    let customers = Resource::new(
+        move || (view_companies.get(), query.get(), reload.get()),
+        |(companies, q, _)| async move {
+            if companies {
+                Ok(None)
+            } else {
+                map_customers(q).await.map(Some)
+            }
+        },
+    );
+    let companies = Resource::new(
+        move || (view_companies.get(), query.get(), reload.get()),
+        |(companies, q, _)| async move {
+            if companies {
+                map_companies(q).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+    );
     let history = Resource::new(move || reload.get(), |_| map_history());
     let counts = RwSignal::new(None::<MapCounts>);
 
@@ -327,7 +345,12 @@ pub fn CustomerMapPage() -> impl IntoView {
 }
 
 #[component]
-fn UnsavedBar(saving: RwSignal<bool>, save_error: RwSignal<Option<AppError>>, saved_note: RwSignal<Option<String>>, on_save: Callback<()>) -> impl IntoView {
+fn UnsavedBar(
+    saving: RwSignal<bool>,
+    save_error: RwSignal<Option<AppError>>,
+    saved_note: RwSignal<Option<String>>,
+    on_save: Callback<()>,
+) -> impl IntoView {
     let ctx = expect_context::<MapCtx>();
     let count = move || ctx.staged.with(|s| s.len());
     view! {
@@ -381,12 +404,16 @@ fn CustomerTable(page: CustomerMapPage, set_page: Callback<u32>) -> impl IntoVie
         .into_any();
     }
     let selected = RwSignal::new(BTreeSet::<i64>::new());
-    let suggestions: Vec<(i64, String, Suggestion)> = page.rows.iter().filter_map(|r| r.suggestion.clone().map(|s| (r.customer_id, r.name.clone(), s))).collect();
+    let suggestions: Vec<(i64, String, Suggestion)> =
+        page.rows.iter().filter_map(|r| r.suggestion.clone().map(|s| (r.customer_id, r.name.clone(), s))).collect();
     let suggestions = StoredValue::new(suggestions);
     let confirm = move |_| {
         suggestions.with_value(|all| {
             for (customer_id, name, s) in all.iter().filter(|x| selected.with(|sel| sel.contains(&x.0))) {
-                ctx.stage(MapChange::Link { customer_id: *customer_id, company_id: s.id }, format!("Link \u{201c}{name}\u{201d} to \u{201c}{}\u{201d} ({})", s.name, s.id));
+                ctx.stage(
+                    MapChange::Link { customer_id: *customer_id, company_id: s.id },
+                    format!("Link \u{201c}{name}\u{201d} to \u{201c}{}\u{201d} ({})", s.name, s.id),
+                );
             }
         });
         selected.set(BTreeSet::new());
@@ -612,17 +639,27 @@ fn CompanyPicker() -> impl IntoView {
     let search = RwSignal::new(String::new());
     let typed = RwSignal::new(String::new());
     let typed_error = RwSignal::new(None::<String>);
-    let results = Resource::new(move || (open.get(), search.get()), |(open, q)| async move {
-        if !open { return Ok(None); }
-        map_companies(MapQuery { search: q, companies: CompanyFilter::All, page: 1, per_page: 20, ..MapQuery::default() }).await.map(Some)
-    });
+    let results = Resource::new(
+        move || (open.get(), search.get()),
+        |(open, q)| async move {
+            if !open {
+                return Ok(None);
+            }
+            map_companies(MapQuery { search: q, companies: CompanyFilter::All, page: 1, per_page: 20, ..MapQuery::default() }).await.map(Some)
+        },
+    );
     let choose = move |company_id: i64, company_name: String| {
         if let Some((customer_id, customer_name)) = ctx.pick_company.get_untracked() {
-            ctx.stage(MapChange::Link { customer_id, company_id }, format!("Link \u{201c}{customer_name}\u{201d} to \u{201c}{company_name}\u{201d} ({company_id})"));
+            ctx.stage(
+                MapChange::Link { customer_id, company_id },
+                format!("Link \u{201c}{customer_name}\u{201d} to \u{201c}{company_name}\u{201d} ({company_id})"),
+            );
         }
         open.set(false);
     };
-    let title = Signal::derive(move || ctx.pick_company.get().map(|(_, n)| format!("Match \u{201c}{n}\u{201d} with an Autotask company")).unwrap_or_default());
+    let title = Signal::derive(move || {
+        ctx.pick_company.get().map(|(_, n)| format!("Match \u{201c}{n}\u{201d} with an Autotask company")).unwrap_or_default()
+    });
     view! {
         <Modal open title>
             <div class="field">
@@ -674,11 +711,18 @@ fn CustomerPicker() -> impl IntoView {
     let open = RwSignal::new(false);
     sync_open(open, ctx.pick_customer);
     let search = RwSignal::new(String::new());
-    let results = Resource::new(move || (open.get(), search.get()), |(open, q)| async move {
-        if !open { return Ok(None); }
-        map_customers(MapQuery { search: q, customers: CustomerFilter::All, page: 1, per_page: 20, ..MapQuery::default() }).await.map(Some)
+    let results = Resource::new(
+        move || (open.get(), search.get()),
+        |(open, q)| async move {
+            if !open {
+                return Ok(None);
+            }
+            map_customers(MapQuery { search: q, customers: CustomerFilter::All, page: 1, per_page: 20, ..MapQuery::default() }).await.map(Some)
+        },
+    );
+    let title = Signal::derive(move || {
+        ctx.pick_customer.get().map(|(_, n)| format!("Match Autotask company \u{201c}{n}\u{201d} with a customer")).unwrap_or_default()
     });
-    let title = Signal::derive(move || ctx.pick_customer.get().map(|(_, n)| format!("Match Autotask company \u{201c}{n}\u{201d} with a customer")).unwrap_or_default());
     view! {
         <Modal open title>
             <div class="field">
@@ -718,12 +762,15 @@ fn ContractsDialog() -> impl IntoView {
     let ctx = expect_context::<MapCtx>();
     let open = RwSignal::new(false);
     sync_open(open, ctx.contracts_for);
-    let list = Resource::new(move || ctx.contracts_for.get().map(|c| c.0), |id| async move {
-        match id {
-            Some(id) => get_contracts(id).await.map(Some),
-            None => Ok(None),
-        }
-    });
+    let list = Resource::new(
+        move || ctx.contracts_for.get().map(|c| c.0),
+        |id| async move {
+            match id {
+                Some(id) => get_contracts(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
     let chosen = RwSignal::new(None::<ContractOption>);
     let confirm = RwSignal::new(false);
     let title = Signal::derive(move || ctx.contracts_for.get().map(|(_, n)| format!("Billing contract for \u{201c}{n}\u{201d}")).unwrap_or_default());
@@ -733,7 +780,12 @@ fn ContractsDialog() -> impl IntoView {
         let flagged = blocking(&c);
         ctx.stage(
             MapChange::SetContract { customer_id, contract_id: Some(c.contract_id), confirm_flags: flagged && confirm.get_untracked() },
-            format!("Bill \u{201c}{customer_name}\u{201d} through contract \u{201c}{}\u{201d} ({}){}", c.name, c.contract_id, if flagged { " \u{2014} flagged, confirmed" } else { "" }),
+            format!(
+                "Bill \u{201c}{customer_name}\u{201d} through contract \u{201c}{}\u{201d} ({}){}",
+                c.name,
+                c.contract_id,
+                if flagged { " \u{2014} flagged, confirmed" } else { "" }
+            ),
         );
         chosen.set(None);
         confirm.set(false);

@@ -94,13 +94,22 @@ pub fn NotificationsPage() -> impl IntoView {
 }
 
 fn describe(input: &RuleInput, names: &[String]) -> String {
-    let types = if input.all_types { "all event types".to_string() } else { input.event_types.iter().map(|t| crate::types::tickets::event_label(t).to_string()).collect::<Vec<_>>().join(", ") };
+    let types = if input.all_types {
+        "all event types".to_string()
+    } else {
+        input.event_types.iter().map(|t| crate::types::tickets::event_label(t).to_string()).collect::<Vec<_>>().join(", ")
+    };
     let customers = if input.customer_ids.is_empty() { "all customers".to_string() } else { names.join(", ") };
     format!("{} for {types}, {customers}", input.action.label())
 }
 
 #[component]
-fn RulesTable(list: Vec<NotificationRule>, editing: RwSignal<Editing>, delete_target: RwSignal<Option<NotificationRule>>, delete_open: RwSignal<bool>) -> impl IntoView {
+fn RulesTable(
+    list: Vec<NotificationRule>,
+    editing: RwSignal<Editing>,
+    delete_target: RwSignal<Option<NotificationRule>>,
+    delete_open: RwSignal<bool>,
+) -> impl IntoView {
     view! {
         <div class="table-wrap">
             <table class="table" aria-label="Notifications">

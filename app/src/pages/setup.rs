@@ -57,7 +57,12 @@ fn test_panel(t: &ConnectionTest) -> impl IntoView {
 }
 
 #[component]
-fn SetupForm(current: ConnectionView, is_admin: bool, save: ServerAction<SaveAutotaskConnection>, test: ServerAction<TestAutotaskConnection>) -> impl IntoView {
+fn SetupForm(
+    current: ConnectionView,
+    is_admin: bool,
+    save: ServerAction<SaveAutotaskConnection>,
+    test: ServerAction<TestAutotaskConnection>,
+) -> impl IntoView {
     let username = RwSignal::new(current.username.clone());
     let secret = RwSignal::new(String::new());
     let code = RwSignal::new(current.integration_code.clone());
@@ -66,7 +71,11 @@ fn SetupForm(current: ConnectionView, is_admin: bool, save: ServerAction<SaveAut
     let touched = RwSignal::new(false);
     let initial = (current.username.clone(), current.integration_code.clone(), current.zone_override.clone().unwrap_or_default());
     let dirty = Memo::new(move |_| {
-        username.get() != initial.0 || code.get() != initial.1 || !secret.get().is_empty() || zone_override.get() != initial.2 || override_on.get() == initial.2.is_empty()
+        username.get() != initial.0
+            || code.get() != initial.1
+            || !secret.get().is_empty()
+            || zone_override.get() != initial.2
+            || override_on.get() == initial.2.is_empty()
     });
     // Warn before leaving with unsaved changes.
     #[cfg(feature = "hydrate")]

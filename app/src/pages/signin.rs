@@ -18,9 +18,7 @@ pub fn SignInPage() -> impl IntoView {
         _ => None,
     };
     let field_error = move |field: &'static str| error().and_then(|e| e.field_message(field));
-    let general_error = move || {
-        error().filter(|e| !matches!(e, AppError::Invalid { field, .. } if field == "email" || field == "password"))
-    };
+    let general_error = move || error().filter(|e| !matches!(e, AppError::Invalid { field, .. } if field == "email" || field == "password"));
     view! {
         <leptos_meta::Title text="Sign in" />
         <main class="standalone">

@@ -32,7 +32,11 @@ fn choice_from(value: &str, list: Option<&[PickOption]>, current: &Choice) -> Ch
 fn pin(choice: &Choice, list: &[PickOption]) -> Choice {
     match choice.id {
         Some(_) => choice.clone(),
-        None => list.iter().find(|o| o.label.eq_ignore_ascii_case(choice.label.trim())).map(|o| Choice { id: Some(o.id), label: o.label.clone() }).unwrap_or_else(|| choice.clone()),
+        None => list
+            .iter()
+            .find(|o| o.label.eq_ignore_ascii_case(choice.label.trim()))
+            .map(|o| Choice { id: Some(o.id), label: o.label.clone() })
+            .unwrap_or_else(|| choice.clone()),
     }
 }
 
@@ -102,7 +106,12 @@ fn TicketSettingsForm(initial: TicketSettings, save: ServerAction<SaveTicketSett
     };
 
     // One drop-down per picklist; `pick` selects the list, `get`/`set` the setting.
-    let select = move |id: &'static str, label: &'static str, pick: fn(&TicketPicklists) -> &[PickOption], get: fn(&TicketSettings) -> &Choice, set: fn(&mut TicketSettings, Choice), with_do_not_map: bool| {
+    let select = move |id: &'static str,
+                       label: &'static str,
+                       pick: fn(&TicketPicklists) -> &[PickOption],
+                       get: fn(&TicketSettings) -> &Choice,
+                       set: fn(&mut TicketSettings, Choice),
+                       with_do_not_map: bool| {
         let on_change = move |ev: leptos::ev::Event| {
             let v = event_target_value(&ev);
             saved_note.set(false);
@@ -130,7 +139,10 @@ fn TicketSettingsForm(initial: TicketSettings, save: ServerAction<SaveTicketSett
                     }
                     opts.extend(list.into_iter().map(|o| (format!("id:{}", o.id), o.label)));
                 }
-                None => opts.push((choice_value(&current), if current.id.is_none() { format!("{} (default)", current.label) } else { current.label.clone() })),
+                None => opts.push((
+                    choice_value(&current),
+                    if current.id.is_none() { format!("{} (default)", current.label) } else { current.label.clone() },
+                )),
             }
             let mut views = Vec::new();
             if with_do_not_map {

@@ -15,17 +15,9 @@ pub fn UsersPage() -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
     let set_role = ServerAction::<SetUserRole>::new();
     let set_disabled = ServerAction::<SetUserDisabled>::new();
-    let users = Resource::new(
-        move || (create.version().get(), set_role.version().get(), set_disabled.version().get()),
-        |_| list_users(),
-    );
+    let users = Resource::new(move || (create.version().get(), set_role.version().get(), set_disabled.version().get()), |_| list_users());
     let show_form = RwSignal::new(false);
-    let row_error = move || {
-        [set_role.value().get(), set_disabled.value().get()]
-            .into_iter()
-            .flatten()
-            .find_map(Result::err)
-    };
+    let row_error = move || [set_role.value().get(), set_disabled.value().get()].into_iter().flatten().find_map(Result::err);
     view! {
         <PageHeader title="Users" lead="People who can sign in to this Taskbridge account, and what they may do.">
             <Transition fallback=|| ()>
@@ -60,12 +52,7 @@ pub fn UsersPage() -> impl IntoView {
 }
 
 #[component]
-fn UserTable(
-    list: Vec<UserSummary>,
-    my_id: i64,
-    set_role: ServerAction<SetUserRole>,
-    set_disabled: ServerAction<SetUserDisabled>,
-) -> impl IntoView {
+fn UserTable(list: Vec<UserSummary>, my_id: i64, set_role: ServerAction<SetUserRole>, set_disabled: ServerAction<SetUserDisabled>) -> impl IntoView {
     let count = list.len();
     view! {
         <div class="table-wrap">

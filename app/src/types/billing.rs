@@ -116,7 +116,10 @@ impl ProductMapping {
             return Err(AppError::invalid(&field("product"), format!("Unknown product \u{201c}{}\u{201d}.", self.product)));
         };
         if !self.unit_size.is_finite() || self.unit_size <= 0.0 || self.unit_size > 100_000.0 {
-            return Err(AppError::invalid(&field("unit_size"), format!("The unit size of {} must be more than 0 and at most 100,000 {}.", p.label, p.unit)));
+            return Err(AppError::invalid(
+                &field("unit_size"),
+                format!("The unit size of {} must be more than 0 and at most 100,000 {}.", p.label, p.unit),
+            ));
         }
         if !p.storage && (self.unit_size != 1.0 || self.rounding != Rounding::Up) {
             return Err(AppError::invalid(&field("rounding"), format!("{} is a count: it is billed as reported, without rounding.", p.label)));
@@ -437,7 +440,6 @@ impl BillingSchedule {
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -489,8 +491,20 @@ mod tests {
             lines.push(line(&format!("Acme Dental {i:02}"), "server_backup", if i % 3 == 0 { LineStatus::Change } else { LineStatus::Unchanged }));
             lines.push(line(&format!("Zeta Bakery {i:02}"), "cloud_storage_gb", LineStatus::Skipped));
         }
-        let full = PushPreview { period: "2026-12".into(), lines, changes: 20, money: 90.0, total: 120, skipped: 60, unchanged: 40, computed_at: 7, ..PushPreview::default() };
-        let q = |search: &str, show: PreviewShow, page: i64| PreviewQuery { search: search.into(), show, page, per_page: 25, refresh: false }.page_of(&full);
+        let full = PushPreview {
+            period: "2026-12".into(),
+            lines,
+            changes: 20,
+            money: 90.0,
+            total: 120,
+            skipped: 60,
+            unchanged: 40,
+            computed_at: 7,
+            ..PushPreview::default()
+        };
+        let q = |search: &str, show: PreviewShow, page: i64| {
+            PreviewQuery { search: search.into(), show, page, per_page: 25, refresh: false }.page_of(&full)
+        };
 
         let first = q("", PreviewShow::All, 1);
         assert_eq!((first.lines.len(), first.matching, first.page, first.total, first.changes, first.computed_at), (25, 120, 1, 120, 20, 7));

@@ -218,7 +218,14 @@ pub struct RuleInput {
 
 impl Default for RuleInput {
     fn default() -> Self {
-        Self { action: RuleAction::Ticket, subscribe_ok: false, all_types: true, event_types: Vec::new(), customer_ids: Vec::new(), complete_on_recovery: true }
+        Self {
+            action: RuleAction::Ticket,
+            subscribe_ok: false,
+            all_types: true,
+            event_types: Vec::new(),
+            customer_ids: Vec::new(),
+            complete_on_recovery: true,
+        }
     }
 }
 
@@ -325,7 +332,8 @@ impl Outcome {
     }
 
     /// Every outcome, for filters.
-    pub const ALL: [Outcome; 8] = [Self::Pending, Self::Opened, Self::Coalesced, Self::Noted, Self::Completed, Self::NotSent, Self::Ignored, Self::Failed];
+    pub const ALL: [Outcome; 8] =
+        [Self::Pending, Self::Opened, Self::Coalesced, Self::Noted, Self::Completed, Self::NotSent, Self::Ignored, Self::Failed];
 
     /// Parses the stored form.
     pub fn parse(s: &str) -> Option<Self> {
@@ -428,12 +436,14 @@ pub struct EventPage {
 
 /// A link to a ticket in the Autotask web UI.
 pub fn ticket_link(web_url: &Option<String>, ticket_id: i64) -> Option<String> {
-    web_url.as_ref().filter(|u| !u.is_empty()).map(|base| format!("{}/Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenTicketDetail&TicketID={ticket_id}", base.trim_end_matches('/')))
+    web_url
+        .as_ref()
+        .filter(|u| !u.is_empty())
+        .map(|base| format!("{}/Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenTicketDetail&TicketID={ticket_id}", base.trim_end_matches('/')))
 }
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -15,8 +15,8 @@ use super::entities::{Entity, FieldInfo, PicklistValue, ThresholdInfo, ZoneInfo}
 use super::error::AutotaskError;
 use super::query::{Filter, Query, MAX_RECORDS};
 use reqwest::Method;
-use serde_json::Value;
 use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -196,7 +196,12 @@ impl AutotaskClient {
     /// A client over a shared HTTP client, starting from a zone already known (stored at
     /// the last discovery), so its first call needs no ZoneInformation round trip.
     pub fn with_http(http: reqwest::Client, creds: Credentials, opts: ClientOptions, known_zone: Option<ZoneInfo>) -> Self {
-        let configured = opts.zone_override.as_ref().map(|url| ZoneInfo { zone_name: "Configured zone".into(), url: normalise_base(url), web_url: String::new(), ci: 0 });
+        let configured = opts.zone_override.as_ref().map(|url| ZoneInfo {
+            zone_name: "Configured zone".into(),
+            url: normalise_base(url),
+            web_url: String::new(),
+            ci: 0,
+        });
         let zone = configured.or_else(|| known_zone.filter(|z| !z.url.is_empty()).map(|z| ZoneInfo { url: normalise_base(&z.url), ..z }));
         Self { http, creds, opts, zone: RwLock::new(zone), slots: Mutex::default(), budget: Mutex::default(), stats: ClientStats::default() }
     }
@@ -233,7 +238,14 @@ impl AutotaskClient {
         self.stats.discoveries.fetch_add(1, Ordering::Relaxed);
         self.stats.calls.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}V1.0/ZoneInformation", normalise_base(&self.opts.discovery_url));
-        let response = self.http.get(&url).timeout(self.opts.timeout).query(&[("user", self.creds.username.as_str())]).send().await.map_err(|e| self.transport_error(e))?;
+        let response = self
+            .http
+            .get(&url)
+            .timeout(self.opts.timeout)
+            .query(&[("user", self.creds.username.as_str())])
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
         let status = response.status().as_u16();
         let body = response.text().await.map_err(|e| self.transport_error(e))?;
         if status != 200 {
@@ -272,7 +284,11 @@ impl AutotaskClient {
             match self.raw_json(Method::GET, "ThresholdInformation", "ThresholdInformation", None, true).await {
                 Ok(v) => {
                     let t: ThresholdInfo = serde_json::from_value(v).unwrap_or_default();
-                    let u = if t.external_request_threshold > 0 { t.current_timeframe_request_count as f64 / t.external_request_threshold as f64 } else { 0.0 };
+                    let u = if t.external_request_threshold > 0 {
+                        t.current_timeframe_request_count as f64 / t.external_request_threshold as f64
+                    } else {
+                        0.0
+                    };
                     self.budget.lock().unwrap_or_else(std::sync::PoisonError::into_inner).usage = u;
                     u
                 }
@@ -336,7 +352,12 @@ impl AutotaskClient {
                 match request.send().await {
                     Ok(response) => {
                         let status = response.status().as_u16();
-                        let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|s| s.parse::<u64>().ok()).map(Duration::from_secs);
+                        let retry_after = response
+                            .headers()
+                            .get("retry-after")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|s| s.parse::<u64>().ok())
+                            .map(Duration::from_secs);
                         match response.text().await {
                             Ok(text) if status == 200 => Ok(text),
                             Ok(text) => Err(AutotaskError::from_response(status, &text, &self.creds.username, retry_after)),
@@ -552,7 +573,10 @@ impl AutotaskClient {
     /// A picklist's values (all of them; callers filter `is_active` for new writes).
     pub async fn picklist(&self, entity: &str, field: &str) -> Result<Vec<PicklistValue>, AutotaskError> {
         let fields = self.fields(entity).await?;
-        let f = fields.into_iter().find(|f| f.name.eq_ignore_ascii_case(field)).ok_or_else(|| AutotaskError::NotFound(format!("field {field} of {entity}")))?;
+        let f = fields
+            .into_iter()
+            .find(|f| f.name.eq_ignore_ascii_case(field))
+            .ok_or_else(|| AutotaskError::NotFound(format!("field {field} of {entity}")))?;
         let mut values = f.picklist_values.unwrap_or_default();
         values.sort_by_key(|v| v.sort_order);
         Ok(values)

@@ -93,7 +93,9 @@ impl AutotaskError {
                 Self::Throttled { message, retry_after }
             }
             _ if lower.contains("adequate permissions") => Self::MissingPermission(message),
-            500 if lower.contains("an unexpected error has occurred") || lower.contains("timed out") || parsed.is_none() => Self::Unavailable(message),
+            500 if lower.contains("an unexpected error has occurred") || lower.contains("timed out") || parsed.is_none() => {
+                Self::Unavailable(message)
+            }
             500 => Self::InvalidData(message),
             _ => Self::Unavailable(format!("HTTP {status}: {message}")),
         }

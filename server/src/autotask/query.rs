@@ -147,7 +147,12 @@ mod tests {
 
     #[test]
     fn queries_serialise_to_autotask_json() {
-        let q = Query::new([Filter::eq("companyType", 1), Filter::or([Filter::contains("companyName", "&"), Filter::eq("Customer Ranking", "Gold").udf()])]).include(&["companyName"]).max_records(900);
+        let q = Query::new([
+            Filter::eq("companyType", 1),
+            Filter::or([Filter::contains("companyName", "&"), Filter::eq("Customer Ranking", "Gold").udf()]),
+        ])
+        .include(&["companyName"])
+        .max_records(900);
         assert_eq!(
             q.to_json(),
             json!({"filter": [

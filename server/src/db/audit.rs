@@ -25,12 +25,13 @@ where
 
 /// The partner's latest entries, newest first.
 pub async fn recent(db: &Db, partner_id: i64, limit: i64) -> Result<Vec<AuditEntry>, AppError> {
-    let rows = sqlx::query("select created_at, actor, summary from audit_event where partner_id = $1 order by created_at desc, audit_id desc limit $2")
-        .bind(partner_id)
-        .bind(limit)
-        .fetch_all(&db.pool)
-        .await
-        .internal()?;
+    let rows =
+        sqlx::query("select created_at, actor, summary from audit_event where partner_id = $1 order by created_at desc, audit_id desc limit $2")
+            .bind(partner_id)
+            .bind(limit)
+            .fetch_all(&db.pool)
+            .await
+            .internal()?;
     rows.iter()
         .map(|r| Ok(AuditEntry { at: r.try_get("created_at")?, actor: r.try_get("actor")?, summary: r.try_get("summary")? }))
         .collect::<Result<_, sqlx::Error>>()

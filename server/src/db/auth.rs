@@ -139,11 +139,7 @@ impl SqlAuth {
                 .internal()?;
         }
         // Old rows are useless once outside the window.
-        sqlx::query("delete from sign_in_failure where failed_at < $1")
-            .bind(now - 2 * self.policy.window_ms)
-            .execute(&mut *tx)
-            .await
-            .internal()?;
+        sqlx::query("delete from sign_in_failure where failed_at < $1").bind(now - 2 * self.policy.window_ms).execute(&mut *tx).await.internal()?;
         tx.commit().await.internal()
     }
 }
@@ -216,34 +212,16 @@ impl AuthService for SqlAuth {
         .execute(&mut *tx)
         .await
         .internal()?;
-        sqlx::query("update app_user set last_sign_in_at = $1 where user_id = $2")
-            .bind(now)
-            .bind(user.user_id)
-            .execute(&mut *tx)
-            .await
-            .internal()?;
-        sqlx::query("delete from sign_in_failure where scope = 'account' and key = $1")
-            .bind(&email)
-            .execute(&mut *tx)
-            .await
-            .internal()?;
-        sqlx::query("delete from session where user_id = $1 and expires_at < $2")
-            .bind(user.user_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .internal()?;
+        sqlx::query("update app_user set last_sign_in_at = $1 where user_id = $2").bind(now).bind(user.user_id).execute(&mut *tx).await.internal()?;
+        sqlx::query("delete from sign_in_failure where scope = 'account' and key = $1").bind(&email).execute(&mut *tx).await.internal()?;
+        sqlx::query("delete from session where user_id = $1 and expires_at < $2").bind(user.user_id).bind(now).execute(&mut *tx).await.internal()?;
         audit::record(&mut *tx, user.partner_id, &user.email, "session.sign_in", &format!("Signed in from {}", meta.client_ip)).await?;
         tx.commit().await.internal()?;
         Ok(NewSession { token, user, max_age_secs: self.policy.absolute_ms / 1000 })
     }
 
     async fn sign_out(&self, token: &str) -> Result<(), AppError> {
-        sqlx::query("delete from session where token_hash = $1")
-            .bind(sha256_hex(token))
-            .execute(&self.db.pool)
-            .await
-            .internal()?;
+        sqlx::query("delete from session where token_hash = $1").bind(sha256_hex(token)).execute(&self.db.pool).await.internal()?;
         Ok(())
     }
 

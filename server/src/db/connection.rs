@@ -44,9 +44,15 @@ fn view(row: &AnyRow) -> Result<ConnectionView, sqlx::Error> {
         integration_code: row.try_get("integration_code")?,
         secret_set: !row.try_get::<String, _>("secret_sealed")?.is_empty(),
         zone_override: row.try_get("zone_override")?,
-        zone: zone_url.map(|url| -> Result<ZoneView, sqlx::Error> {
-            Ok(ZoneView { name: row.try_get::<Option<String>, _>("zone_name")?.unwrap_or_default(), url, web_url: row.try_get::<Option<String>, _>("zone_web_url")?.unwrap_or_default() })
-        }).transpose()?,
+        zone: zone_url
+            .map(|url| -> Result<ZoneView, sqlx::Error> {
+                Ok(ZoneView {
+                    name: row.try_get::<Option<String>, _>("zone_name")?.unwrap_or_default(),
+                    url,
+                    web_url: row.try_get::<Option<String>, _>("zone_web_url")?.unwrap_or_default(),
+                })
+            })
+            .transpose()?,
         last_test: test_at
             .map(|at| -> Result<ConnectionTest, sqlx::Error> {
                 Ok(ConnectionTest {
@@ -192,7 +198,8 @@ fn failed(at: i64, cause: &str, message: String) -> ConnectionTest {
 #[async_trait::async_trait]
 impl AutotaskSettings for SqlAutotaskSettings {
     async fn get(&self, partner_id: i64) -> Result<ConnectionView, AppError> {
-        let row = sqlx::query("select * from autotask_connection where partner_id = $1").bind(partner_id).fetch_optional(&self.db.pool).await.internal()?;
+        let row =
+            sqlx::query("select * from autotask_connection where partner_id = $1").bind(partner_id).fetch_optional(&self.db.pool).await.internal()?;
         match row {
             Some(r) => view(&r).internal(),
             None => Ok(ConnectionView::default()),
@@ -228,7 +235,14 @@ impl AutotaskSettings for SqlAutotaskSettings {
         .await
         .internal()?;
         let what = if input.secret.is_some() { "with a new secret" } else { "keeping the saved secret" };
-        audit::record(&mut *tx, actor.partner_id, &actor.email, "autotask.save", &format!("Saved the Autotask connection for API user {} ({what})", input.username)).await?;
+        audit::record(
+            &mut *tx,
+            actor.partner_id,
+            &actor.email,
+            "autotask.save",
+            &format!("Saved the Autotask connection for API user {} ({what})", input.username),
+        )
+        .await?;
         tx.commit().await.internal()?;
         self.clients.forget(actor.partner_id);
         // Find the zone right away so the page can show it; a failure is shown as the
@@ -255,7 +269,8 @@ impl AutotaskSettings for SqlAutotaskSettings {
         let outcome = async {
             self.record_zone(actor.partner_id, &client).await?;
             let all = Query::new([Filter::all()]);
-            let (companies, contacts, contracts) = tokio::join!(client.count("Companies", &all), client.count("Contacts", &all), client.count("Contracts", &all));
+            let (companies, contacts, contracts) =
+                tokio::join!(client.count("Companies", &all), client.count("Contacts", &all), client.count("Contracts", &all));
             Ok::<_, AutotaskError>((companies?, contacts?, contracts?))
         }
         .await;
@@ -265,7 +280,10 @@ impl AutotaskSettings for SqlAutotaskSettings {
                 at,
                 ok: true,
                 cause: None,
-                message: format!("Connected to {zone} as {}. Autotask lets Taskbridge see {companies} companies, {contacts} contacts and {contracts} contracts.", client.username()),
+                message: format!(
+                    "Connected to {zone} as {}. Autotask lets Taskbridge see {companies} companies, {contacts} contacts and {contracts} contracts.",
+                    client.username()
+                ),
                 companies: Some(companies),
                 contacts: Some(contacts),
                 contracts: Some(contracts),
@@ -273,7 +291,11 @@ impl AutotaskSettings for SqlAutotaskSettings {
             Err(e) => failed(at, e.cause(), e.to_string()),
         };
         self.record_test(actor.partner_id, &test).await?;
-        let summary = if test.ok { "Tested the Autotask connection: connected".to_string() } else { format!("Tested the Autotask connection: failed ({})", test.cause.as_deref().unwrap_or("unknown")) };
+        let summary = if test.ok {
+            "Tested the Autotask connection: connected".to_string()
+        } else {
+            format!("Tested the Autotask connection: failed ({})", test.cause.as_deref().unwrap_or("unknown"))
+        };
         audit::record(&self.db.pool, actor.partner_id, &actor.email, "autotask.test", &summary).await?;
         Ok(test)
     }
@@ -281,7 +303,8 @@ impl AutotaskSettings for SqlAutotaskSettings {
 
 /// Connects the demo partner to the embedded sandbox, once.
 pub async fn preconnect(db: &Db, key: &MasterKey, partner_id: i64, username: &str, secret: &str, code: &str) -> anyhow::Result<()> {
-    let exists = sqlx::query("select 1 as x from autotask_connection where partner_id = $1").bind(partner_id).fetch_optional(&db.pool).await?.is_some();
+    let exists =
+        sqlx::query("select 1 as x from autotask_connection where partner_id = $1").bind(partner_id).fetch_optional(&db.pool).await?.is_some();
     if !exists {
         sqlx::query("insert into autotask_connection (partner_id, username, integration_code, secret_sealed, updated_at, updated_by) values ($1, $2, $3, $4, $5, 'system')")
             .bind(partner_id)

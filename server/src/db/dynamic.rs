@@ -39,7 +39,6 @@ pub fn in_list(prefix: &str, partner_id: i64, ids: &[i64]) -> (String, Vec<Arg>)
     (format!("{prefix} ({})", params.join(", ")), args)
 }
 
-
 /// ` and (<name_col> like $n or <id_col> = $m)` for a search box (the id part only when
 /// the text is a number), pushing its arguments; empty text adds nothing.
 pub fn search_sql(search: &str, name_col: &str, id_col: &str, args: &mut Vec<Arg>) -> String {

@@ -25,10 +25,7 @@ pub async fn create_partner(db: &Db, name: &str, admin: NewUser) -> Result<Creat
     if admin.role != Role::Admin {
         return Err(AppError::invalid("role", "A partner's first user must be an admin."));
     }
-    let hash = tokio::task::spawn_blocking(move || hash_password(&admin.password).map(|h| (admin, h)))
-        .await
-        .map_err(internal)?
-        .map_err(internal)?;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&admin.password).map(|h| (admin, h))).await.map_err(internal)?.map_err(internal)?;
     let (admin, hash) = hash;
     let now = now_ms();
     let mut tx = db.begin().await.internal()?;
@@ -61,10 +58,6 @@ pub async fn create_partner(db: &Db, name: &str, admin: NewUser) -> Result<Creat
 
 /// The id of the partner with this name, if any.
 pub async fn find_by_name(db: &Db, name: &str) -> Result<Option<i64>, AppError> {
-    let row = sqlx::query("select partner_id from partner where name = $1")
-        .bind(name)
-        .fetch_optional(&db.pool)
-        .await
-        .internal()?;
+    let row = sqlx::query("select partner_id from partner where name = $1").bind(name).fetch_optional(&db.pool).await.internal()?;
     row.map(|r| r.try_get("partner_id")).transpose().internal()
 }

@@ -122,7 +122,14 @@ impl TokenStore for SqlTokenStore {
         .internal()?
         .try_get("token_id")
         .internal()?;
-        audit::record(&mut *tx, actor.partner_id, &actor.email, "token.create", &format!("Created API token \u{201c}{name}\u{201d} ({prefix}\u{2026})")).await?;
+        audit::record(
+            &mut *tx,
+            actor.partner_id,
+            &actor.email,
+            "token.create",
+            &format!("Created API token \u{201c}{name}\u{201d} ({prefix}\u{2026})"),
+        )
+        .await?;
         tx.commit().await.internal()?;
         Ok(CreatedApiToken { summary: self.get(actor.partner_id, token_id).await?, token })
     }
@@ -141,7 +148,8 @@ impl TokenStore for SqlTokenStore {
             .execute(&mut *tx)
             .await
             .internal()?;
-        audit::record(&mut *tx, actor.partner_id, &actor.email, "token.revoke", &format!("Revoked API token \u{201c}{}\u{201d}", before.name)).await?;
+        audit::record(&mut *tx, actor.partner_id, &actor.email, "token.revoke", &format!("Revoked API token \u{201c}{}\u{201d}", before.name))
+            .await?;
         tx.commit().await.internal()?;
         self.get(actor.partner_id, token_id).await
     }

@@ -41,16 +41,21 @@ impl SqlUserStore {
     /// the second sees the first's change and is refused.
     async fn ensure_other_admin(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, partner_id: i64, user_id: i64) -> Result<(), AppError> {
         if self.db.kind == DbKind::Postgres {
-            sqlx::query("select partner_id from partner where partner_id = $1 for update").bind(partner_id).fetch_optional(&mut **tx).await.internal()?;
+            sqlx::query("select partner_id from partner where partner_id = $1 for update")
+                .bind(partner_id)
+                .fetch_optional(&mut **tx)
+                .await
+                .internal()?;
         }
-        let others: i64 = sqlx::query("select count(*) as n from app_user where partner_id = $1 and role = 'admin' and disabled = 0 and user_id <> $2")
-            .bind(partner_id)
-            .bind(user_id)
-            .fetch_one(&mut **tx)
-            .await
-            .internal()?
-            .try_get("n")
-            .internal()?;
+        let others: i64 =
+            sqlx::query("select count(*) as n from app_user where partner_id = $1 and role = 'admin' and disabled = 0 and user_id <> $2")
+                .bind(partner_id)
+                .bind(user_id)
+                .fetch_one(&mut **tx)
+                .await
+                .internal()?
+                .try_get("n")
+                .internal()?;
         if others == 0 {
             return Err(AppError::Conflict("This is the last active admin. Make another user an admin first.".into()));
         }
@@ -88,10 +93,7 @@ impl UserStore for SqlUserStore {
 
     async fn create(&self, actor: &CurrentUser, user: NewUser) -> Result<UserSummary, AppError> {
         let password = user.password.clone();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(internal)?
-            .map_err(internal)?;
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(internal)?.map_err(internal)?;
         let now = now_ms();
         let mut tx = self.db.begin().await.internal()?;
         let user_id: i64 = sqlx::query(

@@ -1,9 +1,9 @@
 //! `POST /api/v1/customers`: the backup platform registers its customers (by its own
 //! reference) so the Customer Map can match them to Autotask companies.
 
-use crate::machine_api::api_error;
 use crate::db::tokens::ApiCaller;
 use crate::db::{audit, now_ms};
+use crate::machine_api::api_error;
 use crate::state::AppState;
 use app::regions::region_for;
 use axum::extract::rejection::JsonRejection;
@@ -84,7 +84,13 @@ fn validate(c: &Incoming, index: usize) -> Result<(String, String, String), Valu
 pub async fn upsert(State(state): State<AppState>, Extension(caller): Extension<ApiCaller>, body: Result<Json<Body>, JsonRejection>) -> Response {
     let Json(body) = match body {
         Ok(b) => b,
-        Err(e) => return api_error(StatusCode::BAD_REQUEST, "invalid_body", &format!("Send JSON like {{\"customers\": [{{\"ref\": \"...\", \"name\": \"...\"}}]}}: {}", e.body_text())),
+        Err(e) => {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                &format!("Send JSON like {{\"customers\": [{{\"ref\": \"...\", \"name\": \"...\"}}]}}: {}", e.body_text()),
+            )
+        }
     };
     if body.customers.is_empty() || body.customers.len() > MAX_BATCH {
         return api_error(StatusCode::BAD_REQUEST, "invalid_body", &format!("Send between 1 and {MAX_BATCH} customers per call."));
@@ -121,15 +127,17 @@ async fn write(state: &AppState, partner_id: i64, token_name: &str, customers: &
                 let id: i64 = r.try_get("customer_id")?;
                 let same = r.try_get::<String, _>("name")? == name && r.try_get::<String, _>("country_code")? == country;
                 if !same {
-                    sqlx::query("update customer set name = $1, name_key = $2, country_code = $3, region = $4, updated_at = $5 where customer_id = $6")
-                        .bind(&name)
-                        .bind(name.to_lowercase())
-                        .bind(&country)
-                        .bind(region_for(&country))
-                        .bind(now)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
+                    sqlx::query(
+                        "update customer set name = $1, name_key = $2, country_code = $3, region = $4, updated_at = $5 where customer_id = $6",
+                    )
+                    .bind(&name)
+                    .bind(name.to_lowercase())
+                    .bind(&country)
+                    .bind(region_for(&country))
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
                     updated += 1;
                 }
                 results.push(json!({"ref": reference, "status": if same { "unchanged" } else { "updated" }, "customer_id": id}));
@@ -153,9 +161,15 @@ async fn write(state: &AppState, partner_id: i64, token_name: &str, customers: &
         }
     }
     if created + updated > 0 {
-        audit::record(&mut *tx, partner_id, &format!("api token {token_name}"), "customers.upsert", &format!("The backup platform registered {created} new and updated {updated} customers"))
-            .await
-            .map_err(|_| sqlx::Error::Protocol("audit".into()))?;
+        audit::record(
+            &mut *tx,
+            partner_id,
+            &format!("api token {token_name}"),
+            "customers.upsert",
+            &format!("The backup platform registered {created} new and updated {updated} customers"),
+        )
+        .await
+        .map_err(|_| sqlx::Error::Protocol("audit".into()))?;
     }
     tx.commit().await?;
     if created + updated > 0 {
@@ -218,14 +232,20 @@ impl CustomerKey {
     /// The field and message when the partner has no such customer.
     pub fn unknown(&self) -> (&'static str, String) {
         match self {
-            Self::Ref(r) => ("customer_ref", format!("No customer has the reference \u{201c}{r}\u{201d}. Register it first with POST /api/v1/customers.")),
+            Self::Ref(r) => {
+                ("customer_ref", format!("No customer has the reference \u{201c}{r}\u{201d}. Register it first with POST /api/v1/customers."))
+            }
             Self::Id(id) => ("customer_id", format!("There is no customer {id}.")),
         }
     }
 }
 
 /// Resolves the keys to the partner's customer ids (other partners' customers are absent).
-pub async fn resolve<'k>(db: &crate::db::Db, partner_id: i64, keys: impl Iterator<Item = &'k CustomerKey>) -> Result<std::collections::HashMap<CustomerKey, i64>, sqlx::Error> {
+pub async fn resolve<'k>(
+    db: &crate::db::Db,
+    partner_id: i64,
+    keys: impl Iterator<Item = &'k CustomerKey>,
+) -> Result<std::collections::HashMap<CustomerKey, i64>, sqlx::Error> {
     use crate::db::dynamic::{bind_all, in_list, Arg};
     let (mut refs, mut ids): (Vec<String>, Vec<i64>) = (Vec::new(), Vec::new());
     for k in keys {

@@ -2,10 +2,10 @@
 //! tied to a Taskbridge customer, and stored durably before the answer; the sender's id
 //! makes a repeat the same event (answered `duplicate`, stored once).
 
+use crate::db::now_ms;
+use crate::db::tokens::ApiCaller;
 use crate::machine_api::api_error;
 use crate::machine_api::customers::CustomerKey;
-use crate::db::tokens::ApiCaller;
-use crate::db::now_ms;
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
@@ -101,7 +101,6 @@ struct Valid {
     occurred_at: i64,
 }
 
-
 fn text(v: &Option<String>) -> String {
     v.as_deref().map(str::trim).unwrap_or_default().to_string()
 }
@@ -124,7 +123,10 @@ fn validate(e: &Incoming, prefix: &str) -> Result<Valid, (String, String)> {
     }
     let raw_type = text(&e.event_type);
     let Some(event_type) = EVENT_TYPES.iter().map(|t| t.0).find(|t| *t == raw_type) else {
-        return Err((field("type"), format!("Unknown event type \u{201c}{raw_type}\u{201d}. Use one of: {}.", EVENT_TYPES.iter().map(|t| t.0).collect::<Vec<_>>().join(", "))));
+        return Err((
+            field("type"),
+            format!("Unknown event type \u{201c}{raw_type}\u{201d}. Use one of: {}.", EVENT_TYPES.iter().map(|t| t.0).collect::<Vec<_>>().join(", ")),
+        ));
     };
     let raw_severity = text(&e.severity).to_ascii_lowercase();
     let Some(severity) = SEVERITIES.iter().find(|s| **s == raw_severity).copied() else {
@@ -150,7 +152,9 @@ pub async fn receive(State(state): State<AppState>, Extension(caller): Extension
     let (incoming, single) = match body {
         Ok(Json(Body::Batch { events })) => (events, false),
         Ok(Json(Body::One(event))) => (vec![*event], true),
-        Err(e) => return api_error(StatusCode::BAD_REQUEST, "invalid_body", &format!("Send one event object or {{\"events\": [...]}}: {}", e.body_text())),
+        Err(e) => {
+            return api_error(StatusCode::BAD_REQUEST, "invalid_body", &format!("Send one event object or {{\"events\": [...]}}: {}", e.body_text()))
+        }
     };
     if incoming.is_empty() || incoming.len() > MAX_BATCH {
         return api_error(StatusCode::BAD_REQUEST, "invalid_body", &format!("Send between 1 and {MAX_BATCH} events per call."));
@@ -170,14 +174,25 @@ pub async fn receive(State(state): State<AppState>, Extension(caller): Extension
         }
         Err(e) => {
             crate::error::internal(e);
-            api_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The events could not be stored; none of this call was accepted. Retry it (ids make retries safe).")
+            api_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "The events could not be stored; none of this call was accepted. Retry it (ids make retries safe).",
+            )
         }
     }
 }
 
-async fn store(state: &AppState, partner_id: i64, checked: Vec<Result<Valid, (String, String)>>, incoming: &[Incoming], single: bool) -> Result<(usize, Vec<Value>), sqlx::Error> {
+async fn store(
+    state: &AppState,
+    partner_id: i64,
+    checked: Vec<Result<Valid, (String, String)>>,
+    incoming: &[Incoming],
+    single: bool,
+) -> Result<(usize, Vec<Value>), sqlx::Error> {
     // Resolve the customers of the batch in one query per kind of key.
-    let customers = crate::machine_api::customers::resolve(&state.db, partner_id, checked.iter().filter_map(|c| c.as_ref().ok().map(|v| &v.customer))).await?;
+    let customers =
+        crate::machine_api::customers::resolve(&state.db, partner_id, checked.iter().filter_map(|c| c.as_ref().ok().map(|v| &v.customer))).await?;
     let now = now_ms();
     let mut results: Vec<Value> = Vec::with_capacity(checked.len());
     let mut rows: Vec<(usize, Valid, i64)> = Vec::new();
@@ -203,15 +218,35 @@ async fn store(state: &AppState, partner_id: i64, checked: Vec<Result<Valid, (St
     let mut accepted = 0;
     let mut tx = state.db.begin().await?;
     for chunk in rows.chunks(100) {
-        let mut sql = String::from("insert into event (partner_id, external_id, customer_id, device, job, event_type, severity, message, occurred_at, received_at) values ");
-        let values: Vec<String> = (0..chunk.len()).map(|n| { let b = n * 8; format!("($1, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $2)", b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10) }).collect();
+        let mut sql = String::from(
+            "insert into event (partner_id, external_id, customer_id, device, job, event_type, severity, message, occurred_at, received_at) values ",
+        );
+        let values: Vec<String> = (0..chunk.len())
+            .map(|n| {
+                let b = n * 8;
+                format!("($1, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $2)", b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10)
+            })
+            .collect();
         sql.push_str(&values.join(", "));
         sql.push_str(" on conflict (partner_id, external_id) do nothing returning event_id, external_id");
         let mut q = sqlx::query(&sql).bind(partner_id).bind(now);
         for (_, v, customer_id) in chunk {
-            q = q.bind(&v.id).bind(*customer_id).bind(&v.device).bind(&v.job).bind(v.event_type).bind(v.severity).bind(&v.message).bind(v.occurred_at);
+            q = q
+                .bind(&v.id)
+                .bind(*customer_id)
+                .bind(&v.device)
+                .bind(&v.job)
+                .bind(v.event_type)
+                .bind(v.severity)
+                .bind(&v.message)
+                .bind(v.occurred_at);
         }
-        let inserted: HashMap<String, i64> = q.fetch_all(&mut *tx).await?.iter().map(|r| Ok((r.try_get("external_id")?, r.try_get("event_id")?))).collect::<Result<_, sqlx::Error>>()?;
+        let inserted: HashMap<String, i64> = q
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("external_id")?, r.try_get("event_id")?)))
+            .collect::<Result<_, sqlx::Error>>()?;
         for (i, v, _) in chunk {
             results[*i] = match inserted.get(&v.id) {
                 // The first occurrence in this call takes the new row; later ones are repeats.

@@ -3,10 +3,10 @@
 //! repeat replaces the quantity (or changes nothing), so retries are safe; a storage
 //! measurement older than the stored one is ignored.
 
-use crate::machine_api::api_error;
-use crate::machine_api::customers::CustomerKey;
 use crate::db::now_ms;
 use crate::db::tokens::ApiCaller;
+use crate::machine_api::api_error;
+use crate::machine_api::customers::CustomerKey;
 use crate::state::AppState;
 use app::types::billing::{product, PRODUCTS};
 use axum::extract::rejection::JsonRejection;
@@ -75,7 +75,6 @@ pub fn response_schema() -> Value {
     }}}}})
 }
 
-
 struct Valid {
     customer: CustomerKey,
     product: &'static str,
@@ -89,7 +88,10 @@ fn validate(u: &Incoming, prefix: &str, now: i64) -> Result<Valid, (String, Stri
     let customer = CustomerKey::from_fields(u.customer_ref.as_deref(), u.customer_id, field, "usage")?;
     let code = u.product.as_deref().map(str::trim).unwrap_or_default();
     let Some(p) = product(code) else {
-        return Err((field("product"), format!("Unknown product \u{201c}{code}\u{201d}. Use one of: {}.", PRODUCTS.iter().map(|p| p.code).collect::<Vec<_>>().join(", "))));
+        return Err((
+            field("product"),
+            format!("Unknown product \u{201c}{code}\u{201d}. Use one of: {}.", PRODUCTS.iter().map(|p| p.code).collect::<Vec<_>>().join(", ")),
+        ));
     };
     let period = u.period.as_deref().map(str::trim).unwrap_or_default().to_string();
     let valid_period = period.len() == 7
@@ -128,7 +130,9 @@ pub async fn receive(State(state): State<AppState>, Extension(caller): Extension
     let (incoming, single) = match body {
         Ok(Json(Body::Batch { usage })) => (usage, false),
         Ok(Json(Body::One(u))) => (vec![*u], true),
-        Err(e) => return api_error(StatusCode::BAD_REQUEST, "invalid_body", &format!("Send one usage report or {{\"usage\": [...]}}: {}", e.body_text())),
+        Err(e) => {
+            return api_error(StatusCode::BAD_REQUEST, "invalid_body", &format!("Send one usage report or {{\"usage\": [...]}}: {}", e.body_text()))
+        }
     };
     if incoming.is_empty() || incoming.len() > MAX_BATCH {
         return api_error(StatusCode::BAD_REQUEST, "invalid_body", &format!("Send between 1 and {MAX_BATCH} usage reports per call."));
@@ -137,13 +141,21 @@ pub async fn receive(State(state): State<AppState>, Extension(caller): Extension
         Ok(results) => {
             if single && results[0]["status"] == "invalid" {
                 let e = &results[0]["error"];
-                return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"error": {"code": "invalid_usage", "field": e["field"], "message": e["message"]}, "results": results}))).into_response();
+                return (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Json(json!({"error": {"code": "invalid_usage", "field": e["field"], "message": e["message"]}, "results": results})),
+                )
+                    .into_response();
             }
             Json(json!({ "results": results })).into_response()
         }
         Err(e) => {
             crate::error::internal(e);
-            api_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The usage could not be stored; none of this call was. Retry it (reports are keyed, so retries are safe).")
+            api_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "The usage could not be stored; none of this call was. Retry it (reports are keyed, so retries are safe).",
+            )
         }
     }
 }
@@ -153,7 +165,8 @@ async fn store(state: &AppState, partner_id: i64, incoming: &[Incoming], single:
     let checked: Vec<Result<Valid, (String, String)>> =
         incoming.iter().enumerate().map(|(i, u)| validate(u, &if single { String::new() } else { format!("usage[{i}].") }, now)).collect();
     // The partner's customers named in the call.
-    let customers = crate::machine_api::customers::resolve(&state.db, partner_id, checked.iter().filter_map(|c| c.as_ref().ok().map(|v| &v.customer))).await?;
+    let customers =
+        crate::machine_api::customers::resolve(&state.db, partner_id, checked.iter().filter_map(|c| c.as_ref().ok().map(|v| &v.customer))).await?;
     let mut results = Vec::with_capacity(checked.len());
     let mut tx = state.db.begin().await?;
     for (i, c) in checked.into_iter().enumerate() {

@@ -10,7 +10,10 @@ use crate::db::{audit, now_ms, Db};
 use crate::error::SqlxResultExt;
 use app::error::AppError;
 use app::services::BillingService;
-use app::types::billing::{product, BillingSchedule, BillingSettings, PreviewQuery, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, Rounding, ServiceOption, PRODUCTS};
+use app::types::billing::{
+    product, BillingSchedule, BillingSettings, PreviewQuery, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, Rounding,
+    ServiceOption, PRODUCTS,
+};
 use app::types::CurrentUser;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -41,7 +44,8 @@ fn autotask_problem(e: AutotaskError) -> AppError {
 pub async fn service_options(client: &AutotaskClient, only: Option<&[i64]>) -> Result<Vec<ServiceOption>, AutotaskError> {
     let periods = client.picklist("Services", "periodType").await?;
     let period_label = |v: Option<i64>| -> String {
-        v.and_then(|v| periods.iter().find(|p| p.value.trim().parse::<i64>().ok() == Some(v))).map_or_else(|| "Unknown period".to_string(), |p| p.label.clone())
+        v.and_then(|v| periods.iter().find(|p| p.value.trim().parse::<i64>().ok() == Some(v)))
+            .map_or_else(|| "Unknown period".to_string(), |p| p.label.clone())
     };
     let filter = match only {
         Some(ids) => Filter::is_in("id", ids.iter().copied()),
@@ -59,7 +63,14 @@ pub async fn service_options(client: &AutotaskClient, only: Option<&[i64]>) -> R
             } else {
                 None
             };
-            ServiceOption { service_id: s.id, name: s.name.unwrap_or_else(|| format!("Service {}", s.id)), period, unit_price: s.unit_price.unwrap_or_default(), eligible: reason.is_none(), reason }
+            ServiceOption {
+                service_id: s.id,
+                name: s.name.unwrap_or_else(|| format!("Service {}", s.id)),
+                period,
+                unit_price: s.unit_price.unwrap_or_default(),
+                eligible: reason.is_none(),
+                reason,
+            }
         })
         .collect();
     out.sort_by(|a, b| b.eligible.cmp(&a.eligible).then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase())));
@@ -93,11 +104,13 @@ impl SqlBilling {
 #[async_trait::async_trait]
 impl BillingService for SqlBilling {
     async fn settings(&self, partner_id: i64) -> Result<BillingSettings, AppError> {
-        let rows = sqlx::query("select product, service_id, service_name, rounding, unit_size, updated_at, updated_by from product_mapping where partner_id = $1")
-            .bind(partner_id)
-            .fetch_all(&self.db.pool)
-            .await
-            .internal()?;
+        let rows = sqlx::query(
+            "select product, service_id, service_name, rounding, unit_size, updated_at, updated_by from product_mapping where partner_id = $1",
+        )
+        .bind(partner_id)
+        .fetch_all(&self.db.pool)
+        .await
+        .internal()?;
         let mut saved: HashMap<String, ProductMapping> = HashMap::new();
         let mut updated: Option<(i64, String)> = None;
         for r in rows {
@@ -131,7 +144,10 @@ impl BillingService for SqlBilling {
         for (i, m) in mappings.iter().enumerate() {
             m.validate(i)?;
             if mappings[..i].iter().any(|o| o.product == m.product) {
-                return Err(AppError::invalid(&format!("mappings[{i}].product"), format!("{} is listed twice.", product(&m.product).map_or(m.product.as_str(), |p| p.label))));
+                return Err(AppError::invalid(
+                    &format!("mappings[{i}].product"),
+                    format!("{} is listed twice.", product(&m.product).map_or(m.product.as_str(), |p| p.label)),
+                ));
             }
         }
         // Mapped services must exist, be active and monthly in the partner's Autotask.
@@ -144,9 +160,17 @@ impl BillingService for SqlBilling {
                 let Some(id) = m.service_id else { continue };
                 let label = product(&m.product).map_or(m.product.as_str(), |p| p.label);
                 match found.iter().find(|s| s.service_id == id) {
-                    None => return Err(AppError::invalid(&format!("mappings[{i}].service_id"), format!("Autotask has no service {id} for {label}. Retrieve services and choose again."))),
+                    None => {
+                        return Err(AppError::invalid(
+                            &format!("mappings[{i}].service_id"),
+                            format!("Autotask has no service {id} for {label}. Retrieve services and choose again."),
+                        ))
+                    }
                     Some(s) if !s.eligible => {
-                        return Err(AppError::invalid(&format!("mappings[{i}].service_id"), format!("{} cannot bill {label}: {}", s.name, s.reason.clone().unwrap_or_default())))
+                        return Err(AppError::invalid(
+                            &format!("mappings[{i}].service_id"),
+                            format!("{} cannot bill {label}: {}", s.name, s.reason.clone().unwrap_or_default()),
+                        ))
                     }
                     Some(s) => {
                         names.insert(id, s.name.clone());
@@ -176,9 +200,16 @@ impl BillingService for SqlBilling {
         }
         let summary: Vec<String> = mappings
             .iter()
-            .map(|m| format!("{} \u{2192} {}", product(&m.product).map_or(m.product.as_str(), |p| p.label), m.service_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "Do not map".into())))
+            .map(|m| {
+                format!(
+                    "{} \u{2192} {}",
+                    product(&m.product).map_or(m.product.as_str(), |p| p.label),
+                    m.service_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "Do not map".into())
+                )
+            })
             .collect();
-        audit::record(&mut *tx, actor.partner_id, &actor.email, "billing.settings", &format!("Billing settings saved: {}", summary.join("; "))).await?;
+        audit::record(&mut *tx, actor.partner_id, &actor.email, "billing.settings", &format!("Billing settings saved: {}", summary.join("; ")))
+            .await?;
         tx.commit().await.internal()?;
         self.settings(actor.partner_id).await
     }
@@ -201,8 +232,19 @@ impl BillingService for SqlBilling {
     async fn apply(&self, actor: &CurrentUser, selection: PushSelection) -> Result<PushResult, AppError> {
         let client = self.client(actor.partner_id).await?;
         self.forget_preview(actor.partner_id);
-        let result = crate::services::billing::push::apply(&self.db, &client, actor.partner_id, &actor.email, &selection).await.map_err(push_problem)?;
-        audit::record(&self.db.pool, actor.partner_id, &actor.email, "billing.push", &format!("Pushed usage to Autotask: {} applied, {} unchanged, {} held, {} failed", result.applied, result.unchanged, result.held, result.failed)).await?;
+        let result =
+            crate::services::billing::push::apply(&self.db, &client, actor.partner_id, &actor.email, &selection).await.map_err(push_problem)?;
+        audit::record(
+            &self.db.pool,
+            actor.partner_id,
+            &actor.email,
+            "billing.push",
+            &format!(
+                "Pushed usage to Autotask: {} applied, {} unchanged, {} held, {} failed",
+                result.applied, result.unchanged, result.held, result.failed
+            ),
+        )
+        .await?;
         Ok(result)
     }
 
@@ -218,7 +260,14 @@ impl BillingService for SqlBilling {
         let client = self.client(actor.partner_id).await?;
         self.forget_preview(actor.partner_id);
         let result = crate::services::billing::push::undo(&self.db, &client, actor.partner_id, &actor.email, push_id).await.map_err(push_problem)?;
-        audit::record(&self.db.pool, actor.partner_id, &actor.email, "billing.undo", &format!("Undid push {push_id}: {} adjustments reversed, {} failed", result.applied, result.failed)).await?;
+        audit::record(
+            &self.db.pool,
+            actor.partner_id,
+            &actor.email,
+            "billing.undo",
+            &format!("Undid push {push_id}: {} adjustments reversed, {} failed", result.applied, result.failed),
+        )
+        .await?;
         Ok(result)
     }
 
@@ -246,7 +295,18 @@ impl BillingService for SqlBilling {
         .await
         .internal()?;
         let hold = schedule.hold_above.map(|h| format!(", holding changes above {h} units")).unwrap_or_default();
-        audit::record(&mut *tx, actor.partner_id, &actor.email, "billing.schedule", &format!("Automatic pushes every {} hours{hold}; adding missing services {}", schedule.every_hours, if schedule.allow_add_service { "allowed" } else { "not allowed" })).await?;
+        audit::record(
+            &mut *tx,
+            actor.partner_id,
+            &actor.email,
+            "billing.schedule",
+            &format!(
+                "Automatic pushes every {} hours{hold}; adding missing services {}",
+                schedule.every_hours,
+                if schedule.allow_add_service { "allowed" } else { "not allowed" }
+            ),
+        )
+        .await?;
         tx.commit().await.internal()?;
         self.schedule(actor.partner_id).await
     }

@@ -7,6 +7,7 @@ pub mod rules;
 use crate::autotask::entities::{Company, Contact, Country};
 use crate::autotask::{AutotaskError, FetchProgress, Filter, Query};
 use crate::db::connection::SqlAutotaskSettings;
+use crate::db::dynamic::{bind_all, in_list, page_bounds, search_sql, AnyQuery, Arg};
 use crate::db::{now_ms, Db};
 use crate::error::SqlxResultExt;
 use crate::workers::jobs::{Jobs, Outcome, Progress};
@@ -14,12 +15,11 @@ use app::error::AppError;
 use app::regions::region_for;
 use app::services::CompanyService;
 use app::types::companies::{
-    CompanyFilter, CompanyPage, CompanyQuery, CompanyRow, CompanySort, ImportSelection, ImportStatus, JobKind, JobView, StatusFilter, TypeOption, MAX_PAGE_SIZE,
-    MAX_SELECTED_IDS,
+    CompanyFilter, CompanyPage, CompanyQuery, CompanyRow, CompanySort, ImportSelection, ImportStatus, JobKind, JobView, StatusFilter, TypeOption,
+    MAX_PAGE_SIZE, MAX_SELECTED_IDS,
 };
 use app::types::CurrentUser;
 use rules::{check, CustomerDraft, Discovered};
-use crate::db::dynamic::{bind_all, in_list, page_bounds, search_sql, AnyQuery, Arg};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row};
 use std::collections::HashMap;
@@ -106,7 +106,8 @@ fn company_row(r: &AnyRow) -> Result<CompanyRow, sqlx::Error> {
         region: region_for(country_code.as_deref().unwrap_or("US")).to_string(),
         country_code,
         country_name: r.try_get("country_name")?,
-        contact: contact_id.map(|_| (format!("{} {}", first.unwrap_or_default(), last.unwrap_or_default()).trim().to_string(), email.unwrap_or_default())),
+        contact: contact_id
+            .map(|_| (format!("{} {}", first.unwrap_or_default(), last.unwrap_or_default()).trim().to_string(), email.unwrap_or_default())),
         reason: match status {
             ImportStatus::Failed => message,
             ImportStatus::Imported => message,
@@ -171,7 +172,9 @@ impl SqlCompanies {
         let companies = mirrored(progress, &fetch, client.fetch_all_counted::<Company>(vec![Filter::all()], &fetch)).await.map_err(describe)?;
         progress.stage("Fetching primary contacts", 0);
         let fetch = FetchProgress::default();
-        let contacts = mirrored(progress, &fetch, client.fetch_all_counted::<Contact>(vec![Filter::eq("primaryContact", true)], &fetch)).await.map_err(describe)?;
+        let contacts = mirrored(progress, &fetch, client.fetch_all_counted::<Contact>(vec![Filter::eq("primaryContact", true)], &fetch))
+            .await
+            .map_err(describe)?;
         // One primary contact per company; an active one wins over an inactive one.
         let mut primary: HashMap<i64, Contact> = HashMap::new();
         for c in contacts {
@@ -190,7 +193,8 @@ impl SqlCompanies {
             .map(|company| {
                 let country = company.country_id.and_then(|id| countries.get(&id).cloned());
                 let contact = primary.remove(&company.id);
-                let type_label = company.company_type.map(|t| types.get(&t).cloned().unwrap_or_else(|| format!("Type {t}"))).unwrap_or_else(|| "\u{2014}".into());
+                let type_label =
+                    company.company_type.map(|t| types.get(&t).cloned().unwrap_or_else(|| format!("Type {t}"))).unwrap_or_else(|| "\u{2014}".into());
                 let discovered = Discovered {
                     name: company.company_name.clone().unwrap_or_default(),
                     is_active: company.is_active.unwrap_or(true),
@@ -242,8 +246,28 @@ impl SqlCompanies {
 
     async fn save_batch(&self, partner_id: i64, rows: &[Fetched], seen_at: i64) -> Result<(), sqlx::Error> {
         const COLS: &[&str] = &[
-            "partner_id", "company_id", "name", "name_key", "company_type", "type_label", "is_active", "address1", "address2", "city", "state", "postal_code",
-            "country_id", "country_code", "country_name", "phone", "web_address", "contact_id", "contact_first", "contact_last", "contact_email", "problem",
+            "partner_id",
+            "company_id",
+            "name",
+            "name_key",
+            "company_type",
+            "type_label",
+            "is_active",
+            "address1",
+            "address2",
+            "city",
+            "state",
+            "postal_code",
+            "country_id",
+            "country_code",
+            "country_name",
+            "phone",
+            "web_address",
+            "contact_id",
+            "contact_first",
+            "contact_last",
+            "contact_email",
+            "problem",
             "seen_at",
         ];
         let mut sql = format!("insert into autotask_company ({}, missing) values ", COLS.join(", "));
@@ -308,11 +332,17 @@ impl SqlCompanies {
                     return Err(AppError::invalid("selection", "Select at least one company to import."));
                 }
                 if ids.len() > MAX_SELECTED_IDS {
-                    return Err(AppError::invalid("selection", format!("Select at most {MAX_SELECTED_IDS} companies one by one, or use \u{201c}select all matching\u{201d}.")));
+                    return Err(AppError::invalid(
+                        "selection",
+                        format!("Select at most {MAX_SELECTED_IDS} companies one by one, or use \u{201c}select all matching\u{201d}."),
+                    ));
                 }
                 let known = discovered_ids(&self.db, partner_id, &ids).await.internal()?;
                 if let Some(unknown) = ids.iter().find(|id| !known.contains(id)) {
-                    return Err(AppError::invalid("selection", format!("Company {unknown} has not been discovered. Run Discover, then select it again.")));
+                    return Err(AppError::invalid(
+                        "selection",
+                        format!("Company {unknown} has not been discovered. Run Discover, then select it again."),
+                    ));
                 }
                 Ok(ids)
             }
@@ -325,7 +355,8 @@ impl SqlCompanies {
         let mut done = 0i64;
         let (mut created, mut updated) = (0i64, 0i64);
         for chunk in ids.chunks(IMPORT_BATCH) {
-            let (c, u) = self.import_batch(partner_id, actor, chunk, progress).await.map_err(|e| format!("database error after {done} companies: {e}"))?;
+            let (c, u) =
+                self.import_batch(partner_id, actor, chunk, progress).await.map_err(|e| format!("database error after {done} companies: {e}"))?;
             created += c;
             updated += u;
             done += chunk.len() as i64;
@@ -342,7 +373,11 @@ impl SqlCompanies {
     }
 
     async fn import_batch(&self, partner_id: i64, actor: &str, ids: &[i64], progress: &Progress) -> Result<(i64, i64), sqlx::Error> {
-        let (sql, args) = in_list(&format!("select company_id, {DISCOVERED_COLUMNS} from autotask_company where partner_id = $1 and company_id in"), partner_id, ids);
+        let (sql, args) = in_list(
+            &format!("select company_id, {DISCOVERED_COLUMNS} from autotask_company where partner_id = $1 and company_id in"),
+            partner_id,
+            ids,
+        );
         let rows = bind_all(sqlx::query(&sql), &args).fetch_all(&self.db.pool).await?;
         let now = now_ms();
         let (mut created, mut updated) = (0, 0);
@@ -351,7 +386,11 @@ impl SqlCompanies {
             let company_id: i64 = r.try_get("company_id")?;
             let missing = r.try_get::<i64, _>("missing")? != 0;
             let discovered = discovered_from_row(r)?;
-            let outcome = if missing { Err("This company is no longer in Autotask (the latest discovery did not see it).".to_string()) } else { check(&discovered) };
+            let outcome = if missing {
+                Err("This company is no longer in Autotask (the latest discovery did not see it).".to_string())
+            } else {
+                check(&discovered)
+            };
             let (status, message) = match outcome {
                 Ok(draft) => {
                     match upsert_customer(&mut tx, partner_id, actor, company_id, &draft, now).await? {
@@ -366,14 +405,16 @@ impl SqlCompanies {
                     ("failed", Some(reason))
                 }
             };
-            sqlx::query("update autotask_company set import_status = $1, import_message = $2, import_at = $3 where partner_id = $4 and company_id = $5")
-                .bind(status)
-                .bind(message)
-                .bind(now)
-                .bind(partner_id)
-                .bind(company_id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "update autotask_company set import_status = $1, import_message = $2, import_at = $3 where partner_id = $4 and company_id = $5",
+            )
+            .bind(status)
+            .bind(message)
+            .bind(now)
+            .bind(partner_id)
+            .bind(company_id)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok((created, updated))
@@ -429,7 +470,13 @@ pub fn discovered_from_row(r: &AnyRow) -> Result<Discovered, sqlx::Error> {
 }
 
 /// Inserts a customer from a draft; returns its id.
-pub async fn insert_customer(tx: &mut sqlx::Transaction<'_, Any>, partner_id: i64, d: &CustomerDraft, source: &str, now: i64) -> Result<i64, sqlx::Error> {
+pub async fn insert_customer(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    partner_id: i64,
+    d: &CustomerDraft,
+    source: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
     let inserted = bind_draft(
         sqlx::query(
             "insert into customer (partner_id, name, address1, address2, city, state, postal_code, country_code, region, admin_first, admin_last, admin_email, source, created_at, updated_at, name_key) \
@@ -448,7 +495,14 @@ pub async fn insert_customer(tx: &mut sqlx::Transaction<'_, Any>, partner_id: i6
 
 /// Creates the customer of a company, or refreshes the customers an earlier import made
 /// from it (customers matched by hand keep their own details).
-async fn upsert_customer(tx: &mut sqlx::Transaction<'_, Any>, partner_id: i64, actor: &str, company_id: i64, d: &CustomerDraft, now: i64) -> Result<Upsert, sqlx::Error> {
+async fn upsert_customer(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    partner_id: i64,
+    actor: &str,
+    company_id: i64,
+    d: &CustomerDraft,
+    now: i64,
+) -> Result<Upsert, sqlx::Error> {
     let linked = sqlx::query("select l.customer_id, c.source from customer_link l join customer c on c.customer_id = l.customer_id where l.partner_id = $1 and l.company_id = $2")
         .bind(partner_id)
         .bind(company_id)
@@ -516,7 +570,11 @@ impl CompanyService for SqlCompanies {
             .map(|r| Ok(TypeOption { value: r.try_get("company_type")?, label: r.try_get("type_label")?, count: r.try_get("n")? }))
             .collect::<Result<Vec<_>, sqlx::Error>>()
             .internal()?;
-        let discovered: i64 = sqlx::query_scalar("select count(*) from autotask_company where partner_id = $1").bind(partner_id).fetch_one(&self.db.pool).await.internal()?;
+        let discovered: i64 = sqlx::query_scalar("select count(*) from autotask_company where partner_id = $1")
+            .bind(partner_id)
+            .fetch_one(&self.db.pool)
+            .await
+            .internal()?;
         let autotask_web_url = crate::db::connection::web_url(&self.db, partner_id).await.internal()?;
         Ok(CompanyPage {
             rows,
@@ -537,7 +595,11 @@ impl CompanyService for SqlCompanies {
         }
         let this = self.clone();
         let partner_id = actor.partner_id;
-        self.jobs.spawn(partner_id, JobKind::Discover, &actor.email, "Starting", move |progress: Arc<Progress>| async move { this.discover(partner_id, &progress).await }).await
+        self.jobs
+            .spawn(partner_id, JobKind::Discover, &actor.email, "Starting", move |progress: Arc<Progress>| async move {
+                this.discover(partner_id, &progress).await
+            })
+            .await
     }
 
     async fn start_import(&self, actor: &CurrentUser, selection: ImportSelection) -> Result<JobView, AppError> {
@@ -546,7 +608,9 @@ impl CompanyService for SqlCompanies {
         let partner_id = actor.partner_id;
         let email = actor.email.clone();
         self.jobs
-            .spawn(partner_id, JobKind::Import, &actor.email, "Importing", move |progress: Arc<Progress>| async move { this.import(partner_id, &email, &ids, &progress).await })
+            .spawn(partner_id, JobKind::Import, &actor.email, "Importing", move |progress: Arc<Progress>| async move {
+                this.import(partner_id, &email, &ids, &progress).await
+            })
             .await
     }
 
@@ -567,7 +631,8 @@ mod tests {
     #[test]
     fn search_patterns_escape_like_wildcards() {
         assert_eq!(like_escape("50%_off\\"), "50\\%\\_off\\\\");
-        let (sql, args) = filter_sql(7, &CompanyFilter { search: "1042".into(), company_type: Some(1), active: Some(true), status: Some(StatusFilter::Problem) });
+        let (sql, args) =
+            filter_sql(7, &CompanyFilter { search: "1042".into(), company_type: Some(1), active: Some(true), status: Some(StatusFilter::Problem) });
         assert_eq!(sql, "partner_id = $1 and (name_key like $2 escape '\\' or company_id = $3) and company_type = $4 and is_active = $5 and import_status is null and problem is not null");
         assert_eq!(args.len(), 5);
     }

@@ -7,17 +7,17 @@ pub mod matching;
 
 use crate::autotask::entities::{Company, Contract};
 use crate::autotask::{AutotaskError, Query};
-use crate::services::companies::rules::check;
-use crate::exports::{Cell, CsvBuilder};
 use crate::db::connection::SqlAutotaskSettings;
 use crate::db::dynamic::{bind_all, in_list, page_bounds, search_sql, Arg};
 use crate::db::{audit, now_ms, Db};
 use crate::error::{internal, SqlxResultExt};
+use crate::exports::{Cell, CsvBuilder};
+use crate::services::companies::rules::check;
 use app::error::AppError;
 use app::services::CustomerMapService;
 use app::types::map::{
-    ChosenContract, CompanyFilter, CompanyMapPage, CompanyRow, ContractOption, CustomerFilter, CustomerMapPage, CustomerRow, Flag, LinkedCompany, LinkedCustomer,
-    MapChange, MapCounts, MapHistoryEntry, MapQuery, MapSaved, Suggestion,
+    ChosenContract, CompanyFilter, CompanyMapPage, CompanyRow, ContractOption, CustomerFilter, CustomerMapPage, CustomerRow, Flag, LinkedCompany,
+    LinkedCustomer, MapChange, MapCounts, MapHistoryEntry, MapQuery, MapSaved, Suggestion,
 };
 use app::types::CurrentUser;
 use sqlx::any::AnyRow;
@@ -53,11 +53,17 @@ fn link_flags(r: &AnyRow) -> Result<Vec<Flag>, sqlx::Error> {
     let customer_then: String = r.try_get("customer_name_at_link")?;
     let missing = company_now.is_none() || r.try_get::<Option<i64>, _>("company_missing")?.unwrap_or(0) != 0;
     if customer_now != customer_then {
-        flags.push(flag("renamed", format!("Customer renamed in Taskbridge since it was linked (was \u{201c}{customer_then}\u{201d}); the link holds by ID.")));
+        flags.push(flag(
+            "renamed",
+            format!("Customer renamed in Taskbridge since it was linked (was \u{201c}{customer_then}\u{201d}); the link holds by ID."),
+        ));
     }
     if let Some(now) = &company_now {
         if *now != company_then {
-            flags.push(flag("renamed", format!("Company renamed in Autotask since it was linked (was \u{201c}{company_then}\u{201d}); the link holds by ID.")));
+            flags.push(flag(
+                "renamed",
+                format!("Company renamed in Autotask since it was linked (was \u{201c}{company_then}\u{201d}); the link holds by ID."),
+            ));
         }
     }
     if missing {
@@ -69,7 +75,13 @@ fn link_flags(r: &AnyRow) -> Result<Vec<Flag>, sqlx::Error> {
         let company_type: Option<i64> = r.try_get("company_type")?;
         if company_type != Some(COMPANY_TYPE_CUSTOMER) {
             let label: Option<String> = r.try_get("type_label")?;
-            flags.push(flag("not_customer", format!("Autotask type is {}, not Customer: billing and tickets may not behave as expected.", label.unwrap_or_else(|| "not set".into()))));
+            flags.push(flag(
+                "not_customer",
+                format!(
+                    "Autotask type is {}, not Customer: billing and tickets may not behave as expected.",
+                    label.unwrap_or_else(|| "not set".into())
+                ),
+            ));
         }
     }
     Ok(flags)
@@ -77,10 +89,16 @@ fn link_flags(r: &AnyRow) -> Result<Vec<Flag>, sqlx::Error> {
 
 /// A suggestion row (`score`, `reason`, `name`, and the other side's id in `id_column`).
 fn suggestion_from_row(r: &AnyRow, id_column: &str) -> Result<Suggestion, sqlx::Error> {
-    Ok(Suggestion { id: r.try_get(id_column)?, name: r.try_get("name")?, score: r.try_get::<i64, _>("score")?.clamp(0, 100) as u8, reason: r.try_get("reason")? })
+    Ok(Suggestion {
+        id: r.try_get(id_column)?,
+        name: r.try_get("name")?,
+        score: r.try_get::<i64, _>("score")?.clamp(0, 100) as u8,
+        reason: r.try_get("reason")?,
+    })
 }
 
-const LINK_COLUMNS: &str = "l.customer_id, l.company_id, l.customer_name_at_link, l.company_name_at_link, c.name as customer_name, k.name as company_name, \
+const LINK_COLUMNS: &str =
+    "l.customer_id, l.company_id, l.customer_name_at_link, l.company_name_at_link, c.name as customer_name, k.name as company_name, \
      k.is_active as company_active, k.missing as company_missing, k.company_type, k.type_label";
 
 /// A contract's reasons not to bill through it (empty: fit).
@@ -145,7 +163,15 @@ impl SqlCustomerMap {
     }
 
     /// Counts the rows of `from` matching `where_sql`, then reads the requested page.
-    async fn paged(&self, columns: &str, from: &str, where_sql: &str, order: &str, args: &[Arg], query: &MapQuery) -> Result<(i64, u32, u32, Vec<AnyRow>), AppError> {
+    async fn paged(
+        &self,
+        columns: &str,
+        from: &str,
+        where_sql: &str,
+        order: &str,
+        args: &[Arg],
+        query: &MapQuery,
+    ) -> Result<(i64, u32, u32, Vec<AnyRow>), AppError> {
         let total: i64 = bind_all(sqlx::query(&format!("select count(*) as n from {from} where {where_sql}")), args)
             .fetch_one(&self.db.pool)
             .await
@@ -247,7 +273,13 @@ impl SqlCustomerMap {
         }
         let options = self.contract_options(&client, &contracts).await?;
         let mut flags: HashMap<i64, Vec<Flag>> = options.into_iter().map(|o| (o.contract_id, o.flags)).collect();
-        Ok(contracts.into_iter().map(|c| { let f = flags.remove(&c.id).unwrap_or_default(); (c.id, (c, f)) }).collect())
+        Ok(contracts
+            .into_iter()
+            .map(|c| {
+                let f = flags.remove(&c.id).unwrap_or_default();
+                (c.id, (c, f))
+            })
+            .collect())
     }
 
     async fn contract_options(&self, client: &crate::autotask::AutotaskClient, contracts: &[Contract]) -> Result<Vec<ContractOption>, AppError> {
@@ -264,8 +296,13 @@ impl SqlCustomerMap {
                 *bundles.entry(row["contractID"].as_i64().unwrap_or_default()).or_default() += 1;
             }
         }
-        let types: HashMap<i64, String> =
-            client.picklist("Contracts", "contractType").await.map_err(autotask_problem)?.into_iter().filter_map(|v| Some((v.value.parse().ok()?, v.label))).collect();
+        let types: HashMap<i64, String> = client
+            .picklist("Contracts", "contractType")
+            .await
+            .map_err(autotask_problem)?
+            .into_iter()
+            .filter_map(|v| Some((v.value.parse().ok()?, v.label)))
+            .collect();
         let today = today();
         Ok(contracts
             .iter()
@@ -356,7 +393,10 @@ pub async fn csv(db: &Db, partner_id: i64) -> Result<String, AppError> {
 }
 
 /// The CSV download of the map, for the signed-in user's partner.
-pub async fn export(axum::extract::State(state): axum::extract::State<crate::state::AppState>, user: Option<axum::Extension<CurrentUser>>) -> axum::response::Response {
+pub async fn export(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    user: Option<axum::Extension<CurrentUser>>,
+) -> axum::response::Response {
     let Some(axum::Extension(user)) = user else {
         return crate::exports::sign_in_first("the Customer Map");
     };
@@ -462,7 +502,14 @@ impl CustomerMapService for SqlCustomerMap {
             CustomerFilter::Unmatched => where_sql.push_str(" and c.matched = 0"),
         }
         let (total, page, per_page, rows) = self
-            .paged("c.customer_id, c.name, c.region, c.contract_id, c.contract_name, c.contract_flags", "customer c", &where_sql, "c.name_key, c.customer_id", &args, &query)
+            .paged(
+                "c.customer_id, c.name, c.region, c.contract_id, c.contract_name, c.contract_flags",
+                "customer c",
+                &where_sql,
+                "c.name_key, c.customer_id",
+                &args,
+                &query,
+            )
             .await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.try_get("customer_id")).collect::<Result<_, _>>().internal()?;
         let mut links: HashMap<i64, Vec<LinkedCompany>> = HashMap::new();
@@ -498,9 +545,16 @@ impl CustomerMapService for SqlCustomerMap {
                     region: r.try_get("region")?,
                     suggestion: if companies.is_empty() { suggestions.remove(&customer_id) } else { None },
                     companies,
-                    contract: r.try_get::<Option<i64>, _>("contract_id")?.map(|contract_id| -> Result<ChosenContract, sqlx::Error> {
-                        Ok(ChosenContract { contract_id, name: r.try_get::<Option<String>, _>("contract_name")?.unwrap_or_default(), flags: r.try_get("contract_flags")? })
-                    }).transpose()?,
+                    contract: r
+                        .try_get::<Option<i64>, _>("contract_id")?
+                        .map(|contract_id| -> Result<ChosenContract, sqlx::Error> {
+                            Ok(ChosenContract {
+                                contract_id,
+                                name: r.try_get::<Option<String>, _>("contract_name")?.unwrap_or_default(),
+                                flags: r.try_get("contract_flags")?,
+                            })
+                        })
+                        .transpose()?,
                 })
             })
             .collect::<Result<Vec<_>, _>>()
@@ -519,7 +573,14 @@ impl CustomerMapService for SqlCustomerMap {
             CompanyFilter::Unmatched => where_sql.push_str(" and k.match_state = 0"),
         }
         let (total, page, per_page, rows) = self
-            .paged("k.company_id, k.name, k.type_label, k.company_type, k.is_active, k.missing", "autotask_company k", &where_sql, "k.name_key, k.company_id", &args, &query)
+            .paged(
+                "k.company_id, k.name, k.type_label, k.company_type, k.is_active, k.missing",
+                "autotask_company k",
+                &where_sql,
+                "k.name_key, k.company_id",
+                &args,
+                &query,
+            )
             .await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.try_get("company_id")).collect::<Result<_, _>>().internal()?;
         let mut links: HashMap<i64, Vec<LinkedCustomer>> = HashMap::new();
@@ -539,7 +600,9 @@ impl CustomerMapService for SqlCustomerMap {
                 partner_id,
                 &ids,
             );
-            for r in bind_all(sqlx::query(&format!("{sql} order by s.score desc, s.customer_id")), &sargs).fetch_all(&self.db.pool).await.internal()? {
+            for r in
+                bind_all(sqlx::query(&format!("{sql} order by s.score desc, s.customer_id")), &sargs).fetch_all(&self.db.pool).await.internal()?
+            {
                 let company_id: i64 = r.try_get("company_id").internal()?;
                 if suggestions.contains_key(&company_id) {
                     continue;
@@ -638,24 +701,36 @@ impl CustomerMapService for SqlCustomerMap {
                         return Err(AppError::invalid("changes", format!("Customer {customer_id} does not exist.")));
                     }
                     if !edges.insert((customer_id, company_id)) {
-                        return Err(AppError::invalid("changes", format!("\u{201c}{}\u{201d} is already linked to Autotask company {company_id}.", customer_label(customer_id))));
+                        return Err(AppError::invalid(
+                            "changes",
+                            format!("\u{201c}{}\u{201d} is already linked to Autotask company {company_id}.", customer_label(customer_id)),
+                        ));
                     }
                 }
                 MapChange::Unlink { customer_id, company_id } => {
                     if !edges.remove(&(customer_id, company_id)) {
-                        return Err(AppError::invalid("changes", format!("\u{201c}{}\u{201d} is not linked to Autotask company {company_id}.", customer_label(customer_id))));
+                        return Err(AppError::invalid(
+                            "changes",
+                            format!("\u{201c}{}\u{201d} is not linked to Autotask company {company_id}.", customer_label(customer_id)),
+                        ));
                     }
                 }
                 MapChange::CreateCustomer { company_id } => {
-                    let r = sqlx::query(&format!("select {} from autotask_company where partner_id = $1 and company_id = $2", crate::services::companies::DISCOVERED_COLUMNS))
-                        .bind(partner_id)
-                        .bind(company_id)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .internal()?;
+                    let r = sqlx::query(&format!(
+                        "select {} from autotask_company where partner_id = $1 and company_id = $2",
+                        crate::services::companies::DISCOVERED_COLUMNS
+                    ))
+                    .bind(partner_id)
+                    .bind(company_id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .internal()?;
                     let company = crate::services::companies::discovered_from_row(&r).internal()?;
-                    let draft = check(&company).map_err(|reason| AppError::invalid("changes", format!("\u{201c}{}\u{201d} cannot become a customer: {reason}", company.name)))?;
-                    let customer_id = crate::services::companies::insert_customer(&mut tx, partner_id, &draft, "customer_map", now).await.internal()?;
+                    let draft = check(&company).map_err(|reason| {
+                        AppError::invalid("changes", format!("\u{201c}{}\u{201d} cannot become a customer: {reason}", company.name))
+                    })?;
+                    let customer_id =
+                        crate::services::companies::insert_customer(&mut tx, partner_id, &draft, "customer_map", now).await.internal()?;
                     names.insert(customer_id, draft.name.clone());
                     edges.insert((customer_id, company_id));
                     created.push((company_id, customer_id));
@@ -687,7 +762,11 @@ impl CustomerMapService for SqlCustomerMap {
                 .execute(&mut *tx)
                 .await
                 .internal()?;
-            history.push(format!("Unlinked \u{201c}{}\u{201d} from Autotask company \u{201c}{}\u{201d} ({company_id})", customer_label(*customer_id), company_names.get(company_id).cloned().unwrap_or_default()));
+            history.push(format!(
+                "Unlinked \u{201c}{}\u{201d} from Autotask company \u{201c}{}\u{201d} ({company_id})",
+                customer_label(*customer_id),
+                company_names.get(company_id).cloned().unwrap_or_default()
+            ));
         }
         let created_ids: HashSet<i64> = created.iter().map(|c| c.1).collect();
         for (customer_id, company_id) in edges.difference(&current) {
@@ -737,7 +816,10 @@ impl CustomerMapService for SqlCustomerMap {
                     if !blocking.is_empty() && !confirm {
                         return Err(AppError::invalid(
                             "changes",
-                            format!("Contract \u{201c}{name}\u{201d} is flagged: {} Confirm to use it anyway.", blocking.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join(" ")),
+                            format!(
+                                "Contract \u{201c}{name}\u{201d} is flagged: {} Confirm to use it anyway.",
+                                blocking.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join(" ")
+                            ),
                         ));
                     }
                     let flag_text = (!blocking.is_empty()).then(|| blocking.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join(" "));
@@ -753,7 +835,10 @@ impl CustomerMapService for SqlCustomerMap {
                         .await
                         .internal()?;
                     let confirmed = if flag_text.is_some() { " (flagged; confirmed)" } else { "" };
-                    history.push(format!("Chose billing contract \u{201c}{name}\u{201d} ({contract_id}) for \u{201c}{}\u{201d}{confirmed}", customer_label(customer_id)));
+                    history.push(format!(
+                        "Chose billing contract \u{201c}{name}\u{201d} ({contract_id}) for \u{201c}{}\u{201d}{confirmed}",
+                        customer_label(customer_id)
+                    ));
                 }
             }
         }
@@ -766,7 +851,12 @@ impl CustomerMapService for SqlCustomerMap {
     }
 
     async fn contracts(&self, partner_id: i64, customer_id: i64) -> Result<Vec<ContractOption>, AppError> {
-        let exists = sqlx::query("select 1 as x from customer where partner_id = $1 and customer_id = $2").bind(partner_id).bind(customer_id).fetch_optional(&self.db.pool).await.internal()?;
+        let exists = sqlx::query("select 1 as x from customer where partner_id = $1 and customer_id = $2")
+            .bind(partner_id)
+            .bind(customer_id)
+            .fetch_optional(&self.db.pool)
+            .await
+            .internal()?;
         if exists.is_none() {
             return Err(AppError::NotFound);
         }
@@ -786,7 +876,14 @@ impl CustomerMapService for SqlCustomerMap {
         }
         let mut options = self.contract_options(&client, &contracts).await?;
         // Fit contracts first, then by name.
-        options.sort_by(|a, b| a.flags.iter().filter(|f| f.code != "no_services").count().cmp(&b.flags.iter().filter(|f| f.code != "no_services").count()).then(a.name.cmp(&b.name)));
+        options.sort_by(|a, b| {
+            a.flags
+                .iter()
+                .filter(|f| f.code != "no_services")
+                .count()
+                .cmp(&b.flags.iter().filter(|f| f.code != "no_services").count())
+                .then(a.name.cmp(&b.name))
+        });
         Ok(options)
     }
 
@@ -804,7 +901,6 @@ impl CustomerMapService for SqlCustomerMap {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -825,9 +921,11 @@ mod tests {
         assert!(contract_flags(&fine, "Recurring Service", 2, 0, "2026-11-22").is_empty());
         let codes = |c: &Contract, s, b| contract_flags(c, "Time & Materials", s, b, "2026-11-22").into_iter().map(|f| f.code).collect::<Vec<_>>();
         assert_eq!(codes(&Contract { contract_type: Some(1), ..fine.clone() }, 1, 0), ["not_recurring"]);
-        assert_eq!(codes(&Contract { status: Some(0), end_date: Some("2025-12-31T00:00:00Z".into()), ..fine.clone() }, 1, 0), ["inactive", "expired"]);
+        assert_eq!(
+            codes(&Contract { status: Some(0), end_date: Some("2025-12-31T00:00:00Z".into()), ..fine.clone() }, 1, 0),
+            ["inactive", "expired"]
+        );
         assert_eq!(codes(&fine, 0, 1), ["bundle_only"]);
         assert_eq!(codes(&fine, 0, 0), ["no_services"]);
     }
-
 }

@@ -38,7 +38,9 @@ pub async fn load_settings(db: &Db, partner_id: i64) -> Result<TicketSettings, s
     let Some(r) = row else {
         return Ok(TicketSettings::defaults());
     };
-    let choice = |id: &str, label: &str| -> Result<Choice, sqlx::Error> { Ok(Choice { id: r.try_get(id)?, label: r.try_get::<Option<String>, _>(label)?.unwrap_or_default() }) };
+    let choice = |id: &str, label: &str| -> Result<Choice, sqlx::Error> {
+        Ok(Choice { id: r.try_get(id)?, label: r.try_get::<Option<String>, _>(label)?.unwrap_or_default() })
+    };
     Ok(TicketSettings {
         subject_prefix: r.try_get("subject_prefix")?,
         do_not_map: r.try_get::<i64, _>("queue_do_not_map")? != 0,
@@ -73,7 +75,11 @@ pub async fn fetch_picklists(client: &AutotaskClient) -> Result<TicketPicklists,
     let pick = |name: &str| -> Vec<PickOption> {
         let mut values = fields.iter().find(|f| f.name.eq_ignore_ascii_case(name)).and_then(|f| f.picklist_values.clone()).unwrap_or_default();
         values.sort_by_key(|v| v.sort_order);
-        values.into_iter().filter(|v| v.is_active).filter_map(|v| Some(PickOption { id: v.value.trim().parse().ok()?, label: v.label, is_default: v.is_default_value })).collect()
+        values
+            .into_iter()
+            .filter(|v| v.is_active)
+            .filter_map(|v| Some(PickOption { id: v.value.trim().parse().ok()?, label: v.label, is_default: v.is_default_value }))
+            .collect()
     };
     Ok(TicketPicklists { queues: pick("queueID"), priorities: pick("priority"), statuses: pick("status") })
 }
@@ -205,7 +211,14 @@ pub fn taken_over(t: &Ticket, created_status: Option<i64>) -> bool {
 
 /// Adds a note unless one carrying `marker` is already there (a retry after a lost
 /// answer). Returns whether a note was written now.
-pub async fn note_once(client: &AutotaskClient, ticket_id: i64, marker: &str, retrying: bool, title: &str, text: &str) -> Result<bool, AutotaskError> {
+pub async fn note_once(
+    client: &AutotaskClient,
+    ticket_id: i64,
+    marker: &str,
+    retrying: bool,
+    title: &str,
+    text: &str,
+) -> Result<bool, AutotaskError> {
     use crate::autotask::query::{Filter, Query};
     if retrying {
         let found = client
@@ -282,7 +295,8 @@ impl SqlTickets {
 
     async fn check_customers(&self, partner_id: i64, ids: &[i64]) -> Result<(), AppError> {
         for chunk in ids.chunks(500) {
-            let (sql, args) = crate::db::dynamic::in_list("select count(*) as n from customer where partner_id = $1 and customer_id in", partner_id, chunk);
+            let (sql, args) =
+                crate::db::dynamic::in_list("select count(*) as n from customer where partner_id = $1 and customer_id in", partner_id, chunk);
             let n: i64 = bind_all(sqlx::query(&sql), &args).fetch_one(&self.db.pool).await.internal()?.try_get("n").internal()?;
             if n != chunk.len() as i64 {
                 return Err(AppError::invalid("customer_ids", "One of the chosen customers no longer exists; reload the page and choose again."));
@@ -344,7 +358,10 @@ impl TicketService for SqlTickets {
         let summary = if s.do_not_map {
             "Ticket settings saved: queue Do not map (ticketing off)".to_string()
         } else {
-            format!("Ticket settings saved: queue {}, priority {}, new {}, complete {}", s.queue.label, s.priority.label, s.status_new.label, s.status_complete.label)
+            format!(
+                "Ticket settings saved: queue {}, priority {}, new {}, complete {}",
+                s.queue.label, s.priority.label, s.status_new.label, s.status_complete.label
+            )
         };
         audit::record(&mut *tx, actor.partner_id, &actor.email, "tickets.settings", &summary).await?;
         tx.commit().await.internal()?;
@@ -378,7 +395,8 @@ impl TicketService for SqlTickets {
             };
             let mut customer_names = Vec::new();
             for chunk in input.customer_ids.chunks(500) {
-                let (sql, args) = crate::db::dynamic::in_list("select customer_id, name from customer where partner_id = $1 and customer_id in", partner_id, chunk);
+                let (sql, args) =
+                    crate::db::dynamic::in_list("select customer_id, name from customer where partner_id = $1 and customer_id in", partner_id, chunk);
                 let names: std::collections::HashMap<i64, String> = bind_all(sqlx::query(&sql), &args)
                     .fetch_all(&self.db.pool)
                     .await
@@ -388,7 +406,13 @@ impl TicketService for SqlTickets {
                     .collect();
                 customer_names.extend(chunk.iter().map(|id| names.get(id).cloned().unwrap_or_else(|| format!("Customer {id} (deleted)"))));
             }
-            out.push(NotificationRule { rule_id: r.try_get("rule_id").internal()?, input, customer_names, created_at: r.try_get("created_at").internal()?, created_by: r.try_get("created_by").internal()? });
+            out.push(NotificationRule {
+                rule_id: r.try_get("rule_id").internal()?,
+                input,
+                customer_names,
+                created_at: r.try_get("created_at").internal()?,
+                created_by: r.try_get("created_by").internal()?,
+            });
         }
         Ok(out)
     }
@@ -443,7 +467,14 @@ impl TicketService for SqlTickets {
         if done.rows_affected() == 0 {
             return Err(AppError::NotFound);
         }
-        audit::record(&mut *tx, actor.partner_id, &actor.email, "rules.update", &format!("Notification {rule_id} changed: {}", Self::describe(&rule))).await?;
+        audit::record(
+            &mut *tx,
+            actor.partner_id,
+            &actor.email,
+            "rules.update",
+            &format!("Notification {rule_id} changed: {}", Self::describe(&rule)),
+        )
+        .await?;
         tx.commit().await.internal()?;
         self.resume_dispatch(actor.partner_id).await;
         self.rule(actor.partner_id, rule_id).await
@@ -452,8 +483,14 @@ impl TicketService for SqlTickets {
     async fn delete_rule(&self, actor: &CurrentUser, rule_id: i64) -> Result<(), AppError> {
         let rule = self.rule(actor.partner_id, rule_id).await?;
         let mut tx = self.db.begin().await.internal()?;
-        sqlx::query("delete from notification_rule where rule_id = $1 and partner_id = $2").bind(rule_id).bind(actor.partner_id).execute(&mut *tx).await.internal()?;
-        audit::record(&mut *tx, actor.partner_id, &actor.email, "rules.delete", &format!("Notification deleted: {}", Self::describe(&rule.input))).await?;
+        sqlx::query("delete from notification_rule where rule_id = $1 and partner_id = $2")
+            .bind(rule_id)
+            .bind(actor.partner_id)
+            .execute(&mut *tx)
+            .await
+            .internal()?;
+        audit::record(&mut *tx, actor.partner_id, &actor.email, "rules.delete", &format!("Notification deleted: {}", Self::describe(&rule.input)))
+            .await?;
         tx.commit().await.internal()
     }
 
@@ -468,7 +505,9 @@ impl TicketService for SqlTickets {
         .await
         .internal()?;
         rows.iter()
-            .map(|r| Ok(CustomerChoice { customer_id: r.try_get("customer_id")?, name: r.try_get("name")?, mapped: r.try_get::<i64, _>("matched")? != 0 }))
+            .map(|r| {
+                Ok(CustomerChoice { customer_id: r.try_get("customer_id")?, name: r.try_get("name")?, mapped: r.try_get::<i64, _>("matched")? != 0 })
+            })
             .collect::<Result<_, sqlx::Error>>()
             .internal()
     }
@@ -477,7 +516,10 @@ impl TicketService for SqlTickets {
         let partner_id = actor.partner_id;
         let settings = load_settings(&self.db, partner_id).await.internal()?;
         if settings.do_not_map {
-            return Err(AppError::invalid("queue", "Ticketing is off: the queue is set to \u{201c}Do not map\u{201d}. Choose a queue under Ticket settings first."));
+            return Err(AppError::invalid(
+                "queue",
+                "Ticketing is off: the queue is set to \u{201c}Do not map\u{201d}. Choose a queue under Ticket settings first.",
+            ));
         }
         let customer_id = match customer_id {
             Some(id) => id,
@@ -489,7 +531,9 @@ impl TicketService for SqlTickets {
                 .map(|r| r.try_get::<i64, _>("customer_id"))
                 .transpose()
                 .internal()?
-                .ok_or_else(|| AppError::invalid("customer_id", "No customer is mapped to an Autotask company yet. Map one on the Customer Map first."))?,
+                .ok_or_else(|| {
+                    AppError::invalid("customer_id", "No customer is mapped to an Autotask company yet. Map one on the Customer Map first.")
+                })?,
         };
         let name: String = sqlx::query("select name from customer where partner_id = $1 and customer_id = $2")
             .bind(partner_id)
@@ -500,10 +544,9 @@ impl TicketService for SqlTickets {
             .ok_or(AppError::NotFound)?
             .try_get("name")
             .internal()?;
-        let company_id = company_of(&self.db, partner_id, customer_id)
-            .await
-            .internal()?
-            .ok_or_else(|| AppError::invalid("customer_id", format!("{name} is not mapped to an Autotask company. Map it on the Customer Map first.")))?;
+        let company_id = company_of(&self.db, partner_id, customer_id).await.internal()?.ok_or_else(|| {
+            AppError::invalid("customer_id", format!("{name} is not mapped to an Autotask company. Map it on the Customer Map first."))
+        })?;
         let client = self.client(partner_id).await?;
         let web_url = crate::db::connection::web_url(&self.db, partner_id).await.internal()?;
         let mut steps = Vec::new();
@@ -517,11 +560,22 @@ impl TicketService for SqlTickets {
         };
         let resolved = match resolve(&settings, &lists) {
             Ok(r) => r,
-            Err(ResolveError::DoNotMap) => return Err(AppError::invalid("queue", "Ticketing is off: the queue is set to \u{201c}Do not map\u{201d}.")),
+            Err(ResolveError::DoNotMap) => {
+                return Err(AppError::invalid("queue", "Ticketing is off: the queue is set to \u{201c}Do not map\u{201d}."))
+            }
             Err(ResolveError::Missing(m)) => return Err(AppError::invalid("queue", m)),
         };
         let now = now_ms();
-        let facts = TicketFacts { customer: &name, device: "Taskbridge", job: "", event_type: "backup_failed", severity: "ok", message: "This is a test ticket sent from the Partner Notifications page.", occurred_at: now, event_ref: "test" };
+        let facts = TicketFacts {
+            customer: &name,
+            device: "Taskbridge",
+            job: "",
+            event_type: "backup_failed",
+            severity: "ok",
+            message: "This is a test ticket sent from the Partner Notifications page.",
+            occurred_at: now,
+            event_ref: "test",
+        };
         let mut body = ticket_body(&resolved, company_id, 0, &facts, settings.note_interval_minutes, now);
         body["title"] = Value::from(format!("{}Taskbridge test ticket for {name}", resolved.prefix));
         body["externalID"] = Value::from(format!("taskbridge-test-{now}"));
@@ -536,7 +590,9 @@ impl TicketService for SqlTickets {
         };
         let number = client.get::<Ticket>(ticket_id).await.ok().flatten().and_then(|t| t.ticket_number);
         steps.push(format!("Opened ticket {} in {name}'s company ({company_id}).", number.clone().unwrap_or_else(|| ticket_id.to_string())));
-        if let Err(e) = note_once(&client, ticket_id, &format!("taskbridge-test-{now}"), false, "Test note", "Taskbridge can add notes to this ticket.").await {
+        if let Err(e) =
+            note_once(&client, ticket_id, &format!("taskbridge-test-{now}"), false, "Test note", "Taskbridge can add notes to this ticket.").await
+        {
             return Ok(fail(steps, "Adding a note", e, Some((ticket_id, number))));
         }
         steps.push("Added a note.".into());
@@ -544,7 +600,14 @@ impl TicketService for SqlTickets {
             return Ok(fail(steps, "Completing the ticket", e, Some((ticket_id, number))));
         }
         steps.push(format!("Completed it with the status \u{201c}{}\u{201d}.", settings.status_complete.label));
-        audit::record(&self.db.pool, partner_id, &actor.email, "tickets.test", &format!("Test ticket {} sent to {name}", number.clone().unwrap_or_else(|| ticket_id.to_string()))).await?;
+        audit::record(
+            &self.db.pool,
+            partner_id,
+            &actor.email,
+            "tickets.test",
+            &format!("Test ticket {} sent to {name}", number.clone().unwrap_or_else(|| ticket_id.to_string())),
+        )
+        .await?;
         Ok(TestTicket { ok: true, steps, ticket_id: Some(ticket_id), ticket_number: number, link: ticket_link(&web_url, ticket_id) })
     }
 
@@ -574,15 +637,19 @@ impl TicketService for SqlTickets {
             filter.push_str(&format!(" and e.dispatch_state = ${}", args.len()));
         }
         let from = " where e.partner_id = $1";
-        let total: i64 = bind_all(sqlx::query(&format!("select count(*) as n from event e join customer c on c.customer_id = e.customer_id{from}{filter}")), &args).fetch_one(&self.db.pool).await.internal()?.try_get("n").internal()?;
+        let total: i64 = bind_all(
+            sqlx::query(&format!("select count(*) as n from event e join customer c on c.customer_id = e.customer_id{from}{filter}")),
+            &args,
+        )
+        .fetch_one(&self.db.pool)
+        .await
+        .internal()?
+        .try_get("n")
+        .internal()?;
         let (page, per_page, offset) = page_bounds(total, q.page, q.per_page, 200);
         let sql = format!("{EVENT_SELECT}{from}{filter} order by e.event_id desc limit {per_page} offset {offset}");
         let rows = bind_all(sqlx::query(&sql), &args).fetch_all(&self.db.pool).await.internal()?;
-        let rows = rows
-            .iter()
-            .map(event_row)
-            .collect::<Result<Vec<_>, sqlx::Error>>()
-            .internal()?;
+        let rows = rows.iter().map(event_row).collect::<Result<Vec<_>, sqlx::Error>>().internal()?;
         let pending: i64 = sqlx::query("select count(*) as n from event where partner_id = $1 and dispatch_state = 'pending'")
             .bind(partner_id)
             .fetch_one(&self.db.pool)
@@ -590,7 +657,11 @@ impl TicketService for SqlTickets {
             .internal()?
             .try_get("n")
             .internal()?;
-        let health = sqlx::query("select retry_at, last_error from dispatch_lease where partner_id = $1").bind(partner_id).fetch_optional(&self.db.pool).await.internal()?;
+        let health = sqlx::query("select retry_at, last_error from dispatch_lease where partner_id = $1")
+            .bind(partner_id)
+            .fetch_optional(&self.db.pool)
+            .await
+            .internal()?;
         let (retry_at, problem) = match health {
             Some(h) => (h.try_get::<Option<i64>, _>("retry_at").internal()?, h.try_get::<Option<String>, _>("last_error").internal()?),
             None => (None, None),

@@ -15,7 +15,8 @@ pub const RETRY_FAILED_AFTER_MS: i64 = 15 * 60_000;
 /// with one conditional write, so with several instances exactly one runs it. A run with
 /// failures is due again after [`RETRY_FAILED_AFTER_MS`].
 pub async fn try_run_once(db: &Db, connections: &SqlAutotaskSettings, now: i64) -> Result<usize, sqlx::Error> {
-    let partners: Vec<i64> = sqlx::query_scalar("select distinct partner_id from notification_rule where action = 'sync'").fetch_all(&db.pool).await?;
+    let partners: Vec<i64> =
+        sqlx::query_scalar("select distinct partner_id from notification_rule where action = 'sync'").fetch_all(&db.pool).await?;
     let mut ran = 0;
     for partner_id in partners {
         let plan = push::schedule(db, partner_id).await?;
@@ -41,21 +42,27 @@ pub async fn try_run_once(db: &Db, connections: &SqlAutotaskSettings, now: i64) 
                 continue;
             }
         };
-        let complete = match push::apply(db, &client, partner_id, "schedule", &PushSelection { lines: None, hold_above: plan.hold_above, search: None }).await {
-            Ok(r) => {
-                tracing::info!(partner_id, applied = r.applied, held = r.held, failed = r.failed, "scheduled push");
-                r.failed == 0
-            }
-            Err(e) => {
-                tracing::warn!(partner_id, error = %e, "scheduled push failed");
-                false
-            }
-        };
+        let complete =
+            match push::apply(db, &client, partner_id, "schedule", &PushSelection { lines: None, hold_above: plan.hold_above, search: None }).await {
+                Ok(r) => {
+                    tracing::info!(partner_id, applied = r.applied, held = r.held, failed = r.failed, "scheduled push");
+                    r.failed == 0
+                }
+                Err(e) => {
+                    tracing::warn!(partner_id, error = %e, "scheduled push failed");
+                    false
+                }
+            };
         if !complete {
             // A push that failed (wholly or for some lines) is tried again soon rather than
             // a whole interval later; only this instance's claim is moved.
             let soon = now + RETRY_FAILED_AFTER_MS.min(plan.every_hours * 3_600_000);
-            sqlx::query("update billing_schedule set next_run_at = $1 where partner_id = $2 and next_run_at = $3").bind(soon).bind(partner_id).bind(next).execute(&db.pool).await?;
+            sqlx::query("update billing_schedule set next_run_at = $1 where partner_id = $2 and next_run_at = $3")
+                .bind(soon)
+                .bind(partner_id)
+                .bind(next)
+                .execute(&db.pool)
+                .await?;
         }
         ran += 1;
     }

@@ -18,7 +18,7 @@ use crate::autotask::query::{Filter, Query};
 use crate::db::connection::SqlAutotaskSettings;
 use crate::db::dynamic::{bind_all, Arg};
 use crate::db::{now_ms, Db};
-use crate::services::tickets::{self, Resolved, ResolveError, TicketFacts};
+use crate::services::tickets::{self, ResolveError, Resolved, TicketFacts};
 use app::types::tickets::{event_label, is_recovery, recovers, Outcome, TicketPicklists, TicketSettings};
 use sqlx::Row;
 use std::collections::{HashMap, HashSet};
@@ -301,7 +301,9 @@ impl Dispatcher {
         }
         let cache = {
             let mut all = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            all.entry(partner_id).or_insert_with(|| Arc::new(tokio::sync::Mutex::new(PartnerCache { client: None, picklists: None, failures: 0 }))).clone()
+            all.entry(partner_id)
+                .or_insert_with(|| Arc::new(tokio::sync::Mutex::new(PartnerCache { client: None, picklists: None, failures: 0 })))
+                .clone()
         };
         let mut guard = cache.lock().await;
         let mut outcome = Ok(());
@@ -509,7 +511,8 @@ impl<'a> Round<'a> {
     async fn handle(&mut self, ev: &Ev) -> Result<(), Pause> {
         let rules: Vec<Rule> = self.rules.iter().filter(|r| r.applies_to(ev.customer_id)).cloned().collect();
         if is_recovery(&ev.event_type) {
-            let keys: Vec<String> = recovers(&ev.event_type).iter().map(|f| incident_key(ev.customer_id, &ev.device, f)).filter(|k| self.open.contains_key(k)).collect();
+            let keys: Vec<String> =
+                recovers(&ev.event_type).iter().map(|f| incident_key(ev.customer_id, &ev.device, f)).filter(|k| self.open.contains_key(k)).collect();
             if !keys.is_empty() {
                 self.flush_repeats().await?;
                 let mut last = None;
@@ -527,7 +530,11 @@ impl<'a> Round<'a> {
             }
             let informational = rules.iter().any(|r| r.subscribe_ok && r.covers(&ev.event_type));
             if !informational {
-                let why = if rules.is_empty() { "No \u{201c}Open an Autotask ticket\u{201d} notification applies to this customer." } else { "An OK event with no open ticket to complete (OK events are not subscribed)." };
+                let why = if rules.is_empty() {
+                    "No \u{201c}Open an Autotask ticket\u{201d} notification applies to this customer."
+                } else {
+                    "An OK event with no open ticket to complete (OK events are not subscribed)."
+                };
                 self.finish(ev, Outcome::Ignored, why, None).await?;
                 return Ok(());
             }
@@ -560,11 +567,18 @@ impl<'a> Round<'a> {
             return Ok(());
         }
         if self.settings.do_not_map {
-            self.finish(ev, Outcome::NotSent, "Not sent: ticketing is off (the queue is set to \u{201c}Do not map\u{201d} on the Setup page).", None).await?;
+            self.finish(ev, Outcome::NotSent, "Not sent: ticketing is off (the queue is set to \u{201c}Do not map\u{201d} on the Setup page).", None)
+                .await?;
             return Ok(());
         }
         let Some(company_id) = self.company(ev.customer_id).await? else {
-            self.finish(ev, Outcome::NotSent, "Not sent: customer not mapped. Link it to an Autotask company on the Customer Map; later events will open tickets.", None).await?;
+            self.finish(
+                ev,
+                Outcome::NotSent,
+                "Not sent: customer not mapped. Link it to an Autotask company on the Customer Map; later events will open tickets.",
+                None,
+            )
+            .await?;
             return Ok(());
         };
         let complete = rules.iter().filter(|r| r.covers(&ev.event_type)).any(|r| r.complete_on_recovery);
@@ -608,7 +622,8 @@ impl<'a> Round<'a> {
         let external = tickets::external_id(inc.id);
         let mut found: Option<(i64, Option<String>)> = None;
         if inc.create_attempted {
-            let hits: Vec<Ticket> = client.query(&Query::new([Filter::eq("externalID", external.clone())]).include(&["id", "ticketNumber", "status"])).await?;
+            let hits: Vec<Ticket> =
+                client.query(&Query::new([Filter::eq("externalID", external.clone())]).include(&["id", "ticketNumber", "status"])).await?;
             found = hits.into_iter().min_by_key(|t| t.id).map(|t| (t.id, t.ticket_number));
         }
         let (ticket_id, number) = match found {
@@ -629,13 +644,25 @@ impl<'a> Round<'a> {
                     occurred_at: ev.occurred_at,
                     event_ref: &ev.external_id,
                 };
-                let body = tickets::ticket_body(&resolved, inc.company_id.unwrap_or_default(), inc.id, &facts, self.settings.note_interval_minutes, self.now);
+                let body = tickets::ticket_body(
+                    &resolved,
+                    inc.company_id.unwrap_or_default(),
+                    inc.id,
+                    &facts,
+                    self.settings.note_interval_minutes,
+                    self.now,
+                );
                 match client.create("Tickets", &body).await {
                     // The number is read for many tickets at once after the batch.
                     Ok(id) => (id, None),
                     Err(AutotaskError::InvalidData(reason)) => {
                         // Autotask refused this ticket's data: record why; later failures try again.
-                        sqlx::query("update incident set state = 'failed', problem = $1, closed_at = $2 where incident_id = $3").bind(&reason).bind(now_ms()).bind(inc.id).execute(&self.d.db.pool).await?;
+                        sqlx::query("update incident set state = 'failed', problem = $1, closed_at = $2 where incident_id = $3")
+                            .bind(&reason)
+                            .bind(now_ms())
+                            .bind(inc.id)
+                            .execute(&self.d.db.pool)
+                            .await?;
                         self.open.remove(&inc.key);
                         self.finish(ev, Outcome::Failed, &format!("Autotask refused the ticket: {reason}"), None).await?;
                         return Ok(());
@@ -726,14 +753,19 @@ impl<'a> Round<'a> {
             return Ok((0, 0, 0, String::new(), 0));
         }
         let last_id: i64 = r.try_get("last_id")?;
-        let message: String = sqlx::query("select message from event where event_id = $1").bind(last_id).fetch_one(&self.d.db.pool).await?.try_get("message")?;
+        let message: String =
+            sqlx::query("select message from event where event_id = $1").bind(last_id).fetch_one(&self.d.db.pool).await?.try_get("message")?;
         Ok((n, r.try_get("first_at")?, r.try_get("last_at")?, message, last_id))
     }
 
     /// The marker of a note being written (the stored one: a retry within the round
     /// must see what the failed attempt recorded).
     async fn marker(&self, incident_id: i64) -> Result<Option<String>, sqlx::Error> {
-        sqlx::query("select write_marker from incident where incident_id = $1").bind(incident_id).fetch_one(&self.d.db.pool).await?.try_get("write_marker")
+        sqlx::query("select write_marker from incident where incident_id = $1")
+            .bind(incident_id)
+            .fetch_one(&self.d.db.pool)
+            .await?
+            .try_get("write_marker")
     }
 
     /// Reads the numbers of new tickets in one query (people search and link by them).
@@ -763,7 +795,11 @@ impl<'a> Round<'a> {
         for t in tickets {
             let (Some(number), Some(incident_id)) = (t.ticket_number, by_ticket.get(&t.id)) else { continue };
             sqlx::query("update incident set ticket_number = $1 where incident_id = $2").bind(&number).bind(incident_id).execute(&mut *tx).await?;
-            sqlx::query("update event set ticket_number = $1 where incident_id = $2 and ticket_number is null").bind(&number).bind(incident_id).execute(&mut *tx).await?;
+            sqlx::query("update event set ticket_number = $1 where incident_id = $2 and ticket_number is null")
+                .bind(&number)
+                .bind(incident_id)
+                .execute(&mut *tx)
+                .await?;
             if let Some(inc) = self.open.values_mut().find(|i| i.id == *incident_id) {
                 inc.ticket_number = Some(number);
             }
@@ -787,7 +823,11 @@ impl<'a> Round<'a> {
     }
 
     async fn has_pending_events(&self) -> Result<bool, sqlx::Error> {
-        Ok(sqlx::query("select event_id from event where partner_id = $1 and dispatch_state = 'pending' limit 1").bind(self.partner_id).fetch_optional(&self.d.db.pool).await?.is_some())
+        Ok(sqlx::query("select event_id from event where partner_id = $1 and dispatch_state = 'pending' limit 1")
+            .bind(self.partner_id)
+            .fetch_optional(&self.d.db.pool)
+            .await?
+            .is_some())
     }
 
     /// Notes whose interval has passed. New events go first: returns true when it
@@ -831,11 +871,13 @@ impl<'a> Round<'a> {
             // Someone completed it in Autotask: this incident is over, and its unnoted
             // repeats are new failures: they go back to the queue and open a new ticket.
             let mut tx = self.d.db.begin().await?;
-            sqlx::query("update incident set state = 'closed_in_autotask', closed_at = $1, note_due_at = null, pending_repeats = 0 where incident_id = $2")
-                .bind(now_ms())
-                .bind(inc.id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "update incident set state = 'closed_in_autotask', closed_at = $1, note_due_at = null, pending_repeats = 0 where incident_id = $2",
+            )
+            .bind(now_ms())
+            .bind(inc.id)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query("update event set dispatch_state = 'pending', dispatch_note = null, incident_id = null, ticket_id = null, ticket_number = null where incident_id = $1 and dispatch_state = 'coalesced'")
                 .bind(inc.id)
                 .execute(&mut *tx)
@@ -850,7 +892,11 @@ impl<'a> Round<'a> {
             let marker = format!("taskbridge-note-{}-{last_id}", inc.id);
             let retrying = self.marker(inc.id).await?.as_deref() == Some(marker.as_str());
             if !retrying {
-                sqlx::query("update incident set write_marker = $1 where incident_id = $2").bind(&marker).bind(inc.id).execute(&self.d.db.pool).await?;
+                sqlx::query("update incident set write_marker = $1 where incident_id = $2")
+                    .bind(&marker)
+                    .bind(inc.id)
+                    .execute(&self.d.db.pool)
+                    .await?;
             }
             let times = if n == 1 { "once more".to_string() } else { format!("{n} more times") };
             let text = format!(
@@ -863,7 +909,11 @@ impl<'a> Round<'a> {
         }
         let now = now_ms();
         let mut tx = self.d.db.begin().await?;
-        sqlx::query("update incident set pending_repeats = 0, note_due_at = null, last_note_at = $1, write_marker = null where incident_id = $2").bind(now).bind(inc.id).execute(&mut *tx).await?;
+        sqlx::query("update incident set pending_repeats = 0, note_due_at = null, last_note_at = $1, write_marker = null where incident_id = $2")
+            .bind(now)
+            .bind(inc.id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("update event set dispatch_state = 'noted', dispatch_note = $1 where incident_id = $2 and dispatch_state = 'coalesced' and event_id <= $3")
             .bind(format!("Added to ticket {} in a note ({n} {}).", inc.ticket_number.clone().unwrap_or_else(|| ticket_id.to_string()), if n == 1 { "repeat" } else { "repeats" }))
             .bind(inc.id)
@@ -882,7 +932,12 @@ impl<'a> Round<'a> {
     async fn recover(&mut self, inc: Inc, ev: &Ev) -> Result<(Outcome, String, Inc), Pause> {
         let now = now_ms();
         let Some(ticket_id) = inc.ticket_id else {
-            sqlx::query("update incident set state = 'completed', closed_at = $1, close_event_id = $2 where incident_id = $3").bind(now).bind(ev.event_id).bind(inc.id).execute(&self.d.db.pool).await?;
+            sqlx::query("update incident set state = 'completed', closed_at = $1, close_event_id = $2 where incident_id = $3")
+                .bind(now)
+                .bind(ev.event_id)
+                .bind(inc.id)
+                .execute(&self.d.db.pool)
+                .await?;
             return Ok((Outcome::Ignored, "Recovered before a ticket was opened.".into(), inc));
         };
         let number = inc.ticket_number.clone().unwrap_or_else(|| ticket_id.to_string());
@@ -898,7 +953,9 @@ impl<'a> Round<'a> {
             Some(t) if retrying && inc.complete_on_recovery && tickets::completed_in_autotask(t, &resolved) => {
                 ("completed", Outcome::Completed, format!("Completed ticket {number}."))
             }
-            Some(t) if tickets::completed_in_autotask(t, &resolved) => ("closed_in_autotask", Outcome::NotSent, format!("Ticket {number} was already completed in Autotask; left as it is.")),
+            Some(t) if tickets::completed_in_autotask(t, &resolved) => {
+                ("closed_in_autotask", Outcome::NotSent, format!("Ticket {number} was already completed in Autotask; left as it is."))
+            }
             Some(t) => {
                 let (n, _, _, _, _) = self.unnoted(inc.id).await?;
                 let repeats = if n > 0 { format!(" It had failed {n} more time(s) since the last note.") } else { String::new() };
@@ -909,7 +966,11 @@ impl<'a> Round<'a> {
                     if ev.message.is_empty() { "no message" } else { &ev.message }
                 );
                 if !retrying {
-                    sqlx::query("update incident set write_marker = $1 where incident_id = $2").bind(&marker).bind(inc.id).execute(&self.d.db.pool).await?;
+                    sqlx::query("update incident set write_marker = $1 where incident_id = $2")
+                        .bind(&marker)
+                        .bind(inc.id)
+                        .execute(&self.d.db.pool)
+                        .await?;
                 }
                 if tickets::taken_over(t, inc.created_status) || !inc.complete_on_recovery {
                     tickets::note_once(&client, ticket_id, &marker, retrying, "Recovered", &text).await?;

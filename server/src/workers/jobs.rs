@@ -174,7 +174,15 @@ impl Jobs {
             .map(|_| ())
     }
 
-    async fn finish(&self, partner_id: i64, job_id: i64, kind: JobKind, actor: &str, progress: &Progress, outcome: &Outcome) -> Result<(), sqlx::Error> {
+    async fn finish(
+        &self,
+        partner_id: i64,
+        job_id: i64,
+        kind: JobKind,
+        actor: &str,
+        progress: &Progress,
+        outcome: &Outcome,
+    ) -> Result<(), sqlx::Error> {
         self.flush(job_id, progress).await?;
         let (state, message) = match outcome {
             Ok(summary) => (JobState::Done, summary.as_str()),

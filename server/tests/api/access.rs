@@ -72,15 +72,38 @@ async fn no_server_function_or_route_returns_another_partners_data(backend: Back
     let a_browser = app.signed_in(&a.email, &a.password).await;
     let b_browser = app.signed_in(&b.email, &b.password).await;
     // Give B data of every kind.
-    b_browser.ok("create_user", &[("email", "bravo-tech@bravo.example"), ("name", "Bravo Tech"), ("role", "technician"), ("password", "bravo-tech-password")]).await;
+    b_browser
+        .ok(
+            "create_user",
+            &[("email", "bravo-tech@bravo.example"), ("name", "Bravo Tech"), ("role", "technician"), ("password", "bravo-tech-password")],
+        )
+        .await;
     let b_token = b_browser.ok("create_api_token", &[("name", "Bravo platform")]).await;
     let b_token_id = b_token["summary"]["token_id"].as_i64().unwrap().to_string();
     let b_users = b_browser.ok("list_users", &[]).await;
     let b_user_id = b_users[0]["user_id"].as_i64().unwrap().to_string();
     let a_token = a_browser.ok("create_api_token", &[("name", "Alpha platform")]).await;
-    b_browser.ok("save_autotask_connection", &[("username", "bravo-api@bravo.example"), ("secret", "bravo-secret-value"), ("integration_code", "BRAVOCODE"), ("zone_override", "http://127.0.0.1:9/ATServicesRest/")]).await;
+    b_browser
+        .ok(
+            "save_autotask_connection",
+            &[
+                ("username", "bravo-api@bravo.example"),
+                ("secret", "bravo-secret-value"),
+                ("integration_code", "BRAVOCODE"),
+                ("zone_override", "http://127.0.0.1:9/ATServicesRest/"),
+            ],
+        )
+        .await;
 
-    let b_markers = [b.name.as_str(), b.email.as_str(), "bravo-tech@bravo.example", "Bravo platform", "bravo-api@bravo.example", "bravo-secret-value", "BRAVOCODE"];
+    let b_markers = [
+        b.name.as_str(),
+        b.email.as_str(),
+        "bravo-tech@bravo.example",
+        "Bravo platform",
+        "bravo-api@bravo.example",
+        "bravo-secret-value",
+        "BRAVOCODE",
+    ];
     // Every argument-free server function, called by A, shows nothing of B.
     for path in protected_server_functions() {
         let endpoint = path.trim_start_matches("/rpc/");

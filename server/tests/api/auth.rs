@@ -88,13 +88,8 @@ async fn signing_out_ends_the_session(backend: Backend) {
     let out = cookie_jar_copy.call("sign_out", &[]).await;
     assert!(out.status().is_success());
     assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
-    let replay = reqwest::Client::new()
-        .post(app.url("/rpc/get_current_user"))
-        .header("cookie", value)
-        .header("origin", app.origin())
-        .send()
-        .await
-        .unwrap();
+    let replay =
+        reqwest::Client::new().post(app.url("/rpc/get_current_user")).header("cookie", value).header("origin", app.origin()).send().await.unwrap();
     assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
     // The other session of the same user is unaffected.
     browser.ok("get_current_user", &[]).await;
@@ -120,7 +115,8 @@ async fn disabling_a_user_ends_its_sessions_and_blocks_sign_in(backend: Backend)
     let app = spawn(backend).await;
     let a = app.partner("Disable").await;
     let admin = app.signed_in(&a.email, &a.password).await;
-    let created = admin.ok("create_user", &[("email", "t@disable.example"), ("name", "T"), ("role", "technician"), ("password", "tech-password-long")]).await;
+    let created =
+        admin.ok("create_user", &[("email", "t@disable.example"), ("name", "T"), ("role", "technician"), ("password", "tech-password-long")]).await;
     let tech = app.signed_in("t@disable.example", "tech-password-long").await;
     let id = created["user_id"].to_string();
     admin.ok("set_user_disabled", &[("user_id", &id), ("disabled", "true")]).await;

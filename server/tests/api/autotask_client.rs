@@ -77,14 +77,24 @@ async fn every_credential_failure_has_its_own_cause() {
     let cause = |r: Result<i64, AutotaskError>| r.unwrap_err();
     let q = Query::new([]);
     assert_eq!(cause(client_as(&sb, USERNAME, "wrong", INTEGRATION_CODE).count("Companies", &q).await), AutotaskError::WrongSecret);
-    assert!(matches!(cause(client_as(&sb, "nobody@x.example", SECRET, INTEGRATION_CODE).count("Companies", &q).await), AutotaskError::UnknownUser(u) if u == "nobody@x.example"));
+    assert!(
+        matches!(cause(client_as(&sb, "nobody@x.example", SECRET, INTEGRATION_CODE).count("Companies", &q).await), AutotaskError::UnknownUser(u) if u == "nobody@x.example")
+    );
     assert_eq!(cause(client_as(&sb, USERNAME, SECRET, "NOT-OURS").count("Companies", &q).await), AutotaskError::BadIntegrationCode);
-    assert!(matches!(cause(client_as(&sb, NO_ACCESS_USERNAME, SECRET, INTEGRATION_CODE).count("Companies", &q).await), AutotaskError::MissingPermission(_)));
+    assert!(matches!(
+        cause(client_as(&sb, NO_ACCESS_USERNAME, SECRET, INTEGRATION_CODE).count("Companies", &q).await),
+        AutotaskError::MissingPermission(_)
+    ));
     // Nothing listening: unavailable, with the reason.
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = closed.local_addr().unwrap();
     drop(closed);
-    let opts = ClientOptions { discovery_url: format!("http://{addr}/ATServicesRest/"), max_attempts: 2, backoff_base: Duration::from_millis(5), ..ClientOptions::default() };
+    let opts = ClientOptions {
+        discovery_url: format!("http://{addr}/ATServicesRest/"),
+        max_attempts: 2,
+        backoff_base: Duration::from_millis(5),
+        ..ClientOptions::default()
+    };
     let unreachable = AutotaskClient::new(Credentials::new(USERNAME, SECRET, INTEGRATION_CODE), opts).unwrap();
     assert!(matches!(unreachable.count("Companies", &q).await.unwrap_err(), AutotaskError::Unavailable(m) if m.contains("could not reach")));
 }
@@ -109,7 +119,13 @@ async fn transient_failures_are_retried_and_lasting_ones_reported() {
     set_faults(&sb, json!({"rate_timeout": 1.0, "timeout_ms": 5_000})).await;
     let impatient = AutotaskClient::new(
         Credentials::new(USERNAME, SECRET, INTEGRATION_CODE),
-        ClientOptions { discovery_url: format!("{}/ATServicesRest/", sb.base_url()), timeout: Duration::from_millis(300), max_attempts: 2, backoff_base: Duration::from_millis(5), ..ClientOptions::default() },
+        ClientOptions {
+            discovery_url: format!("{}/ATServicesRest/", sb.base_url()),
+            timeout: Duration::from_millis(300),
+            max_attempts: 2,
+            backoff_base: Duration::from_millis(5),
+            ..ClientOptions::default()
+        },
     )
     .unwrap();
     assert!(matches!(impatient.count("Companies", &Query::new([])).await.unwrap_err(), AutotaskError::Timeout(_)));
@@ -169,7 +185,15 @@ async fn tickets_notes_and_picklists_round_trip() {
         .create("Tickets", &json!({"companyID": company, "title": "Backup failed: FS01", "status": 1, "priority": 2, "queueID": alerts.value.parse::<i64>().unwrap(), "dueDateTime": "2030-01-01T00:00:00Z", "externalID": "tb:1:fs01:backup_failed", "contactID": null}))
         .await
         .unwrap();
-    c.create_child("Tickets", ticket_id, "Notes", "TicketNotes", &json!({"title": "Repeated", "description": "Failed 3 more times", "noteType": 1, "publish": 1})).await.unwrap();
+    c.create_child(
+        "Tickets",
+        ticket_id,
+        "Notes",
+        "TicketNotes",
+        &json!({"title": "Repeated", "description": "Failed 3 more times", "noteType": 1, "publish": 1}),
+    )
+    .await
+    .unwrap();
     c.patch("Tickets", &json!({"id": ticket_id, "status": 5})).await.unwrap();
     let ticket: Ticket = c.get(ticket_id).await.unwrap().unwrap();
     assert_eq!(ticket.status, Some(5));
@@ -179,7 +203,13 @@ async fn tickets_notes_and_picklists_round_trip() {
     let by_external: Vec<Ticket> = c.query(&Query::new([Filter::eq("externalID", "tb:1:fs01:backup_failed")])).await.unwrap();
     assert_eq!(by_external[0].id, ticket_id);
     // Refused data says why.
-    let refused = c.create("Tickets", &json!({"companyID": company, "title": "x", "status": 1, "priority": 2, "queueID": 29683357, "dueDateTime": "2030-01-01T00:00:00Z"})).await.unwrap_err();
+    let refused = c
+        .create(
+            "Tickets",
+            &json!({"companyID": company, "title": "x", "status": 1, "priority": 2, "queueID": 29683357, "dueDateTime": "2030-01-01T00:00:00Z"}),
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(refused, AutotaskError::InvalidData(ref m) if m.contains("inactive")), "{refused:?}");
     let t = c.threshold().await.unwrap();
     assert_eq!(t.external_request_threshold, 10_000);

@@ -30,9 +30,17 @@ async fn world(backend: Backend) -> World {
     let app = spawn_with(backend, Options { autotask_discovery_url: Some(format!("{}/ATServicesRest/", sb.base_url())), ..Options::default() }).await;
     let partner = app.partner("Billing").await;
     let admin = app.signed_in(&partner.email, &partner.password).await;
-    admin.ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
+    admin
+        .ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")])
+        .await;
     let token = admin.ok("create_api_token", &[("name", "Backup platform")]).await["token"].as_str().unwrap().to_string();
-    let r = reqwest::Client::new().post(app.url("/api/v1/customers")).bearer_auth(&token).json(&json!({"customers": [{"ref": "c1", "name": "Acme Dental"}]})).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(app.url("/api/v1/customers"))
+        .bearer_auth(&token)
+        .json(&json!({"customers": [{"ref": "c1", "name": "Acme Dental"}]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     World { sb, app, admin, token }
 }
@@ -58,7 +66,14 @@ impl World {
     /// company with a Recurring Service contract (with the server licence when
     /// `with_service(i)`), and `quantity(i)` server licences reported this month.
     /// Returns each contract with its quantity.
-    async fn contracted(&self, at: &server::autotask::AutotaskClient, prefix: &str, n: i64, with_service: impl Fn(i64) -> bool, quantity: impl Fn(i64) -> i64) -> Vec<(i64, i64)> {
+    async fn contracted(
+        &self,
+        at: &server::autotask::AutotaskClient,
+        prefix: &str,
+        n: i64,
+        with_service: impl Fn(i64) -> bool,
+        quantity: impl Fn(i64) -> i64,
+    ) -> Vec<(i64, i64)> {
         let period = app::format::iso_utc(server::db::now_ms())[..7].to_string();
         let mut contracts = Vec::new();
         for i in 0..n {
@@ -69,9 +84,17 @@ impl World {
                 .await
                 .unwrap();
             if with_service(i) {
-                at.create_child("Contracts", contract, "Services", "ContractServices", &json!({"serviceID": SERVER_LICENCE, "unitPrice": 45.0})).await.unwrap();
+                at.create_child("Contracts", contract, "Services", "ContractServices", &json!({"serviceID": SERVER_LICENCE, "unitPrice": 45.0}))
+                    .await
+                    .unwrap();
             }
-            let r = reqwest::Client::new().post(self.app.url("/api/v1/customers")).bearer_auth(&self.token).json(&json!({"customers": [{"ref": reference, "name": format!("{prefix} Customer {i}")}]})).send().await.unwrap();
+            let r = reqwest::Client::new()
+                .post(self.app.url("/api/v1/customers"))
+                .bearer_auth(&self.token)
+                .json(&json!({"customers": [{"ref": reference, "name": format!("{prefix} Customer {i}")}]}))
+                .send()
+                .await
+                .unwrap();
             let customer = r.json::<Value>().await.unwrap()["results"][0]["customer_id"].as_i64().unwrap();
             self.admin.ok_json("save_customer_map", &json!({"changes": [{"op": "link", "customer_id": customer, "company_id": company}, {"op": "set_contract", "customer_id": customer, "contract_id": contract, "confirm_flags": true}]})).await;
             self.usage(json!({"customer_ref": reference, "product": "server_backup", "period": period, "quantity": quantity(i)})).await;
@@ -91,7 +114,13 @@ impl World {
     async fn billed(&self, at: &server::autotask::AutotaskClient, contract: i64) -> i64 {
         use server::autotask::{Filter, Query};
         let today = app::format::iso_utc(server::db::now_ms());
-        let rows = at.query_all_raw("ContractServiceUnits", &Query::new([Filter::eq("contractID", contract), Filter::lte("startDate", today.clone()), Filter::gt("endDate", today)])).await.unwrap();
+        let rows = at
+            .query_all_raw(
+                "ContractServiceUnits",
+                &Query::new([Filter::eq("contractID", contract), Filter::lte("startDate", today.clone()), Filter::gt("endDate", today)]),
+            )
+            .await
+            .unwrap();
         rows.iter().map(|r| r["units"].as_i64().unwrap()).sum::<i64>()
     }
 
@@ -114,7 +143,8 @@ async fn usage_is_one_row_per_customer_product_and_month(backend: Backend) {
     assert_eq!(statuses(&body), ["created", "created"]);
     let (_, again) = w.usage(json!({"usage": [lic(3.0), gb(1300.0, "2026-11-22T03:00:00Z"), gb(1250.0, "2026-11-22T01:00:00Z")]})).await;
     assert_eq!(statuses(&again), ["unchanged", "updated", "stale"], "a repeat is one row; an older measurement is ignored");
-    let rows: Vec<(String, f64)> = sqlx::query_as("select product, quantity from usage_report order by product").fetch_all(&w.app.state.db.pool).await.unwrap();
+    let rows: Vec<(String, f64)> =
+        sqlx::query_as("select product, quantity from usage_report order by product").fetch_all(&w.app.state.db.pool).await.unwrap();
     assert_eq!(rows, vec![("cloud_storage_gb".to_string(), 1300.0), ("server_backup".to_string(), 3.0)]);
     // Another month is another row.
     let mut december = lic(4.0);
@@ -134,7 +164,10 @@ async fn usage_is_one_row_per_customer_product_and_month(backend: Backend) {
         .await;
     assert_eq!(status, 200);
     let fields: Vec<&str> = bad["results"].as_array().unwrap().iter().map(|r| r["error"]["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["usage[0].product", "usage[1].period", "usage[2].quantity", "usage[3].measured_at", "usage[4].customer_ref", "usage[5].period"]);
+    assert_eq!(
+        fields,
+        ["usage[0].product", "usage[1].period", "usage[2].quantity", "usage[3].measured_at", "usage[4].customer_ref", "usage[5].period"]
+    );
     let (status, one) = w.usage(json!({"customer_ref": "c1", "product": "server_backup", "period": "2026-11"})).await;
     assert_eq!((status, one["error"]["field"].as_str()), (422, Some("quantity")));
 
@@ -142,7 +175,8 @@ async fn usage_is_one_row_per_customer_product_and_month(backend: Backend) {
     let other = w.app.partner("Other").await;
     let other_admin = w.app.signed_in(&other.email, &other.password).await;
     let other_token = other_admin.ok("create_api_token", &[("name", "x")]).await["token"].as_str().unwrap().to_string();
-    let customer_id: i64 = sqlx::query_scalar("select customer_id from customer where external_ref = 'c1'").fetch_one(&w.app.state.db.pool).await.unwrap();
+    let customer_id: i64 =
+        sqlx::query_scalar("select customer_id from customer where external_ref = 'c1'").fetch_one(&w.app.state.db.pool).await.unwrap();
     let r = reqwest::Client::new()
         .post(w.app.url("/api/v1/usage"))
         .bearer_auth(&other_token)
@@ -151,7 +185,10 @@ async fn usage_is_one_row_per_customer_product_and_month(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 422);
-    let kept: f64 = sqlx::query_scalar("select quantity from usage_report where product = 'server_backup' and period = '2026-11'").fetch_one(&w.app.state.db.pool).await.unwrap();
+    let kept: f64 = sqlx::query_scalar("select quantity from usage_report where product = 'server_backup' and period = '2026-11'")
+        .fetch_one(&w.app.state.db.pool)
+        .await
+        .unwrap();
     assert_eq!(kept, 3.0);
 }
 
@@ -163,7 +200,8 @@ async fn billing_settings_offer_monthly_services_and_check_them_on_save(backend:
     assert!(mappings.iter().all(|m| m["service_id"].is_null()));
 
     let services = w.admin.ok("retrieve_services", &[]).await;
-    let find = |name: &str| services.as_array().unwrap().iter().find(|s| s["name"] == name).cloned().unwrap_or_else(|| panic!("{name} in {services}"));
+    let find =
+        |name: &str| services.as_array().unwrap().iter().find(|s| s["name"] == name).cloned().unwrap_or_else(|| panic!("{name} in {services}"));
     assert_eq!(find("Server Backup Licence")["eligible"], true);
     assert!(find("Annual DR Test")["reason"].as_str().unwrap().contains("yearly"), "non-monthly services are shown with the reason");
     assert!(find("Legacy Tape Rotation")["reason"].as_str().unwrap().contains("Inactive"));
@@ -185,10 +223,14 @@ async fn billing_settings_offer_monthly_services_and_check_them_on_save(backend:
     assert!(matches!(&e, AppError::Invalid { field, message } if field == "mappings[1].service_id" && message.contains("monthly")), "{e:?}");
     let mut unknown = changed.clone();
     unknown[2]["service_id"] = json!(1);
-    assert!(matches!(w.admin.err_json("save_billing_settings", &json!({ "mappings": unknown })).await, AppError::Invalid { ref field, .. } if field == "mappings[2].service_id"));
+    assert!(
+        matches!(w.admin.err_json("save_billing_settings", &json!({ "mappings": unknown })).await, AppError::Invalid { ref field, .. } if field == "mappings[2].service_id")
+    );
     let mut rounded = changed.clone();
     rounded[0]["rounding"] = json!("down");
-    assert!(matches!(w.admin.err_json("save_billing_settings", &json!({ "mappings": rounded })).await, AppError::Invalid { ref field, .. } if field == "mappings[0].rounding"));
+    assert!(
+        matches!(w.admin.err_json("save_billing_settings", &json!({ "mappings": rounded })).await, AppError::Invalid { ref field, .. } if field == "mappings[0].rounding")
+    );
     // Nothing of the refused saves was kept.
     let now = w.admin.ok("get_billing_settings", &[]).await;
     assert_eq!(now["mappings"][1]["service_id"], Value::Null);
@@ -209,7 +251,13 @@ async fn a_push_previews_writes_only_differences_and_never_applies_twice(backend
     let mut contracts = Vec::new();
     for (i, (reference, kind)) in [("c1", 7), ("c2", 0), ("c3", 1), ("c4", 7)].into_iter().enumerate() {
         let company = at.create("Companies", &json!({"companyName": format!("Billing Co {i}"), "companyType": 1, "ownerResourceID": 29_682_885, "isActive": true, "countryID": 237})).await.unwrap();
-        let r = reqwest::Client::new().post(w.app.url("/api/v1/customers")).bearer_auth(&w.token).json(&json!({"customers": [{"ref": reference, "name": format!("Billing Customer {i}")}]})).send().await.unwrap();
+        let r = reqwest::Client::new()
+            .post(w.app.url("/api/v1/customers"))
+            .bearer_auth(&w.token)
+            .json(&json!({"customers": [{"ref": reference, "name": format!("Billing Customer {i}")}]}))
+            .send()
+            .await
+            .unwrap();
         let customer = r.json::<Value>().await.unwrap()["results"][0]["customer_id"].as_i64().unwrap();
         let mut changes = vec![json!({"op": "link", "customer_id": customer, "company_id": company})];
         if kind != 0 {
@@ -225,8 +273,12 @@ async fn a_push_previews_writes_only_differences_and_never_applies_twice(backend
     let (c1, c4) = (contracts[0], contracts[2]);
     at.create_child("Contracts", c1, "Services", "ContractServices", &json!({"serviceID": SERVER_LICENCE, "unitPrice": 45.0})).await.unwrap();
     at.create_child("Contracts", c1, "Services", "ContractServices", &json!({"serviceID": CLOUD_GB, "unitPrice": 8.0})).await.unwrap();
-    at.create("ContractServiceAdjustments", &json!({"contractID": c1, "serviceID": SERVER_LICENCE, "effectiveDate": month_start, "unitChange": 2})).await.unwrap();
-    at.create_child("Contracts", c4, "ServiceBundles", "ContractServiceBundles", &json!({"serviceBundleID": 29_683_201, "unitPrice": 95.0})).await.unwrap();
+    at.create("ContractServiceAdjustments", &json!({"contractID": c1, "serviceID": SERVER_LICENCE, "effectiveDate": month_start, "unitChange": 2}))
+        .await
+        .unwrap();
+    at.create_child("Contracts", c4, "ServiceBundles", "ContractServiceBundles", &json!({"serviceBundleID": 29_683_201, "unitPrice": 95.0}))
+        .await
+        .unwrap();
     let mut mappings = w.admin.ok("get_billing_settings", &[]).await["mappings"].as_array().unwrap().clone();
     mappings[0]["service_id"] = json!(SERVER_LICENCE);
     mappings[4]["service_id"] = json!(CLOUD_GB);
@@ -234,7 +286,8 @@ async fn a_push_previews_writes_only_differences_and_never_applies_twice(backend
     mappings[4]["unit_size"] = json!(100.0);
     w.admin.ok_json("save_billing_settings", &json!({ "mappings": mappings })).await;
     let period = &app::format::iso_utc(server::db::now_ms())[..7];
-    let usage = |c: &str, p: &str, q: f64| json!({"customer_ref": c, "product": p, "period": period, "quantity": q, "measured_at": "2026-01-01T00:00:00Z"});
+    let usage =
+        |c: &str, p: &str, q: f64| json!({"customer_ref": c, "product": p, "period": period, "quantity": q, "measured_at": "2026-01-01T00:00:00Z"});
     let (status, body) = w
         .usage(json!({"usage": [usage("c1", "server_backup", 5.0), usage("c1", "cloud_storage_gb", 1234.0), usage("c1", "workstation_backup", 3.0), usage("c2", "server_backup", 1.0), usage("c3", "server_backup", 1.0), usage("c4", "server_backup", 4.0)]}))
         .await;
@@ -242,11 +295,26 @@ async fn a_push_previews_writes_only_differences_and_never_applies_twice(backend
 
     // The preview: only differences change, each skip says why, nothing is written.
     let preview = w.admin.ok_json("preview_push", &json!({"query": {}})).await;
-    let line = |p: &Value, name: &str, product: &str| p["lines"].as_array().unwrap().iter().find(|l| l["customer_name"] == name && l["product"] == product).cloned().unwrap_or_else(|| panic!("{name} {product} in {p}"));
+    let line = |p: &Value, name: &str, product: &str| {
+        p["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["customer_name"] == name && l["product"] == product)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} {product} in {p}"))
+    };
     let lic = line(&preview, "Billing Customer 0", "server_backup");
-    assert_eq!((lic["autotask_units"].as_i64(), lic["taskbridge_units"].as_i64(), lic["change"].as_i64(), lic["money"].as_f64()), (Some(2), Some(5), Some(3), Some(135.0)));
+    assert_eq!(
+        (lic["autotask_units"].as_i64(), lic["taskbridge_units"].as_i64(), lic["change"].as_i64(), lic["money"].as_f64()),
+        (Some(2), Some(5), Some(3), Some(135.0))
+    );
     let gb = line(&preview, "Billing Customer 0", "cloud_storage_gb");
-    assert_eq!((gb["autotask_units"].as_i64(), gb["taskbridge_units"].as_i64(), gb["change"].as_i64()), (Some(0), Some(12), Some(12)), "1,234 GB to the nearest 100 GB is 12 units");
+    assert_eq!(
+        (gb["autotask_units"].as_i64(), gb["taskbridge_units"].as_i64(), gb["change"].as_i64()),
+        (Some(0), Some(12), Some(12)),
+        "1,234 GB to the nearest 100 GB is 12 units"
+    );
     let reason = |name: &str, product: &str| line(&preview, name, product)["reason"].as_str().unwrap().to_string();
     assert!(reason("Billing Customer 0", "workstation_backup").contains("not mapped"));
     assert!(reason("Billing Customer 1", "server_backup").contains("No billing contract"));
@@ -258,7 +326,18 @@ async fn a_push_previews_writes_only_differences_and_never_applies_twice(backend
         let at = &at;
         async move {
             let today = app::format::iso_utc(server::db::now_ms());
-            let rows = at.query_all_raw("ContractServiceUnits", &Query::new([Filter::eq("contractID", contract), Filter::eq("serviceID", service), Filter::lte("startDate", today.clone()), Filter::gt("endDate", today)])).await.unwrap();
+            let rows = at
+                .query_all_raw(
+                    "ContractServiceUnits",
+                    &Query::new([
+                        Filter::eq("contractID", contract),
+                        Filter::eq("serviceID", service),
+                        Filter::lte("startDate", today.clone()),
+                        Filter::gt("endDate", today),
+                    ]),
+                )
+                .await
+                .unwrap();
             rows.first().map_or(0, |r| r["units"].as_i64().unwrap())
         }
     };
@@ -272,7 +351,9 @@ async fn a_push_previews_writes_only_differences_and_never_applies_twice(backend
 
     // A push that wrote an adjustment and died before recording it: Autotask already
     // bills the target, so the next push finds nothing to write for that line.
-    at.create("ContractServiceAdjustments", &json!({"contractID": c1, "serviceID": CLOUD_GB, "effectiveDate": month_start, "unitChange": 12})).await.unwrap();
+    at.create("ContractServiceAdjustments", &json!({"contractID": c1, "serviceID": CLOUD_GB, "effectiveDate": month_start, "unitChange": 12}))
+        .await
+        .unwrap();
     let again = w.admin.ok_json("apply_push", &json!({"selection": {"lines": null, "hold_above": null}})).await;
     assert_eq!((again["applied"].as_i64(), again["unchanged"].as_i64()), (Some(0), Some(2)), "{again}");
     assert_eq!(billed(c1, CLOUD_GB).await, 12, "not applied twice");
@@ -285,7 +366,12 @@ async fn a_push_previews_writes_only_differences_and_never_applies_twice(backend
     assert_eq!(lost["applied"], 1, "{lost}");
     assert_eq!(billed(c1, SERVER_LICENCE).await, 7, "written once");
     let history = w.admin.ok("push_history", &[]).await;
-    let runs: Vec<(i64, &str, i64)> = history.as_array().unwrap().iter().map(|r| (r["push_id"].as_i64().unwrap(), r["kind"].as_str().unwrap(), r["applied"].as_i64().unwrap())).collect();
+    let runs: Vec<(i64, &str, i64)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["push_id"].as_i64().unwrap(), r["kind"].as_str().unwrap(), r["applied"].as_i64().unwrap()))
+        .collect();
     assert_eq!(runs.iter().map(|r| (r.1, r.2)).collect::<Vec<_>>(), [("apply", 1), ("apply", 0), ("apply", 1)], "newest first");
     let (latest, first) = (runs[0].0, runs[2].0);
 
@@ -305,7 +391,10 @@ async fn a_push_previews_writes_only_differences_and_never_applies_twice(backend
     let lines = w.admin.ok("push_lines", &[("push_id", &first.to_string())]).await;
     let by_product = |p: &str| lines.as_array().unwrap().iter().find(|l| l["product"] == p).cloned().unwrap();
     let applied = by_product("server_backup");
-    assert_eq!((applied["autotask_units"].as_i64(), applied["taskbridge_units"].as_i64(), applied["status"].as_str()), (Some(2), Some(5), Some("applied")));
+    assert_eq!(
+        (applied["autotask_units"].as_i64(), applied["taskbridge_units"].as_i64(), applied["status"].as_str()),
+        (Some(2), Some(5), Some("applied"))
+    );
     assert_eq!(by_product("cloud_storage_gb")["status"], "held");
     // The history exports as CSV for the partner only.
     let csv = w.admin.get("/exports/billing-history.csv").await.text().await.unwrap();
@@ -318,13 +407,20 @@ async fn a_push_previews_writes_only_differences_and_never_applies_twice(backend
 async fn scheduled_pushes_need_a_sync_notification_and_run_once_per_interval(backend: Backend) {
     let w = world(backend).await;
     let at = w.autotask();
-    let company = at.create("Companies", &json!({"companyName": "Scheduled Co", "companyType": 1, "ownerResourceID": 29_682_885, "isActive": true, "countryID": 237})).await.unwrap();
+    let company = at
+        .create(
+            "Companies",
+            &json!({"companyName": "Scheduled Co", "companyType": 1, "ownerResourceID": 29_682_885, "isActive": true, "countryID": 237}),
+        )
+        .await
+        .unwrap();
     let contract = at
         .create("Contracts", &json!({"companyID": company, "contractName": "Managed Backup", "contractType": 7, "status": 1, "startDate": "2025-01-01T00:00:00Z", "endDate": "2030-12-31T00:00:00Z"}))
         .await
         .unwrap();
     at.create_child("Contracts", contract, "Services", "ContractServices", &json!({"serviceID": SERVER_LICENCE, "unitPrice": 45.0})).await.unwrap();
-    let customer: i64 = sqlx::query_scalar("select customer_id from customer where external_ref = 'c1'").fetch_one(&w.app.state.db.pool).await.unwrap();
+    let customer: i64 =
+        sqlx::query_scalar("select customer_id from customer where external_ref = 'c1'").fetch_one(&w.app.state.db.pool).await.unwrap();
     w.admin.ok_json("save_customer_map", &json!({"changes": [{"op": "link", "customer_id": customer, "company_id": company}, {"op": "set_contract", "customer_id": customer, "contract_id": contract, "confirm_flags": true}]})).await;
     let mut mappings = w.admin.ok("get_billing_settings", &[]).await["mappings"].as_array().unwrap().clone();
     mappings[0]["service_id"] = json!(SERVER_LICENCE);
@@ -335,7 +431,11 @@ async fn scheduled_pushes_need_a_sync_notification_and_run_once_per_interval(bac
     let db = &w.app.state.db;
     let connections = &w.app.state.connections;
     let now = server::db::now_ms();
-    assert_eq!(server::workers::billing_schedule::try_run_once(db, connections, now).await.unwrap(), 0, "no Synchronize with Autotask notification, no push");
+    assert_eq!(
+        server::workers::billing_schedule::try_run_once(db, connections, now).await.unwrap(),
+        0,
+        "no Synchronize with Autotask notification, no push"
+    );
     assert_eq!(w.admin.ok("get_billing_schedule", &[]).await["enabled"], false);
     w.admin.ok_json("save_rule", &json!({"rule_id": null, "rule": {"action": "sync", "subscribe_ok": false, "all_types": true, "event_types": [], "customer_ids": [], "complete_on_recovery": true}})).await;
     assert_eq!(server::workers::billing_schedule::try_run_once(db, connections, now).await.unwrap(), 1, "the first push runs right away");
@@ -353,14 +453,35 @@ async fn scheduled_pushes_need_a_sync_notification_and_run_once_per_interval(bac
     let failed = w.admin.ok("push_history", &[]).await;
     assert_eq!(failed[0]["state"], "failed", "{failed}");
     assert_eq!(server::workers::billing_schedule::try_run_once(db, connections, down + 60_000).await.unwrap(), 0, "not at once");
-    assert_eq!(server::workers::billing_schedule::try_run_once(db, connections, down + server::workers::billing_schedule::RETRY_FAILED_AFTER_MS).await.unwrap(), 1, "retried soon");
+    assert_eq!(
+        server::workers::billing_schedule::try_run_once(db, connections, down + server::workers::billing_schedule::RETRY_FAILED_AFTER_MS)
+            .await
+            .unwrap(),
+        1,
+        "retried soon"
+    );
     assert_eq!(w.admin.ok("push_history", &[]).await[0]["applied"], 1, "the retry wrote the change");
-    assert_eq!(server::workers::billing_schedule::try_run_once(db, connections, down + server::workers::billing_schedule::RETRY_FAILED_AFTER_MS + 3_600_000).await.unwrap(), 0, "then back to the interval");
+    assert_eq!(
+        server::workers::billing_schedule::try_run_once(db, connections, down + server::workers::billing_schedule::RETRY_FAILED_AFTER_MS + 3_600_000)
+            .await
+            .unwrap(),
+        0,
+        "then back to the interval"
+    );
     let schedule = w.admin.ok("get_billing_schedule", &[]).await;
     assert_eq!((schedule["enabled"].as_bool(), schedule["every_hours"].as_i64()), (Some(true), Some(24)));
-    let e = w.admin.err_json("save_billing_schedule", &json!({"schedule": {"every_hours": 0, "hold_above": null, "enabled": true, "next_run_at": null, "allow_add_service": false}})).await;
+    let e = w
+        .admin
+        .err_json(
+            "save_billing_schedule",
+            &json!({"schedule": {"every_hours": 0, "hold_above": null, "enabled": true, "next_run_at": null, "allow_add_service": false}}),
+        )
+        .await;
     assert!(matches!(e, AppError::Invalid { ref field, .. } if field == "every_hours"), "{e:?}");
-    let saved = w.admin.ok_json("save_billing_schedule", &json!({"schedule": {"every_hours": 6, "hold_above": 50, "enabled": true, "next_run_at": null}})).await;
+    let saved = w
+        .admin
+        .ok_json("save_billing_schedule", &json!({"schedule": {"every_hours": 6, "hold_above": 50, "enabled": true, "next_run_at": null}}))
+        .await;
     assert_eq!((saved["every_hours"].as_i64(), saved["hold_above"].as_i64()), (Some(6), Some(50)));
 }
 
@@ -400,7 +521,12 @@ async fn throttling_and_outages_mid_push_never_apply_twice_and_missing_services_
     let preview = w.admin.ok_json("preview_push", &json!({"query": {}})).await;
     let missing = preview["lines"].as_array().unwrap().iter().find(|l| l["customer_name"] == "Fault Customer 6").unwrap().clone();
     assert!(missing["reason"].as_str().unwrap().contains("not on the billing contract"), "{missing}");
-    w.admin.ok_json("save_billing_schedule", &json!({"schedule": {"every_hours": 24, "hold_above": null, "enabled": false, "next_run_at": null, "allow_add_service": true}})).await;
+    w.admin
+        .ok_json(
+            "save_billing_schedule",
+            &json!({"schedule": {"every_hours": 24, "hold_above": null, "enabled": false, "next_run_at": null, "allow_add_service": true}}),
+        )
+        .await;
     let preview = w.admin.ok_json("preview_push", &json!({"query": {}})).await;
     let adding = preview["lines"].as_array().unwrap().iter().find(|l| l["customer_name"] == "Fault Customer 6").unwrap().clone();
     assert_eq!((adding["status"].as_str(), adding["change"].as_i64()), (Some("change"), Some(9)), "{adding}");

@@ -31,7 +31,9 @@ async fn connected(backend: Backend, sb: &RunningSandbox) -> (TestApp, Browser) 
     let app = spawn_with(backend, Options { autotask_discovery_url: Some(format!("{}/ATServicesRest/", sb.base_url())), ..Options::default() }).await;
     let partner = app.partner("Companies").await;
     let admin = app.signed_in(&partner.email, &partner.password).await;
-    admin.ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
+    admin
+        .ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")])
+        .await;
     (app, admin)
 }
 
@@ -122,12 +124,31 @@ async fn import_applies_every_rule_row_by_row_and_is_idempotent(backend: Backend
         }
         body
     };
-    let good = at.create("Companies", &make("Rule Good Dental Inc", json!({"address1": "1 Main St", "city": "Austin", "state": "TX", "postalCode": "78701", "countryID": 237}))).await.unwrap();
-    let bad_state = at.create("Companies", &make("Rule Texas Spelled Out LLC", json!({"address1": "2 Main St", "city": "Austin", "state": "Texas", "countryID": 237}))).await.unwrap();
+    let good = at
+        .create(
+            "Companies",
+            &make("Rule Good Dental Inc", json!({"address1": "1 Main St", "city": "Austin", "state": "TX", "postalCode": "78701", "countryID": 237})),
+        )
+        .await
+        .unwrap();
+    let bad_state = at
+        .create(
+            "Companies",
+            &make("Rule Texas Spelled Out LLC", json!({"address1": "2 Main St", "city": "Austin", "state": "Texas", "countryID": 237})),
+        )
+        .await
+        .unwrap();
     let no_address = at.create("Companies", &make("Rule Berlin GmbH", json!({"countryID": 84}))).await.unwrap();
-    let no_country = at.create("Companies", &make("Rule Nowhere Co.", json!({"address1": "3 Elm St", "city": "Albany", "state": "NY"}))).await.unwrap();
-    let no_contact = at.create("Companies", &make("Rule Lonely Ltd", json!({"countryID": 236, "city": "London", "state": "LND", "address1": "4 High St"}))).await.unwrap();
-    let no_email = at.create("Companies", &make("Rule No Email Pty Ltd", json!({"countryID": 14, "city": "Sydney", "state": "NSW", "address1": "5 George St"}))).await.unwrap();
+    let no_country =
+        at.create("Companies", &make("Rule Nowhere Co.", json!({"address1": "3 Elm St", "city": "Albany", "state": "NY"}))).await.unwrap();
+    let no_contact = at
+        .create("Companies", &make("Rule Lonely Ltd", json!({"countryID": 236, "city": "London", "state": "LND", "address1": "4 High St"})))
+        .await
+        .unwrap();
+    let no_email = at
+        .create("Companies", &make("Rule No Email Pty Ltd", json!({"countryID": 14, "city": "Sydney", "state": "NSW", "address1": "5 George St"})))
+        .await
+        .unwrap();
     for (company, first, last, email) in [
         (good, "Ana", "García", Some("ana@good.example")),
         (bad_state, "Ben", "Ortiz", Some("ben@texas.example")),
@@ -142,7 +163,15 @@ async fn import_applies_every_rule_row_by_row_and_is_idempotent(backend: Backend
         at.create_child("Companies", company, "Contacts", "Contacts", &contact).await.unwrap();
     }
     // A secondary contact is not a primary contact.
-    at.create_child("Companies", no_contact, "Contacts", "Contacts", &json!({"firstName": "Sec", "lastName": "Ondary", "emailAddress": "s@lonely.example", "isActive": 1, "primaryContact": false})).await.unwrap();
+    at.create_child(
+        "Companies",
+        no_contact,
+        "Contacts",
+        "Contacts",
+        &json!({"firstName": "Sec", "lastName": "Ondary", "emailAddress": "s@lonely.example", "isActive": 1, "primaryContact": false}),
+    )
+    .await
+    .unwrap();
 
     let (done, _) = discover(&admin).await;
     assert_eq!(done["state"], "done", "{done}");
@@ -163,7 +192,12 @@ async fn import_applies_every_rule_row_by_row_and_is_idempotent(backend: Backend
     }
     let reason = |id: i64| row(&page, id)["reason"].as_str().unwrap_or_default().to_string();
     assert_eq!(row(&page, bad_state)["status"], "failed");
-    assert!(reason(bad_state).contains("\u{201c}Texas\u{201d} is not an ISO 3166-2 code for United States") && reason(bad_state).contains("\u{201c}TX\u{201d}"), "{}", reason(bad_state));
+    assert!(
+        reason(bad_state).contains("\u{201c}Texas\u{201d} is not an ISO 3166-2 code for United States")
+            && reason(bad_state).contains("\u{201c}TX\u{201d}"),
+        "{}",
+        reason(bad_state)
+    );
     assert!(reason(no_contact).starts_with("No primary contact"), "{}", reason(no_contact));
     assert!(reason(no_email).contains("has no email address"), "{}", reason(no_email));
 
@@ -175,7 +209,9 @@ async fn import_applies_every_rule_row_by_row_and_is_idempotent(backend: Backend
     let rows = customers("select c.name, c.address1, c.city, c.state, c.country_code, c.region, c.admin_first, c.admin_last, c.admin_email, l.company_id from customer c join customer_link l on l.customer_id = c.customer_id order by l.company_id").await;
     let got: Vec<(i64, String, String, String, String, String, String)> = rows
         .iter()
-        .map(|r| (r.get("company_id"), r.get("name"), r.get("address1"), r.get("state"), r.get("country_code"), r.get("region"), r.get("admin_email")))
+        .map(|r| {
+            (r.get("company_id"), r.get("name"), r.get("address1"), r.get("state"), r.get("country_code"), r.get("region"), r.get("admin_email"))
+        })
         .collect();
     assert_eq!(
         got,
@@ -185,7 +221,8 @@ async fn import_applies_every_rule_row_by_row_and_is_idempotent(backend: Backend
             (no_country, "Rule Nowhere Co.".into(), "3 Elm St".into(), "NY".into(), "US".into(), "us".into(), "mary@nowhere.example".into()),
         ]
     );
-    let admin_name: (String, String) = rows.iter().find(|r| r.get::<i64, _>("company_id") == no_address).map(|r| (r.get("admin_first"), r.get("admin_last"))).unwrap();
+    let admin_name: (String, String) =
+        rows.iter().find(|r| r.get::<i64, _>("company_id") == no_address).map(|r| (r.get("admin_first"), r.get("admin_last"))).unwrap();
     assert_eq!(admin_name, ("Jürgen".to_string(), "Schäfer".to_string()));
 
     // Fix one failure in Autotask, rediscover, import everything again: nothing is
@@ -251,10 +288,14 @@ async fn imports_and_discoveries_are_guarded(backend: Backend) {
     // Not connected yet: Discover says what to do.
     let (_, not_connected) = admin.err("start_discovery", &[]).await;
     assert!(matches!(not_connected, AppError::Conflict(ref m) if m.contains("not connected")), "{not_connected:?}");
-    admin.ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
+    admin
+        .ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")])
+        .await;
     let (job, _) = discover(&admin).await;
     // Selections are checked.
-    assert!(matches!(admin.err_json("import_companies", &json!({"selection": {"ids": []}})).await, AppError::Invalid { ref field, .. } if field == "selection"));
+    assert!(
+        matches!(admin.err_json("import_companies", &json!({"selection": {"ids": []}})).await, AppError::Invalid { ref field, .. } if field == "selection")
+    );
     let unknown = admin.err_json("import_companies", &json!({"selection": {"ids": [999_999_999]}})).await;
     assert!(matches!(unknown, AppError::Invalid { ref message, .. } if message.contains("999999999") && message.contains("Discover")), "{unknown:?}");
     let none = admin.err_json("import_companies", &json!({"selection": {"matching": {"search": "no such company anywhere"}}})).await;

@@ -26,7 +26,9 @@ async fn the_secret_is_stored_encrypted_and_never_returned(backend: Backend) {
     let app = spawn_with(backend, discovery(&sb)).await;
     let a = app.partner("Conn").await;
     let admin = app.signed_in(&a.email, &a.password).await;
-    let saved = admin.ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
+    let saved = admin
+        .ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")])
+        .await;
     assert_eq!(saved["secret_set"], true);
     assert!(!saved.to_string().contains(SECRET));
     assert_eq!(saved["zone"]["url"], format!("{}/ATServicesRest/", sb.base_url()), "the zone is discovered on save: {saved}");
@@ -34,7 +36,9 @@ async fn the_secret_is_stored_encrypted_and_never_returned(backend: Backend) {
     assert!(!sealed.contains(SECRET) && sealed.starts_with("v1."));
     assert_eq!(app.state.master_key.decrypt(&sealed, &format!("partner:{}:autotask_secret", a.partner_id)).unwrap(), SECRET);
     // Saving again without a secret keeps it.
-    admin.ok("save_autotask_connection", &[("username", USERNAME), ("secret", ""), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
+    admin
+        .ok("save_autotask_connection", &[("username", USERNAME), ("secret", ""), ("integration_code", INTEGRATION_CODE), ("zone_override", "")])
+        .await;
     let test = admin.ok("test_autotask_connection", &[]).await;
     assert_eq!(test["ok"], true, "{test}");
     assert_eq!(test["companies"], 41);
@@ -45,7 +49,12 @@ async fn the_secret_is_stored_encrypted_and_never_returned(backend: Backend) {
     let seen = tech.ok("get_autotask_connection", &[]).await;
     assert_eq!(seen["username"], USERNAME);
     assert!(!seen.to_string().contains(SECRET));
-    assert_eq!(tech.err("save_autotask_connection", &[("username", "x@y.example"), ("secret", "s"), ("integration_code", "C"), ("zone_override", "")]).await.1, AppError::Forbidden);
+    assert_eq!(
+        tech.err("save_autotask_connection", &[("username", "x@y.example"), ("secret", "s"), ("integration_code", "C"), ("zone_override", "")])
+            .await
+            .1,
+        AppError::Forbidden
+    );
     assert_eq!(tech.err("test_autotask_connection", &[]).await.1, AppError::Forbidden);
 }
 
@@ -80,9 +89,13 @@ async fn invalid_settings_name_the_field_and_keep_what_was_saved(backend: Backen
     let app = spawn_with(backend, discovery(&sb)).await;
     let a = app.partner("Fields").await;
     let admin = app.signed_in(&a.email, &a.password).await;
-    let (_, e) = admin.err("save_autotask_connection", &[("username", USERNAME), ("secret", ""), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
+    let (_, e) = admin
+        .err("save_autotask_connection", &[("username", USERNAME), ("secret", ""), ("integration_code", INTEGRATION_CODE), ("zone_override", "")])
+        .await;
     assert!(e.field_message("secret").is_some(), "a first save needs the secret: {e:?}");
-    admin.ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
+    admin
+        .ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")])
+        .await;
     for (field, args) in [
         ("username", [("username", "not an email"), ("secret", ""), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]),
         ("integration_code", [("username", USERNAME), ("secret", ""), ("integration_code", "  "), ("zone_override", "")]),
@@ -103,11 +116,15 @@ async fn invalid_settings_name_the_field_and_keep_what_was_saved(backend: Backen
 /// never sees more than 3 calls per entity and refuses none. (A client per request gave
 /// each caller its own 3 slots.) The zone found at save is reused, not asked again.
 async fn one_client_per_partner_keeps_every_feature_within_the_thread_limit(backend: Backend) {
-    let sb = start(SandboxConfig { seed: 6, companies: 1_500, contacts: 3_000, ..SandboxConfig::default() }, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let sb = start(SandboxConfig { seed: 6, companies: 1_500, contacts: 3_000, ..SandboxConfig::default() }, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let app = spawn_with(backend, discovery(&sb)).await;
     let a = app.partner("Threads").await;
     let admin = app.signed_in(&a.email, &a.password).await;
-    admin.ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
+    admin
+        .ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")])
+        .await;
     sb.sandbox.set_faults(sandbox::faults::Faults { latency_ms: 40, ..Default::default() });
     sb.sandbox.limits.reset_stats();
     let job = admin.ok("start_discovery", &[]).await;

@@ -20,7 +20,13 @@ async fn platform(backend: Backend) -> Platform {
     let partner = app.partner("Events").await;
     let admin = app.signed_in(&partner.email, &partner.password).await;
     let token = admin.ok("create_api_token", &[("name", "Backup platform")]).await["token"].as_str().unwrap().to_string();
-    let r = reqwest::Client::new().post(app.url("/api/v1/customers")).bearer_auth(&token).json(&json!({"customers": [{"ref": "cust-1", "name": "Acme Dental"}]})).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(app.url("/api/v1/customers"))
+        .bearer_auth(&token)
+        .json(&json!({"customers": [{"ref": "cust-1", "name": "Acme Dental"}]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     Platform { app, token }
 }
@@ -84,7 +90,14 @@ async fn a_batch_is_answered_per_event_with_the_field_at_fault(backend: Backend)
     assert_eq!(status, 422);
     assert_eq!(body["error"]["field"], "severity");
     // Not JSON of this shape, or too many: 400.
-    let r = reqwest::Client::new().post(p.app.url("/api/v1/events")).bearer_auth(&p.token).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(p.app.url("/api/v1/events"))
+        .bearer_auth(&p.token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     let many: Vec<Value> = (0..1001).map(|i| event(&format!("m-{i}"))).collect();
     assert_eq!(p.post(json!({"events": many})).await.0, 400);

@@ -58,9 +58,8 @@ impl Drop for TestApp {
 async fn fresh_postgres_database() -> String {
     let admin_url = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     sqlx::any::install_default_drivers();
-    let admin = sqlx::AnyPool::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL must be reachable at {admin_url} for the store tests: {e}"));
+    let admin =
+        sqlx::AnyPool::connect(&admin_url).await.unwrap_or_else(|e| panic!("PostgreSQL must be reachable at {admin_url} for the store tests: {e}"));
     let name = format!("tb_test_{}", server::crypto::random_token(9).to_lowercase().replace(['-', '_'], "x"));
     sqlx::query(&format!("create database {name}")).execute(&admin).await.unwrap();
     admin.close().await;
@@ -191,17 +190,15 @@ impl TestApp {
         let name = format!("{label} {suffix}");
         let email = format!("admin-{}@{}.example", suffix.replace(['-', '_'], "x"), label.to_lowercase());
         let password = format!("password-{suffix}-long");
-        let admin = app::types::NewUser { email: email.clone(), name: format!("{label} Admin"), role: app::types::Role::Admin, password: password.clone() };
+        let admin =
+            app::types::NewUser { email: email.clone(), name: format!("{label} Admin"), role: app::types::Role::Admin, password: password.clone() };
         let created = server::db::partners::create_partner(&self.state.db, &name, admin).await.unwrap();
         Partner { partner_id: created.partner_id, name, email, password }
     }
 
     /// A client with its own cookie jar, like a browser profile.
     pub fn browser(&self) -> Browser {
-        Browser {
-            client: Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap(),
-            origin: self.origin(),
-        }
+        Browser { client: Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap(), origin: self.origin() }
     }
 
     pub async fn signed_in(&self, email: &str, password: &str) -> Browser {

@@ -39,7 +39,9 @@ async fn world(backend: Backend) -> World {
     let app = spawn_with(backend, Options { autotask_discovery_url: Some(format!("{}/ATServicesRest/", sb.base_url())), ..Options::default() }).await;
     let partner = app.partner("Map").await;
     let admin = app.signed_in(&partner.email, &partner.password).await;
-    admin.ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
+    admin
+        .ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")])
+        .await;
     let token = admin.ok("create_api_token", &[("name", "Backup platform")]).await["token"].as_str().unwrap().to_string();
     let at = AutotaskClient::new(
         Credentials::new(USERNAME, SECRET, INTEGRATION_CODE),
@@ -61,7 +63,13 @@ impl World {
     }
 
     async fn customers(&self, list: Value) -> Vec<i64> {
-        let r = reqwest::Client::new().post(self.app.url("/api/v1/customers")).bearer_auth(&self.token).json(&json!({"customers": list})).send().await.unwrap();
+        let r = reqwest::Client::new()
+            .post(self.app.url("/api/v1/customers"))
+            .bearer_auth(&self.token)
+            .json(&json!({"customers": list}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
         let body: Value = r.json().await.unwrap();
         body["results"].as_array().unwrap().iter().map(|r| r["customer_id"].as_i64().unwrap_or(-1)).collect()
@@ -117,13 +125,14 @@ async fn suggestions_rank_exact_and_near_names_and_confirming_links_them(backend
     let suffix = w.company("Qwyx Northwind Traders Ltd.", json!({})).await;
     let lonely = w.company("Qwyx Lonely Company", json!({})).await;
     w.discover().await;
-    let ids = w.customers(json!([
-        {"ref": "c1", "name": "Qwyx Harbor Dental Inc"},
-        {"ref": "c2", "name": "qwyx smith & jones legal"},
-        {"ref": "c3", "name": "Qwyx Northwind Traders LLC", "country": "GB"},
-        {"ref": "c4", "name": "Qwyx Zeta Bakery"},
-    ]))
-    .await;
+    let ids = w
+        .customers(json!([
+            {"ref": "c1", "name": "Qwyx Harbor Dental Inc"},
+            {"ref": "c2", "name": "qwyx smith & jones legal"},
+            {"ref": "c3", "name": "Qwyx Northwind Traders LLC", "country": "GB"},
+            {"ref": "c4", "name": "Qwyx Zeta Bakery"},
+        ]))
+        .await;
     let page = w.customer_page(&w.admin, "unmatched", "qwyx").await;
     assert_eq!(page["total"], 4);
     let s = |id: i64| row_of(&page, "customer_id", id)["suggestion"].clone();
@@ -144,12 +153,13 @@ async fn suggestions_rank_exact_and_near_names_and_confirming_links_them(backend
     assert_eq!(page["counts"]["exact"].as_i64().map(|n| n >= 1), Some(true));
 
     // Confirm the three suggestions.
-    let saved = w.save(json!([
-        {"op": "link", "customer_id": ids[0], "company_id": exact},
-        {"op": "link", "customer_id": ids[1], "company_id": and},
-        {"op": "link", "customer_id": ids[2], "company_id": suffix},
-    ]))
-    .await;
+    let saved = w
+        .save(json!([
+            {"op": "link", "customer_id": ids[0], "company_id": exact},
+            {"op": "link", "customer_id": ids[1], "company_id": and},
+            {"op": "link", "customer_id": ids[2], "company_id": suffix},
+        ]))
+        .await;
     assert_eq!(saved["applied"], 3);
     let matched = w.customer_page(&w.admin, "matched", "qwyx").await;
     assert_eq!(matched["total"], 3);
@@ -183,7 +193,9 @@ async fn groups_stay_one_to_many_and_typed_ids_are_looked_up(backend: Backend) {
     let k2 = w.company("Grp Two", json!({})).await;
     let k3 = w.company("Grp Three", json!({})).await;
     w.discover().await;
-    let c = w.customers(json!([{"ref": "a", "name": "Grp Customer A"}, {"ref": "b", "name": "Grp Customer B"}, {"ref": "c", "name": "Grp Customer C"}])).await;
+    let c = w
+        .customers(json!([{"ref": "a", "name": "Grp Customer A"}, {"ref": "b", "name": "Grp Customer B"}, {"ref": "c", "name": "Grp Customer C"}]))
+        .await;
     // A ↔ K1 and K2 (one customer, many companies); B and C ↔ K3 (one company, many customers).
     w.save(json!([
         {"op": "link", "customer_id": c[0], "company_id": k1},
@@ -209,7 +221,8 @@ async fn groups_stay_one_to_many_and_typed_ids_are_looked_up(backend: Backend) {
     let d = w.customers(json!([{"ref": "d", "name": "Grp Customer D"}])).await[0];
     w.save(json!([{"op": "unlink", "customer_id": c[0], "company_id": k2}, {"op": "link", "customer_id": d, "company_id": k2}, {"op": "link", "customer_id": d, "company_id": k4}])).await;
     let page = w.customer_page(&w.admin, "matched", "grp").await;
-    let d_companies: Vec<i64> = row_of(&page, "customer_id", d)["companies"].as_array().unwrap().iter().map(|k| k["company_id"].as_i64().unwrap()).collect();
+    let d_companies: Vec<i64> =
+        row_of(&page, "customer_id", d)["companies"].as_array().unwrap().iter().map(|k| k["company_id"].as_i64().unwrap()).collect();
     assert_eq!(d_companies.len(), 2);
     assert!(d_companies.contains(&k2) && d_companies.contains(&k4));
     let unknown = w.refuse(json!([{"op": "link", "customer_id": d, "company_id": 987_654_321}])).await;
@@ -248,7 +261,9 @@ async fn contracts_are_flagged_and_a_flagged_one_needs_confirming(backend: Backe
     let expired = w.at.create("Contracts", &contract("Old Backup", 7, 1, "2025-06-30T00:00:00Z")).await.unwrap();
     w.at.create_child("Contracts", expired, "Services", "ContractServices", &json!({"serviceID": 29_683_101, "unitPrice": 45.0})).await.unwrap();
     let bundled = w.at.create("Contracts", &contract("Bundle Only", 7, 1, "2029-12-31T00:00:00Z")).await.unwrap();
-    w.at.create_child("Contracts", bundled, "ServiceBundles", "ContractServiceBundles", &json!({"serviceBundleID": 29_683_201, "unitPrice": 95.0})).await.unwrap();
+    w.at.create_child("Contracts", bundled, "ServiceBundles", "ContractServiceBundles", &json!({"serviceBundleID": 29_683_201, "unitPrice": 95.0}))
+        .await
+        .unwrap();
     let elsewhere = w.at.create("Contracts", &json!({"companyID": other, "contractName": "Not yours", "contractType": 7, "status": 1, "startDate": "2025-01-01T00:00:00Z", "endDate": "2029-12-31T00:00:00Z"})).await.unwrap();
     w.discover().await;
     let c = w.customers(json!([{"ref": "k", "name": "Contract Customer"}])).await[0];
@@ -275,7 +290,10 @@ async fn contracts_are_flagged_and_a_flagged_one_needs_confirming(backend: Backe
     assert!(row["contract"]["flags"].as_str().unwrap().contains("Not a Recurring Service"));
     w.save(json!([{"op": "set_contract", "customer_id": c, "contract_id": fit, "confirm_flags": false}])).await;
     let row = row_of(&w.customer_page(&w.admin, "matched", "contract customer").await, "customer_id", c);
-    assert_eq!((row["contract"]["contract_id"].as_i64(), row["contract"]["name"].as_str(), &row["contract"]["flags"]), (Some(fit), Some("Managed Backup"), &Value::Null));
+    assert_eq!(
+        (row["contract"]["contract_id"].as_i64(), row["contract"]["name"].as_str(), &row["contract"]["flags"]),
+        (Some(fit), Some("Managed Backup"), &Value::Null)
+    );
     let foreign = w.refuse(json!([{"op": "set_contract", "customer_id": c, "contract_id": elsewhere, "confirm_flags": true}])).await;
     assert!(foreign.contains("does not belong"), "{foreign}");
     // Unlinking the company clears its contract.
@@ -292,7 +310,10 @@ async fn customers_are_created_from_companies_and_the_map_exports_as_csv(backend
     let saved = w.save(json!([{"op": "create_customer", "company_id": good}])).await;
     let customer_id = saved["created"][0][1].as_i64().unwrap();
     let row = row_of(&w.customer_page(&w.admin, "matched", "create").await, "customer_id", customer_id);
-    assert_eq!((row["name"].as_str(), row["region"].as_str(), row["companies"][0]["company_id"].as_i64()), (Some("Create Good GmbH"), Some("eu"), Some(good)));
+    assert_eq!(
+        (row["name"].as_str(), row["region"].as_str(), row["companies"][0]["company_id"].as_i64()),
+        (Some("Create Good GmbH"), Some("eu"), Some(good))
+    );
     let refused = w.refuse(json!([{"op": "create_customer", "company_id": bad}])).await;
     assert!(refused.contains("ISO 3166-2"), "{refused}");
 
@@ -317,21 +338,29 @@ async fn the_map_is_the_partners_own(backend: Backend) {
     w.admin.ok("create_user", &[("email", "tech@map.example"), ("name", "Tech"), ("role", "technician"), ("password", "tech-password-long")]).await;
     let tech = w.app.signed_in("tech@map.example", "tech-password-long").await;
     assert_eq!(w.customer_page(&tech, "matched", "").await["total"], 1);
-    assert_eq!(tech.err_json("save_customer_map", &json!({"changes": [{"op": "unlink", "customer_id": c, "company_id": k}]})).await, AppError::Forbidden);
+    assert_eq!(
+        tech.err_json("save_customer_map", &json!({"changes": [{"op": "unlink", "customer_id": c, "company_id": k}]})).await,
+        AppError::Forbidden
+    );
     // Another partner sees nothing and cannot touch the first partner's customers.
     let b = w.app.partner("Other").await;
     let other = w.app.signed_in(&b.email, &b.password).await;
     let page = w.customer_page(&other, "all", "").await;
     assert_eq!((page["total"].as_i64(), page["counts"]["customers"].as_i64()), (Some(0), Some(0)));
     assert_eq!(other.err("get_contracts", &[("customer_id", &c.to_string())]).await.1, AppError::NotFound);
-    match other.err_json("save_customer_map", &json!({"changes": [{"op": "set_contract", "customer_id": c, "contract_id": null, "confirm_flags": false}]})).await {
+    match other
+        .err_json("save_customer_map", &json!({"changes": [{"op": "set_contract", "customer_id": c, "contract_id": null, "confirm_flags": false}]}))
+        .await
+    {
         AppError::Invalid { message, .. } => assert!(message.contains("does not exist"), "{message}"),
         e => panic!("{e:?}"),
     }
     assert_eq!(other.ok("map_history", &[]).await, json!([]));
     // Both partners use the same Autotask: the same company IDs exist for each, and each
     // still sees only its own rows and links.
-    other.ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
+    other
+        .ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")])
+        .await;
     let job = other.ok("start_discovery", &[]).await;
     for _ in 0..400 {
         if other.ok("get_job", &[("job_id", &job["job_id"].to_string())]).await["state"] != "running" {
@@ -348,7 +377,13 @@ async fn the_map_is_the_partners_own(backend: Backend) {
     let csv = other.get("/exports/customer-map.csv").await.text().await.unwrap();
     assert_eq!(csv.lines().count(), 1, "only the header: {csv}");
     // Invalid API input names the field.
-    let r = reqwest::Client::new().post(w.app.url("/api/v1/customers")).bearer_auth(&w.token).json(&json!({"customers": [{"ref": "x", "name": "X", "country": "Narnia"}, {"name": "no ref"}]})).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(w.app.url("/api/v1/customers"))
+        .bearer_auth(&w.token)
+        .json(&json!({"customers": [{"ref": "x", "name": "X", "country": "Narnia"}, {"name": "no ref"}]}))
+        .send()
+        .await
+        .unwrap();
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["results"][0]["error"]["field"], "customers[0].country");
     assert_eq!(body["results"][1]["error"]["field"], "customers[1].ref");
@@ -370,7 +405,11 @@ async fn partners_saving_at_the_same_time_all_succeed(backend: Backend) {
     for (i, company_id) in companies.into_iter().enumerate() {
         let p = w.app.partner("Busy").await;
         let b = w.app.signed_in(&p.email, &p.password).await;
-        b.ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
+        b.ok(
+            "save_autotask_connection",
+            &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")],
+        )
+        .await;
         let token = b.ok("create_api_token", &[("name", "Backup platform")]).await["token"].as_str().unwrap().to_string();
         let r = reqwest::Client::new()
             .post(w.app.url("/api/v1/customers"))
@@ -388,7 +427,8 @@ async fn partners_saving_at_the_same_time_all_succeed(backend: Backend) {
             let mut failures = Vec::new();
             for round in 0..ROUNDS {
                 let op = if round % 2 == 0 { "link" } else { "unlink" };
-                let r = b.call_json("save_customer_map", &json!({"changes": [{"op": op, "customer_id": customer_id, "company_id": company_id}]})).await;
+                let r =
+                    b.call_json("save_customer_map", &json!({"changes": [{"op": op, "customer_id": customer_id, "company_id": company_id}]})).await;
                 if !r.status().is_success() {
                     failures.push(format!("round {round} ({op}): {} {}", r.status(), r.text().await.unwrap()));
                 }
@@ -423,10 +463,18 @@ async fn a_save_waiting_on_autotask_holds_up_no_other_save(backend: Backend) {
     // A second partner with a discovered company: its save needs no Autotask call.
     let p = w.app.partner("Quick").await;
     let quick = w.app.signed_in(&p.email, &p.password).await;
-    quick.ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
+    quick
+        .ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")])
+        .await;
     discover_as(&quick).await;
     let token = quick.ok("create_api_token", &[("name", "Backup platform")]).await["token"].as_str().unwrap().to_string();
-    let r = reqwest::Client::new().post(w.app.url("/api/v1/customers")).bearer_auth(&token).json(&json!({"customers": [{"ref": "q", "name": "Quick Customer"}]})).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(w.app.url("/api/v1/customers"))
+        .bearer_auth(&token)
+        .json(&json!({"customers": [{"ref": "q", "name": "Quick Customer"}]}))
+        .send()
+        .await
+        .unwrap();
     let quick_customer = r.json::<Value>().await.unwrap()["results"][0]["customer_id"].as_i64().unwrap();
 
     w._sb.sandbox.set_faults(sandbox::faults::Faults { latency_ms: 1_500, ..Default::default() });

@@ -25,10 +25,7 @@ async fn migrations_apply_and_reapply_cleanly(backend: Backend) {
         let n: i64 = sqlx::query_scalar(&format!("select count(*) from {table}")).fetch_one(&app.state.db.pool).await.unwrap();
         assert!(n >= 0, "{table}");
     }
-    let applied: i64 = sqlx::query_scalar("select count(*) from _sqlx_migrations where success = true")
-        .fetch_one(&app.state.db.pool)
-        .await
-        .unwrap();
+    let applied: i64 = sqlx::query_scalar("select count(*) from _sqlx_migrations where success = true").fetch_one(&app.state.db.pool).await.unwrap();
     assert!(applied >= 1);
 }
 
@@ -37,12 +34,18 @@ async fn emails_are_unique_across_partners(backend: Backend) {
     let a = app.partner("UniqA").await;
     let b = app.partner("UniqB").await;
     let admin_b = app.signed_in(&b.email, &b.password).await;
-    let (_, error) = admin_b.err("create_user", &[("email", &a.email), ("name", "Dup"), ("role", "admin"), ("password", "long-enough-password")]).await;
+    let (_, error) =
+        admin_b.err("create_user", &[("email", &a.email), ("name", "Dup"), ("role", "admin"), ("password", "long-enough-password")]).await;
     assert!(error.field_message("email").unwrap().contains("already has a Taskbridge account"));
     let dup = server::db::partners::create_partner(
         &app.state.db,
         &a.name,
-        app::types::NewUser { email: "new@uniq.example".into(), name: "N".into(), role: app::types::Role::Admin, password: "long-enough-password".into() },
+        app::types::NewUser {
+            email: "new@uniq.example".into(),
+            name: "N".into(),
+            role: app::types::Role::Admin,
+            password: "long-enough-password".into(),
+        },
     )
     .await;
     assert!(matches!(dup, Err(AppError::Conflict(_))), "{dup:?}");
@@ -73,7 +76,8 @@ async fn two_admins_stepping_down_at_once_leave_one_admin(backend: Backend) {
         let a = app.partner("Race").await;
         let first = app.signed_in(&a.email, &a.password).await;
         let second_email = format!("second{round}@race.example");
-        let created = first.ok("create_user", &[("email", &second_email), ("name", "Second"), ("role", "admin"), ("password", "long-enough-password")]).await;
+        let created =
+            first.ok("create_user", &[("email", &second_email), ("name", "Second"), ("role", "admin"), ("password", "long-enough-password")]).await;
         let second = app.signed_in(&second_email, "long-enough-password").await;
         let users = first.ok("list_users", &[]).await;
         let first_id = users.as_array().unwrap().iter().find(|u| u["email"] == a.email.as_str()).unwrap()["user_id"].to_string();

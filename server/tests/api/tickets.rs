@@ -8,8 +8,8 @@ use app::error::AppError;
 use sandbox::api::{INTEGRATION_CODE, SECRET, USERNAME};
 use sandbox::{start, RunningSandbox, SandboxConfig};
 use serde_json::{json, Value};
-use server::autotask::{AutotaskClient, ClientOptions, Credentials};
 use server::autotask::query::{Filter, Query};
+use server::autotask::{AutotaskClient, ClientOptions, Credentials};
 use std::time::Duration;
 
 both_databases!(
@@ -46,7 +46,9 @@ async fn world(backend: Backend) -> World {
     let app = spawn_with(backend, Options { autotask_discovery_url: Some(format!("{}/ATServicesRest/", sb.base_url())), ..Options::default() }).await;
     let partner = app.partner("Tickets").await;
     let admin = app.signed_in(&partner.email, &partner.password).await;
-    admin.ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")]).await;
+    admin
+        .ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")])
+        .await;
     let token = admin.ok("create_api_token", &[("name", "Backup platform")]).await["token"].as_str().unwrap().to_string();
     let at = AutotaskClient::new(
         Credentials::new(USERNAME, SECRET, INTEGRATION_CODE),
@@ -59,14 +61,24 @@ async fn world(backend: Backend) -> World {
 impl World {
     /// A customer registered by the platform (`ref`), linked to a new Autotask company.
     async fn mapped_customer(&self, reference: &str, name: &str) -> (i64, i64) {
-        let company = self.at.create("Companies", &json!({"companyName": name, "companyType": 1, "ownerResourceID": OWNER, "isActive": true, "countryID": 237})).await.unwrap();
+        let company = self
+            .at
+            .create("Companies", &json!({"companyName": name, "companyType": 1, "ownerResourceID": OWNER, "isActive": true, "countryID": 237}))
+            .await
+            .unwrap();
         let customer = self.customer(reference, name).await;
         self.admin.ok_json("save_customer_map", &json!({"changes": [{"op": "link", "customer_id": customer, "company_id": company}]})).await;
         (customer, company)
     }
 
     async fn customer(&self, reference: &str, name: &str) -> i64 {
-        let r = reqwest::Client::new().post(self.app.url("/api/v1/customers")).bearer_auth(&self.token).json(&json!({"customers": [{"ref": reference, "name": name}]})).send().await.unwrap();
+        let r = reqwest::Client::new()
+            .post(self.app.url("/api/v1/customers"))
+            .bearer_auth(&self.token)
+            .json(&json!({"customers": [{"ref": reference, "name": name}]}))
+            .send()
+            .await
+            .unwrap();
         let body: Value = r.json().await.unwrap();
         body["results"][0]["customer_id"].as_i64().unwrap()
     }
@@ -97,7 +109,13 @@ impl World {
                 json!({"id": format!("e{n}"), "customer_ref": c, "device": d, "type": t, "severity": severity, "message": format!("message {n}"), "occurred_at": "2026-11-22T03:00:00Z"})
             })
             .collect();
-        let r = reqwest::Client::new().post(self.app.url("/api/v1/events")).bearer_auth(&self.token).json(&json!({ "events": list })).send().await.unwrap();
+        let r = reqwest::Client::new()
+            .post(self.app.url("/api/v1/events"))
+            .bearer_auth(&self.token)
+            .json(&json!({ "events": list }))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
         r.json().await.unwrap()
     }
@@ -117,13 +135,17 @@ impl World {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let problem: Option<String> = sqlx::query_scalar("select last_error from dispatch_lease").fetch_optional(&self.app.state.db.pool).await.unwrap().flatten();
+        let problem: Option<String> =
+            sqlx::query_scalar("select last_error from dispatch_lease").fetch_optional(&self.app.state.db.pool).await.unwrap().flatten();
         panic!("events were not dispatched within 60 s; last problem: {problem:?}");
     }
 
     /// (sender's id, outcome, ticket number) of every event, in order.
     async fn outcomes(&self) -> Vec<(String, String, Option<String>)> {
-        sqlx::query_as("select external_id, dispatch_state, ticket_number from event order by event_id").fetch_all(&self.app.state.db.pool).await.unwrap()
+        sqlx::query_as("select external_id, dispatch_state, ticket_number from event order by event_id")
+            .fetch_all(&self.app.state.db.pool)
+            .await
+            .unwrap()
     }
 
     async fn tickets(&self) -> Vec<Value> {
@@ -152,7 +174,11 @@ async fn an_incident_opens_one_ticket_notes_repeats_and_completes_on_recovery(ba
     let t = &tickets[0];
     assert_eq!(t["companyID"], company);
     assert_eq!(t["title"], "[Backup] Acme Dental: Backup failed on FS01");
-    assert_eq!((t["queueID"].as_i64(), t["priority"].as_i64(), t["status"].as_i64()), (Some(MSA_QUEUE), Some(2), Some(1)), "defaults: Managed Services Alerts, Medium, New");
+    assert_eq!(
+        (t["queueID"].as_i64(), t["priority"].as_i64(), t["status"].as_i64()),
+        (Some(MSA_QUEUE), Some(2), Some(1)),
+        "defaults: Managed Services Alerts, Medium, New"
+    );
     assert!(t["description"].as_str().unwrap().contains("message 0"));
     let number = t["ticketNumber"].as_str().unwrap().to_string();
     assert_eq!(w.outcomes().await[0], ("e0".into(), "opened".into(), Some(number.clone())));
@@ -162,7 +188,8 @@ async fn an_incident_opens_one_ticket_notes_repeats_and_completes_on_recovery(ba
     w.settle().await;
     assert_eq!(w.tickets().await.len(), 1);
     let notes = w.notes(t["id"].as_i64().unwrap()).await;
-    let repeats: i64 = notes.iter().filter_map(|n| n["title"].as_str()?.strip_prefix("Repeated ")?.trim_end_matches('\u{00d7}').parse::<i64>().ok()).sum();
+    let repeats: i64 =
+        notes.iter().filter_map(|n| n["title"].as_str()?.strip_prefix("Repeated ")?.trim_end_matches('\u{00d7}').parse::<i64>().ok()).sum();
     assert_eq!(repeats, 3, "every repeat is counted in a note: {notes:?}");
     assert!(states(&w.outcomes().await)[1..].iter().all(|s| *s == "noted"));
 
@@ -187,11 +214,20 @@ async fn an_incident_opens_one_ticket_notes_repeats_and_completes_on_recovery(ba
     assert_eq!(w.tickets().await.len(), 3);
 
     // The event log shows it all, newest first, filterable.
-    let page = w.admin.ok_json("list_events", &json!({"query": {"search": "", "event_type": "", "severity": "", "outcome": "", "page": 1, "per_page": 50}})).await;
+    let page = w
+        .admin
+        .ok_json("list_events", &json!({"query": {"search": "", "event_type": "", "severity": "", "outcome": "", "page": 1, "per_page": 50}}))
+        .await;
     assert_eq!(page["total"], 7);
     assert_eq!(page["rows"][0]["outcome"], "opened");
     assert_eq!(page["pending"], 0);
-    let completed = w.admin.ok_json("list_events", &json!({"query": {"search": number, "event_type": "", "severity": "", "outcome": "completed", "page": 1, "per_page": 50}})).await;
+    let completed = w
+        .admin
+        .ok_json(
+            "list_events",
+            &json!({"query": {"search": number, "event_type": "", "severity": "", "outcome": "completed", "page": 1, "per_page": 50}}),
+        )
+        .await;
     assert_eq!(completed["total"], 1);
 }
 
@@ -205,9 +241,14 @@ async fn rules_choose_types_ok_events_and_customers(backend: Backend) {
     assert_eq!(states(&w.outcomes().await), ["ignored"]);
     // Only archiving failures, only for c1; OK events subscribed.
     w.rule(json!({"all_types": false, "event_types": ["archiving_failed"], "customer_ids": [c1], "subscribe_ok": true})).await;
-    w.post(&[("c1", "FS01", "backup_failed"), ("c1", "FS01", "archiving_failed"), ("c2", "FS01", "archiving_failed"), ("c1", "NAS", "archiving_ok")]).await;
+    w.post(&[("c1", "FS01", "backup_failed"), ("c1", "FS01", "archiving_failed"), ("c2", "FS01", "archiving_failed"), ("c1", "NAS", "archiving_ok")])
+        .await;
     w.settle().await;
-    assert_eq!(states(&w.outcomes().await), ["ignored", "ignored", "opened", "ignored", "opened"], "the OK event of a subscribed type opens an informational ticket");
+    assert_eq!(
+        states(&w.outcomes().await),
+        ["ignored", "ignored", "opened", "ignored", "opened"],
+        "the OK event of a subscribed type opens an informational ticket"
+    );
     assert_eq!(w.tickets().await.len(), 2);
     // A rule that leaves tickets open on recovery: the recovery is noted, not completed.
     w.rule(json!({"all_types": false, "event_types": ["agent_offline"], "complete_on_recovery": false})).await;
@@ -281,7 +322,10 @@ async fn settings_come_from_the_partners_picklists_and_a_test_ticket_round_trips
     let w = world(backend).await;
     let defaults = w.admin.ok("get_ticket_settings", &[]).await;
     assert_eq!((defaults["queue"]["label"].as_str(), defaults["priority"]["label"].as_str()), (Some("Managed Services Alerts"), Some("Medium")));
-    assert_eq!((defaults["status_new"]["label"].as_str(), defaults["status_complete"]["label"].as_str(), defaults["do_not_map"].as_bool()), (Some("New"), Some("Complete"), Some(false)));
+    assert_eq!(
+        (defaults["status_new"]["label"].as_str(), defaults["status_complete"]["label"].as_str(), defaults["do_not_map"].as_bool()),
+        (Some("New"), Some("Complete"), Some(false))
+    );
     let lists = w.admin.ok("retrieve_ticket_picklists", &[]).await;
     let labels = |k: &str| lists[k].as_array().unwrap().iter().map(|o| o["label"].as_str().unwrap().to_string()).collect::<Vec<_>>();
     assert!(labels("queues").contains(&"Level I Support".to_string()));
@@ -309,7 +353,11 @@ async fn settings_come_from_the_partners_picklists_and_a_test_ticket_round_trips
     w.post(&[("c1", "FS01", "backup_failed")]).await;
     let mut problem = None;
     for _ in 0..100 {
-        problem = sqlx::query_scalar::<_, Option<String>>("select last_error from dispatch_lease").fetch_optional(&w.app.state.db.pool).await.unwrap().flatten();
+        problem = sqlx::query_scalar::<_, Option<String>>("select last_error from dispatch_lease")
+            .fetch_optional(&w.app.state.db.pool)
+            .await
+            .unwrap()
+            .flatten();
         if problem.is_some() {
             break;
         }
@@ -317,7 +365,10 @@ async fn settings_come_from_the_partners_picklists_and_a_test_ticket_round_trips
     }
     assert!(problem.unwrap_or_default().contains("No Such Queue"));
     assert_eq!(states(&w.outcomes().await), ["pending"]);
-    let page = w.admin.ok_json("list_events", &json!({"query": {"search": "", "event_type": "", "severity": "", "outcome": "", "page": 1, "per_page": 50}})).await;
+    let page = w
+        .admin
+        .ok_json("list_events", &json!({"query": {"search": "", "event_type": "", "severity": "", "outcome": "", "page": 1, "per_page": 50}}))
+        .await;
     assert!(page["problem"].as_str().unwrap().contains("No Such Queue"));
     // Fixing the settings resumes at once.
     w.settings(json!({"queue": {"id": MSA_QUEUE, "label": "Managed Services Alerts"}})).await;
@@ -362,7 +413,8 @@ async fn faults_delay_tickets_but_never_duplicate_or_lose_them(backend: Backend)
     // Notes: each incident's repeats counted exactly once, whatever answers were lost.
     for t in &tickets {
         let notes = w.notes(t["id"].as_i64().unwrap()).await;
-        let counted: i64 = notes.iter().filter_map(|n| n["title"].as_str()?.strip_prefix("Repeated ")?.trim_end_matches('\u{00d7}').parse::<i64>().ok()).sum();
+        let counted: i64 =
+            notes.iter().filter_map(|n| n["title"].as_str()?.strip_prefix("Repeated ")?.trim_end_matches('\u{00d7}').parse::<i64>().ok()).sum();
         let resolved = notes.iter().filter(|n| n["title"] == "Resolved by Taskbridge").count();
         if t["title"].as_str().unwrap().ends_with("SQL1") {
             assert_eq!((counted, resolved), (0, 1), "the repeat is counted in the one resolution note: {notes:?}");
@@ -414,7 +466,8 @@ async fn a_process_killed_mid_dispatch_loses_and_duplicates_nothing(backend: Bac
     // Kill it while a create is in flight or its answer was lost.
     let mut killed = false;
     for _ in 0..400 {
-        let mid: i64 = sqlx::query_scalar("select count(*) from incident where create_attempted = 1 and ticket_id is null").fetch_one(&db.pool).await.unwrap();
+        let mid: i64 =
+            sqlx::query_scalar("select count(*) from incident where create_attempted = 1 and ticket_id is null").fetch_one(&db.pool).await.unwrap();
         let opened: i64 = sqlx::query_scalar("select count(*) from incident where ticket_id is not null").fetch_one(&db.pool).await.unwrap();
         if mid > 0 && opened >= 2 {
             child.kill().unwrap();
@@ -464,7 +517,14 @@ async fn two_instances_share_the_work_and_handle_each_event_once(backend: Backen
     }
     w.rule(json!({})).await;
     w.settings(json!({"note_interval_minutes": 0})).await;
-    reqwest::Client::new().put(format!("{}/_sandbox/faults", w.sb.base_url())).json(&json!({"latency_ms": 20})).send().await.unwrap().error_for_status().unwrap();
+    reqwest::Client::new()
+        .put(format!("{}/_sandbox/faults", w.sb.base_url()))
+        .json(&json!({"latency_ms": 20}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
     let twin = w.app.twin().await;
     let http = reqwest::Client::new();
     for batch in 0..6 {
@@ -484,7 +544,12 @@ async fn two_instances_share_the_work_and_handle_each_event_once(backend: Backen
     assert!(o.iter().all(|e| e.1 == "opened" || e.1 == "noted"));
     let mut counted = 0;
     for t in &tickets {
-        counted += w.notes(t["id"].as_i64().unwrap()).await.iter().filter_map(|n| n["title"].as_str()?.strip_prefix("Repeated ")?.trim_end_matches('\u{00d7}').parse::<i64>().ok()).sum::<i64>();
+        counted += w
+            .notes(t["id"].as_i64().unwrap())
+            .await
+            .iter()
+            .filter_map(|n| n["title"].as_str()?.strip_prefix("Repeated ")?.trim_end_matches('\u{00d7}').parse::<i64>().ok())
+            .sum::<i64>();
     }
     assert_eq!(counted, 40, "every repeat noted exactly once");
 }

@@ -17,10 +17,8 @@ async fn a_token_works_until_it_is_revoked(backend: Backend) {
     // The secret is never listed again, nor stored in clear.
     let listed = admin.ok("list_api_tokens", &[]).await;
     assert!(!listed.to_string().contains(&token));
-    let clear: i64 = sqlx::query_scalar(&format!("select count(*) from api_token where token_hash = '{token}'"))
-        .fetch_one(&app.state.db.pool)
-        .await
-        .unwrap();
+    let clear: i64 =
+        sqlx::query_scalar(&format!("select count(*) from api_token where token_hash = '{token}'")).fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!(clear, 0);
 
     let client = reqwest::Client::new();

@@ -13,7 +13,9 @@ use crate::autotask::query::in_batches;
 use crate::autotask::{AutotaskClient, AutotaskError, Filter, Query};
 use crate::db::{now_ms, Db};
 use crate::exports::{Cell, CsvBuilder};
-use app::types::billing::{BillingSchedule, billable_units, product, LineStatus, PushLine, PushPreview, PushResult, PushRun, PushSelection, Rounding};
+use app::types::billing::{
+    billable_units, product, BillingSchedule, LineStatus, PushLine, PushPreview, PushResult, PushRun, PushSelection, Rounding,
+};
 use sqlx::Row;
 use std::collections::{HashMap, HashSet};
 
@@ -40,7 +42,12 @@ pub fn current_period(now_ms: i64) -> String {
 }
 
 /// Rows of `T` whose `field` is in `ids` (batched at 500), with extra filters.
-async fn read_in<T: crate::autotask::entities::Entity>(client: &AutotaskClient, field: &str, ids: &[i64], extra: &[Filter]) -> Result<Vec<T>, AutotaskError> {
+async fn read_in<T: crate::autotask::entities::Entity>(
+    client: &AutotaskClient,
+    field: &str,
+    ids: &[i64],
+    extra: &[Filter],
+) -> Result<Vec<T>, AutotaskError> {
     let mut out = Vec::new();
     for f in in_batches(field, ids) {
         let mut filters = vec![f];
@@ -79,11 +86,15 @@ async fn read_billed(client: &AutotaskClient, contract_ids: &[i64], service_ids:
         }
         rows
     };
-    let bundle_ids: Vec<i64> = bundles.iter().filter_map(|b| b.get("serviceBundleID").and_then(|v| v.as_i64())).collect::<HashSet<_>>().into_iter().collect();
-    let members: Vec<ServiceBundleService> = if bundle_ids.is_empty() { Vec::new() } else { read_in(client, "serviceBundleID", &bundle_ids, &[]).await? };
+    let bundle_ids: Vec<i64> =
+        bundles.iter().filter_map(|b| b.get("serviceBundleID").and_then(|v| v.as_i64())).collect::<HashSet<_>>().into_iter().collect();
+    let members: Vec<ServiceBundleService> =
+        if bundle_ids.is_empty() { Vec::new() } else { read_in(client, "serviceBundleID", &bundle_ids, &[]).await? };
     let mut in_bundle = HashSet::new();
     for b in &bundles {
-        let (Some(contract), Some(bundle)) = (b.get("contractID").and_then(|v| v.as_i64()), b.get("serviceBundleID").and_then(|v| v.as_i64())) else { continue };
+        let (Some(contract), Some(bundle)) = (b.get("contractID").and_then(|v| v.as_i64()), b.get("serviceBundleID").and_then(|v| v.as_i64())) else {
+            continue;
+        };
         for m in members.iter().filter(|m| m.service_bundle_id == Some(bundle)) {
             if let Some(s) = m.service_id {
                 in_bundle.insert((contract, s));
@@ -92,8 +103,11 @@ async fn read_billed(client: &AutotaskClient, contract_ids: &[i64], service_ids:
     }
     let cs_ids: Vec<i64> = services.iter().map(|s| s.id).collect();
     let today = app::format::iso_utc(now);
-    let period_rows: Vec<ContractServiceUnit> =
-        if cs_ids.is_empty() { Vec::new() } else { read_in(client, "contractServiceID", &cs_ids, &[Filter::lte("startDate", today.clone()), Filter::gt("endDate", today)]).await? };
+    let period_rows: Vec<ContractServiceUnit> = if cs_ids.is_empty() {
+        Vec::new()
+    } else {
+        read_in(client, "contractServiceID", &cs_ids, &[Filter::lte("startDate", today.clone()), Filter::gt("endDate", today)]).await?
+    };
     let units = period_rows.iter().filter_map(|u| Some((u.contract_service_id?, u.units.unwrap_or_default()))).collect();
     let list: Vec<Service> = if service_ids.is_empty() { Vec::new() } else { read_in(client, "id", service_ids, &[]).await? };
     Ok(Billed {
@@ -110,18 +124,23 @@ async fn read_billed(client: &AutotaskClient, contract_ids: &[i64], service_ids:
 pub async fn preview(db: &Db, client: &AutotaskClient, partner_id: i64, only: Option<&[(i64, String)]>) -> Result<PushPreview, PushError> {
     let now = now_ms();
     let period = current_period(now);
-    let mappings: HashMap<String, Mapping> = sqlx::query("select product, service_id, rounding, unit_size from product_mapping where partner_id = $1 and service_id is not null")
-        .bind(partner_id)
-        .fetch_all(&db.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                r.try_get::<String, _>("product")?,
-                Mapping { service_id: r.try_get("service_id")?, rounding: Rounding::parse(&r.try_get::<String, _>("rounding")?).unwrap_or_default(), unit_size: r.try_get("unit_size")? },
-            ))
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
+    let mappings: HashMap<String, Mapping> =
+        sqlx::query("select product, service_id, rounding, unit_size from product_mapping where partner_id = $1 and service_id is not null")
+            .bind(partner_id)
+            .fetch_all(&db.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<String, _>("product")?,
+                    Mapping {
+                        service_id: r.try_get("service_id")?,
+                        rounding: Rounding::parse(&r.try_get::<String, _>("rounding")?).unwrap_or_default(),
+                        unit_size: r.try_get("unit_size")?,
+                    },
+                ))
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
     let rows = sqlx::query(
         "select u.customer_id, c.name, c.contract_id, u.product, u.quantity from usage_report u join customer c on c.customer_id = u.customer_id \
          where u.partner_id = $1 and u.period = $2 order by c.name_key, u.customer_id, u.product",
@@ -139,13 +158,20 @@ pub async fn preview(db: &Db, client: &AutotaskClient, partner_id: i64, only: Op
     }
     let mut usage = Vec::new();
     for r in rows {
-        let u = Usage { customer_id: r.try_get("customer_id")?, name: r.try_get("name")?, contract_id: r.try_get("contract_id")?, product: r.try_get("product")?, quantity: r.try_get("quantity")? };
+        let u = Usage {
+            customer_id: r.try_get("customer_id")?,
+            name: r.try_get("name")?,
+            contract_id: r.try_get("contract_id")?,
+            product: r.try_get("product")?,
+            quantity: r.try_get("quantity")?,
+        };
         if only.is_none_or(|o| o.iter().any(|(c, p)| *c == u.customer_id && *p == u.product)) {
             usage.push(u);
         }
     }
     let allow_add = schedule(db, partner_id).await?.allow_add_service;
-    let contract_ids: Vec<i64> = usage.iter().filter(|u| mappings.contains_key(&u.product)).filter_map(|u| u.contract_id).collect::<HashSet<_>>().into_iter().collect();
+    let contract_ids: Vec<i64> =
+        usage.iter().filter(|u| mappings.contains_key(&u.product)).filter_map(|u| u.contract_id).collect::<HashSet<_>>().into_iter().collect();
     let service_ids: Vec<i64> = mappings.values().map(|m| m.service_id).collect::<HashSet<_>>().into_iter().collect();
     let billed = if contract_ids.is_empty() {
         Billed { contracts: HashMap::new(), services: HashMap::new(), in_bundle: HashSet::new(), units: HashMap::new(), prices: HashMap::new() }
@@ -189,7 +215,10 @@ pub async fn preview(db: &Db, client: &AutotaskClient, partner_id: i64, only: Op
             continue;
         };
         if contract.contract_type != Some(crate::services::map::CONTRACT_TYPE_RECURRING) {
-            lines.push(skip(line, "The billing contract is not a Recurring Service contract; Autotask takes service adjustments only on those.".into()));
+            lines.push(skip(
+                line,
+                "The billing contract is not a Recurring Service contract; Autotask takes service adjustments only on those.".into(),
+            ));
             continue;
         }
         let cs = billed.services.get(&(contract_id, m.service_id));
@@ -199,7 +228,10 @@ pub async fn preview(db: &Db, client: &AutotaskClient, partner_id: i64, only: Op
                 continue;
             }
             if !allow_add {
-                lines.push(skip(line, "The service is not on the billing contract; add it in Autotask, or allow pushes to add it (Setup \u{203a} Billing).".into()));
+                lines.push(skip(
+                    line,
+                    "The service is not on the billing contract; add it in Autotask, or allow pushes to add it (Setup \u{203a} Billing).".into(),
+                ));
                 continue;
             }
             line.reason = Some("Adds the service to the contract (allowed in Billing settings).".into());
@@ -209,7 +241,10 @@ pub async fn preview(db: &Db, client: &AutotaskClient, partner_id: i64, only: Op
         line.autotask_units = Some(current);
         line.change = target - current;
         // In the internal currency, so that every amount and the total are in one currency.
-        line.unit_price = cs.and_then(|cs| cs.internal_currency_unit_price.or(cs.unit_price)).or_else(|| billed.prices.get(&m.service_id).copied()).unwrap_or_default();
+        line.unit_price = cs
+            .and_then(|cs| cs.internal_currency_unit_price.or(cs.unit_price))
+            .or_else(|| billed.prices.get(&m.service_id).copied())
+            .unwrap_or_default();
         line.money = line.change as f64 * line.unit_price;
         line.status = if line.change == 0 { LineStatus::Unchanged } else { LineStatus::Change };
         lines.push(line);
@@ -220,7 +255,21 @@ pub async fn preview(db: &Db, client: &AutotaskClient, partner_id: i64, only: Op
     let total = lines.len();
     // The currency is only for showing money: the Billing page reads it (`internal_currency`);
     // a push, which writes units, does not spend a call on it.
-    Ok(PushPreview { period, lines, changes, money, total, skipped, unchanged, computed_at: now, matching: total, matching_changes: changes, page: 1, per_page: total as i64, currency: String::new() })
+    Ok(PushPreview {
+        period,
+        lines,
+        changes,
+        money,
+        total,
+        skipped,
+        unchanged,
+        computed_at: now,
+        matching: total,
+        matching_changes: changes,
+        page: 1,
+        per_page: total as i64,
+        currency: String::new(),
+    })
 }
 
 /// The ISO code of the partner's internal currency, or "" when Autotask does not say (a
@@ -274,7 +323,13 @@ async fn finish_run(db: &Db, push_id: i64, result: &Result<PushResult, PushError
         Ok(r) => ("done", format!("{} applied, {} unchanged, {} held, {} failed", r.applied, r.unchanged, r.held, r.failed)),
         Err(e) => ("failed", e.to_string()),
     };
-    sqlx::query("update push_run set state = $1, finished_at = $2, summary = $3 where push_id = $4").bind(state).bind(now_ms()).bind(summary).bind(push_id).execute(&db.pool).await?;
+    sqlx::query("update push_run set state = $1, finished_at = $2, summary = $3 where push_id = $4")
+        .bind(state)
+        .bind(now_ms())
+        .bind(summary)
+        .bind(push_id)
+        .execute(&db.pool)
+        .await?;
     Ok(())
 }
 
@@ -310,7 +365,12 @@ async fn record_line(db: &Db, push_id: i64, partner_id: i64, line: &PushLine) ->
 async fn billed_units(client: &AutotaskClient, contract_id: i64, service_id: i64) -> Result<i64, AutotaskError> {
     let today = app::format::iso_utc(now_ms());
     let rows: Vec<ContractServiceUnit> = client
-        .query(&Query::new([Filter::eq("contractID", contract_id), Filter::eq("serviceID", service_id), Filter::lte("startDate", today.clone()), Filter::gt("endDate", today)]))
+        .query(&Query::new([
+            Filter::eq("contractID", contract_id),
+            Filter::eq("serviceID", service_id),
+            Filter::lte("startDate", today.clone()),
+            Filter::gt("endDate", today),
+        ]))
         .await?;
     Ok(rows.iter().filter_map(|u| u.units).sum())
 }
@@ -322,12 +382,20 @@ const COMPLETE_UNDO: &str = "u.state = 'done' and not exists (select 1 from push
 /// Undoes a push: for every line it applied whose quantity Autotask still bills, writes
 /// the opposite adjustment. A line changed since is left alone, with the reason.
 pub async fn undo(db: &Db, client: &AutotaskClient, partner_id: i64, actor: &str, push_id: i64) -> Result<PushResult, PushError> {
-    let run = sqlx::query("select kind, state from push_run where push_id = $1 and partner_id = $2").bind(push_id).bind(partner_id).fetch_optional(&db.pool).await?;
+    let run = sqlx::query("select kind, state from push_run where push_id = $1 and partner_id = $2")
+        .bind(push_id)
+        .bind(partner_id)
+        .fetch_optional(&db.pool)
+        .await?;
     let Some(run) = run else { return Err(PushError::Refused("There is no such push.".into())) };
     if run.try_get::<String, _>("kind")? != "apply" {
         return Err(PushError::Refused("An undo cannot be undone; push again instead.".into()));
     }
-    if let Some(by) = sqlx::query(&format!("select u.push_id from push_run u where u.undo_of = $1 and {COMPLETE_UNDO}")).bind(push_id).fetch_optional(&db.pool).await? {
+    if let Some(by) = sqlx::query(&format!("select u.push_id from push_run u where u.undo_of = $1 and {COMPLETE_UNDO}"))
+        .bind(push_id)
+        .fetch_optional(&db.pool)
+        .await?
+    {
         return Err(PushError::Refused(format!("Push {push_id} was already undone by push {}.", by.try_get::<i64, _>("push_id")?)));
     }
     let undo_id = start_run(db, partner_id, actor, "undo", Some(push_id)).await?;
@@ -431,8 +499,7 @@ pub async fn history(db: &Db, partner_id: i64) -> Result<Vec<PushRun>, sqlx::Err
          (select min(u.push_id) from push_run u where u.undo_of = r.push_id and {COMPLETE_UNDO}) as undone_by, \
          (select count(*) from push_line l where l.push_id = r.push_id and l.outcome = 'applied') as applied \
          from push_run r where r.partner_id = $1 order by r.push_id desc limit 100"
-    ),
-    )
+    ))
     .bind(partner_id)
     .fetch_all(&db.pool)
     .await?;
@@ -552,7 +619,10 @@ pub async fn history_csv(db: &Db, partner_id: i64) -> anyhow::Result<String> {
 }
 
 /// `GET /exports/billing-history.csv` (signed-in users of the partner).
-pub async fn export(axum::extract::State(state): axum::extract::State<crate::state::AppState>, user: Option<axum::Extension<app::types::CurrentUser>>) -> axum::response::Response {
+pub async fn export(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    user: Option<axum::Extension<app::types::CurrentUser>>,
+) -> axum::response::Response {
     let Some(axum::Extension(user)) = user else {
         return crate::exports::sign_in_first("the billing history");
     };
@@ -626,8 +696,15 @@ async fn push_line(db: &Db, client: &AutotaskClient, partner_id: i64, today: &st
 
 /// The partner's schedule (defaults: daily, no threshold).
 pub async fn schedule(db: &Db, partner_id: i64) -> Result<BillingSchedule, sqlx::Error> {
-    let row = sqlx::query("select every_hours, hold_above, next_run_at, allow_add_service from billing_schedule where partner_id = $1").bind(partner_id).fetch_optional(&db.pool).await?;
-    let enabled = sqlx::query("select rule_id from notification_rule where partner_id = $1 and action = 'sync' limit 1").bind(partner_id).fetch_optional(&db.pool).await?.is_some();
+    let row = sqlx::query("select every_hours, hold_above, next_run_at, allow_add_service from billing_schedule where partner_id = $1")
+        .bind(partner_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    let enabled = sqlx::query("select rule_id from notification_rule where partner_id = $1 and action = 'sync' limit 1")
+        .bind(partner_id)
+        .fetch_optional(&db.pool)
+        .await?
+        .is_some();
     Ok(match row {
         Some(r) => BillingSchedule {
             every_hours: r.try_get("every_hours")?,

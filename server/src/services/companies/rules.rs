@@ -59,7 +59,9 @@ pub fn check(company: &Discovered) -> Result<CustomerDraft, String> {
             let code = code.to_ascii_uppercase();
             if rust_iso3166::from_alpha2(&code).is_none() {
                 let label = company.country_name.clone().unwrap_or_else(|| code.clone());
-                return Err(format!("The country \u{201c}{label}\u{201d} ({code}) is not an ISO 3166-1 country; choose a current country in Autotask."));
+                return Err(format!(
+                    "The country \u{201c}{label}\u{201d} ({code}) is not an ISO 3166-1 country; choose a current country in Autotask."
+                ));
             }
             code
         }
@@ -135,7 +137,6 @@ fn join_words(words: &[&str]) -> String {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -159,7 +160,8 @@ mod tests {
         let draft = check(&company()).unwrap();
         assert_eq!((draft.state.as_str(), draft.country_code.as_str(), draft.region.as_str()), ("TX", "US", "us"));
         assert_eq!((draft.admin_first.as_str(), draft.admin_last.as_str(), draft.admin_email.as_str()), ("Ana", "García", "ana@acme.example"));
-        let de = check(&Discovered { state: Some("BY".into()), country_code: Some("DE".into()), country_name: Some("Germany".into()), ..company() }).unwrap();
+        let de = check(&Discovered { state: Some("BY".into()), country_code: Some("DE".into()), country_name: Some("Germany".into()), ..company() })
+            .unwrap();
         assert_eq!((de.state.as_str(), de.region.as_str()), ("BY", "eu"));
     }
 

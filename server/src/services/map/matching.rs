@@ -15,8 +15,34 @@ pub const LEVELS: [(u8, &str); 5] = [
 
 /// Legal-form words dropped at the last level (compared after punctuation is removed).
 const LEGAL_SUFFIXES: &[&str] = &[
-    "inc", "incorporated", "llc", "llp", "lp", "ltd", "limited", "plc", "corp", "corporation", "co", "company", "gmbh", "ag", "kg", "sa", "sas", "sarl",
-    "bv", "nv", "pty", "pte", "srl", "spa", "oy", "ab", "as", "aps",
+    "inc",
+    "incorporated",
+    "llc",
+    "llp",
+    "lp",
+    "ltd",
+    "limited",
+    "plc",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "gmbh",
+    "ag",
+    "kg",
+    "sa",
+    "sas",
+    "sarl",
+    "bv",
+    "nv",
+    "pty",
+    "pte",
+    "srl",
+    "spa",
+    "oy",
+    "ab",
+    "as",
+    "aps",
 ];
 
 fn fold(c: char) -> char {

@@ -1,11 +1,11 @@
-//! `taskbridge bench ...`: benchmarks that print their figures as `name: value` lines.
+//! The benchmarks of `taskbridge-bench` that print their figures as `name: value` lines.
 
-use crate::autotask::entities::{Company, Contact};
-use crate::autotask::{AutotaskClient, ClientOptions, Credentials, Query};
 use anyhow::Context;
+use server::autotask::entities::{Company, Contact};
+use server::autotask::{AutotaskClient, ClientOptions, Credentials, Query};
 use std::time::{Duration, Instant};
 
-/// `taskbridge bench discover`: fetch every company and contact from a sandbox with
+/// `taskbridge-bench discover`: fetch every company and contact from a sandbox with
 /// per-call latency, and compare the wall time with the thread-limit bound
 /// `ceil(pages / 3) × latency`.
 pub async fn discover(companies: usize, contacts: usize, latency_ms: u64) -> anyhow::Result<()> {
@@ -54,13 +54,13 @@ pub async fn discover(companies: usize, contacts: usize, latency_ms: u64) -> any
     Ok(())
 }
 
-/// `taskbridge bench map`: a partner with `companies` discovered Autotask companies and
+/// `taskbridge-bench map`: a partner with `companies` discovered Autotask companies and
 /// `customers` Taskbridge customers (a share named exactly or nearly like a company, some
 /// already linked), served by a real server over HTTP. Times the Customer Map server
 /// function for filtered 100-row pages, and the full matching pass.
 pub async fn map(customers: usize, companies: usize, database_url: Option<String>) -> anyhow::Result<()> {
-    use crate::config::{ServeArgs, StoreArgs};
-    let dir = std::env::temp_dir().join(format!("taskbridge-bench-map-{}", crate::crypto::random_token(6).to_lowercase()));
+    use server::config::{ServeArgs, StoreArgs};
+    let dir = std::env::temp_dir().join(format!("taskbridge-bench-map-{}", server::crypto::random_token(6).to_lowercase()));
     std::fs::create_dir_all(&dir)?;
     let args = ServeArgs {
         store: StoreArgs { data_dir: dir.clone(), database_url, master_key: None },
@@ -76,24 +76,38 @@ pub async fn map(customers: usize, companies: usize, database_url: Option<String
         autotask_discovery_url: None,
         request_timeout_secs: 60,
     };
-    let state = crate::startup::build_state(&args).await?;
+    let state = server::startup::build_state(&args).await?;
     let db = state.db.clone();
-    let password = format!("bench-{}", crate::crypto::random_token(12));
-    let email = format!("bench-{}@bench.example", crate::crypto::random_token(6).to_lowercase().replace(['-', '_'], "x"));
+    let password = format!("bench-{}", server::crypto::random_token(12));
+    let email = format!("bench-{}@bench.example", server::crypto::random_token(6).to_lowercase().replace(['-', '_'], "x"));
     let admin = app::types::NewUser { email: email.clone(), name: "Bench Admin".into(), role: app::types::Role::Admin, password: password.clone() };
-    let partner_id = crate::db::partners::create_partner(&db, &format!("Bench MSP {}", crate::crypto::random_token(4)), admin).await?.partner_id;
+    let partner_id = server::db::partners::create_partner(&db, &format!("Bench MSP {}", server::crypto::random_token(4)), admin).await?.partner_id;
 
     // Companies with the sandbox generator's realistic names.
     let seeded = Instant::now();
-    let tenant = sandbox::generate::generate(sandbox::generate::Spec { seed: 7, companies, contacts: 0, anchor_month: sandbox::generate::current_month() });
+    let tenant =
+        sandbox::generate::generate(sandbox::generate::Spec { seed: 7, companies, contacts: 0, anchor_month: sandbox::generate::current_month() });
     let rows: Vec<(i64, String, i64)> = tenant
         .rows("Companies")
-        .map(|t| t.values().filter_map(|r| Some((r.get("id")?.as_i64()?, r.get("companyName")?.as_str()?.to_string(), r.get("companyType").and_then(|v| v.as_i64()).unwrap_or(1)))).collect())
+        .map(|t| {
+            t.values()
+                .filter_map(|r| {
+                    Some((
+                        r.get("id")?.as_i64()?,
+                        r.get("companyName")?.as_str()?.to_string(),
+                        r.get("companyType").and_then(|v| v.as_i64()).unwrap_or(1),
+                    ))
+                })
+                .collect()
+        })
         .unwrap_or_default();
-    let now = crate::db::now_ms();
+    let now = server::db::now_ms();
     for chunk in rows.chunks(200) {
-        let mut sql = String::from("insert into autotask_company (partner_id, company_id, name, name_key, company_type, type_label, is_active, seen_at, missing) values ");
-        let values: Vec<String> = (0..chunk.len()).map(|i| format!("($1, ${}, ${}, ${}, ${}, 'Customer', 1, $2, 0)", i * 4 + 3, i * 4 + 4, i * 4 + 5, i * 4 + 6)).collect();
+        let mut sql = String::from(
+            "insert into autotask_company (partner_id, company_id, name, name_key, company_type, type_label, is_active, seen_at, missing) values ",
+        );
+        let values: Vec<String> =
+            (0..chunk.len()).map(|i| format!("($1, ${}, ${}, ${}, ${}, 'Customer', 1, $2, 0)", i * 4 + 3, i * 4 + 4, i * 4 + 5, i * 4 + 6)).collect();
         sql.push_str(&values.join(", "));
         let mut q = sqlx::query(&sql).bind(partner_id).bind(now);
         for (id, name, kind) in chunk {
@@ -139,21 +153,26 @@ pub async fn map(customers: usize, companies: usize, database_url: Option<String
     }
     // Fresh statistics, as autovacuum/analyze would keep them in production.
     match db.kind {
-        crate::db::DbKind::Postgres => {
+        server::db::DbKind::Postgres => {
             sqlx::query("vacuum analyze").execute(&db.pool).await?;
         }
-        crate::db::DbKind::Sqlite => {
+        server::db::DbKind::Sqlite => {
             sqlx::query("analyze").execute(&db.pool).await?;
         }
     }
-    eprintln!("{} companies, {customers} customers ({} linked) seeded in {:.1} s", rows.len(), linked_companies.len(), seeded.elapsed().as_secs_f64());
+    eprintln!(
+        "{} companies, {customers} customers ({} linked) seeded in {:.1} s",
+        rows.len(),
+        linked_companies.len(),
+        seeded.elapsed().as_secs_f64()
+    );
 
     // The matching pass over every row (load, match, store), best of three runs' median.
     let mut matching = Vec::new();
     let mut found = 0;
     for _ in 0..3 {
         let t = Instant::now();
-        found = crate::services::map::rematch(&db, partner_id).await.map_err(|e| anyhow::anyhow!("matching: {e}"))?;
+        found = server::services::map::rematch(&db, partner_id).await.map_err(|e| anyhow::anyhow!("matching: {e}"))?;
         matching.push(t.elapsed().as_secs_f64());
     }
     matching.sort_by(f64::total_cmp);
@@ -162,13 +181,26 @@ pub async fn map(customers: usize, companies: usize, database_url: Option<String
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::startup::serve_on(listener, state, Duration::from_secs(60), async {
+    let server = tokio::spawn(server::startup::serve_on(listener, state, Duration::from_secs(60), async {
         let _ = rx.await;
     }));
     let origin = format!("http://{addr}");
     let http = reqwest::Client::new();
-    let signed = http.post(format!("{origin}/rpc/sign_in")).header("origin", &origin).header("accept", "application/json").form(&[("email", email.as_str()), ("password", password.as_str()), ("next", "/")]).send().await?;
-    let cookie = signed.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find(|c| c.starts_with("tb_session=")).map(|c| c.split(';').next().unwrap_or_default().to_string()).context("no session cookie")?;
+    let signed = http
+        .post(format!("{origin}/rpc/sign_in"))
+        .header("origin", &origin)
+        .header("accept", "application/json")
+        .form(&[("email", email.as_str()), ("password", password.as_str()), ("next", "/")])
+        .send()
+        .await?;
+    let cookie = signed
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("tb_session="))
+        .map(|c| c.split(';').next().unwrap_or_default().to_string())
+        .context("no session cookie")?;
     let queries: Vec<(&str, serde_json::Value)> = vec![
         ("map_customers", serde_json::json!({"customers": "unmatched", "search": "", "page": 1, "per_page": 100})),
         ("map_customers", serde_json::json!({"customers": "matched", "search": "", "page": 3, "per_page": 100})),
@@ -184,7 +216,13 @@ pub async fn map(customers: usize, companies: usize, database_url: Option<String
     for round in 0..30 {
         for (qi, (endpoint, query)) in queries.iter().enumerate() {
             let t = Instant::now();
-            let r = http.post(format!("{origin}/rpc/{endpoint}")).header("origin", &origin).header("cookie", &cookie).json(&serde_json::json!({"query": query})).send().await?;
+            let r = http
+                .post(format!("{origin}/rpc/{endpoint}"))
+                .header("origin", &origin)
+                .header("cookie", &cookie)
+                .json(&serde_json::json!({"query": query}))
+                .send()
+                .await?;
             let status = r.status();
             let body = r.bytes().await?;
             anyhow::ensure!(status.is_success(), "{endpoint} answered {status}: {}", String::from_utf8_lossy(&body));
@@ -217,14 +255,20 @@ pub async fn map(customers: usize, companies: usize, database_url: Option<String
     Ok(())
 }
 
-/// `taskbridge bench events`: `events` backup events over `incidents` incidents posted to
+/// `taskbridge-bench events`: `events` backup events over `incidents` incidents posted to
 /// a real server (SQLite unless `database_url`), dispatched to a sandbox with `latency_ms`
 /// per call. Prints accepted events/s, tickets (one per incident), notes, API calls, and
 /// the event-to-ticket latency of fresh incidents on an idle queue.
-pub async fn events(events: usize, incidents: usize, latency_ms: u64, note_interval_minutes: i64, database_url: Option<String>) -> anyhow::Result<()> {
-    use crate::autotask::Filter;
-    use crate::config::{ServeArgs, StoreArgs};
+pub async fn events(
+    events: usize,
+    incidents: usize,
+    latency_ms: u64,
+    note_interval_minutes: i64,
+    database_url: Option<String>,
+) -> anyhow::Result<()> {
     use app::services::TokenStore;
+    use server::autotask::Filter;
+    use server::config::{ServeArgs, StoreArgs};
     anyhow::ensure!(incidents > 0 && events >= incidents, "give at least one event per incident");
     let config = sandbox::SandboxConfig {
         seed: 3,
@@ -236,7 +280,7 @@ pub async fn events(events: usize, incidents: usize, latency_ms: u64, note_inter
     };
     let sb = sandbox::start(config, "127.0.0.1:0".parse()?).await?;
     let discovery = format!("{}/ATServicesRest/", sb.base_url());
-    let dir = std::env::temp_dir().join(format!("taskbridge-bench-events-{}", crate::crypto::random_token(6).to_lowercase()));
+    let dir = std::env::temp_dir().join(format!("taskbridge-bench-events-{}", server::crypto::random_token(6).to_lowercase()));
     std::fs::create_dir_all(&dir)?;
     let args = ServeArgs {
         store: StoreArgs { data_dir: dir.clone(), database_url, master_key: None },
@@ -252,14 +296,34 @@ pub async fn events(events: usize, incidents: usize, latency_ms: u64, note_inter
         autotask_discovery_url: Some(discovery.clone()),
         request_timeout_secs: 60,
     };
-    let state = crate::startup::build_state(&args).await?;
+    let state = server::startup::build_state(&args).await?;
     let db = state.db.clone();
-    let email = format!("bench-{}@bench.example", crate::crypto::random_token(6).to_lowercase().replace(['-', '_'], "x"));
-    let admin = app::types::NewUser { email: email.clone(), name: "Bench Admin".into(), role: app::types::Role::Admin, password: format!("bench-{}", crate::crypto::random_token(12)) };
-    let partner = crate::db::partners::create_partner(&db, &format!("Bench MSP {}", crate::crypto::random_token(4)), admin).await?;
+    let email = format!("bench-{}@bench.example", server::crypto::random_token(6).to_lowercase().replace(['-', '_'], "x"));
+    let admin = app::types::NewUser {
+        email: email.clone(),
+        name: "Bench Admin".into(),
+        role: app::types::Role::Admin,
+        password: format!("bench-{}", server::crypto::random_token(12)),
+    };
+    let partner = server::db::partners::create_partner(&db, &format!("Bench MSP {}", server::crypto::random_token(4)), admin).await?;
     let partner_id = partner.partner_id;
-    crate::db::connection::preconnect(&db, &state.master_key, partner_id, sandbox::api::USERNAME, sandbox::api::SECRET, sandbox::api::INTEGRATION_CODE).await?;
-    let actor = app::types::CurrentUser { user_id: partner.user_id, partner_id, partner_name: "Bench".into(), email: email.clone(), name: "Bench".into(), role: app::types::Role::Admin };
+    server::db::connection::preconnect(
+        &db,
+        &state.master_key,
+        partner_id,
+        sandbox::api::USERNAME,
+        sandbox::api::SECRET,
+        sandbox::api::INTEGRATION_CODE,
+    )
+    .await?;
+    let actor = app::types::CurrentUser {
+        user_id: partner.user_id,
+        partner_id,
+        partner_name: "Bench".into(),
+        email: email.clone(),
+        name: "Bench".into(),
+        role: app::types::Role::Admin,
+    };
     let token = state.tokens.create(&actor, "bench".into()).await.map_err(|e| anyhow::anyhow!("token: {e}"))?.token;
 
     // Customers (10 devices each), each linked to its own Autotask company.
@@ -268,10 +332,15 @@ pub async fn events(events: usize, incidents: usize, latency_ms: u64, note_inter
         ClientOptions { discovery_url: discovery, ..ClientOptions::default() },
     )?;
     let customers = incidents.div_ceil(10);
-    let now = crate::db::now_ms();
+    let now = server::db::now_ms();
     for c in 0..customers {
         let name = format!("Bench Customer {c:04}");
-        let company = at.create("Companies", &serde_json::json!({"companyName": name, "companyType": 1, "ownerResourceID": 29_682_885, "isActive": true, "countryID": 237})).await?;
+        let company = at
+            .create(
+                "Companies",
+                &serde_json::json!({"companyName": name, "companyType": 1, "ownerResourceID": 29_682_885, "isActive": true, "countryID": 237}),
+            )
+            .await?;
         let id: i64 = sqlx::query_scalar("insert into customer (partner_id, name, name_key, external_ref, country_code, region, source, matched, created_at, updated_at) values ($1, $2, $3, $4, 'US', 'us', 'api', 1, $5, $5) returning customer_id")
             .bind(partner_id)
             .bind(&name)
@@ -289,7 +358,11 @@ pub async fn events(events: usize, incidents: usize, latency_ms: u64, note_inter
             .execute(&db.pool)
             .await?;
     }
-    sqlx::query("insert into notification_rule (partner_id, action, created_at, created_by) values ($1, 'ticket', $2, 'bench')").bind(partner_id).bind(now).execute(&db.pool).await?;
+    sqlx::query("insert into notification_rule (partner_id, action, created_at, created_by) values ($1, 'ticket', $2, 'bench')")
+        .bind(partner_id)
+        .bind(now)
+        .execute(&db.pool)
+        .await?;
     sqlx::query("insert into ticket_settings (partner_id, note_interval_minutes, queue_label, priority_label, status_new_label, status_complete_label, updated_at, updated_by) values ($1, $2, 'Managed Services Alerts', 'Medium', 'New', 'Complete', $3, 'bench')")
         .bind(partner_id)
         .bind(note_interval_minutes)
@@ -300,8 +373,8 @@ pub async fn events(events: usize, incidents: usize, latency_ms: u64, note_inter
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let dispatcher = crate::startup::start_dispatcher(&state);
-    let server = tokio::spawn(crate::startup::serve_on(listener, state, Duration::from_secs(60), async {
+    let dispatcher = server::startup::start_dispatcher(&state);
+    let server = tokio::spawn(server::startup::serve_on(listener, state, Duration::from_secs(60), async {
         let _ = rx.await;
     }));
     let url = format!("http://{addr}/api/v1/events");
@@ -358,7 +431,10 @@ pub async fn events(events: usize, incidents: usize, latency_ms: u64, note_inter
     let dispatch_s = flood.elapsed().as_secs_f64();
     // Repeats are noted once their interval has passed: wait for those notes too.
     loop {
-        let due: i64 = sqlx::query_scalar("select count(*) from incident where note_due_at is not null or (ticket_id is not null and ticket_number is null)").fetch_one(&db.pool).await?;
+        let due: i64 =
+            sqlx::query_scalar("select count(*) from incident where note_due_at is not null or (ticket_id is not null and ticket_number is null)")
+                .fetch_one(&db.pool)
+                .await?;
         if due == 0 {
             break;
         }
@@ -422,15 +498,16 @@ pub async fn events(events: usize, incidents: usize, latency_ms: u64, note_inter
     Ok(())
 }
 
-/// `taskbridge bench billing`: `customers` mapped customers with `products` billed
+/// `taskbridge-bench billing`: `customers` mapped customers with `products` billed
 /// products each on Recurring Service contracts in a sandbox, where `changed_pct` % of
 /// the quantities differ from what Autotask bills. Times one push (fresh reads, then an
 /// adjustment per difference) and counts the API calls.
 pub async fn billing(customers: usize, changed_pct: usize, latency_ms: u64) -> anyhow::Result<()> {
-    use crate::config::{ServeArgs, StoreArgs};
     use app::types::billing::PushSelection;
     use serde_json::{json, Map, Value};
-    const PRODUCTS: [(&str, i64); 4] = [("server_backup", 29_683_101), ("workstation_backup", 29_683_102), ("m365_backup", 29_683_105), ("bdr_appliance", 29_683_104)];
+    use server::config::{ServeArgs, StoreArgs};
+    const PRODUCTS: [(&str, i64); 4] =
+        [("server_backup", 29_683_101), ("workstation_backup", 29_683_102), ("m365_backup", 29_683_105), ("bdr_appliance", 29_683_104)];
     let config = sandbox::SandboxConfig {
         seed: 5,
         companies: 1,
@@ -440,7 +517,7 @@ pub async fn billing(customers: usize, changed_pct: usize, latency_ms: u64) -> a
         ..sandbox::SandboxConfig::default()
     };
     let sb = sandbox::start(config, "127.0.0.1:0".parse()?).await?;
-    let dir = std::env::temp_dir().join(format!("taskbridge-bench-billing-{}", crate::crypto::random_token(6).to_lowercase()));
+    let dir = std::env::temp_dir().join(format!("taskbridge-bench-billing-{}", server::crypto::random_token(6).to_lowercase()));
     std::fs::create_dir_all(&dir)?;
     let args = ServeArgs {
         store: StoreArgs { data_dir: dir.clone(), database_url: None, master_key: None },
@@ -456,20 +533,39 @@ pub async fn billing(customers: usize, changed_pct: usize, latency_ms: u64) -> a
         autotask_discovery_url: Some(format!("{}/ATServicesRest/", sb.base_url())),
         request_timeout_secs: 60,
     };
-    let state = crate::startup::build_state(&args).await?;
+    let state = server::startup::build_state(&args).await?;
     let db = state.db.clone();
-    let admin = app::types::NewUser { email: "bench@bench.example".into(), name: "Bench".into(), role: app::types::Role::Admin, password: format!("bench-{}", crate::crypto::random_token(12)) };
-    let partner_id = crate::db::partners::create_partner(&db, "Bench MSP", admin).await?.partner_id;
-    crate::db::connection::preconnect(&db, &state.master_key, partner_id, sandbox::api::USERNAME, sandbox::api::SECRET, sandbox::api::INTEGRATION_CODE).await?;
+    let admin = app::types::NewUser {
+        email: "bench@bench.example".into(),
+        name: "Bench".into(),
+        role: app::types::Role::Admin,
+        password: format!("bench-{}", server::crypto::random_token(12)),
+    };
+    let partner_id = server::db::partners::create_partner(&db, "Bench MSP", admin).await?.partner_id;
+    server::db::connection::preconnect(
+        &db,
+        &state.master_key,
+        partner_id,
+        sandbox::api::USERNAME,
+        sandbox::api::SECRET,
+        sandbox::api::INTEGRATION_CODE,
+    )
+    .await?;
 
     // Autotask side, written straight into the sandbox: a company, a recurring contract,
     // its services and this month's units for every customer.
     let seeded = Instant::now();
-    let now = crate::db::now_ms();
+    let now = server::db::now_ms();
     let month = &app::format::iso_utc(now)[..7];
     let (year, mon): (i32, u32) = (month[..4].parse()?, month[5..].parse()?);
     let next = if mon == 12 { format!("{:04}-01", year + 1) } else { format!("{year:04}-{:02}", mon + 1) };
-    let obj = |v: Value| -> Map<String, Value> { if let Value::Object(m) = v { m } else { Map::new() } };
+    let obj = |v: Value| -> Map<String, Value> {
+        if let Value::Object(m) = v {
+            m
+        } else {
+            Map::new()
+        }
+    };
     let mut rows: Vec<(i64, i64, Vec<i64>)> = Vec::with_capacity(customers); // company, contract, units per product
     {
         let mut t = sb.sandbox.write();
@@ -543,7 +639,7 @@ pub async fn billing(customers: usize, changed_pct: usize, latency_ms: u64) -> a
     let client = state.connections.client(partner_id).await.map_err(|p| anyhow::anyhow!(p.message))?;
     sb.sandbox.limits.reset_stats();
     let started = Instant::now();
-    let result = crate::services::billing::push::apply(&db, &client, partner_id, "bench", &PushSelection::default()).await?;
+    let result = server::services::billing::push::apply(&db, &client, partner_id, "bench", &PushSelection::default()).await?;
     let wall = started.elapsed().as_secs_f64();
     let stats = sb.sandbox.limits.stats();
     let writes = stats.requests.get("ContractServiceAdjustments").copied().unwrap_or_default();
@@ -552,7 +648,7 @@ pub async fn billing(customers: usize, changed_pct: usize, latency_ms: u64) -> a
     anyhow::ensure!(result.failed == 0, "{} lines failed", result.failed);
     // A second push right after finds nothing to write.
     sb.sandbox.limits.reset_stats();
-    let again = crate::services::billing::push::apply(&db, &client, partner_id, "bench", &PushSelection::default()).await?;
+    let again = server::services::billing::push::apply(&db, &client, partner_id, "bench", &PushSelection::default()).await?;
     let second_writes = sb.sandbox.limits.stats().requests.get("ContractServiceAdjustments").copied().unwrap_or_default();
     sb.stop().await;
     if std::env::var_os("TASKBRIDGE_BENCH_KEEP").is_none() {
