@@ -82,34 +82,15 @@ pub fn page_url(path: &str, parts: &[String]) -> String {
 
 /// Decodes a percent-encoded query-string value (`+` is a space).
 pub fn decode_query_value(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'+', _) => out.push(b' '),
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 2;
-            }
-            (b, _) => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(&raw.replace('+', " ")).decode_utf8_lossy().into_owned()
 }
+
+/// What a query value keeps unencoded: RFC 3986's unreserved characters and `/`.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
 
 /// Percent-encodes a query-string value.
 pub fn encode_query_value(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for b in raw.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(raw, QUERY_VALUE).to_string()
 }
 
 #[cfg(test)]
@@ -142,6 +123,9 @@ mod tests {
     #[test]
     fn query_values_are_percent_encoded() {
         assert_eq!(encode_query_value("/users?a=b&c"), "/users%3Fa%3Db%26c");
+        assert_eq!(encode_query_value("Müller & Co"), "M%C3%BCller%20%26%20Co");
+        assert_eq!(decode_query_value("M%C3%BCller+%26+Co%2B"), "Müller & Co+");
+        assert_eq!(decode_query_value("100%"), "100%", "a stray percent sign is kept");
     }
 
     #[test]

@@ -45,35 +45,15 @@ const LEGAL_SUFFIXES: &[&str] = &[
     "aps",
 ];
 
-fn fold(c: char) -> char {
-    match c {
-        'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' | 'ā' => 'a',
-        'é' | 'è' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => 'e',
-        'í' | 'ì' | 'î' | 'ï' | 'ī' => 'i',
-        'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ø' | 'ō' => 'o',
-        'ú' | 'ù' | 'û' | 'ü' | 'ū' | 'ů' => 'u',
-        'ý' | 'ÿ' => 'y',
-        'ñ' | 'ń' | 'ň' => 'n',
-        'ç' | 'ć' | 'č' => 'c',
-        'ł' => 'l',
-        'ř' => 'r',
-        'š' | 'ś' => 's',
-        'ž' | 'ź' | 'ż' => 'z',
-        'đ' | 'ď' => 'd',
-        'ť' => 't',
-        'ß' => 's',
-        c => c,
-    }
-}
-
 /// The keys of a name at each level (index = level).
 pub fn keys(name: &str) -> [String; 5] {
     let exact = name.trim().to_string();
     let lower = exact.to_lowercase();
-    // Words of letters, digits and `&`; everything else separates words.
-    let words: Vec<String> = lower
+    // Accents and ligatures folded to ASCII by `deunicode` ("Straße" → "strasse",
+    // "Ærø" → "aero"); then words of letters, digits and `&`, everything else separating.
+    let words: Vec<String> = deunicode::deunicode(&lower)
+        .to_lowercase()
         .chars()
-        .map(fold)
         .map(|c| if c.is_alphanumeric() || c == '&' { c } else { ' ' })
         .collect::<String>()
         .split_whitespace()
@@ -129,6 +109,13 @@ pub fn suggest(customers: &[(i64, String)], companies: &[(i64, String)]) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accents_and_ligatures_fold_to_their_ascii_spelling() {
+        assert_eq!(best("Gebrüder Straße GmbH", &["Gebruder Strasse GmbH"]), Some((1, 90)));
+        assert_eq!(best("Ærøskøbing IT", &["Aeroskobing IT"]), Some((1, 90)));
+        assert_eq!(best("Straße IT", &["Strase IT"]), None, "ß is ss, not s");
+    }
 
     fn best(customer: &str, companies: &[&str]) -> Option<(i64, u8)> {
         let companies: Vec<(i64, String)> = companies.iter().enumerate().map(|(i, n)| (i as i64 + 1, n.to_string())).collect();
