@@ -1,7 +1,6 @@
 //! The production Autotask client against the sandbox over real HTTP, through every
 //! fault the sandbox can inject.
 
-use reqwest::StatusCode;
 use sandbox::api::{INTEGRATION_CODE, NO_ACCESS_USERNAME, SECRET, USERNAME};
 use sandbox::faults::Faults;
 use sandbox::{start, RunningSandbox, SandboxConfig};
@@ -31,8 +30,7 @@ fn client(sb: &RunningSandbox) -> AutotaskClient {
 }
 
 async fn set_faults(sb: &RunningSandbox, faults: Value) {
-    let r = reqwest::Client::new().put(format!("{}/_sandbox/faults", sb.base_url())).body(faults.to_string()).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    crate::helpers::set_faults(sb, faults);
 }
 
 async fn sandbox_stats(sb: &RunningSandbox) -> Value {

@@ -126,7 +126,7 @@ impl World {
 
     /// Sets the sandbox's fault injection.
     async fn faults(&self, faults: Value) {
-        reqwest::Client::new().put(format!("{}/_sandbox/faults", self.sb.base_url())).json(&faults).send().await.unwrap().error_for_status().unwrap();
+        crate::helpers::set_faults(&self.sb, faults);
     }
 }
 

@@ -285,3 +285,11 @@ impl Browser {
         self.client.get(format!("{}{path}", self.origin)).send().await.unwrap()
     }
 }
+
+/// Sets the sandbox's fault injection in process (the sandbox's own tests cover the
+/// `/_sandbox/faults` control endpoint); `faults` is the JSON that endpoint takes.
+pub fn set_faults(sb: &sandbox::RunningSandbox, faults: Value) {
+    let faults: sandbox::faults::Faults = serde_json::from_value(faults).unwrap_or_else(|e| panic!("bad fault settings: {e}"));
+    faults.validate().unwrap_or_else(|e| panic!("bad fault settings: {e}"));
+    sb.sandbox.set_faults(faults);
+}

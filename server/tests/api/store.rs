@@ -112,3 +112,53 @@ async fn invalid_users_are_refused_field_by_field(backend: Backend) {
     }
     assert_eq!(admin.ok("list_users", &[]).await.as_array().unwrap().len(), 1, "nothing was created");
 }
+
+/// The two migration trees (one per dialect) define the same tables, the same columns in
+/// each and the same named indexes, so a feature never works on one database only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_migration_trees_define_the_same_schema() {
+    use std::collections::BTreeMap;
+    let sqlite = spawn(Backend::Sqlite).await;
+    let postgres = spawn(Backend::Postgres).await;
+    let mut lite: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let tables: Vec<String> =
+        sqlx::query_scalar("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name <> '_sqlx_migrations'")
+            .fetch_all(&sqlite.state.db.pool)
+            .await
+            .unwrap();
+    for table in tables {
+        let mut columns: Vec<String> =
+            sqlx::query_scalar(&format!("select name from pragma_table_info('{table}')")).fetch_all(&sqlite.state.db.pool).await.unwrap();
+        columns.sort();
+        lite.insert(table, columns);
+    }
+    let mut pg: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "select table_name::text, column_name::text from information_schema.columns where table_schema = 'public' and table_name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&postgres.state.db.pool)
+    .await
+    .unwrap();
+    for (table, column) in rows {
+        pg.entry(table).or_default().push(column);
+    }
+    pg.values_mut().for_each(|c| c.sort());
+    assert!(lite.len() >= 20 && lite.contains_key("incident"), "every migration ran: {:?}", lite.keys());
+    assert_eq!(lite.keys().collect::<Vec<_>>(), pg.keys().collect::<Vec<_>>(), "the same tables");
+    for (table, columns) in &lite {
+        assert_eq!(Some(columns), pg.get(table), "the columns of {table}");
+    }
+    let mut lite_indexes: Vec<String> =
+        sqlx::query_scalar("select name from sqlite_master where type = 'index' and sql is not null").fetch_all(&sqlite.state.db.pool).await.unwrap();
+    let mut pg_indexes: Vec<String> = sqlx::query_scalar(
+        "select i.indexname::text from pg_indexes i where i.schemaname = 'public' \
+         and not exists (select 1 from pg_constraint c where c.conname = i.indexname)",
+    )
+    .fetch_all(&postgres.state.db.pool)
+    .await
+    .unwrap();
+    lite_indexes.sort();
+    pg_indexes.sort();
+    assert!(lite_indexes.len() >= 10, "{lite_indexes:?}");
+    assert_eq!(lite_indexes, pg_indexes, "the same named indexes");
+}

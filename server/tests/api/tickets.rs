@@ -384,8 +384,7 @@ async fn faults_delay_tickets_but_never_duplicate_or_lose_them(backend: Backend)
     w.rule(json!({})).await;
     w.settings(json!({"note_interval_minutes": 0})).await;
     let faults = json!({"rate_429": 0.15, "rate_5xx": 0.1, "rate_timeout": 0.05, "timeout_ms": 300, "rate_lost_write": 0.3});
-    let r = reqwest::Client::new().put(format!("{}/_sandbox/faults", w.sb.base_url())).json(&faults).send().await.unwrap();
-    assert!(r.status().is_success());
+    crate::helpers::set_faults(&w.sb, faults);
     let mut events = Vec::new();
     let refs: Vec<String> = (0..4).map(|i| format!("c{i}")).collect();
     let devices = ["FS01", "FS02", "SQL1"];
@@ -398,8 +397,7 @@ async fn faults_delay_tickets_but_never_duplicate_or_lose_them(backend: Backend)
     }
     w.post(&events).await;
     w.settle().await;
-    let r = reqwest::Client::new().put(format!("{}/_sandbox/faults", w.sb.base_url())).json(&json!({})).send().await.unwrap();
-    assert!(r.status().is_success());
+    crate::helpers::set_faults(&w.sb, json!({}));
     // 12 incidents, exactly one ticket each; the SQL1 ones completed.
     let tickets = w.tickets().await;
     let mut externals: Vec<String> = tickets.iter().map(|t| t["externalID"].as_str().unwrap().to_string()).collect();
@@ -437,7 +435,7 @@ async fn a_process_killed_mid_dispatch_loses_and_duplicates_nothing(backend: Bac
     w.settings(json!({"note_interval_minutes": 0})).await;
     let World { sb, app, token, at, .. } = w;
     let faults = json!({"latency_ms": 120, "rate_lost_write": 0.4});
-    reqwest::Client::new().put(format!("{}/_sandbox/faults", sb.base_url())).json(&faults).send().await.unwrap().error_for_status().unwrap();
+    crate::helpers::set_faults(&sb, faults);
     let database_url = app.state_database_url();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
@@ -517,14 +515,7 @@ async fn two_instances_share_the_work_and_handle_each_event_once(backend: Backen
     }
     w.rule(json!({})).await;
     w.settings(json!({"note_interval_minutes": 0})).await;
-    reqwest::Client::new()
-        .put(format!("{}/_sandbox/faults", w.sb.base_url()))
-        .json(&json!({"latency_ms": 20}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
+    crate::helpers::set_faults(&w.sb, json!({"latency_ms": 20}));
     let twin = w.app.twin().await;
     let http = reqwest::Client::new();
     for batch in 0..6 {
