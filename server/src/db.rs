@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod connection;
+pub mod customers;
 pub mod dynamic;
 pub mod overview;
 pub mod partners;

@@ -15,7 +15,6 @@ use axum::routing::{get, MethodRouter};
 use axum::{Extension, Json, Router};
 use http::{header, Method, StatusCode};
 use serde_json::{json, Value};
-use sqlx::Row;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,9 +154,9 @@ async fn health(State(state): State<AppState>) -> Response {
 }
 
 async fn partner(State(state): State<AppState>, Extension(caller): Extension<ApiCaller>) -> Response {
-    let row = sqlx::query("select partner_id, name from partner where partner_id = $1").bind(caller.partner_id).fetch_one(&state.db.pool).await;
-    match row.and_then(|r| Ok((r.try_get::<i64, _>("partner_id")?, r.try_get::<String, _>("name")?))) {
-        Ok((partner_id, name)) => Json(json!({"partner_id": partner_id, "name": name, "token_name": caller.token_name})).into_response(),
+    match crate::db::partners::name(&state.db, caller.partner_id).await {
+        Ok(Some(name)) => Json(json!({"partner_id": caller.partner_id, "name": name, "token_name": caller.token_name})).into_response(),
+        Ok(None) => api_error(StatusCode::UNAUTHORIZED, "unauthorized", "The partner of this token no longer exists."),
         Err(e) => {
             crate::error::internal(e);
             api_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side; it has been logged.")

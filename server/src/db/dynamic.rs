@@ -26,6 +26,20 @@ pub fn bind_all<'q>(mut q: AnyQuery<'q>, args: &'q [Arg]) -> AnyQuery<'q> {
     q
 }
 
+/// Binds every argument in order, for a query whose rows decode into `O`.
+pub fn bind_all_as<'q, O>(
+    mut q: sqlx::query::QueryAs<'q, Any, O, AnyArguments<'q>>,
+    args: &'q [Arg],
+) -> sqlx::query::QueryAs<'q, Any, O, AnyArguments<'q>> {
+    for a in args {
+        q = match a {
+            Arg::Int(v) => q.bind(*v),
+            Arg::Text(v) => q.bind(v.as_str()),
+        };
+    }
+    q
+}
+
 /// Escapes `%`, `_` and `\` for a `like ... escape '\'` pattern.
 pub fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")

@@ -61,3 +61,8 @@ pub async fn find_by_name(db: &Db, name: &str) -> Result<Option<i64>, AppError> 
     let row = sqlx::query("select partner_id from partner where name = $1").bind(name).fetch_optional(&db.pool).await.internal()?;
     row.map(|r| r.try_get("partner_id")).transpose().internal()
 }
+
+/// The partner's name (`None` when there is no such partner).
+pub async fn name(db: &Db, partner_id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("select name from partner where partner_id = $1").bind(partner_id).fetch_optional(&db.pool).await
+}

@@ -2,7 +2,7 @@
 //! reference) so the Customer Map can match them to Autotask companies.
 
 use crate::db::tokens::ApiCaller;
-use crate::db::{audit, now_ms};
+use crate::db::{self, audit, now_ms};
 use crate::machine_api::api_error;
 use crate::state::AppState;
 use app::regions::region_for;
@@ -13,7 +13,6 @@ use axum::{Extension, Json};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sqlx::Row;
 
 /// Most customers per call.
 pub const MAX_BATCH: usize = 1_000;
@@ -117,44 +116,19 @@ async fn write(state: &AppState, partner_id: i64, token_name: &str, customers: &
                 continue;
             }
         };
-        let existing = sqlx::query("select customer_id, name, country_code from customer where partner_id = $1 and external_ref = $2")
-            .bind(partner_id)
-            .bind(&reference)
-            .fetch_optional(&mut *tx)
-            .await?;
-        match existing {
-            Some(r) => {
-                let id: i64 = r.try_get("customer_id")?;
-                let same = r.try_get::<String, _>("name")? == name && r.try_get::<String, _>("country_code")? == country;
+        let region = region_for(&country);
+        let customer = db::customers::ApiCustomer { reference: &reference, name: &name, country: &country, region };
+        match db::customers::by_ref(&mut tx, partner_id, &reference).await? {
+            Some(existing) => {
+                let same = existing.name == name && existing.country_code == country;
                 if !same {
-                    sqlx::query(
-                        "update customer set name = $1, name_key = $2, country_code = $3, region = $4, updated_at = $5 where customer_id = $6",
-                    )
-                    .bind(&name)
-                    .bind(name.to_lowercase())
-                    .bind(&country)
-                    .bind(region_for(&country))
-                    .bind(now)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                    db::customers::update_from_api(&mut tx, existing.customer_id, &customer, now).await?;
                     updated += 1;
                 }
-                results.push(json!({"ref": reference, "status": if same { "unchanged" } else { "updated" }, "customer_id": id}));
+                results.push(json!({"ref": reference, "status": if same { "unchanged" } else { "updated" }, "customer_id": existing.customer_id}));
             }
             None => {
-                let id: i64 = sqlx::query_scalar(
-                    "insert into customer (partner_id, name, name_key, external_ref, country_code, region, source, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, 'api', $7, $7) returning customer_id",
-                )
-                .bind(partner_id)
-                .bind(&name)
-                .bind(name.to_lowercase())
-                .bind(&reference)
-                .bind(&country)
-                .bind(region_for(&country))
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
+                let id = db::customers::insert_from_api(&mut tx, partner_id, &customer, now).await?;
                 created += 1;
                 results.push(json!({"ref": reference, "status": "created", "customer_id": id}));
             }
@@ -181,8 +155,7 @@ async fn write(state: &AppState, partner_id: i64, token_name: &str, customers: &
 /// Demo mode: backup-platform customers named like some Autotask companies (exactly, in
 /// other letter case, with another legal suffix) and a few of their own, added once.
 pub async fn seed_demo(db: &crate::db::Db, partner_id: i64, company_names: &[String]) -> anyhow::Result<()> {
-    let existing: i64 = sqlx::query_scalar("select count(*) from customer where partner_id = $1").bind(partner_id).fetch_one(&db.pool).await?;
-    if existing > 0 {
+    if db::customers::count(db, partner_id).await? > 0 {
         return Ok(());
     }
     let now = now_ms();
@@ -196,16 +169,18 @@ pub async fn seed_demo(db: &crate::db::Db, partner_id: i64, company_names: &[Str
         })
         .collect();
     names.extend(["Harborview Pediatrics", "Quill & Ledger Bookkeeping", "Summit Ridge Veterinary"].map(String::from));
+    let mut tx = db.begin().await?;
     for (i, name) in names.iter().enumerate() {
-        sqlx::query("insert into customer (partner_id, name, name_key, external_ref, country_code, region, source, created_at, updated_at) values ($1, $2, $3, $4, 'US', 'us', 'api', $5, $5)")
-            .bind(partner_id)
-            .bind(name)
-            .bind(name.to_lowercase())
-            .bind(format!("demo-{i}"))
-            .bind(now)
-            .execute(&db.pool)
-            .await?;
+        let reference = format!("demo-{i}");
+        db::customers::insert_from_api(
+            &mut tx,
+            partner_id,
+            &db::customers::ApiCustomer { reference: &reference, name, country: "US", region: "us" },
+            now,
+        )
+        .await?;
     }
+    tx.commit().await?;
     crate::services::map::rematch(db, partner_id).await.map_err(|e| anyhow::anyhow!("matching: {e}"))?;
     Ok(())
 }
@@ -246,7 +221,6 @@ pub async fn resolve<'k>(
     partner_id: i64,
     keys: impl Iterator<Item = &'k CustomerKey>,
 ) -> Result<std::collections::HashMap<CustomerKey, i64>, sqlx::Error> {
-    use crate::db::dynamic::{bind_all, in_list, Arg};
     let (mut refs, mut ids): (Vec<String>, Vec<i64>) = (Vec::new(), Vec::new());
     for k in keys {
         match k {
@@ -254,22 +228,8 @@ pub async fn resolve<'k>(
             CustomerKey::Id(i) => ids.push(*i),
         }
     }
-    let mut out = std::collections::HashMap::new();
-    for chunk in refs.chunks(500) {
-        let mut args = vec![Arg::Int(partner_id)];
-        args.extend(chunk.iter().map(|r| Arg::Text(r.clone())));
-        let params: Vec<String> = (2..=args.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("select customer_id, external_ref from customer where partner_id = $1 and external_ref in ({})", params.join(", "));
-        for r in bind_all(sqlx::query(&sql), &args).fetch_all(&db.pool).await? {
-            out.insert(CustomerKey::Ref(r.try_get("external_ref")?), r.try_get("customer_id")?);
-        }
-    }
-    for chunk in ids.chunks(500) {
-        let (sql, args) = in_list("select customer_id from customer where partner_id = $1 and customer_id in", partner_id, chunk);
-        for r in bind_all(sqlx::query(&sql), &args).fetch_all(&db.pool).await? {
-            let id: i64 = r.try_get("customer_id")?;
-            out.insert(CustomerKey::Id(id), id);
-        }
-    }
+    let (by_ref, found) = db::customers::resolve(db, partner_id, &refs, &ids).await?;
+    let mut out: std::collections::HashMap<CustomerKey, i64> = by_ref.into_iter().map(|(r, id)| (CustomerKey::Ref(r), id)).collect();
+    out.extend(found.into_iter().map(|id| (CustomerKey::Id(id), id)));
     Ok(out)
 }
