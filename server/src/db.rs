@@ -7,9 +7,11 @@ pub mod auth;
 pub mod connection;
 pub mod customers;
 pub mod dynamic;
+pub mod events;
 pub mod overview;
 pub mod partners;
 pub mod tokens;
+pub mod usage;
 pub mod users;
 
 use anyhow::Context;

@@ -14,7 +14,6 @@ use axum::{Extension, Json};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sqlx::Row;
 use std::collections::HashMap;
 
 /// Most events per call.
@@ -218,35 +217,20 @@ async fn store(
     let mut accepted = 0;
     let mut tx = state.db.begin().await?;
     for chunk in rows.chunks(100) {
-        let mut sql = String::from(
-            "insert into event (partner_id, external_id, customer_id, device, job, event_type, severity, message, occurred_at, received_at) values ",
-        );
-        let values: Vec<String> = (0..chunk.len())
-            .map(|n| {
-                let b = n * 8;
-                format!("($1, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $2)", b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10)
+        let batch: Vec<crate::db::events::NewEvent<'_>> = chunk
+            .iter()
+            .map(|(_, v, customer_id)| crate::db::events::NewEvent {
+                external_id: &v.id,
+                customer_id: *customer_id,
+                device: &v.device,
+                job: &v.job,
+                event_type: v.event_type,
+                severity: v.severity,
+                message: &v.message,
+                occurred_at: v.occurred_at,
             })
             .collect();
-        sql.push_str(&values.join(", "));
-        sql.push_str(" on conflict (partner_id, external_id) do nothing returning event_id, external_id");
-        let mut q = sqlx::query(&sql).bind(partner_id).bind(now);
-        for (_, v, customer_id) in chunk {
-            q = q
-                .bind(&v.id)
-                .bind(*customer_id)
-                .bind(&v.device)
-                .bind(&v.job)
-                .bind(v.event_type)
-                .bind(v.severity)
-                .bind(&v.message)
-                .bind(v.occurred_at);
-        }
-        let inserted: HashMap<String, i64> = q
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get("external_id")?, r.try_get("event_id")?)))
-            .collect::<Result<_, sqlx::Error>>()?;
+        let inserted: HashMap<String, i64> = crate::db::events::insert_batch(&mut tx, partner_id, now, &batch).await?;
         for (i, v, _) in chunk {
             results[*i] = match inserted.get(&v.id) {
                 // The first occurrence in this call takes the new row; later ones are repeats.

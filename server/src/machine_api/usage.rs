@@ -3,8 +3,8 @@
 //! repeat replaces the quantity (or changes nothing), so retries are safe; a storage
 //! measurement older than the stored one is ignored.
 
-use crate::db::now_ms;
 use crate::db::tokens::ApiCaller;
+use crate::db::{self, now_ms};
 use crate::machine_api::api_error;
 use crate::machine_api::customers::CustomerKey;
 use crate::state::AppState;
@@ -16,7 +16,6 @@ use axum::{Extension, Json};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sqlx::Row;
 
 /// Most reports per call.
 pub const MAX_BATCH: usize = 1_000;
@@ -183,43 +182,16 @@ async fn store(state: &AppState, partner_id: i64, incoming: &[Incoming], single:
             results.push(invalid(&format!("{prefix}{f}"), &m));
             continue;
         };
-        let existing = sqlx::query("select quantity, measured_at from usage_report where customer_id = $1 and product = $2 and period = $3")
-            .bind(customer_id)
-            .bind(v.product)
-            .bind(&v.period)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let status = match existing {
-            Some(r) => {
-                let (quantity, measured_at): (f64, i64) = (r.try_get("quantity")?, r.try_get("measured_at")?);
-                if v.measured_at < measured_at {
-                    "stale"
-                } else if (quantity - v.quantity).abs() < 1e-9 {
-                    "unchanged"
-                } else {
-                    sqlx::query("update usage_report set quantity = $1, measured_at = $2, received_at = $3 where customer_id = $4 and product = $5 and period = $6")
-                        .bind(v.quantity)
-                        .bind(v.measured_at)
-                        .bind(now)
-                        .bind(customer_id)
-                        .bind(v.product)
-                        .bind(&v.period)
-                        .execute(&mut *tx)
-                        .await?;
-                    "updated"
-                }
+        let usage = db::usage::Usage { customer_id, product: v.product, period: &v.period, quantity: v.quantity, measured_at: v.measured_at };
+        let status = match db::usage::stored(&mut tx, &usage).await? {
+            Some(stored) if usage.measured_at < stored.measured_at => "stale",
+            Some(stored) if (stored.quantity - usage.quantity).abs() < 1e-9 => "unchanged",
+            Some(_) => {
+                db::usage::update(&mut tx, &usage, now).await?;
+                "updated"
             }
             None => {
-                sqlx::query("insert into usage_report (partner_id, customer_id, product, period, quantity, measured_at, received_at) values ($1, $2, $3, $4, $5, $6, $7)")
-                    .bind(partner_id)
-                    .bind(customer_id)
-                    .bind(v.product)
-                    .bind(&v.period)
-                    .bind(v.quantity)
-                    .bind(v.measured_at)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                db::usage::insert(&mut tx, partner_id, &usage, now).await?;
                 "created"
             }
         };
