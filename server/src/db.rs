@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod billing_schedule;
 pub mod connection;
 pub mod customers;
 pub mod dynamic;

@@ -272,7 +272,7 @@ impl BillingService for SqlBilling {
     }
 
     async fn schedule(&self, partner_id: i64) -> Result<BillingSchedule, AppError> {
-        crate::services::billing::push::schedule(&self.db, partner_id).await.internal()
+        crate::db::billing_schedule::get(&self.db, partner_id).await.internal()
     }
 
     async fn save_schedule(&self, actor: &CurrentUser, schedule: BillingSchedule) -> Result<BillingSchedule, AppError> {
@@ -280,20 +280,7 @@ impl BillingService for SqlBilling {
         self.forget_preview(actor.partner_id);
         let now = now_ms();
         let mut tx = self.db.begin().await.internal()?;
-        sqlx::query(
-            "insert into billing_schedule (partner_id, every_hours, hold_above, allow_add_service, next_run_at, updated_at, updated_by) values ($1, $2, $3, $6, null, $4, $5) \
-             on conflict (partner_id) do update set every_hours = excluded.every_hours, hold_above = excluded.hold_above, allow_add_service = excluded.allow_add_service, \
-             updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-        )
-        .bind(actor.partner_id)
-        .bind(schedule.every_hours)
-        .bind(schedule.hold_above)
-        .bind(now)
-        .bind(&actor.email)
-        .bind(i64::from(schedule.allow_add_service))
-        .execute(&mut *tx)
-        .await
-        .internal()?;
+        crate::db::billing_schedule::save(&mut tx, actor, &schedule, now).await.internal()?;
         let hold = schedule.hold_above.map(|h| format!(", holding changes above {h} units")).unwrap_or_default();
         audit::record(
             &mut *tx,

@@ -3,7 +3,7 @@
 //! check, which the tests call directly with the clock they want.
 
 use crate::db::connection::SqlAutotaskSettings;
-use crate::db::{now_ms, Db};
+use crate::db::{self, now_ms, Db};
 use crate::services::billing::push;
 use app::types::billing::PushSelection;
 
@@ -15,23 +15,12 @@ pub const RETRY_FAILED_AFTER_MS: i64 = 15 * 60_000;
 /// with one conditional write, so with several instances exactly one runs it. A run with
 /// failures is due again after [`RETRY_FAILED_AFTER_MS`].
 pub async fn try_run_once(db: &Db, connections: &SqlAutotaskSettings, now: i64) -> Result<usize, sqlx::Error> {
-    let partners: Vec<i64> =
-        sqlx::query_scalar("select distinct partner_id from notification_rule where action = 'sync'").fetch_all(&db.pool).await?;
+    let partners = db::billing_schedule::sync_partners(db).await?;
     let mut ran = 0;
     for partner_id in partners {
-        let plan = push::schedule(db, partner_id).await?;
+        let plan = db::billing_schedule::get(db, partner_id).await?;
         let next = now + plan.every_hours * 3_600_000;
-        let claimed = sqlx::query(
-            "insert into billing_schedule (partner_id, every_hours, next_run_at, updated_at, updated_by) values ($1, 24, $2, $3, 'schedule') \
-             on conflict (partner_id) do update set next_run_at = $2 where billing_schedule.next_run_at is null or billing_schedule.next_run_at <= $3",
-        )
-        .bind(partner_id)
-        .bind(next)
-        .bind(now)
-        .execute(&db.pool)
-        .await?
-        .rows_affected()
-            == 1;
+        let claimed = db::billing_schedule::claim(db, partner_id, next, now).await?;
         if !claimed {
             continue;
         }
@@ -57,12 +46,7 @@ pub async fn try_run_once(db: &Db, connections: &SqlAutotaskSettings, now: i64) 
             // A push that failed (wholly or for some lines) is tried again soon rather than
             // a whole interval later; only this instance's claim is moved.
             let soon = now + RETRY_FAILED_AFTER_MS.min(plan.every_hours * 3_600_000);
-            sqlx::query("update billing_schedule set next_run_at = $1 where partner_id = $2 and next_run_at = $3")
-                .bind(soon)
-                .bind(partner_id)
-                .bind(next)
-                .execute(&db.pool)
-                .await?;
+            db::billing_schedule::run_again_at(db, partner_id, next, soon).await?;
         }
         ran += 1;
     }

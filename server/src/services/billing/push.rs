@@ -13,9 +13,7 @@ use crate::autotask::query::in_batches;
 use crate::autotask::{AutotaskClient, AutotaskError, Filter, Query};
 use crate::db::{now_ms, Db};
 use crate::exports::{Cell, CsvBuilder};
-use app::types::billing::{
-    billable_units, product, BillingSchedule, LineStatus, PushLine, PushPreview, PushResult, PushRun, PushSelection, Rounding,
-};
+use app::types::billing::{billable_units, product, LineStatus, PushLine, PushPreview, PushResult, PushRun, PushSelection, Rounding};
 use sqlx::Row;
 use std::collections::{HashMap, HashSet};
 
@@ -169,7 +167,7 @@ pub async fn preview(db: &Db, client: &AutotaskClient, partner_id: i64, only: Op
             usage.push(u);
         }
     }
-    let allow_add = schedule(db, partner_id).await?.allow_add_service;
+    let allow_add = crate::db::billing_schedule::get(db, partner_id).await?.allow_add_service;
     let contract_ids: Vec<i64> =
         usage.iter().filter(|u| mappings.contains_key(&u.product)).filter_map(|u| u.contract_id).collect::<HashSet<_>>().into_iter().collect();
     let service_ids: Vec<i64> = mappings.values().map(|m| m.service_id).collect::<HashSet<_>>().into_iter().collect();
@@ -692,27 +690,4 @@ async fn push_line(db: &Db, client: &AutotaskClient, partner_id: i64, today: &st
         }
     }
     line
-}
-
-/// The partner's schedule (defaults: daily, no threshold).
-pub async fn schedule(db: &Db, partner_id: i64) -> Result<BillingSchedule, sqlx::Error> {
-    let row = sqlx::query("select every_hours, hold_above, next_run_at, allow_add_service from billing_schedule where partner_id = $1")
-        .bind(partner_id)
-        .fetch_optional(&db.pool)
-        .await?;
-    let enabled = sqlx::query("select rule_id from notification_rule where partner_id = $1 and action = 'sync' limit 1")
-        .bind(partner_id)
-        .fetch_optional(&db.pool)
-        .await?
-        .is_some();
-    Ok(match row {
-        Some(r) => BillingSchedule {
-            every_hours: r.try_get("every_hours")?,
-            hold_above: r.try_get("hold_above")?,
-            enabled,
-            next_run_at: r.try_get("next_run_at")?,
-            allow_add_service: r.try_get::<i64, _>("allow_add_service")? != 0,
-        },
-        None => BillingSchedule { every_hours: 24, hold_above: None, enabled, next_run_at: None, allow_add_service: false },
-    })
 }
