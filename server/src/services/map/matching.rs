@@ -51,8 +51,9 @@ pub fn keys(name: &str) -> [String; 5] {
     let lower = exact.to_lowercase();
     // Accents and ligatures folded to ASCII by `deunicode` ("Straße" → "strasse",
     // "Ærø" → "aero"); then words of letters, digits and `&`, everything else separating.
-    let words: Vec<String> = deunicode::deunicode(&lower)
-        .to_lowercase()
+    // Most names are ASCII already: fold only the others (it allocates).
+    let folded = if lower.is_ascii() { lower.clone() } else { deunicode::deunicode(&lower).to_lowercase() };
+    let words: Vec<String> = folded
         .chars()
         .map(|c| if c.is_alphanumeric() || c == '&' { c } else { ' ' })
         .collect::<String>()
