@@ -46,11 +46,6 @@ impl AutotaskClients {
         Ok(Self { http: http_client()?, options, clients: Mutex::default() })
     }
 
-    /// Where zones are discovered.
-    pub fn discovery_url(&self) -> &str {
-        &self.options.discovery_url
-    }
-
     /// The partner's client if one exists for this version of its connection.
     pub fn cached(&self, partner_id: i64, version: i64) -> Option<Arc<AutotaskClient>> {
         let clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
