@@ -4,13 +4,20 @@
 
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod billing_schedule;
+pub mod companies;
 pub mod connection;
 pub mod customers;
+pub mod dispatch;
 pub mod dynamic;
 pub mod events;
+pub mod jobs;
+pub mod links;
+pub mod map;
 pub mod overview;
 pub mod partners;
+pub mod tickets;
 pub mod tokens;
 pub mod usage;
 pub mod users;

@@ -121,7 +121,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     Router::new()
         .route("/metrics", get(crate::metrics::endpoint))
         .route("/exports/customer-map.csv", get(crate::services::map::export))
-        .route("/exports/billing-history.csv", get(crate::services::billing::push::export))
+        .route("/exports/billing-history.csv", get(crate::services::billing::history::export))
         .merge(crate::machine_api::router(state.clone()))
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
         .fallback(file_and_error_handler_with_context::<AppState, _>(context, shell))

@@ -16,6 +16,9 @@ pub fn Pager(
     shown: usize,
     /// Called with the page to go to.
     on_page: Callback<i64>,
+    /// Shown after the count (e.g. when the rows were last refreshed).
+    #[prop(optional)]
+    children: Option<Children>,
 ) -> impl IntoView {
     let per_page = per_page.max(1);
     let first = if shown == 0 { 0 } else { (page - 1) * per_page + 1 };
@@ -23,7 +26,7 @@ pub fn Pager(
     let pages = ((total + per_page - 1) / per_page).max(1);
     view! {
         <nav class="pager" aria-label="Pages">
-            <span class="table-count">{format!("{}\u{2013}{} of {}", thousands(first), thousands(last), thousands(total))}</span>
+            <span class="table-count">{format!("{}\u{2013}{} of {}", thousands(first), thousands(last), thousands(total))}{children.map(|c| c())}</span>
             <button type="button" class="btn btn-small" disabled={page <= 1} on:click=move |_| on_page.run(page - 1)>"\u{2039} Previous"</button>
             <span>{format!("Page {page} of {pages}")}</span>
             <button type="button" class="btn btn-small" disabled={page >= pages} on:click=move |_| on_page.run(page + 1)>"Next \u{203a}"</button>

@@ -2,11 +2,25 @@
 //! reverse view), suggestions to confirm, manual matches through a searchable picker or a
 //! typed Autotask ID, customers created from companies, billing contracts, and an explicit
 //! Save of staged changes (with a warning before leaving unsaved work).
+//!
+//! `staging.rs` is the staged-changes model (pure, tested); `tables.rs` the two tables,
+//! `pickers.rs` the company and customer pickers, `contracts.rs` the contracts dialog.
+
+mod contracts;
+mod pickers;
+mod staging;
+mod tables;
+
+use contracts::ContractsDialog;
+use pickers::{CompanyPicker, CustomerPicker};
+use staging::Staged;
+use tables::{CompanyTable, CustomerTable};
 
 use crate::api::map::{get_contracts, map_companies, map_customers, map_history, save_customer_map};
 use crate::components::badge::{Badge, Tone};
 use crate::components::dialog::Modal;
 use crate::components::layout::Me;
+use crate::components::pager::Pager;
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
 use crate::error::AppError;
@@ -20,13 +34,6 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 use std::collections::BTreeSet;
-
-/// A staged change and how it reads in the unsaved-changes list.
-#[derive(Debug, Clone, PartialEq)]
-struct Staged {
-    change: MapChange,
-    label: String,
-}
 
 /// What the page shares with its parts.
 #[derive(Clone, Copy)]
@@ -44,36 +51,14 @@ struct MapCtx {
 impl MapCtx {
     fn stage(&self, change: MapChange, label: String) {
         self.staged.update(|s| {
-            if !s.iter().any(|x| x.change == change) {
-                s.push(Staged { change, label });
-            }
+            staging::stage(s, change, label);
         });
     }
     fn pending_for_customer(&self, id: i64) -> Vec<String> {
-        self.staged.with(|s| {
-            s.iter()
-                .filter(|x| match &x.change {
-                    MapChange::Link { customer_id, .. } | MapChange::Unlink { customer_id, .. } | MapChange::SetContract { customer_id, .. } => {
-                        *customer_id == id
-                    }
-                    MapChange::CreateCustomer { .. } => false,
-                })
-                .map(|x| x.label.clone())
-                .collect()
-        })
+        self.staged.with(|s| staging::pending_for_customer(s, id))
     }
     fn pending_for_company(&self, id: i64) -> Vec<String> {
-        self.staged.with(|s| {
-            s.iter()
-                .filter(|x| match &x.change {
-                    MapChange::Link { company_id, .. } | MapChange::Unlink { company_id, .. } | MapChange::CreateCustomer { company_id } => {
-                        *company_id == id
-                    }
-                    MapChange::SetContract { .. } => false,
-                })
-                .map(|x| x.label.clone())
-                .collect()
-        })
+        self.staged.with(|s| staging::pending_for_company(s, id))
     }
 }
 
@@ -91,38 +76,6 @@ fn sync_open<T: Clone + Send + Sync + 'static>(open: RwSignal<bool>, target: RwS
             target.set(None);
         }
     });
-}
-
-fn stars(s: &Suggestion) -> &'static str {
-    if s.exact() {
-        "\u{2605}\u{2605}\u{2605}"
-    } else if s.score >= 90 {
-        "\u{2605}\u{2605}"
-    } else {
-        "\u{2605}"
-    }
-}
-
-fn flag_badges(flags: &[Flag]) -> AnyView {
-    flags
-        .iter()
-        .map(|f| {
-            let (label, tone) = match f.code.as_str() {
-                "renamed" => ("Renamed", Tone::Warn),
-                "missing" => ("Missing", Tone::Bad),
-                "inactive" => ("Inactive", Tone::Warn),
-                "not_customer" => ("Not a Customer", Tone::Warn),
-                _ => ("Check", Tone::Warn),
-            };
-            view! { " " <Badge label=label tone=tone reason=f.message.clone() /> }
-        })
-        .collect_view()
-        .into_any()
-}
-
-fn pending_note(lines: Vec<String>) -> Option<AnyView> {
-    (!lines.is_empty())
-        .then(|| view! { <div class="pending-note" title=lines.join("\n")>{format!("Unsaved: {}", lines.join("; "))}</div> }.into_any())
 }
 
 /// The page.
@@ -374,466 +327,5 @@ fn UnsavedBar(
                 </div>
             </div>
         </Show>
-    }
-}
-
-fn pager(total: i64, page: u32, per_page: u32, set_page: Callback<u32>) -> AnyView {
-    let pages = ((total + per_page as i64 - 1) / per_page as i64).max(1) as u32;
-    let first = (page as i64 - 1) * per_page as i64 + 1;
-    let last = (page as i64 * per_page as i64).min(total);
-    view! {
-        <nav class="pager" aria-label="Pages">
-            <span class="table-count">{format!("{}\u{2013}{} of {}", thousands(first.min(total)), thousands(last), thousands(total))}</span>
-            <button type="button" class="btn btn-small" disabled={page <= 1} on:click=move |_| set_page.run(page - 1)>"\u{2039} Previous"</button>
-            <span>{format!("Page {page} of {pages}")}</span>
-            <button type="button" class="btn btn-small" disabled={page >= pages} on:click=move |_| set_page.run(page + 1)>"Next \u{203a}"</button>
-        </nav>
-    }
-    .into_any()
-}
-
-#[component]
-fn CustomerTable(page: CustomerMapPage, set_page: Callback<u32>) -> impl IntoView {
-    let ctx = expect_context::<MapCtx>();
-    if page.total == 0 {
-        return view! {
-            <EmptyState title="No customers here">
-                "Customers come from importing companies (" <a href="/companies">"Companies"</a> ") or from the backup platform's API. Change the match status filter to see others."
-            </EmptyState>
-        }
-        .into_any();
-    }
-    let selected = RwSignal::new(BTreeSet::<i64>::new());
-    let suggestions: Vec<(i64, String, Suggestion)> =
-        page.rows.iter().filter_map(|r| r.suggestion.clone().map(|s| (r.customer_id, r.name.clone(), s))).collect();
-    let suggestions = StoredValue::new(suggestions);
-    let confirm = move |_| {
-        suggestions.with_value(|all| {
-            for (customer_id, name, s) in all.iter().filter(|x| selected.with(|sel| sel.contains(&x.0))) {
-                ctx.stage(
-                    MapChange::Link { customer_id: *customer_id, company_id: s.id },
-                    format!("Link \u{201c}{name}\u{201d} to \u{201c}{}\u{201d} ({})", s.name, s.id),
-                );
-            }
-        });
-        selected.set(BTreeSet::new());
-    };
-    let select_exact = move |_| {
-        suggestions.with_value(|all| selected.update(|sel| sel.extend(all.iter().filter(|x| x.2.exact()).map(|x| x.0))));
-    };
-    let has_suggestions = suggestions.with_value(|s| !s.is_empty());
-    view! {
-        {move || (ctx.is_admin.get() && has_suggestions).then(|| view! {
-            <div class="table-actions">
-                <button type="button" class="btn btn-small" on:click=select_exact>"Select exact matches (\u{2605}\u{2605}\u{2605})"</button>
-                <button type="button" class="btn btn-small btn-primary" data-testid="confirm-matches" disabled=move || selected.with(|s| s.is_empty()) on:click=confirm>
-                    {move || format!("Confirm matches ({})", selected.with(|s| s.len()))}
-                </button>
-            </div>
-        })}
-        <div class="table-wrap">
-            <table class="table" aria-label="Taskbridge customers and their Autotask companies">
-                <thead><tr>
-                    <th scope="col" class="col-check"><span class="sr-only">"Select suggestion"</span></th>
-                    <th scope="col">"Customer"</th>
-                    <th scope="col">"Region"</th>
-                    <th scope="col">"Autotask company"</th>
-                    <th scope="col">"Billing contract"</th>
-                    <th scope="col"><span class="sr-only">"Actions"</span></th>
-                </tr></thead>
-                <tbody>
-                    {page.rows.into_iter().map(|row| customer_row(ctx, row, selected)).collect_view()}
-                </tbody>
-            </table>
-        </div>
-        {pager(page.total, page.page, page.per_page, set_page)}
-    }
-    .into_any()
-}
-
-fn customer_row(ctx: MapCtx, row: CustomerRow, selected: RwSignal<BTreeSet<i64>>) -> AnyView {
-    let id = row.customer_id;
-    let name = row.name.clone();
-    let linked = !row.companies.is_empty();
-    let one_to_many = row.companies.len() > 1;
-    let companies = row
-        .companies
-        .iter()
-        .map(|k| {
-            let (kid, kname, cname) = (k.company_id, k.name.clone(), name.clone());
-            let shared = k.customers > 1;
-            view! {
-                <div class="linked">
-                    <span>{k.name.clone()}</span>" "<span class="mono muted">{format!("({})", k.company_id)}</span>
-                    {shared.then(|| view! { " " <Badge label=format!("1 of {} customers", k.customers) tone=Tone::Muted reason="This company is shared by several customers (a 1-to-many match)." /> })}
-                    {flag_badges(&k.flags)}
-                    {move || ctx.is_admin.get().then(|| {
-                        let (kname, cname) = (kname.clone(), cname.clone());
-                        view! { " " <button type="button" class="btn btn-quiet btn-small" aria-label=format!("Unlink {kname} from {cname}")
-                            on:click=move |_| ctx.stage(MapChange::Unlink { customer_id: id, company_id: kid }, format!("Unlink \u{201c}{cname}\u{201d} from \u{201c}{kname}\u{201d} ({kid})"))>"Unlink"</button> }
-                    })}
-                </div>
-            }
-        })
-        .collect_view();
-    let suggestion = row.suggestion.clone();
-    let contract = row.contract.clone();
-    let name_for_pick = name.clone();
-    let name_for_contracts = name.clone();
-    view! {
-        <tr data-customer-id=id.to_string()>
-            <td class="col-check">{suggestion.as_ref().map(|s| {
-                let label = format!("Select the suggested match {} for {}", s.name, name);
-                view! { <input type="checkbox" aria-label=label prop:checked=move || selected.with(|sel| sel.contains(&id))
-                    on:change=move |ev| { let on = event_target_checked(&ev); selected.update(|sel| { if on { sel.insert(id); } else { sel.remove(&id); } }); } /> }
-            })}</td>
-            <td class="cell-name">{row.name.clone()}{move || pending_note(ctx.pending_for_customer(id))}</td>
-            <td class="nowrap"><abbr title=region_label(&row.region)>{region_short(&row.region)}</abbr></td>
-            <td>
-                {linked.then(|| view! { <Badge label=if one_to_many { "Matched (1-to-many)" } else { "Matched" } tone=Tone::Good /> })}
-                {companies}
-                {match (&suggestion, linked) {
-                    (Some(s), false) => view! {
-                        <div class="suggestion">
-                            <Badge label="Suggested" tone=Tone::Warn reason=s.reason.clone() />
-                            " "<span class="stars" aria-label=format!("score {}", s.score)>{stars(s)}</span>" "
-                            {s.name.clone()}" "<span class="mono muted">{format!("({})", s.id)}</span>
-                            <div class="muted small">{format!("{} \u{00b7} score {}", s.reason, s.score)}</div>
-                        </div>
-                    }.into_any(),
-                    (None, false) => view! { <Badge label="Unmatched" tone=Tone::Muted /> }.into_any(),
-                    _ => ().into_any(),
-                }}
-            </td>
-            <td>
-                {contract.map(|c| view! {
-                    <div data-testid="contract">{c.name.clone()}" "<span class="mono muted">{format!("({})", c.contract_id)}</span>
-                        {c.flags.clone().map(|f| view! { " " <Badge label="Flagged" tone=Tone::Warn reason=f /> })}
-                    </div>
-                })}
-                {linked.then(|| view! {
-                    <button type="button" class="btn btn-small" on:click=move |_| ctx.contracts_for.set(Some((id, name_for_contracts.clone())))>"Get contracts"</button>
-                })}
-            </td>
-            <td class="actions">
-                {move || ctx.is_admin.get().then(|| {
-                    let n = name_for_pick.clone();
-                    view! { <button type="button" class="btn btn-small" on:click=move |_| ctx.pick_company.set(Some((id, n.clone())))>{if linked { "Add company\u{2026}" } else { "Match\u{2026}" }}</button> }
-                })}
-            </td>
-        </tr>
-    }
-    .into_any()
-}
-
-#[component]
-fn CompanyTable(page: CompanyMapPage, set_page: Callback<u32>) -> impl IntoView {
-    let ctx = expect_context::<MapCtx>();
-    if page.total == 0 {
-        return view! {
-            <EmptyState title="No Autotask companies here">
-                "Discover your companies on the " <a href="/companies">"Companies"</a> " page, or change the match status filter."
-            </EmptyState>
-        }
-        .into_any();
-    }
-    view! {
-        <div class="table-wrap">
-            <table class="table" aria-label="Autotask companies and their Taskbridge customers">
-                <thead><tr>
-                    <th scope="col">"Autotask company"</th>
-                    <th scope="col">"Autotask ID"</th>
-                    <th scope="col">"Type"</th>
-                    <th scope="col">"Taskbridge customer"</th>
-                    <th scope="col"><span class="sr-only">"Actions"</span></th>
-                </tr></thead>
-                <tbody>
-                    {page.rows.into_iter().map(|row| company_row(ctx, row)).collect_view()}
-                </tbody>
-            </table>
-        </div>
-        {pager(page.total, page.page, page.per_page, set_page)}
-    }
-    .into_any()
-}
-
-fn company_row(ctx: MapCtx, row: CompanyRow) -> AnyView {
-    let id = row.company_id;
-    let name = row.name.clone();
-    let matched = !row.customers.is_empty();
-    let one_to_many = row.customers.len() > 1 || row.customers.iter().any(|c| c.companies > 1);
-    let customers = row
-        .customers
-        .iter()
-        .map(|c| {
-            let (cid, cname, kname) = (c.customer_id, c.name.clone(), name.clone());
-            view! {
-                <div class="linked">
-                    <span>{c.name.clone()}</span>
-                    {(c.companies > 1).then(|| view! { " " <Badge label=format!("has {} companies", c.companies) tone=Tone::Muted reason="This customer is matched to several Autotask companies (1-to-many)." /> })}
-                    {flag_badges(&c.flags)}
-                    {move || ctx.is_admin.get().then(|| {
-                        let (cname, kname) = (cname.clone(), kname.clone());
-                        view! { " " <button type="button" class="btn btn-quiet btn-small" aria-label=format!("Unlink {cname} from {kname}")
-                            on:click=move |_| ctx.stage(MapChange::Unlink { customer_id: cid, company_id: id }, format!("Unlink \u{201c}{cname}\u{201d} from \u{201c}{kname}\u{201d} ({id})"))>"Unlink"</button> }
-                    })}
-                </div>
-            }
-        })
-        .collect_view();
-    let suggestion = row.suggestion.clone();
-    let name_for_pick = name.clone();
-    let name_for_create = name.clone();
-    view! {
-        <tr data-company-id=id.to_string()>
-            <td class="cell-name">
-                {row.name.clone()}
-                {(!row.active).then(|| view! { " " <Badge label="Inactive" tone=Tone::Muted /> })}
-                {row.missing.then(|| view! { " " <Badge label="Missing" tone=Tone::Bad reason="No longer in Autotask (not seen by the latest discovery)." /> })}
-                {move || pending_note(ctx.pending_for_company(id))}
-            </td>
-            <td class="mono nowrap">{id.to_string()}</td>
-            <td class="nowrap">{row.type_label.clone()}{(!row.is_customer_type).then(|| view! { " " <Badge label="Not a Customer" tone=Tone::Warn reason="Autotask account types other than Customer may not behave as expected for billing and tickets." /> })}</td>
-            <td>
-                {matched.then(|| view! { <Badge label=if one_to_many { "Matched (1-to-many)" } else { "Matched" } tone=Tone::Good /> })}
-                {customers}
-                {match (&suggestion, matched) {
-                    (Some(s), false) => {
-                        let (sid, sname, kname) = (s.id, s.name.clone(), name.clone());
-                        view! {
-                            <div class="suggestion">
-                                <Badge label="Suggested" tone=Tone::Warn reason=s.reason.clone() />" "
-                                <span class="stars" aria-label=format!("score {}", s.score)>{stars(s)}</span>" "{s.name.clone()}
-                                <div class="muted small">{format!("{} \u{00b7} score {}", s.reason, s.score)}</div>
-                                {move || ctx.is_admin.get().then(|| {
-                                    let (sname, kname) = (sname.clone(), kname.clone());
-                                    view! { <button type="button" class="btn btn-small" on:click=move |_| ctx.stage(MapChange::Link { customer_id: sid, company_id: id }, format!("Link \u{201c}{sname}\u{201d} to \u{201c}{kname}\u{201d} ({id})"))>"Confirm match"</button> }
-                                })}
-                            </div>
-                        }.into_any()
-                    }
-                    (None, false) => view! { <Badge label="Unmatched" tone=Tone::Muted /> }.into_any(),
-                    _ => ().into_any(),
-                }}
-            </td>
-            <td class="actions">
-                {move || ctx.is_admin.get().then(|| {
-                    let (n1, n2) = (name_for_pick.clone(), name_for_create.clone());
-                    view! {
-                        <button type="button" class="btn btn-small" on:click=move |_| ctx.pick_customer.set(Some((id, n1.clone())))>"Match with customer\u{2026}"</button>
-                        {(!matched).then(|| view! { " " <button type="button" class="btn btn-small" on:click=move |_| ctx.stage(MapChange::CreateCustomer { company_id: id }, format!("Create a customer from \u{201c}{n2}\u{201d} ({id})"))>"Create customer"</button> })}
-                    }
-                })}
-            </td>
-        </tr>
-    }
-    .into_any()
-}
-
-/// Search Autotask companies (or type an ID) and stage a link for the chosen customer.
-#[component]
-fn CompanyPicker() -> impl IntoView {
-    let ctx = expect_context::<MapCtx>();
-    let open = RwSignal::new(false);
-    sync_open(open, ctx.pick_company);
-    let search = RwSignal::new(String::new());
-    let typed = RwSignal::new(String::new());
-    let typed_error = RwSignal::new(None::<String>);
-    let results = Resource::new(
-        move || (open.get(), search.get()),
-        |(open, q)| async move {
-            if !open {
-                return Ok(None);
-            }
-            map_companies(MapQuery { search: q, companies: CompanyFilter::All, page: 1, per_page: 20, ..MapQuery::default() }).await.map(Some)
-        },
-    );
-    let choose = move |company_id: i64, company_name: String| {
-        if let Some((customer_id, customer_name)) = ctx.pick_company.get_untracked() {
-            ctx.stage(
-                MapChange::Link { customer_id, company_id },
-                format!("Link \u{201c}{customer_name}\u{201d} to \u{201c}{company_name}\u{201d} ({company_id})"),
-            );
-        }
-        open.set(false);
-    };
-    let title = Signal::derive(move || {
-        ctx.pick_company.get().map(|(_, n)| format!("Match \u{201c}{n}\u{201d} with an Autotask company")).unwrap_or_default()
-    });
-    view! {
-        <Modal open title>
-            <div class="field">
-                <label for="pick-company-search">"Search Autotask companies"</label>
-                <input id="pick-company-search" type="search" autocomplete="off" prop:value=search on:input=move |ev| search.set(event_target_value(&ev)) />
-            </div>
-            <Transition fallback=|| view! { <Loading what="companies" /> }>
-                {move || Suspend::new(async move {
-                    match results.await {
-                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                        Ok(None) => ().into_any(),
-                        Ok(Some(page)) if page.rows.is_empty() => view! { <p class="muted">"No company matches. Type its Autotask ID below."</p> }.into_any(),
-                        Ok(Some(page)) => view! {
-                            <ul class="pick-list">
-                                {page.rows.into_iter().map(|k| {
-                                    let (id, name) = (k.company_id, k.name.clone());
-                                    let taken = if k.customers.is_empty() { String::new() } else { format!(" \u{00b7} matched to {}", k.customers.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join(", ")) };
-                                    view! { <li><button type="button" class="pick" on:click=move |_| choose(id, name.clone())>
-                                        <span>{k.name.clone()}</span><span class="mono muted">{format!(" ({id}) \u{00b7} {}{taken}", k.type_label)}</span>
-                                    </button></li> }
-                                }).collect_view()}
-                            </ul>
-                        }.into_any(),
-                    }
-                })}
-            </Transition>
-            <form class="form-inline" on:submit=move |ev: leptos::ev::SubmitEvent| {
-                ev.prevent_default();
-                match typed.get_untracked().trim().parse::<i64>() {
-                    Ok(id) if id > 0 => { typed_error.set(None); typed.set(String::new()); choose(id, format!("Autotask company {id}")); }
-                    _ => typed_error.set(Some("Type the company's Autotask ID (a number, e.g. 29683512).".into())),
-                }
-            }>
-                <div class="field">
-                    <label for="pick-company-id">"Or type an Autotask company ID"</label>
-                    <input id="pick-company-id" type="text" inputmode="numeric" prop:value=typed on:input=move |ev| typed.set(event_target_value(&ev)) aria-invalid=move || typed_error.get().is_some().to_string() aria-describedby="pick-company-id-error" />
-                    <p id="pick-company-id-error" class="field-error">{move || typed_error.get()}</p>
-                </div>
-                <button type="submit" class="btn">"Use this ID"</button>
-            </form>
-        </Modal>
-    }
-}
-
-/// Search Taskbridge customers and stage a link to the chosen company.
-#[component]
-fn CustomerPicker() -> impl IntoView {
-    let ctx = expect_context::<MapCtx>();
-    let open = RwSignal::new(false);
-    sync_open(open, ctx.pick_customer);
-    let search = RwSignal::new(String::new());
-    let results = Resource::new(
-        move || (open.get(), search.get()),
-        |(open, q)| async move {
-            if !open {
-                return Ok(None);
-            }
-            map_customers(MapQuery { search: q, customers: CustomerFilter::All, page: 1, per_page: 20, ..MapQuery::default() }).await.map(Some)
-        },
-    );
-    let title = Signal::derive(move || {
-        ctx.pick_customer.get().map(|(_, n)| format!("Match Autotask company \u{201c}{n}\u{201d} with a customer")).unwrap_or_default()
-    });
-    view! {
-        <Modal open title>
-            <div class="field">
-                <label for="pick-customer-search">"Search Taskbridge customers"</label>
-                <input id="pick-customer-search" type="search" autocomplete="off" prop:value=search on:input=move |ev| search.set(event_target_value(&ev)) />
-            </div>
-            <Transition fallback=|| view! { <Loading what="customers" /> }>
-                {move || Suspend::new(async move {
-                    match results.await {
-                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                        Ok(None) => ().into_any(),
-                        Ok(Some(page)) if page.rows.is_empty() => view! { <p class="muted">"No customer matches."</p> }.into_any(),
-                        Ok(Some(page)) => view! {
-                            <ul class="pick-list">
-                                {page.rows.into_iter().map(|c| {
-                                    let (cid, cname) = (c.customer_id, c.name.clone());
-                                    let taken = if c.companies.is_empty() { String::new() } else { format!(" \u{00b7} matched to {}", c.companies.iter().map(|k| k.name.clone()).collect::<Vec<_>>().join(", ")) };
-                                    view! { <li><button type="button" class="pick" on:click=move |_| {
-                                        if let Some((company_id, company_name)) = ctx.pick_customer.get_untracked() {
-                                            ctx.stage(MapChange::Link { customer_id: cid, company_id }, format!("Link \u{201c}{cname}\u{201d} to \u{201c}{company_name}\u{201d} ({company_id})"));
-                                        }
-                                        open.set(false);
-                                    }><span>{c.name.clone()}</span><span class="muted">{taken}</span></button></li> }
-                                }).collect_view()}
-                            </ul>
-                        }.into_any(),
-                    }
-                })}
-            </Transition>
-        </Modal>
-    }
-}
-
-/// "Get contracts": the customer's Autotask contracts, flagged ones needing a confirmation.
-#[component]
-fn ContractsDialog() -> impl IntoView {
-    let ctx = expect_context::<MapCtx>();
-    let open = RwSignal::new(false);
-    sync_open(open, ctx.contracts_for);
-    let list = Resource::new(
-        move || ctx.contracts_for.get().map(|c| c.0),
-        |id| async move {
-            match id {
-                Some(id) => get_contracts(id).await.map(Some),
-                None => Ok(None),
-            }
-        },
-    );
-    let chosen = RwSignal::new(None::<ContractOption>);
-    let confirm = RwSignal::new(false);
-    let title = Signal::derive(move || ctx.contracts_for.get().map(|(_, n)| format!("Billing contract for \u{201c}{n}\u{201d}")).unwrap_or_default());
-    let blocking = move |c: &ContractOption| c.flags.iter().any(|f| f.code != "no_services");
-    let apply = move |_| {
-        let (Some((customer_id, customer_name)), Some(c)) = (ctx.contracts_for.get_untracked(), chosen.get_untracked()) else { return };
-        let flagged = blocking(&c);
-        ctx.stage(
-            MapChange::SetContract { customer_id, contract_id: Some(c.contract_id), confirm_flags: flagged && confirm.get_untracked() },
-            format!(
-                "Bill \u{201c}{customer_name}\u{201d} through contract \u{201c}{}\u{201d} ({}){}",
-                c.name,
-                c.contract_id,
-                if flagged { " \u{2014} flagged, confirmed" } else { "" }
-            ),
-        );
-        chosen.set(None);
-        confirm.set(false);
-        open.set(false);
-    };
-    view! {
-        <Modal open title>
-            <Transition fallback=|| view! { <Loading what="contracts from Autotask" /> }>
-                {move || Suspend::new(async move {
-                    match list.await {
-                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                        Ok(None) => ().into_any(),
-                        Ok(Some(options)) if options.is_empty() => view! { <p class="muted">"This customer's Autotask companies have no contracts. Create a Recurring Service contract in Autotask, then Get contracts again."</p> }.into_any(),
-                        Ok(Some(options)) => view! {
-                            <fieldset class="contract-list" data-testid="contracts">
-                                <legend class="sr-only">"Contracts"</legend>
-                                {options.into_iter().map(|c| {
-                                    let id = c.contract_id;
-                                    let option = c.clone();
-                                    let flagged = blocking(&c);
-                                    view! {
-                                        <label class="contract" class:contract-flagged=flagged data-contract-id=id.to_string()>
-                                            <input type="radio" name="contract" prop:checked=move || chosen.with(|x| x.as_ref().is_some_and(|x| x.contract_id == id)) on:change=move |_| { chosen.set(Some(option.clone())); confirm.set(false); } />
-                                            <span class="contract-body">
-                                                <strong>{c.name.clone()}</strong>" "<span class="mono muted">{format!("#{} \u{00b7} {}", c.contract_id, c.number)}</span>
-                                                <span class="muted small">{format!("{} \u{00b7} {} to {} \u{00b7} {} service{}, {} bundle{}", c.type_label, c.start, c.end, c.services, if c.services == 1 { "" } else { "s" }, c.bundles, if c.bundles == 1 { "" } else { "s" })}</span>
-                                                {(!c.flags.is_empty()).then(|| view! {
-                                                    <ul class="contract-flags">{c.flags.iter().map(|f| view! { <li>{f.message.clone()}</li> }).collect_view()}</ul>
-                                                })}
-                                            </span>
-                                        </label>
-                                    }
-                                }).collect_view()}
-                            </fieldset>
-                        }.into_any(),
-                    }
-                })}
-            </Transition>
-            {move || chosen.get().filter(|c| blocking(c)).map(|c| view! {
-                <label class="check confirm-flagged"><input type="checkbox" prop:checked=confirm on:change=move |ev| confirm.set(event_target_checked(&ev)) />
-                    {format!(" Use \u{201c}{}\u{201d} anyway, knowing it is flagged", c.name)}</label>
-            })}
-            <div class="modal-actions">
-                <button type="button" class="btn" on:click=move |_| open.set(false)>"Cancel"</button>
-                <button type="button" class="btn btn-primary" data-testid="choose-contract"
-                    disabled=move || chosen.with(|c| c.as_ref().is_none_or(|c| blocking(c) && !confirm.get()))
-                    on:click=apply>"Choose contract"</button>
-            </div>
-        </Modal>
     }
 }

@@ -4,7 +4,6 @@ use super::{now_ms, Db};
 use crate::error::SqlxResultExt;
 use app::error::AppError;
 use app::types::AuditEntry;
-use sqlx::Row;
 
 /// Records one entry. `actor` is an email, "api token NAME", or "system".
 pub async fn record<'e, E>(executor: E, partner_id: i64, actor: &str, action: &str, summary: &str) -> Result<(), AppError>
@@ -23,17 +22,17 @@ where
     Ok(())
 }
 
-/// The partner's latest entries, newest first.
-pub async fn recent(db: &Db, partner_id: i64, limit: i64) -> Result<Vec<AuditEntry>, AppError> {
-    let rows =
-        sqlx::query("select created_at, actor, summary from audit_event where partner_id = $1 order by created_at desc, audit_id desc limit $2")
-            .bind(partner_id)
-            .bind(limit)
-            .fetch_all(&db.pool)
-            .await
-            .internal()?;
-    rows.iter()
-        .map(|r| Ok(AuditEntry { at: r.try_get("created_at")?, actor: r.try_get("actor")?, summary: r.try_get("summary")? }))
-        .collect::<Result<_, sqlx::Error>>()
-        .internal()
+/// The partner's latest entries, newest first; `action` limits them to one kind.
+pub async fn recent(db: &Db, partner_id: i64, action: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>, AppError> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "select created_at, actor, summary from audit_event where partner_id = $1 and ($2 = '' or action = $2) \
+         order by created_at desc, audit_id desc limit $3",
+    )
+    .bind(partner_id)
+    .bind(action.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await
+    .internal()?;
+    Ok(rows.into_iter().map(|(at, actor, summary)| AuditEntry { at, actor, summary }).collect())
 }

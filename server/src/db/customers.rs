@@ -96,3 +96,71 @@ pub async fn resolve(db: &Db, partner_id: i64, refs: &[String], ids: &[i64]) -> 
     }
     Ok((by_ref, found))
 }
+
+/// A customer's details as an import or the Customer Map's "Create customer" writes them
+/// (what a company becomes under the import rules).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerDraft {
+    /// Name.
+    pub name: String,
+    /// Address line 1.
+    pub address1: String,
+    /// Address line 2.
+    pub address2: String,
+    /// City.
+    pub city: String,
+    /// ISO 3166-2 subdivision code, or empty.
+    pub state: String,
+    /// Postal code.
+    pub postal_code: String,
+    /// ISO country code.
+    pub country_code: String,
+    /// Data region of the country.
+    pub region: String,
+    /// The customer admin's first name (the primary contact's).
+    pub admin_first: String,
+    /// Last name.
+    pub admin_last: String,
+    /// Email.
+    pub admin_email: String,
+}
+
+/// Binds a draft's fields in table order: name, address1, address2, city, state,
+/// postal code, country, region, admin first, last, email.
+fn bind_draft<'q>(q: super::dynamic::AnyQuery<'q>, d: &'q CustomerDraft) -> super::dynamic::AnyQuery<'q> {
+    [&d.name, &d.address1, &d.address2, &d.city, &d.state, &d.postal_code, &d.country_code, &d.region, &d.admin_first, &d.admin_last, &d.admin_email]
+        .into_iter()
+        .fold(q, |q, v| q.bind(v.as_str()))
+}
+
+/// Inserts a customer from a draft (`source`: autotask_import or customer_map); returns its id.
+pub async fn insert_draft(
+    tx: &mut Transaction<'static, Any>,
+    partner_id: i64,
+    d: &CustomerDraft,
+    source: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    let q = sqlx::query(
+        "insert into customer (partner_id, name, address1, address2, city, state, postal_code, country_code, region, admin_first, admin_last, admin_email, \
+         source, created_at, updated_at, name_key) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15) returning customer_id",
+    )
+    .bind(partner_id);
+    let row = bind_draft(q, d).bind(source).bind(now).bind(d.name.to_lowercase()).fetch_one(&mut **tx).await?;
+    sqlx::Row::try_get(&row, 0)
+}
+
+/// Overwrites a customer's details with a draft.
+pub async fn update_draft(
+    tx: &mut Transaction<'static, Any>,
+    partner_id: i64,
+    customer_id: i64,
+    d: &CustomerDraft,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let q = sqlx::query(
+        "update customer set name = $1, address1 = $2, address2 = $3, city = $4, state = $5, postal_code = $6, country_code = $7, region = $8, \
+         admin_first = $9, admin_last = $10, admin_email = $11, updated_at = $12, name_key = $15 where customer_id = $13 and partner_id = $14",
+    );
+    bind_draft(q, d).bind(now).bind(customer_id).bind(partner_id).bind(d.name.to_lowercase()).execute(&mut **tx).await.map(|_| ())
+}

@@ -30,7 +30,7 @@ impl OverviewStore for SqlOverview {
         Ok(Overview {
             active_users: self.count("select count(*) as n from app_user where partner_id = $1 and disabled = 0", partner_id).await?,
             active_tokens: self.count("select count(*) as n from api_token where partner_id = $1 and revoked_at is null", partner_id).await?,
-            recent: audit::recent(&self.db, partner_id, 10).await?,
+            recent: audit::recent(&self.db, partner_id, None, 10).await?,
         })
     }
 }

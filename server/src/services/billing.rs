@@ -1,7 +1,11 @@
 //! Billing settings: "Retrieve services" (monthly ones eligible, the rest shown with the
-//! reason) and each product's service and rounding. The push engine builds on these.
+//! reason) and each product's service and rounding, the cached preview, and the push
+//! engine's entry points (`push.rs` with `pricing.rs`, `undo.rs`, `history.rs`).
 
+pub mod history;
+mod pricing;
 pub mod push;
+pub mod undo;
 
 use crate::autotask::entities::Service;
 use crate::autotask::{AutotaskClient, AutotaskError, Filter, Query};
@@ -11,11 +15,10 @@ use crate::error::SqlxResultExt;
 use app::error::AppError;
 use app::services::BillingService;
 use app::types::billing::{
-    product, BillingSchedule, BillingSettings, PreviewQuery, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, Rounding,
+    product, BillingSchedule, BillingSettings, PreviewQuery, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection,
     ServiceOption, PRODUCTS,
 };
 use app::types::CurrentUser;
-use sqlx::Row;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -104,27 +107,13 @@ impl SqlBilling {
 #[async_trait::async_trait]
 impl BillingService for SqlBilling {
     async fn settings(&self, partner_id: i64) -> Result<BillingSettings, AppError> {
-        let rows = sqlx::query(
-            "select product, service_id, service_name, rounding, unit_size, updated_at, updated_by from product_mapping where partner_id = $1",
-        )
-        .bind(partner_id)
-        .fetch_all(&self.db.pool)
-        .await
-        .internal()?;
         let mut saved: HashMap<String, ProductMapping> = HashMap::new();
         let mut updated: Option<(i64, String)> = None;
-        for r in rows {
-            let m = ProductMapping {
-                product: r.try_get("product").internal()?,
-                service_id: r.try_get("service_id").internal()?,
-                service_name: r.try_get("service_name").internal()?,
-                rounding: Rounding::parse(&r.try_get::<String, _>("rounding").internal()?).unwrap_or_default(),
-                unit_size: r.try_get("unit_size").internal()?,
-            };
-            let at: i64 = r.try_get("updated_at").internal()?;
-            if updated.as_ref().is_none_or(|(t, _)| at > *t) {
-                updated = Some((at, r.try_get("updated_by").internal()?));
+        for r in crate::db::billing::mappings(&self.db, partner_id).await.internal()? {
+            if updated.as_ref().is_none_or(|(t, _)| r.updated_at > *t) {
+                updated = Some((r.updated_at, r.updated_by.clone()));
             }
+            let m = r.mapping();
             saved.insert(m.product.clone(), m);
         }
         Ok(BillingSettings {
@@ -181,22 +170,8 @@ impl BillingService for SqlBilling {
         let now = now_ms();
         let mut tx = self.db.begin().await.internal()?;
         for m in &mappings {
-            sqlx::query(
-                "insert into product_mapping (partner_id, product, service_id, service_name, rounding, unit_size, updated_at, updated_by) values ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 on conflict (partner_id, product) do update set service_id = excluded.service_id, service_name = excluded.service_name, rounding = excluded.rounding, \
-                 unit_size = excluded.unit_size, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-            )
-            .bind(actor.partner_id)
-            .bind(&m.product)
-            .bind(m.service_id)
-            .bind(m.service_id.and_then(|id| names.get(&id).cloned()))
-            .bind(m.rounding.as_str())
-            .bind(m.unit_size)
-            .bind(now)
-            .bind(&actor.email)
-            .execute(&mut *tx)
-            .await
-            .internal()?;
+            let name = m.service_id.and_then(|id| names.get(&id).map(String::as_str));
+            crate::db::billing::save_mapping(&mut tx, actor.partner_id, m, name, &actor.email, now).await.internal()?;
         }
         let summary: Vec<String> = mappings
             .iter()
@@ -219,8 +194,8 @@ impl BillingService for SqlBilling {
             Some(full) => full,
             None => {
                 let client = self.client(partner_id).await?;
-                let mut full = crate::services::billing::push::preview(&self.db, &client, partner_id, None).await.map_err(push_problem)?;
-                full.currency = crate::services::billing::push::internal_currency(&client).await;
+                let mut full = push::preview(&self.db, &client, partner_id, None).await.map_err(push_problem)?;
+                full.currency = push::internal_currency(&client).await;
                 let full = Arc::new(full);
                 self.previews().insert(partner_id, full.clone());
                 full
@@ -232,8 +207,7 @@ impl BillingService for SqlBilling {
     async fn apply(&self, actor: &CurrentUser, selection: PushSelection) -> Result<PushResult, AppError> {
         let client = self.client(actor.partner_id).await?;
         self.forget_preview(actor.partner_id);
-        let result =
-            crate::services::billing::push::apply(&self.db, &client, actor.partner_id, &actor.email, &selection).await.map_err(push_problem)?;
+        let result = push::apply(&self.db, &client, actor.partner_id, &actor.email, &selection).await.map_err(push_problem)?;
         audit::record(
             &self.db.pool,
             actor.partner_id,
@@ -249,17 +223,17 @@ impl BillingService for SqlBilling {
     }
 
     async fn history(&self, partner_id: i64) -> Result<Vec<PushRun>, AppError> {
-        crate::services::billing::push::history(&self.db, partner_id).await.internal()
+        history::history(&self.db, partner_id).await.internal()
     }
 
     async fn push_lines(&self, partner_id: i64, push_id: i64) -> Result<Vec<PushLine>, AppError> {
-        crate::services::billing::push::lines(&self.db, partner_id, push_id).await.internal()
+        history::lines(&self.db, partner_id, push_id).await.internal()
     }
 
     async fn undo(&self, actor: &CurrentUser, push_id: i64) -> Result<PushResult, AppError> {
         let client = self.client(actor.partner_id).await?;
         self.forget_preview(actor.partner_id);
-        let result = crate::services::billing::push::undo(&self.db, &client, actor.partner_id, &actor.email, push_id).await.map_err(push_problem)?;
+        let result = undo::undo(&self.db, &client, actor.partner_id, &actor.email, push_id).await.map_err(push_problem)?;
         audit::record(
             &self.db.pool,
             actor.partner_id,
@@ -299,9 +273,9 @@ impl BillingService for SqlBilling {
     }
 }
 
-fn push_problem(e: crate::services::billing::push::PushError) -> AppError {
+fn push_problem(e: push::PushError) -> AppError {
     match e {
-        crate::services::billing::push::PushError::Db(e) => crate::error::internal(e),
+        push::PushError::Db(e) => crate::error::internal(e),
         other => AppError::Conflict(other.to_string()),
     }
 }

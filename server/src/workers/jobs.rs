@@ -2,12 +2,10 @@
 //! the task doing the work and polled by the pages. At most one running job of a kind
 //! per partner; a job whose process died stops blocking once its heartbeat is stale.
 
-use crate::db::{audit, now_ms, Db};
+use crate::db::{audit, jobs as store, now_ms, Db};
 use crate::error::SqlxResultExt;
 use app::error::AppError;
 use app::types::companies::{JobKind, JobState, JobView};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 use std::future::Future;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -56,31 +54,15 @@ impl Progress {
 /// How a job ended: its summary, or the error that stopped it.
 pub type Outcome = Result<String, String>;
 
-const COLUMNS: &str = "job_id, kind, state, stage, done, total, succeeded, failed, message, started_by, started_at, heartbeat_at, finished_at";
-
-fn view(row: &AnyRow) -> Result<JobView, sqlx::Error> {
-    let kind: String = row.try_get("kind")?;
-    let mut state = JobState::parse(&row.try_get::<String, _>("state")?);
-    let mut message: String = row.try_get("message")?;
-    let heartbeat: i64 = row.try_get("heartbeat_at")?;
-    if state == JobState::Running && now_ms() - heartbeat > STALE_AFTER_MS {
-        state = JobState::Failed;
-        message = "Interrupted: the server stopped while this was running. Start it again.".into();
+/// The job as shown: a running job not heard from for a while has died.
+fn view(row: store::JobRow) -> Result<JobView, sqlx::Error> {
+    let heartbeat = row.heartbeat_at;
+    let mut view = row.view()?;
+    if view.state == JobState::Running && now_ms() - heartbeat > STALE_AFTER_MS {
+        view.state = JobState::Failed;
+        view.message = "Interrupted: the server stopped while this was running. Start it again.".into();
     }
-    Ok(JobView {
-        job_id: row.try_get("job_id")?,
-        kind: JobKind::parse(&kind).ok_or_else(|| sqlx::Error::Decode(format!("unknown job kind {kind}").into()))?,
-        state,
-        stage: row.try_get("stage")?,
-        done: row.try_get("done")?,
-        total: row.try_get("total")?,
-        succeeded: row.try_get("succeeded")?,
-        failed: row.try_get("failed")?,
-        message,
-        started_by: row.try_get("started_by")?,
-        started_at: row.try_get("started_at")?,
-        finished_at: row.try_get("finished_at")?,
-    })
+    Ok(view)
 }
 
 /// The job table.
@@ -97,58 +79,25 @@ impl Jobs {
 
     /// One job of the partner.
     pub async fn get(&self, partner_id: i64, job_id: i64) -> Result<JobView, AppError> {
-        let row = sqlx::query(&format!("select {COLUMNS} from job where partner_id = $1 and job_id = $2"))
-            .bind(partner_id)
-            .bind(job_id)
-            .fetch_optional(&self.db.pool)
-            .await
-            .internal()?;
-        row.map(|r| view(&r)).transpose().internal()?.ok_or(AppError::NotFound)
+        store::get(&self.db, partner_id, job_id).await.internal()?.map(view).transpose().internal()?.ok_or(AppError::NotFound)
     }
 
     /// The partner's latest job of a kind.
     pub async fn latest(&self, partner_id: i64, kind: JobKind) -> Result<Option<JobView>, AppError> {
-        let row = sqlx::query(&format!("select {COLUMNS} from job where partner_id = $1 and kind = $2 order by job_id desc limit 1"))
-            .bind(partner_id)
-            .bind(kind.as_str())
-            .fetch_optional(&self.db.pool)
-            .await
-            .internal()?;
-        row.map(|r| view(&r)).transpose().internal()
+        store::latest(&self.db, partner_id, kind).await.internal()?.map(view).transpose().internal()
     }
 
     /// When the partner's latest successful job of a kind finished.
     pub async fn last_success_at(&self, partner_id: i64, kind: JobKind) -> Result<Option<i64>, AppError> {
-        sqlx::query_scalar::<_, Option<i64>>("select max(finished_at) from job where partner_id = $1 and kind = $2 and state = 'done'")
-            .bind(partner_id)
-            .bind(kind.as_str())
-            .fetch_one(&self.db.pool)
-            .await
-            .internal()
+        store::last_success_at(&self.db, partner_id, kind).await.internal()
     }
 
     /// Records a new running job, or says which one is already running.
     async fn create(&self, partner_id: i64, kind: JobKind, actor: &str, stage: &str) -> Result<i64, AppError> {
         let now = now_ms();
         // A job whose process died no longer blocks new ones.
-        sqlx::query("update job set state = 'failed', message = 'Interrupted: the server stopped while this was running.', finished_at = $1 where partner_id = $2 and kind = $3 and state = 'running' and heartbeat_at < $4")
-            .bind(now)
-            .bind(partner_id)
-            .bind(kind.as_str())
-            .bind(now - STALE_AFTER_MS)
-            .execute(&self.db.pool)
-            .await
-            .internal()?;
-        let inserted = sqlx::query_scalar::<_, i64>(
-            "insert into job (partner_id, kind, state, stage, started_by, started_at, heartbeat_at) values ($1, $2, 'running', $3, $4, $5, $5) returning job_id",
-        )
-        .bind(partner_id)
-        .bind(kind.as_str())
-        .bind(stage)
-        .bind(actor)
-        .bind(now)
-        .fetch_one(&self.db.pool)
-        .await;
+        store::fail_stale(&self.db, partner_id, kind, now - STALE_AFTER_MS, now).await.internal()?;
+        let inserted = store::insert(&self.db, partner_id, kind, stage, actor, now).await;
         match inserted {
             Ok(id) => Ok(id),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -161,17 +110,15 @@ impl Jobs {
     }
 
     async fn flush(&self, job_id: i64, progress: &Progress) -> Result<(), sqlx::Error> {
-        sqlx::query("update job set stage = $1, done = $2, total = $3, succeeded = $4, failed = $5, heartbeat_at = $6 where job_id = $7 and state = 'running'")
-            .bind(progress.stage_name())
-            .bind(progress.done.load(Ordering::Relaxed))
-            .bind(progress.total.load(Ordering::Relaxed))
-            .bind(progress.succeeded.load(Ordering::Relaxed))
-            .bind(progress.failed.load(Ordering::Relaxed))
-            .bind(now_ms())
-            .bind(job_id)
-            .execute(&self.db.pool)
-            .await
-            .map(|_| ())
+        let stage = progress.stage_name();
+        let counters = store::Counters {
+            stage: &stage,
+            done: progress.done.load(Ordering::Relaxed),
+            total: progress.total.load(Ordering::Relaxed),
+            succeeded: progress.succeeded.load(Ordering::Relaxed),
+            failed: progress.failed.load(Ordering::Relaxed),
+        };
+        store::progress(&self.db, job_id, &counters, now_ms()).await
     }
 
     async fn finish(
@@ -188,13 +135,7 @@ impl Jobs {
             Ok(summary) => (JobState::Done, summary.as_str()),
             Err(error) => (JobState::Failed, error.as_str()),
         };
-        sqlx::query("update job set state = $1, message = $2, finished_at = $3, heartbeat_at = $3 where job_id = $4")
-            .bind(state.as_str())
-            .bind(message)
-            .bind(now_ms())
-            .bind(job_id)
-            .execute(&self.db.pool)
-            .await?;
+        store::finish(&self.db, job_id, state, message, now_ms()).await?;
         let summary = match outcome {
             Ok(summary) => summary.clone(),
             Err(error) => format!("{} failed: {error}", kind.label()),

@@ -130,6 +130,13 @@ pub struct Partner {
 }
 
 impl TestApp {
+    /// Stops the background dispatcher (a test then drives it with `try_run_once`).
+    pub fn stop_dispatcher(&mut self) {
+        if let Some(d) = self.dispatcher.take() {
+            d.stop();
+        }
+    }
+
     /// Stops this server and starts a new one on the same data (database, master key).
     pub async fn restart(mut self) -> TestApp {
         if let Some(d) = self.dispatcher.take() {

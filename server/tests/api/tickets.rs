@@ -20,6 +20,7 @@ both_databases!(
     settings_come_from_the_partners_picklists_and_a_test_ticket_round_trips,
     faults_delay_tickets_but_never_duplicate_or_lose_them,
     a_process_killed_mid_dispatch_loses_and_duplicates_nothing,
+    one_pass_of_the_dispatcher_handles_everything_waiting,
 );
 
 mod shared_database {
@@ -229,6 +230,31 @@ async fn an_incident_opens_one_ticket_notes_repeats_and_completes_on_recovery(ba
         )
         .await;
     assert_eq!(completed["total"], 1);
+}
+
+/// The worker's `try_run_once`, awaited, with no background loop: what a test (or a
+/// one-shot run) calls instead of waiting for the loop to notice the work.
+async fn one_pass_of_the_dispatcher_handles_everything_waiting(backend: Backend) {
+    let mut w = world(backend).await;
+    w.app.stop_dispatcher();
+    w.mapped_customer("c1", "Acme Dental").await;
+    w.rule(json!({})).await;
+    w.post(&[("c1", "FS01", "backup_failed"), ("c1", "FS02", "backup_failed"), ("c1", "FS01", "backup_failed")]).await;
+    assert!(states(&w.outcomes().await).iter().all(|s| *s == "pending"), "nothing runs without the loop");
+
+    let state = &w.app.state;
+    let dispatcher = server::workers::dispatcher::Dispatcher::new(
+        state.db.clone(),
+        state.connections.clone(),
+        state.dispatch_wake.clone(),
+        server::workers::dispatcher::DispatchOptions::default(),
+    );
+    assert_eq!(dispatcher.try_run_once().await.unwrap(), 1, "one partner had work");
+    // The repeat waits for its note: the interval (15 minutes) runs from the ticket's creation.
+    assert_eq!(states(&w.outcomes().await), ["opened", "opened", "coalesced"]);
+    assert!(w.outcomes().await.iter().take(2).all(|o| o.2.is_some()), "ticket numbers are read in the same pass");
+    assert_eq!(w.tickets().await.len(), 2);
+    assert_eq!(dispatcher.try_run_once().await.unwrap(), 0, "nothing is left");
 }
 
 async fn rules_choose_types_ok_events_and_customers(backend: Backend) {

@@ -28,19 +28,24 @@ pub struct Discovered {
 }
 
 /// What an import writes for a company that passes the rules.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CustomerDraft {
-    pub name: String,
-    pub address1: String,
-    pub address2: String,
-    pub city: String,
-    pub state: String,
-    pub postal_code: String,
-    pub country_code: String,
-    pub region: String,
-    pub admin_first: String,
-    pub admin_last: String,
-    pub admin_email: String,
+pub use crate::db::customers::CustomerDraft;
+
+impl From<&crate::db::companies::ImportSource> for Discovered {
+    fn from(r: &crate::db::companies::ImportSource) -> Self {
+        Discovered {
+            name: r.name.clone(),
+            is_active: r.is_active != 0,
+            address1: r.address1.clone(),
+            address2: r.address2.clone(),
+            city: r.city.clone(),
+            state: r.state.clone(),
+            postal_code: r.postal_code.clone(),
+            country_code: r.country_code.clone(),
+            country_name: r.country_name.clone(),
+            contact: r.contact_id.map(|_| (r.contact_first.clone(), r.contact_last.clone(), r.contact_email.clone())),
+            contact_inactive: false,
+        }
+    }
 }
 
 fn text(value: &Option<String>) -> String {

@@ -1,0 +1,173 @@
+//! The dispatcher's Autotask writes, each exactly once: an incident's ticket (found by
+//! its `externalID` on a retry), a repeat note and a recovery (found by their marker).
+//! The incident records the attempt before the call, and the outcome after it.
+
+use super::round::Round;
+use super::Pause;
+use crate::autotask::entities::Ticket;
+use crate::autotask::error::AutotaskError;
+use crate::autotask::query::{Filter, Query};
+use crate::db::dispatch::{self, Incident, Opened};
+use crate::db::now_ms;
+use crate::services::tickets::{self, TicketFacts};
+use app::types::tickets::{event_label, EventRow, Outcome};
+
+impl Round<'_> {
+    /// Opens the incident's ticket exactly once.
+    pub(super) async fn ensure_ticket(&mut self, mut inc: Incident, ev: &EventRow) -> Result<(), Pause> {
+        let resolved = self.resolved().await?;
+        let client = self.client().await?;
+        let external = tickets::external_id(inc.id);
+        let mut found: Option<(i64, Option<String>)> = None;
+        if inc.create_attempted != 0 {
+            let hits: Vec<Ticket> =
+                client.query(&Query::new([Filter::eq("externalID", external.clone())]).include(&["id", "ticketNumber", "status"])).await?;
+            found = hits.into_iter().min_by_key(|t| t.id).map(|t| (t.id, t.ticket_number));
+        }
+        let (ticket_id, number) = match found {
+            Some(hit) => hit,
+            None => {
+                dispatch::mark_create_attempted(&self.d.db, inc.id).await?;
+                inc.create_attempted = 1;
+                if let Some(i) = self.open.get_mut(&inc.key) {
+                    i.create_attempted = 1;
+                }
+                let facts = TicketFacts {
+                    customer: &ev.customer_name,
+                    device: &ev.device,
+                    job: &ev.job,
+                    event_type: &ev.event_type,
+                    severity: &ev.severity,
+                    message: &ev.message,
+                    occurred_at: ev.occurred_at,
+                    event_ref: &ev.external_id,
+                };
+                let body = tickets::ticket_body(
+                    &resolved,
+                    inc.company_id.unwrap_or_default(),
+                    inc.id,
+                    &facts,
+                    self.settings.note_interval_minutes,
+                    self.now,
+                );
+                match client.create("Tickets", &body).await {
+                    // The number is read for many tickets at once after the batch.
+                    Ok(id) => (id, None),
+                    Err(AutotaskError::InvalidData(reason)) => {
+                        // Autotask refused this ticket's data: record why; later failures try again.
+                        dispatch::mark_failed(&self.d.db, inc.id, &reason, now_ms()).await?;
+                        self.open.remove(&inc.key);
+                        self.finish(ev, Outcome::Failed, &format!("Autotask refused the ticket: {reason}"), None).await?;
+                        return Ok(());
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        let created_at = now_ms();
+        let opened = Opened { incident_id: inc.id, event_id: ev.event_id, ticket_id, ticket_number: number.as_deref(), status: resolved.status_new };
+        dispatch::record_ticket(&self.d.db, &opened, "Opened a ticket for this incident.", created_at).await?;
+        inc.ticket_id = Some(ticket_id);
+        inc.ticket_number = number;
+        inc.created_status = Some(resolved.status_new);
+        inc.last_note_at = Some(created_at);
+        self.open.insert(inc.key.clone(), inc);
+        Ok(())
+    }
+
+    /// Writes the note that counts an incident's repeats since the last one.
+    pub(super) async fn repeat_note(&mut self, inc: Incident) -> Result<(), Pause> {
+        let Some(ticket_id) = inc.ticket_id else { return Ok(()) };
+        let resolved = self.resolved().await?;
+        let client = self.client().await?;
+        let ticket = client.get::<Ticket>(ticket_id).await?;
+        if ticket.as_ref().is_none_or(|t| tickets::completed_in_autotask(t, &resolved)) {
+            // Someone completed it in Autotask: this incident is over, and its unnoted
+            // repeats are new failures: they go back to the queue and open a new ticket.
+            dispatch::close_in_autotask(&self.d.db, inc.id, now_ms()).await?;
+            self.open.remove(&inc.key);
+            self.d.wake.notify_one();
+            return Ok(());
+        }
+        let u = dispatch::unnoted(&self.d.db, inc.id).await?;
+        let n = u.count;
+        if n > 0 {
+            let marker = format!("taskbridge-note-{}-{}", inc.id, u.last_event_id);
+            let retrying = dispatch::marker(&self.d.db, inc.id).await?.as_deref() == Some(marker.as_str());
+            if !retrying {
+                dispatch::set_marker(&self.d.db, inc.id, &marker).await?;
+            }
+            let times = if n == 1 { "once more".to_string() } else { format!("{n} more times") };
+            let text = format!(
+                "The failure happened {times} between {} and {}.\nLatest message: {}",
+                app::format::utc_minutes(u.first_at),
+                app::format::utc_minutes(u.last_at),
+                if u.message.is_empty() { "(none)" } else { &u.message }
+            );
+            tickets::note_once(&client, ticket_id, &marker, retrying, &format!("Repeated {n}\u{00d7}"), &text).await?;
+        }
+        let now = now_ms();
+        let note = format!(
+            "Added to ticket {} in a note ({n} {}).",
+            inc.ticket_number.clone().unwrap_or_else(|| ticket_id.to_string()),
+            if n == 1 { "repeat" } else { "repeats" }
+        );
+        dispatch::record_note(&self.d.db, inc.id, u.last_event_id, &note, now).await?;
+        if let Some(i) = self.open.get_mut(&inc.key) {
+            i.last_note_at = Some(now);
+        }
+        Ok(())
+    }
+
+    /// The recovery of an open incident: complete the ticket, unless a technician took
+    /// it over or completed it, or the rule keeps tickets open.
+    pub(super) async fn recover(&mut self, inc: Incident, ev: &EventRow) -> Result<(Outcome, String, Incident), Pause> {
+        let now = now_ms();
+        let Some(ticket_id) = inc.ticket_id else {
+            dispatch::complete_without_ticket(&self.d.db, inc.id, ev.event_id, now).await?;
+            return Ok((Outcome::Ignored, "Recovered before a ticket was opened.".into(), inc));
+        };
+        let number = inc.ticket_number.clone().unwrap_or_else(|| ticket_id.to_string());
+        let complete_on_recovery = inc.complete_on_recovery != 0;
+        let resolved = self.resolved().await?;
+        let client = self.client().await?;
+        let ticket = client.get::<Ticket>(ticket_id).await?;
+        let marker = format!("taskbridge-recovery-{}-{}", inc.id, ev.event_id);
+        let retrying = dispatch::marker(&self.d.db, inc.id).await?.as_deref() == Some(marker.as_str());
+        let (state, outcome, note) = match &ticket {
+            None => ("closed_in_autotask", Outcome::NotSent, format!("Ticket {number} no longer exists in Autotask; nothing to complete.")),
+            // This recovery was attempted before and the ticket is complete now: our own
+            // completing write landed, though its answer was lost on the way back.
+            Some(t) if retrying && complete_on_recovery && tickets::completed_in_autotask(t, &resolved) => {
+                ("completed", Outcome::Completed, format!("Completed ticket {number}."))
+            }
+            Some(t) if tickets::completed_in_autotask(t, &resolved) => {
+                ("closed_in_autotask", Outcome::NotSent, format!("Ticket {number} was already completed in Autotask; left as it is."))
+            }
+            Some(t) => {
+                let n = dispatch::unnoted(&self.d.db, inc.id).await?.count;
+                let repeats = if n > 0 { format!(" It had failed {n} more time(s) since the last note.") } else { String::new() };
+                let text = format!(
+                    "{} reported at {}: {}.{repeats}",
+                    event_label(&ev.event_type),
+                    app::format::utc_minutes(ev.occurred_at),
+                    if ev.message.is_empty() { "no message" } else { &ev.message }
+                );
+                if !retrying {
+                    dispatch::set_marker(&self.d.db, inc.id, &marker).await?;
+                }
+                if tickets::taken_over(t, inc.created_status) || !complete_on_recovery {
+                    tickets::note_once(&client, ticket_id, &marker, retrying, "Recovered", &text).await?;
+                    let why = if complete_on_recovery { "a technician took it over" } else { "the notification leaves tickets open on recovery" };
+                    ("handed_off", Outcome::Noted, format!("Recovery noted on ticket {number}; not completed: {why}."))
+                } else {
+                    tickets::note_once(&client, ticket_id, &marker, retrying, "Resolved by Taskbridge", &text).await?;
+                    client.patch("Tickets", &serde_json::json!({"id": ticket_id, "status": resolved.status_complete, "resolution": text})).await?;
+                    ("completed", Outcome::Completed, format!("Completed ticket {number}."))
+                }
+            }
+        };
+        dispatch::record_recovery(&self.d.db, inc.id, state, ev.event_id, &format!("Counted in the recovery note on ticket {number}."), now).await?;
+        Ok((outcome, note, inc))
+    }
+}
