@@ -1,5 +1,6 @@
 //! Formatting helpers shared by server rendering and the browser.
 
+use crate::types::money::Money;
 use crate::types::UnixMillis;
 
 /// `2026-11-22 14:05 UTC` — the server-rendered form of a timestamp. The browser replaces
@@ -54,16 +55,14 @@ pub fn thousands(n: i64) -> String {
 
 /// `+1,234.50 USD`: a signed change of money with thousands separators and, when known,
 /// the ISO code of its currency (a minus sign, never a hyphen; no sign for zero).
-pub fn money_change(v: f64, currency: &str) -> String {
-    let cents = (v.abs() * 100.0).round() as i64;
-    let sign = if cents == 0 {
-        ""
-    } else if v < 0.0 {
-        "\u{2212}"
-    } else {
-        "+"
+pub fn money_change(v: Money, currency: &str) -> String {
+    let cents = v.cents();
+    let sign = match cents.signum() {
+        0 => "",
+        -1 => "\u{2212}",
+        _ => "+",
     };
-    let amount = format!("{sign}{}.{:02}", thousands(cents / 100), cents % 100);
+    let amount = format!("{sign}{}.{:02}", thousands(cents.abs() / 100), cents.abs() % 100);
     if currency.is_empty() {
         amount
     } else {
@@ -105,11 +104,12 @@ mod tests {
 
     #[test]
     fn money_changes_are_signed_grouped_and_carry_their_currency() {
-        assert_eq!(money_change(1234.5, "USD"), "+1,234.50 USD");
-        assert_eq!(money_change(-45.0, "EUR"), "\u{2212}45.00 EUR");
-        assert_eq!(money_change(0.001, "USD"), "0.00 USD");
-        assert_eq!(money_change(135.0, ""), "+135.00");
-        assert_eq!(money_change(2_000_000.006, "GBP"), "+2,000,000.01 GBP");
+        let m = Money::from_f64;
+        assert_eq!(money_change(m(1234.5), "USD"), "+1,234.50 USD");
+        assert_eq!(money_change(m(-45.0), "EUR"), "\u{2212}45.00 EUR");
+        assert_eq!(money_change(m(0.001), "USD"), "0.00 USD");
+        assert_eq!(money_change(m(135.0), ""), "+135.00");
+        assert_eq!(money_change(m(2_000_000.006), "GBP"), "+2,000,000.01 GBP");
     }
 
     #[test]

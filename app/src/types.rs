@@ -6,6 +6,7 @@
 pub mod billing;
 pub mod companies;
 pub mod map;
+pub mod money;
 pub mod tickets;
 
 use crate::error::AppError;

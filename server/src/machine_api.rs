@@ -2,9 +2,15 @@
 //! bearer tokens. Every route is declared in [`routes`]: the router, the OpenAPI document
 //! and the access tests all read that one list, so a route cannot skip its check.
 
+mod body;
 pub mod customers;
+pub mod error;
 pub mod events;
+mod schema;
 pub mod usage;
+
+pub use body::MAX_BATCH;
+pub use error::{ApiError, FieldError};
 
 use crate::db::tokens::ApiCaller;
 use crate::state::AppState;
@@ -52,7 +58,7 @@ pub fn routes() -> Vec<ApiRoute> {
             access: Access::Public,
             summary: "Liveness and database reachability (for load balancers).",
             request_schema: None,
-            response_schema: || json!({"type": "object", "required": ["status", "database"], "properties": {"status": {"type": "string", "enum": ["ok", "degraded"]}, "database": {"type": "string", "enum": ["ok", "unreachable"]}}}),
+            response_schema: schema::of::<HealthAnswer>,
             handler: get(health),
         },
         ApiRoute {
@@ -70,7 +76,7 @@ pub fn routes() -> Vec<ApiRoute> {
             access: Access::Token,
             summary: "The partner the token belongs to (use it to check a token).",
             request_schema: None,
-            response_schema: || json!({"type": "object", "required": ["partner_id", "name", "token_name"], "properties": {"partner_id": {"type": "integer"}, "name": {"type": "string"}, "token_name": {"type": "string"}}}),
+            response_schema: schema::of::<PartnerAnswer>,
             handler: get(partner),
         },
         ApiRoute {
@@ -113,12 +119,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         };
         router = router.route(route.path, handler);
     }
-    router.fallback(|| async { api_error(StatusCode::NOT_FOUND, "not_found", "There is no such API route. See /api/v1/openapi.json.") })
-}
-
-/// A JSON error body: `{"error": {"code": "...", "message": "..."}}`.
-pub fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
+    router.fallback(|| async { ApiError::NotFound("There is no such API route. See /api/v1/openapi.json.".into()) })
 }
 
 async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -129,37 +130,54 @@ async fn require_token(State(state): State<AppState>, mut req: Request, next: Ne
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
     let Some(token) = bearer else {
-        return unauthorized("Send the partner API token as `Authorization: Bearer <token>`.");
+        return ApiError::Unauthorized("Send the partner API token as `Authorization: Bearer <token>`.".into()).into_response();
     };
     match state.tokens.authenticate(token).await {
         Ok(Some(caller)) => {
             req.extensions_mut().insert(caller);
             next.run(req).await
         }
-        Ok(None) => unauthorized("The API token is unknown or was revoked. Create a new one on the API tokens page."),
-        Err(_) => api_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Taskbridge cannot check tokens right now; retry shortly."),
+        Ok(None) => {
+            ApiError::Unauthorized("The API token is unknown or was revoked. Create a new one on the API tokens page.".into()).into_response()
+        }
+        Err(_) => ApiError::Unavailable("Taskbridge cannot check tokens right now; retry shortly.".into()).into_response(),
     }
-}
-
-fn unauthorized(message: &str) -> Response {
-    let mut response = api_error(StatusCode::UNAUTHORIZED, "unauthorized", message);
-    response.headers_mut().insert(header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
-    response
 }
 
 async fn health(State(state): State<AppState>) -> Response {
     let db_ok = state.db.ping().await;
     let status = if db_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({"status": if db_ok { "ok" } else { "degraded" }, "database": if db_ok { "ok" } else { "unreachable" }}))).into_response()
+    let answer = HealthAnswer { status: if db_ok { "ok" } else { "degraded" }.into(), database: if db_ok { "ok" } else { "unreachable" }.into() };
+    (status, Json(answer)).into_response()
 }
 
-async fn partner(State(state): State<AppState>, Extension(caller): Extension<ApiCaller>) -> Response {
+/// The partner a token belongs to.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct PartnerAnswer {
+    /// Taskbridge's id of the partner.
+    pub partner_id: i64,
+    /// Its name.
+    pub name: String,
+    /// The token's name (API tokens page).
+    pub token_name: String,
+}
+
+/// Liveness, and whether the database answers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct HealthAnswer {
+    /// ok, or degraded when the database does not answer.
+    pub status: String,
+    /// ok or unreachable.
+    pub database: String,
+}
+
+async fn partner(State(state): State<AppState>, Extension(caller): Extension<ApiCaller>) -> Result<Json<PartnerAnswer>, ApiError> {
     match crate::db::partners::name(&state.db, caller.partner_id).await {
-        Ok(Some(name)) => Json(json!({"partner_id": caller.partner_id, "name": name, "token_name": caller.token_name})).into_response(),
-        Ok(None) => api_error(StatusCode::UNAUTHORIZED, "unauthorized", "The partner of this token no longer exists."),
+        Ok(Some(name)) => Ok(Json(PartnerAnswer { partner_id: caller.partner_id, name, token_name: caller.token_name })),
+        Ok(None) => Err(ApiError::Unauthorized("The partner of this token no longer exists.".into())),
         Err(e) => {
             crate::error::internal(e);
-            api_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side; it has been logged.")
+            Err(ApiError::Internal("Something went wrong on our side; it has been logged.".into()))
         }
     }
 }
@@ -170,7 +188,7 @@ async fn openapi() -> Json<Value> {
 
 /// The OpenAPI 3.1 description of every route in [`routes`].
 pub fn openapi_document() -> Value {
-    let error_schema = json!({"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}});
+    let error_schema = schema::of::<error::ErrorBody>();
     let mut paths = serde_json::Map::new();
     for route in routes() {
         let mut responses = serde_json::Map::new();
@@ -181,7 +199,9 @@ pub fn openapi_document() -> Value {
         let mut operation = json!({"summary": route.summary, "responses": responses});
         if let Some(schema) = route.request_schema {
             operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema()}}});
-            operation["responses"]["400"] = json!({"description": "The body is not valid JSON or not of this shape; the message names the field", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+            operation["responses"]["400"] = json!({"description": "The body is not valid JSON or not of this shape, or holds no items or too many", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+            operation["responses"]["422"] = json!({"description": "The one item sent alone is invalid; `error.field` names the field (a batch answers per item with 200)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+            operation["responses"]["503"] = json!({"description": "Taskbridge could not store the call; nothing of it was; retrying is safe", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
         }
         if route.access == Access::Public {
             operation["security"] = json!([]);
@@ -197,4 +217,28 @@ pub fn openapi_document() -> Value {
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}, "schemas": {"Error": error_schema}},
         "paths": paths,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_is_built_from_the_types() {
+        let doc = openapi_document();
+        let events = &doc["paths"]["/api/v1/events"]["post"];
+        let event = &events["requestBody"]["content"]["application/json"]["schema"]["oneOf"][0];
+        assert_eq!(event["title"], "Event");
+        assert!(event["properties"]["type"]["enum"].as_array().unwrap().iter().any(|t| t == "backup_failed"), "{event}");
+        assert!(event["properties"]["device"]["description"].as_str().unwrap().contains("FS01"), "doc comments become descriptions");
+        assert_eq!(event["properties"]["id"]["maxLength"], 200);
+        let answer = &events["responses"]["200"]["content"]["application/json"]["schema"];
+        let status = &answer["properties"]["results"]["items"]["properties"]["status"]["oneOf"][0];
+        assert_eq!(status["enum"], json!(["accepted", "duplicate", "invalid"]), "{answer}");
+        assert!(events["responses"]["422"].is_object());
+        let usage = &doc["paths"]["/api/v1/usage"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+        assert!(usage["oneOf"][1]["properties"]["usage"]["items"]["properties"]["product"]["enum"].as_array().is_some_and(|p| !p.is_empty()));
+        let error = &doc["components"]["schemas"]["Error"];
+        assert!(error["properties"]["error"]["oneOf"][0]["properties"]["code"].is_object(), "{error}");
+    }
 }

@@ -166,7 +166,7 @@ fn BillingForm(
                         }
                         for s in list {
                             let text = match &s.reason {
-                                None => format!("{} \u{2014} {:.2} / month", s.name, s.unit_price),
+                                None => format!("{} \u{2014} {} / month", s.name, s.unit_price),
                                 Some(r) => format!("{} \u{2014} not eligible: {r}", s.name),
                             };
                             views.push(view! { <option value=s.service_id.to_string() disabled=!s.eligible selected=chosen == Some(s.service_id)>{text}</option> }.into_any());

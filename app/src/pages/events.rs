@@ -9,7 +9,7 @@ use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
 use crate::components::url_query::use_url_query;
 use crate::format::{encode_query_value, page_url, thousands};
-use crate::types::tickets::{event_label, ticket_link, EventPage, EventQuery, EventRow, Outcome, EVENT_TYPES};
+use crate::types::tickets::{event_label, ticket_link, EventPage, EventQuery, EventRow, EventType, Outcome, EVENT_TYPES};
 use leptos::prelude::*;
 
 const PAGE_SIZES: &[u32] = &[25, 50, 100, 200];
@@ -17,7 +17,7 @@ const PAGE_SIZES: &[u32] = &[25, 50, 100, 200];
 fn query_from_params(get: impl Fn(&str) -> Option<String>) -> EventQuery {
     EventQuery {
         search: get("q").unwrap_or_default(),
-        event_type: get("type").filter(|t| EVENT_TYPES.iter().any(|e| e.0 == t)).unwrap_or_default(),
+        event_type: get("type").filter(|t| EventType::parse(t).is_some()).unwrap_or_default(),
         severity: get("severity").filter(|s| ["ok", "warning", "error"].contains(&s.as_str())).unwrap_or_default(),
         outcome: get("outcome").filter(|o| Outcome::parse(o).is_some()).unwrap_or_default(),
         page: get("page").and_then(|v| v.parse().ok()).unwrap_or(1),
@@ -156,7 +156,7 @@ fn EventFilters(query: Memo<EventQuery>, set_query: Callback<EventQuery>) -> imp
                 <label for="event-type">"Event type"</label>
                 <select id="event-type" on:change=move |ev| { let v = event_target_value(&ev); apply(&|q| q.event_type = v.clone()); }>
                     <option value="" selected=move || query.with(|q| q.event_type.is_empty())>"All types"</option>
-                    {EVENT_TYPES.iter().map(|(code, label, _)| view! { <option value=*code selected=move || query.with(|q| q.event_type == *code)>{*label}</option> }).collect_view()}
+                    {EVENT_TYPES.iter().map(|(_, code, label)| view! { <option value=*code selected=move || query.with(|q| q.event_type == *code)>{*label}</option> }).collect_view()}
                 </select>
             </div>
             <div class="field">

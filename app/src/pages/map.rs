@@ -27,8 +27,8 @@ use crate::error::AppError;
 use crate::format::{encode_query_value, thousands};
 use crate::regions::{region_label, region_short};
 use crate::types::map::{
-    CompanyFilter, CompanyMapPage, CompanyRow, ContractOption, CustomerFilter, CustomerMapPage, CustomerRow, Flag, MapChange, MapCounts, MapQuery,
-    Suggestion,
+    CompanyFilter, CompanyMapPage, CompanyRow, ContractOption, CustomerFilter, CustomerMapPage, CustomerRow, Flag, FlagCode, MapChange, MapCounts,
+    MapQuery, Suggestion,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};

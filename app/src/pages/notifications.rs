@@ -8,7 +8,7 @@ use crate::components::dialog::ConfirmDialog;
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
 use crate::error::AppError;
-use crate::types::tickets::{failure_types, CustomerChoice, NotificationRule, RuleAction, RuleInput, TestTicket};
+use crate::types::tickets::{CustomerChoice, EventType, NotificationRule, RuleAction, RuleInput, TestTicket};
 use leptos::prelude::*;
 
 /// Which rule the form edits: none (closed), a new one, or an existing one.
@@ -94,11 +94,8 @@ pub fn NotificationsPage() -> impl IntoView {
 }
 
 fn describe(input: &RuleInput, names: &[String]) -> String {
-    let types = if input.all_types {
-        "all event types".to_string()
-    } else {
-        input.event_types.iter().map(|t| crate::types::tickets::event_label(t).to_string()).collect::<Vec<_>>().join(", ")
-    };
+    let types =
+        if input.all_types { "all event types".to_string() } else { input.event_types.iter().map(|t| t.label()).collect::<Vec<_>>().join(", ") };
     let customers = if input.customer_ids.is_empty() { "all customers".to_string() } else { names.join(", ") };
     format!("{} for {types}, {customers}", input.action.label())
 }
@@ -128,7 +125,7 @@ fn RulesTable(
                     {list.into_iter().map(|rule| {
                         let r = rule.clone();
                         let for_delete = rule.clone();
-                        let types = if rule.input.all_types { "All event types".to_string() } else { rule.input.event_types.iter().map(|t| crate::types::tickets::event_label(t).to_string()).collect::<Vec<_>>().join(", ") };
+                        let types = if rule.input.all_types { "All event types".to_string() } else { rule.input.event_types.iter().map(|t| t.label()).collect::<Vec<_>>().join(", ") };
                         let customers = if rule.input.customer_ids.is_empty() { "All customers".to_string() } else { rule.customer_names.join(", ") };
                         view! {
                             <tr data-rule-id=rule.rule_id.to_string()>
@@ -231,17 +228,14 @@ fn RuleForm(rule_id: Option<i64>, input: RuleInput, names: Vec<String>, on_done:
                 <fieldset class="field" aria-describedby="rule-types-error">
                     <legend>"Event types"</legend>
                     <div class="check-grid">
-                        {failure_types().map(|(code, label, _)| {
-                            let code = code.to_string();
-                            let c2 = code.clone();
+                        {EventType::failures().map(|ty| {
                             view! {
                                 <label class="check">
-                                    <input type="checkbox" value=code.clone() prop:checked=move || types.with(|t| t.contains(&c2)) on:change=move |ev| {
+                                    <input type="checkbox" value=ty.code() prop:checked=move || types.with(|t| t.contains(&ty)) on:change=move |ev| {
                                         let on = event_target_checked(&ev);
-                                        let code = code.clone();
-                                        types.update(|t| { t.retain(|x| *x != code); if on { t.push(code); } });
+                                        types.update(|t| { t.retain(|x| *x != ty); if on { t.push(ty); } });
                                     } />
-                                    {*label}
+                                    {ty.label()}
                                 </label>
                             }
                         }).collect_view()}

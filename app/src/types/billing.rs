@@ -7,6 +7,7 @@ mod push;
 pub use push::*;
 
 use crate::error::AppError;
+use crate::types::money::Money;
 use serde::{Deserialize, Serialize};
 
 /// A product Taskbridge bills.
@@ -154,7 +155,7 @@ pub struct ServiceOption {
     /// Period label (Monthly, Yearly, ...).
     pub period: String,
     /// Unit price.
-    pub unit_price: f64,
+    pub unit_price: Money,
     /// Whether a product may be mapped to it.
     pub eligible: bool,
     /// Why not, when not.

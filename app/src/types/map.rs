@@ -4,13 +4,56 @@
 use super::UnixMillis;
 use serde::{Deserialize, Serialize};
 
-/// Something worth a look on a mapped pair or a contract: a short code and plain words.
+/// Something worth a look on a mapped pair or a contract: what it is and plain words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flag {
-    /// `renamed`, `inactive`, `missing`, `not_customer`, `not_recurring`, `expired`, `bundle_only`...
-    pub code: String,
+    /// What it is.
+    pub code: FlagCode,
     /// What it means.
     pub message: String,
+}
+
+/// The kinds of flag (snake_case on the wire: `renamed`, `not_customer`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagCode {
+    /// A side was renamed since the link was made (the link holds by ID).
+    Renamed,
+    /// The company is no longer in Autotask.
+    Missing,
+    /// The company or contract is inactive in Autotask.
+    Inactive,
+    /// The company's type is not Customer.
+    NotCustomer,
+    /// The contract is not a Recurring Service contract.
+    NotRecurring,
+    /// The contract has ended.
+    Expired,
+    /// The contract's services sit only inside a bundle.
+    BundleOnly,
+    /// No service is attached to the contract yet (not blocking: a push may add one).
+    NoServices,
+}
+
+impl FlagCode {
+    /// The badge's words.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Renamed => "Renamed",
+            Self::Missing => "Missing",
+            Self::Inactive => "Inactive",
+            Self::NotCustomer => "Not a Customer",
+            Self::NotRecurring => "Not recurring",
+            Self::Expired => "Expired",
+            Self::BundleOnly => "Bundle only",
+            Self::NoServices => "No services",
+        }
+    }
+
+    /// Whether choosing a contract with this flag needs a confirmation.
+    pub fn blocks_billing(self) -> bool {
+        self != Self::NoServices
+    }
 }
 
 /// The Taskbridge-side filter.

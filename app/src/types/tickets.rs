@@ -9,50 +9,124 @@ use super::UnixMillis;
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 
-/// The event types the backup platform sends: (code, label, the failure it recovers).
-/// A recovery (`*_ok`, `agent_online`) completes the open incident of its failure type.
-pub const EVENT_TYPES: &[(&str, &str, Option<&str>)] = &[
-    ("backup_failed", "Backup failed", None),
-    ("backup_warning", "Backup finished with warnings", None),
-    ("backup_ok", "Backup succeeded", Some("backup_failed")),
-    ("archiving_failed", "Archiving failed", None),
-    ("archiving_ok", "Archiving succeeded", Some("archiving_failed")),
-    ("replication_failed", "Replication failed", None),
-    ("replication_ok", "Replication succeeded", Some("replication_failed")),
-    ("appliance_hardware_failure", "Appliance hardware failure", None),
-    ("appliance_hardware_ok", "Appliance hardware healthy", Some("appliance_hardware_failure")),
-    ("storage_low", "Storage low", None),
-    ("storage_ok", "Storage back above threshold", Some("storage_low")),
-    ("agent_offline", "Agent offline", None),
-    ("agent_online", "Agent back online", Some("agent_offline")),
-    ("screenshot_verification_failed", "Boot verification failed", None),
-    ("screenshot_verification_ok", "Boot verification succeeded", Some("screenshot_verification_failed")),
-    ("restore_failed", "Restore failed", None),
-    ("restore_ok", "Restore succeeded", Some("restore_failed")),
+/// A kind of backup event (snake_case on the wire and in the database: `backup_failed`).
+/// A recovery (`*_ok`, `agent_online`) completes the open incidents of the failures it
+/// recovers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventType {
+    /// A backup failed.
+    BackupFailed,
+    /// A backup finished with warnings.
+    BackupWarning,
+    /// A backup succeeded.
+    BackupOk,
+    /// Archiving failed.
+    ArchivingFailed,
+    /// Archiving succeeded.
+    ArchivingOk,
+    /// Replication failed.
+    ReplicationFailed,
+    /// Replication succeeded.
+    ReplicationOk,
+    /// An appliance's hardware failed.
+    ApplianceHardwareFailure,
+    /// The appliance's hardware is healthy again.
+    ApplianceHardwareOk,
+    /// Storage is low.
+    StorageLow,
+    /// Storage is back above the threshold.
+    StorageOk,
+    /// The agent went offline.
+    AgentOffline,
+    /// The agent is back online.
+    AgentOnline,
+    /// Boot (screenshot) verification failed.
+    ScreenshotVerificationFailed,
+    /// Boot verification succeeded.
+    ScreenshotVerificationOk,
+    /// A restore failed.
+    RestoreFailed,
+    /// A restore succeeded.
+    RestoreOk,
+}
+
+/// Every event type with its code and label, in the order lists show them.
+pub const EVENT_TYPES: &[(EventType, &str, &str)] = &[
+    (EventType::BackupFailed, "backup_failed", "Backup failed"),
+    (EventType::BackupWarning, "backup_warning", "Backup finished with warnings"),
+    (EventType::BackupOk, "backup_ok", "Backup succeeded"),
+    (EventType::ArchivingFailed, "archiving_failed", "Archiving failed"),
+    (EventType::ArchivingOk, "archiving_ok", "Archiving succeeded"),
+    (EventType::ReplicationFailed, "replication_failed", "Replication failed"),
+    (EventType::ReplicationOk, "replication_ok", "Replication succeeded"),
+    (EventType::ApplianceHardwareFailure, "appliance_hardware_failure", "Appliance hardware failure"),
+    (EventType::ApplianceHardwareOk, "appliance_hardware_ok", "Appliance hardware healthy"),
+    (EventType::StorageLow, "storage_low", "Storage low"),
+    (EventType::StorageOk, "storage_ok", "Storage back above threshold"),
+    (EventType::AgentOffline, "agent_offline", "Agent offline"),
+    (EventType::AgentOnline, "agent_online", "Agent back online"),
+    (EventType::ScreenshotVerificationFailed, "screenshot_verification_failed", "Boot verification failed"),
+    (EventType::ScreenshotVerificationOk, "screenshot_verification_ok", "Boot verification succeeded"),
+    (EventType::RestoreFailed, "restore_failed", "Restore failed"),
+    (EventType::RestoreOk, "restore_ok", "Restore succeeded"),
 ];
 
-/// The label of an event type (the code itself when unknown).
-pub fn event_label(code: &str) -> &str {
-    EVENT_TYPES.iter().find(|t| t.0 == code).map_or(code, |t| t.1)
-}
-
-/// Whether the type is a recovery (an OK event).
-pub fn is_recovery(code: &str) -> bool {
-    EVENT_TYPES.iter().any(|t| t.0 == code && t.2.is_some())
-}
-
-/// The failure types a recovery type completes (a backup OK also clears backup warnings).
-pub fn recovers(code: &str) -> Vec<&'static str> {
-    let mut out: Vec<&'static str> = EVENT_TYPES.iter().filter(|t| t.0 == code).filter_map(|t| t.2).collect();
-    if code == "backup_ok" {
-        out.push("backup_warning");
+impl EventType {
+    fn row(self) -> &'static (EventType, &'static str, &'static str) {
+        // The table lists every variant, in declaration order.
+        &EVENT_TYPES[self as usize]
     }
-    out
+
+    /// The code (`backup_failed`).
+    pub fn code(self) -> &'static str {
+        self.row().1
+    }
+
+    /// The words (`Backup failed`).
+    pub fn label(self) -> &'static str {
+        self.row().2
+    }
+
+    /// The type with this code.
+    pub fn parse(code: &str) -> Option<Self> {
+        EVENT_TYPES.iter().find(|t| t.1 == code).map(|t| t.0)
+    }
+
+    /// The failures this type recovers (empty for a failure); a backup OK also clears
+    /// backup warnings.
+    pub fn recovers(self) -> &'static [EventType] {
+        use EventType::*;
+        match self {
+            BackupOk => &[BackupFailed, BackupWarning],
+            ArchivingOk => &[ArchivingFailed],
+            ReplicationOk => &[ReplicationFailed],
+            ApplianceHardwareOk => &[ApplianceHardwareFailure],
+            StorageOk => &[StorageLow],
+            AgentOnline => &[AgentOffline],
+            ScreenshotVerificationOk => &[ScreenshotVerificationFailed],
+            RestoreOk => &[RestoreFailed],
+            _ => &[],
+        }
+    }
+
+    /// Whether the type is a recovery (an OK event).
+    pub fn is_recovery(self) -> bool {
+        !self.recovers().is_empty()
+    }
+
+    /// The failure types (what a rule's event-type choice lists).
+    pub fn failures() -> impl Iterator<Item = EventType> {
+        EVENT_TYPES.iter().map(|t| t.0).filter(|t| !t.is_recovery())
+    }
 }
 
-/// The failure types (what a rule's event-type choice lists).
-pub fn failure_types() -> impl Iterator<Item = &'static (&'static str, &'static str, Option<&'static str>)> {
-    EVENT_TYPES.iter().filter(|t| t.2.is_none())
+/// The label of an event type's code (the code itself when unknown).
+pub fn event_label(code: &str) -> &str {
+    match EventType::parse(code) {
+        Some(t) => t.label(),
+        None => code,
+    }
 }
 
 /// Default labels looked up in the partner's picklists when nothing else is chosen.
@@ -213,7 +287,7 @@ pub struct RuleInput {
     /// Every event type. Default Yes.
     pub all_types: bool,
     /// The chosen failure types when `all_types` is false.
-    pub event_types: Vec<String>,
+    pub event_types: Vec<EventType>,
     /// Only these customers (empty: every customer).
     pub customer_ids: Vec<i64>,
     /// Complete the ticket when the backup recovers. Default Yes.
@@ -240,8 +314,11 @@ impl RuleInput {
         self.event_types.dedup();
         self.customer_ids.sort_unstable();
         self.customer_ids.dedup();
-        if let Some(bad) = self.event_types.iter().find(|t| !EVENT_TYPES.iter().any(|e| e.0 == t.as_str())) {
-            return Err(AppError::invalid("event_types", format!("Unknown event type \u{201c}{bad}\u{201d}.")));
+        if let Some(bad) = self.event_types.iter().find(|t| t.is_recovery()) {
+            return Err(AppError::invalid(
+                "event_types",
+                format!("\u{201c}{}\u{201d} is a recovery: rules choose failures, and their recoveries follow.", bad.label()),
+            ));
         }
         if !self.all_types && self.event_types.is_empty() {
             return Err(AppError::invalid("event_types", "Choose at least one event type, or subscribe to all event types."));
@@ -303,26 +380,31 @@ mod tests {
 
     #[test]
     fn recoveries_name_their_failures() {
-        assert_eq!(recovers("backup_ok"), vec!["backup_failed", "backup_warning"]);
-        assert_eq!(recovers("agent_online"), vec!["agent_offline"]);
-        assert!(recovers("backup_failed").is_empty());
-        assert!(is_recovery("storage_ok") && !is_recovery("storage_low"));
-        for (_, _, of) in EVENT_TYPES {
-            if let Some(f) = of {
-                assert!(EVENT_TYPES.iter().any(|t| t.0 == *f && t.2.is_none()), "{f}");
-            }
+        use EventType::*;
+        assert_eq!(BackupOk.recovers(), [BackupFailed, BackupWarning]);
+        assert_eq!(AgentOnline.recovers(), [AgentOffline]);
+        assert!(BackupFailed.recovers().is_empty());
+        assert!(StorageOk.is_recovery() && !StorageLow.is_recovery());
+        for (t, code, _) in EVENT_TYPES {
+            assert_eq!(EventType::parse(code), Some(*t), "the table is in declaration order");
+            assert_eq!(serde_json::to_value(t).unwrap(), *code, "the wire uses the code");
+            assert!(t.recovers().iter().all(|f| !f.is_recovery()), "{code} recovers failures only");
         }
+        assert_eq!(EventType::failures().count(), 9);
+        assert_eq!(event_label("backup_ok"), "Backup succeeded");
+        assert_eq!(event_label("nope"), "nope");
     }
 
     #[test]
     fn rules_need_a_type_when_not_all() {
         let mut r = RuleInput { all_types: false, ..RuleInput::default() };
         assert!(r.validate().unwrap_err().field_message("event_types").is_some());
-        r.event_types = vec!["backup_failed".into(), "backup_failed".into()];
+        r.event_types = vec![EventType::BackupFailed, EventType::BackupFailed];
         r.validate().unwrap();
-        assert_eq!(r.event_types, vec!["backup_failed"]);
-        r.event_types = vec!["nope".into()];
-        assert!(r.validate().is_err());
+        assert_eq!(r.event_types, vec![EventType::BackupFailed]);
+        r.event_types = vec![EventType::BackupOk];
+        assert!(r.validate().unwrap_err().field_message("event_types").is_some(), "recoveries follow their failures");
+        assert!(serde_json::from_value::<EventType>(serde_json::json!("nope")).is_err());
     }
 
     #[test]

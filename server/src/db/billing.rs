@@ -4,6 +4,7 @@
 
 use super::Db;
 use app::types::billing::{LineStatus, ProductMapping, PushLine, PushRun, Rounding};
+use app::types::money::Money;
 use sqlx::{Any, Transaction};
 
 /// A stored mapping, with who saved it when.
@@ -181,7 +182,7 @@ pub async fn record_line(db: &Db, push_id: i64, partner_id: i64, line: &PushLine
     .bind(line.autotask_units)
     .bind(line.taskbridge_units)
     .bind(line.change)
-    .bind(line.unit_price)
+    .bind(line.unit_price.to_f64())
     .bind(outcome_code(line.status))
     .bind(&line.reason)
     .bind(now)
@@ -239,8 +240,14 @@ pub struct LineRow {
 }
 
 impl LineRow {
+    /// The unit price (stored in currency units).
+    pub fn price(&self) -> Money {
+        Money::from_f64(self.unit_price)
+    }
+
     /// The line as the Billing page shows it.
     pub fn line(self) -> PushLine {
+        let price = self.price();
         PushLine {
             customer_id: self.customer_id,
             customer_name: self.name,
@@ -251,8 +258,8 @@ impl LineRow {
             quantity: None,
             taskbridge_units: self.after_units,
             change: self.unit_change,
-            unit_price: self.unit_price,
-            money: self.unit_change as f64 * self.unit_price,
+            unit_price: price,
+            money: price.times(self.unit_change),
             status: outcome_status(&self.outcome),
             reason: self.reason,
         }

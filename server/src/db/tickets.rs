@@ -3,7 +3,7 @@
 
 use super::dynamic::{bind_all, bind_all_as, in_list, like_escape};
 use super::Db;
-use app::types::tickets::{Choice, CustomerChoice, RuleAction, RuleInput, TicketSettings};
+use app::types::tickets::{Choice, CustomerChoice, EventType, RuleAction, RuleInput, TicketSettings};
 use sqlx::{Any, Transaction};
 use std::collections::HashMap;
 
@@ -85,8 +85,8 @@ pub async fn save_settings(tx: &mut Transaction<'static, Any>, partner_id: i64, 
     .map(|_| ())
 }
 
-/// A stored notification rule. The event types and customers are kept as
-/// comma-separated lists; [`RuleRow::input`] reads them back.
+/// A stored notification rule. The event types (by code) and customers are kept as
+/// comma-separated lists; [`RuleRow::input`] reads them back as values.
 #[derive(Debug, sqlx::FromRow)]
 pub struct RuleRow {
     /// Id.
@@ -110,7 +110,7 @@ impl RuleRow {
             action: RuleAction::parse(&self.action).unwrap_or_default(),
             subscribe_ok: self.subscribe_ok != 0,
             all_types: self.all_types != 0,
-            event_types: self.event_types.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            event_types: self.event_types.split(',').filter_map(EventType::parse).collect(),
             customer_ids: self.customer_ids.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
             complete_on_recovery: self.complete_on_recovery != 0,
         }
@@ -143,7 +143,7 @@ pub async fn insert_rule(tx: &mut Transaction<'static, Any>, partner_id: i64, ru
     .bind(rule.action.as_str())
     .bind(i64::from(rule.subscribe_ok))
     .bind(i64::from(rule.all_types))
-    .bind(rule.event_types.join(","))
+    .bind(rule.event_types.iter().map(|t| t.code()).collect::<Vec<_>>().join(","))
     .bind(join_ids(&rule.customer_ids))
     .bind(i64::from(rule.complete_on_recovery))
     .bind(now)
@@ -161,7 +161,7 @@ pub async fn update_rule(tx: &mut Transaction<'static, Any>, partner_id: i64, ru
     .bind(rule.action.as_str())
     .bind(i64::from(rule.subscribe_ok))
     .bind(i64::from(rule.all_types))
-    .bind(rule.event_types.join(","))
+    .bind(rule.event_types.iter().map(|t| t.code()).collect::<Vec<_>>().join(","))
     .bind(join_ids(&rule.customer_ids))
     .bind(i64::from(rule.complete_on_recovery))
     .bind(rule_id)

@@ -1,109 +1,132 @@
 //! `POST /api/v1/customers`: the backup platform registers its customers (by its own
 //! reference) so the Customer Map can match them to Autotask companies.
 
+use super::body::{Item, OneOrBatch, MAX_BATCH};
+use super::error::{ApiError, FieldError};
 use crate::db::tokens::ApiCaller;
 use crate::db::{self, audit, now_ms};
-use crate::machine_api::api_error;
 use crate::state::AppState;
 use app::regions::region_for;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
-/// Most customers per call.
-pub const MAX_BATCH: usize = 1_000;
-
-/// One customer as the platform sends it.
-#[derive(Debug, Deserialize)]
+/// One customer as the platform registers it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(title = "Customer")]
 pub struct Incoming {
-    /// The platform's id for the customer (unique per partner).
+    /// Your id for the customer (1 to 200 characters); sending it again updates the customer.
     #[serde(rename = "ref")]
+    #[schema(max_length = 200)]
     pub reference: Option<String>,
-    /// Display name.
+    /// Display name (1 to 200 characters).
+    #[schema(max_length = 200)]
     pub name: Option<String>,
-    /// ISO 3166-1 alpha-2 (default US).
+    /// ISO 3166-1 alpha-2 code; decides the data region. Default US.
     pub country: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Body {
-    customers: Vec<Incoming>,
+impl Item for Incoming {
+    const KEY: &'static str = "customers";
+    const WHAT: &'static str = "customer";
+    const ALONE: bool = false;
+}
+
+/// What was done with one customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerStatus {
+    /// A new customer.
+    Created,
+    /// Its name or country changed.
+    Updated,
+    /// Sent again as it was.
+    Unchanged,
+    /// Not saved; `error` says why.
+    Invalid,
+}
+
+/// One customer's answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CustomerResult {
+    /// The reference you sent.
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// What was done.
+    #[schema(inline)]
+    pub status: CustomerStatus,
+    /// Taskbridge's id of the customer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<i64>,
+    /// Why it was not saved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(inline)]
+    pub error: Option<FieldError>,
+}
+
+/// The answer to a call.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomersAnswer {
+    /// One per customer sent, in order.
+    #[schema(inline)]
+    pub results: Vec<CustomerResult>,
 }
 
 /// OpenAPI request schema.
 pub fn request_schema() -> Value {
+    let mut item = super::schema::of::<Incoming>();
+    item["required"] = json!(["ref", "name"]);
     json!({
-        "type": "object", "required": ["customers"],
-        "properties": {"customers": {"type": "array", "maxItems": MAX_BATCH, "items": {
-            "type": "object", "required": ["ref", "name"],
-            "properties": {
-                "ref": {"type": "string", "maxLength": 200, "description": "Your id for the customer; sending it again updates the customer."},
-                "name": {"type": "string", "maxLength": 200},
-                "country": {"type": "string", "description": "ISO 3166-1 alpha-2 code; decides the data region. Default US."}
-            }
-        }}},
-        "example": {"customers": [{"ref": "cust-1042", "name": "Acme Dental Inc", "country": "US"}]}
+        "type": "object", "required": [Incoming::KEY],
+        "properties": {Incoming::KEY: {"type": "array", "maxItems": MAX_BATCH, "items": item}},
+        "examples": [{"customers": [{"ref": "cust-1042", "name": "Acme Dental Inc", "country": "US"}]}]
     })
 }
 
 /// OpenAPI response schema.
 pub fn response_schema() -> Value {
-    json!({"type": "object", "required": ["results"], "properties": {"results": {"type": "array", "items": {
-        "type": "object", "required": ["ref", "status"],
-        "properties": {"ref": {"type": "string"}, "status": {"type": "string", "enum": ["created", "updated", "unchanged", "invalid"]}, "customer_id": {"type": "integer"}, "error": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}
-    }}}})
-}
-
-fn invalid(reference: &str, field: &str, message: &str) -> Value {
-    json!({"ref": reference, "status": "invalid", "error": {"field": field, "message": message}})
+    super::schema::of::<CustomersAnswer>()
 }
 
 /// Validates one customer: (reference, name, country) or the field at fault.
-fn validate(c: &Incoming, index: usize) -> Result<(String, String, String), Value> {
+fn validate(c: &Incoming, index: usize) -> Result<(String, String, String), CustomerResult> {
     let reference = c.reference.as_deref().map(str::trim).unwrap_or_default().to_string();
+    let invalid = |field: &str, message: &str| CustomerResult {
+        reference: reference.clone(),
+        status: CustomerStatus::Invalid,
+        customer_id: None,
+        error: Some(FieldError::new(format!("customers[{index}].{field}"), message)),
+    };
     if reference.is_empty() || reference.len() > 200 {
-        return Err(invalid(&reference, &format!("customers[{index}].ref"), "Give each customer your own reference (1 to 200 characters)."));
+        return Err(invalid("ref", "Give each customer your own reference (1 to 200 characters)."));
     }
     let name = c.name.as_deref().map(str::trim).unwrap_or_default().to_string();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(invalid(&reference, &format!("customers[{index}].name"), "Give the customer a name (1 to 200 characters)."));
+        return Err(invalid("name", "Give the customer a name (1 to 200 characters)."));
     }
     let country = c.country.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("US").to_ascii_uppercase();
     if rust_iso3166::from_alpha2(&country).is_none() {
-        return Err(invalid(&reference, &format!("customers[{index}].country"), "Use an ISO 3166-1 alpha-2 country code such as US, GB or DE."));
+        return Err(invalid("country", "Use an ISO 3166-1 alpha-2 country code such as US, GB or DE."));
     }
     Ok((reference, name, country))
 }
 
 /// The handler.
-pub async fn upsert(State(state): State<AppState>, Extension(caller): Extension<ApiCaller>, body: Result<Json<Body>, JsonRejection>) -> Response {
-    let Json(body) = match body {
-        Ok(b) => b,
-        Err(e) => {
-            return api_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_body",
-                &format!("Send JSON like {{\"customers\": [{{\"ref\": \"...\", \"name\": \"...\"}}]}}: {}", e.body_text()),
-            )
-        }
-    };
-    if body.customers.is_empty() || body.customers.len() > MAX_BATCH {
-        return api_error(StatusCode::BAD_REQUEST, "invalid_body", &format!("Send between 1 and {MAX_BATCH} customers per call."));
-    }
-    match write(&state, caller.partner_id, &caller.token_name, &body.customers).await {
-        Ok(results) => Json(json!({"results": results})).into_response(),
-        Err(e) => {
-            crate::error::internal(e);
-            api_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side; nothing was saved. Retry the call.")
-        }
-    }
+pub async fn upsert(
+    State(state): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    body: OneOrBatch<Incoming>,
+) -> Result<Json<CustomersAnswer>, ApiError> {
+    let results = write(&state, caller.partner_id, &caller.token_name, &body.items).await.map_err(|e| {
+        crate::error::internal(e);
+        ApiError::Internal("Something went wrong on our side; nothing was saved. Retry the call.".into())
+    })?;
+    Ok(Json(CustomersAnswer { results }))
 }
 
-async fn write(state: &AppState, partner_id: i64, token_name: &str, customers: &[Incoming]) -> Result<Vec<Value>, sqlx::Error> {
+async fn write(state: &AppState, partner_id: i64, token_name: &str, customers: &[Incoming]) -> Result<Vec<CustomerResult>, sqlx::Error> {
     let now = now_ms();
     let mut results = Vec::with_capacity(customers.len());
     let (mut created, mut updated) = (0, 0);
@@ -118,21 +141,19 @@ async fn write(state: &AppState, partner_id: i64, token_name: &str, customers: &
         };
         let region = region_for(&country);
         let customer = db::customers::ApiCustomer { reference: &reference, name: &name, country: &country, region };
-        match db::customers::by_ref(&mut tx, partner_id, &reference).await? {
+        let (status, customer_id) = match db::customers::by_ref(&mut tx, partner_id, &reference).await? {
+            Some(existing) if existing.name == name && existing.country_code == country => (CustomerStatus::Unchanged, existing.customer_id),
             Some(existing) => {
-                let same = existing.name == name && existing.country_code == country;
-                if !same {
-                    db::customers::update_from_api(&mut tx, existing.customer_id, &customer, now).await?;
-                    updated += 1;
-                }
-                results.push(json!({"ref": reference, "status": if same { "unchanged" } else { "updated" }, "customer_id": existing.customer_id}));
+                db::customers::update_from_api(&mut tx, existing.customer_id, &customer, now).await?;
+                updated += 1;
+                (CustomerStatus::Updated, existing.customer_id)
             }
             None => {
-                let id = db::customers::insert_from_api(&mut tx, partner_id, &customer, now).await?;
                 created += 1;
-                results.push(json!({"ref": reference, "status": "created", "customer_id": id}));
+                (CustomerStatus::Created, db::customers::insert_from_api(&mut tx, partner_id, &customer, now).await?)
             }
-        }
+        };
+        results.push(CustomerResult { reference, status, customer_id: Some(customer_id), error: None });
     }
     if created + updated > 0 {
         audit::record(

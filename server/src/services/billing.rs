@@ -18,6 +18,7 @@ use app::types::billing::{
     product, BillingSchedule, BillingSettings, PreviewQuery, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection,
     ServiceOption, PRODUCTS,
 };
+use app::types::money::Money;
 use app::types::CurrentUser;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -70,7 +71,7 @@ pub async fn service_options(client: &AutotaskClient, only: Option<&[i64]>) -> R
                 service_id: s.id,
                 name: s.name.unwrap_or_else(|| format!("Service {}", s.id)),
                 period,
-                unit_price: s.unit_price.unwrap_or_default(),
+                unit_price: Money::from_f64(s.unit_price.unwrap_or_default()),
                 eligible: reason.is_none(),
                 reason,
             }

@@ -21,7 +21,7 @@ use crate::db::{audit, Db};
 use crate::error::SqlxResultExt;
 use app::error::AppError;
 use app::services::CustomerMapService;
-use app::types::map::{CompanyMapPage, ContractOption, CustomerMapPage, Flag, MapChange, MapHistoryEntry, MapQuery, MapSaved};
+use app::types::map::{CompanyMapPage, ContractOption, CustomerMapPage, Flag, FlagCode, MapChange, MapHistoryEntry, MapQuery, MapSaved};
 use app::types::CurrentUser;
 
 /// Autotask's system value for company type Customer.
@@ -31,8 +31,8 @@ pub const CONTRACT_TYPE_RECURRING: i64 = 7;
 /// Largest Save.
 pub const MAX_CHANGES: usize = 2_000;
 
-fn flag(code: &str, message: impl Into<String>) -> Flag {
-    Flag { code: code.into(), message: message.into() }
+fn flag(code: FlagCode, message: impl Into<String>) -> Flag {
+    Flag { code, message: message.into() }
 }
 
 fn autotask_problem(e: AutotaskError) -> AppError {

@@ -67,7 +67,8 @@ impl SqlTickets {
     }
 
     fn describe(rule: &RuleInput) -> String {
-        let types = if rule.all_types { "all event types".to_string() } else { rule.event_types.join(", ") };
+        let types =
+            if rule.all_types { "all event types".to_string() } else { rule.event_types.iter().map(|t| t.code()).collect::<Vec<_>>().join(", ") };
         let customers = if rule.customer_ids.is_empty() { "all customers".to_string() } else { format!("{} customers", rule.customer_ids.len()) };
         format!("{} for {types}, {customers}; OK events {}", rule.action.label(), if rule.subscribe_ok { "yes" } else { "no" })
     }

@@ -21,7 +21,7 @@ use crate::autotask::client::AutotaskClient;
 use crate::autotask::error::AutotaskError;
 use crate::db::connection::SqlAutotaskSettings;
 use crate::db::{dispatch, now_ms, Db};
-use app::types::tickets::{recovers, RuleAction, TicketPicklists};
+use app::types::tickets::{EventType, RuleAction, TicketPicklists};
 use round::Round;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -85,7 +85,7 @@ impl From<sqlx::Error> for Pause {
 struct Rule {
     subscribe_ok: bool,
     all_types: bool,
-    event_types: HashSet<String>,
+    event_types: HashSet<EventType>,
     customers: HashSet<i64>,
     complete_on_recovery: bool,
 }
@@ -95,8 +95,8 @@ impl Rule {
         self.customers.is_empty() || self.customers.contains(&customer_id)
     }
 
-    fn covers(&self, event_type: &str) -> bool {
-        self.all_types || self.event_types.contains(event_type) || recovers(event_type).iter().any(|f| self.event_types.contains(*f))
+    fn covers(&self, event_type: EventType) -> bool {
+        self.all_types || self.event_types.contains(&event_type) || event_type.recovers().iter().any(|f| self.event_types.contains(f))
     }
 }
 

@@ -21,7 +21,7 @@ pub(super) fn ContractsDialog() -> impl IntoView {
     let chosen = RwSignal::new(None::<ContractOption>);
     let confirm = RwSignal::new(false);
     let title = Signal::derive(move || ctx.contracts_for.get().map(|(_, n)| format!("Billing contract for \u{201c}{n}\u{201d}")).unwrap_or_default());
-    let blocking = move |c: &ContractOption| c.flags.iter().any(|f| f.code != "no_services");
+    let blocking = move |c: &ContractOption| c.flags.iter().any(|f| f.code.blocks_billing());
     let apply = move |_| {
         let (Some((customer_id, customer_name)), Some(c)) = (ctx.contracts_for.get_untracked(), chosen.get_untracked()) else { return };
         let flagged = blocking(&c);

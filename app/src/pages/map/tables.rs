@@ -17,13 +17,8 @@ fn flag_badges(flags: &[Flag]) -> AnyView {
     flags
         .iter()
         .map(|f| {
-            let (label, tone) = match f.code.as_str() {
-                "renamed" => ("Renamed", Tone::Warn),
-                "missing" => ("Missing", Tone::Bad),
-                "inactive" => ("Inactive", Tone::Warn),
-                "not_customer" => ("Not a Customer", Tone::Warn),
-                _ => ("Check", Tone::Warn),
-            };
+            let tone = if f.code == FlagCode::Missing { Tone::Bad } else { Tone::Warn };
+            let label = f.code.label();
             view! { " " <Badge label=label tone=tone reason=f.message.clone() /> }
         })
         .collect_view()

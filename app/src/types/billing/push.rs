@@ -2,6 +2,7 @@
 //! the selection to apply, the result and the history.
 
 use super::product;
+use crate::types::money::Money;
 use serde::{Deserialize, Serialize};
 
 /// What a push line is (or did).
@@ -44,9 +45,9 @@ pub struct PushLine {
     /// taskbridge − autotask.
     pub change: i64,
     /// Price per unit on the contract.
-    pub unit_price: f64,
+    pub unit_price: Money,
     /// change × unit price.
-    pub money: f64,
+    pub money: Money,
     /// What it is.
     pub status: LineStatus,
     /// Why (skipped, held, failed).
@@ -65,7 +66,7 @@ pub struct PushPreview {
     /// Lines that would change.
     pub changes: usize,
     /// Their money effect per month.
-    pub money: f64,
+    pub money: Money,
     /// Lines in all.
     pub total: usize,
     /// Lines that cannot be pushed.
@@ -272,8 +273,8 @@ mod tests {
             quantity: None,
             taskbridge_units: None,
             change: 0,
-            unit_price: 0.0,
-            money: 0.0,
+            unit_price: Money::ZERO,
+            money: Money::ZERO,
             status,
             reason: None,
         }
@@ -290,7 +291,7 @@ mod tests {
             period: "2026-12".into(),
             lines,
             changes: 20,
-            money: 90.0,
+            money: Money::from_f64(90.0),
             total: 120,
             skipped: 60,
             unchanged: 40,

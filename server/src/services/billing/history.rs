@@ -55,8 +55,8 @@ pub async fn history_csv(db: &Db, partner_id: i64) -> anyhow::Result<String> {
             Cell::number(l.before_units),
             Cell::number(l.after_units),
             Cell::number(Some(l.unit_change)),
-            Cell::number(Some(format!("{:.2}", l.unit_price))),
-            Cell::number(Some(format!("{:.2}", l.unit_change as f64 * l.unit_price))),
+            Cell::number(Some(l.price())),
+            Cell::number(Some(l.price().times(l.unit_change))),
             Cell::text(l.outcome.as_str()),
             Cell::text(l.reason.clone().unwrap_or_default()),
         ])?;

@@ -6,6 +6,7 @@ use crate::autotask::entities::{Contract, ContractService};
 use crate::db::billing::MonthUsage;
 use crate::services::map::CONTRACT_TYPE_RECURRING;
 use app::types::billing::{billable_units, product, LineStatus, PushLine, Rounding};
+use app::types::money::Money;
 use std::collections::{HashMap, HashSet};
 
 /// A product's mapping, as a push reads it.
@@ -31,7 +32,7 @@ pub struct Billed {
     /// contract service → units this period.
     pub units: HashMap<i64, i64>,
     /// service → list price.
-    pub prices: HashMap<i64, f64>,
+    pub prices: HashMap<i64, Money>,
 }
 
 /// The line for one customer's usage of one product.
@@ -47,8 +48,8 @@ pub fn price_line(u: &MonthUsage, mapping: Option<&Mapping>, billed: &Billed, al
         quantity: Some(u.quantity),
         taskbridge_units: None,
         change: 0,
-        unit_price: 0.0,
-        money: 0.0,
+        unit_price: Money::ZERO,
+        money: Money::ZERO,
         status: LineStatus::Skipped,
         reason: None,
     };
@@ -88,9 +89,12 @@ pub fn price_line(u: &MonthUsage, mapping: Option<&Mapping>, billed: &Billed, al
     line.autotask_units = Some(current);
     line.change = target - current;
     // In the internal currency, so that every amount and the total are in one currency.
-    line.unit_price =
-        cs.and_then(|cs| cs.internal_currency_unit_price.or(cs.unit_price)).or_else(|| billed.prices.get(&m.service_id).copied()).unwrap_or_default();
-    line.money = line.change as f64 * line.unit_price;
+    line.unit_price = cs
+        .and_then(|cs| cs.internal_currency_unit_price.or(cs.unit_price))
+        .map(Money::from_f64)
+        .or_else(|| billed.prices.get(&m.service_id).copied())
+        .unwrap_or_default();
+    line.money = line.unit_price.times(line.change);
     line.status = if line.change == 0 { LineStatus::Unchanged } else { LineStatus::Change };
     line
 }
@@ -127,7 +131,7 @@ mod tests {
             },
         );
         b.units.insert(CS, units);
-        b.prices.insert(SERVICE, 99.0);
+        b.prices.insert(SERVICE, Money::from_f64(99.0));
         b
     }
 
@@ -136,16 +140,16 @@ mod tests {
         let line = price_line(&usage(4.2, Some(CONTRACT)), Some(&mapping()), &billed(3), false);
         assert_eq!(line.status, LineStatus::Change);
         assert_eq!((line.autotask_units, line.taskbridge_units, line.change), (Some(3), Some(5), 2));
-        assert_eq!((line.unit_price, line.money), (10.0, 20.0));
+        assert_eq!((line.unit_price, line.money), (Money::from_f64(10.0), Money::from_f64(20.0)));
         assert_eq!(line.reason, None);
     }
 
     #[test]
     fn the_same_units_are_unchanged_and_a_drop_is_negative() {
         let same = price_line(&usage(3.0, Some(CONTRACT)), Some(&mapping()), &billed(3), false);
-        assert_eq!((same.status, same.change, same.money), (LineStatus::Unchanged, 0, 0.0));
+        assert_eq!((same.status, same.change, same.money), (LineStatus::Unchanged, 0, Money::ZERO));
         let down = price_line(&usage(1.0, Some(CONTRACT)), Some(&mapping()), &billed(3), false);
-        assert_eq!((down.status, down.change, down.money), (LineStatus::Change, -2, -20.0));
+        assert_eq!((down.status, down.change, down.money), (LineStatus::Change, -2, Money::from_f64(-20.0)));
     }
 
     #[test]
@@ -175,7 +179,7 @@ mod tests {
         absent.services.clear();
         let line = price_line(&usage(2.0, Some(CONTRACT)), Some(&mapping()), &absent, true);
         assert_eq!((line.status, line.autotask_units, line.change), (LineStatus::Change, Some(0), 2));
-        assert_eq!((line.unit_price, line.money), (99.0, 198.0));
+        assert_eq!((line.unit_price, line.money), (Money::from_f64(99.0), Money::from_f64(198.0)));
         assert!(line.reason.unwrap_or_default().contains("Adds the service"));
     }
 }

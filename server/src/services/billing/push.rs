@@ -17,6 +17,7 @@ use crate::autotask::{AutotaskClient, AutotaskError, Filter, Query};
 use crate::db::billing as store;
 use crate::db::{now_ms, Db};
 use app::types::billing::{LineStatus, PushLine, PushPreview, PushResult, PushSelection};
+use app::types::money::Money;
 use std::collections::{HashMap, HashSet};
 
 /// Why a push could not run at all.
@@ -96,7 +97,7 @@ pub(super) async fn read_billed(client: &AutotaskClient, contract_ids: &[i64], s
         services: services.into_iter().filter_map(|s| Some(((s.contract_id?, s.service_id?), s))).collect(),
         in_bundle,
         units,
-        prices: list.into_iter().map(|s| (s.id, s.unit_price.unwrap_or_default())).collect(),
+        prices: list.into_iter().map(|s| (s.id, Money::from_f64(s.unit_price.unwrap_or_default()))).collect(),
     })
 }
 

@@ -7,6 +7,7 @@ use crate::autotask::{AutotaskClient, AutotaskError, Filter, Query};
 use crate::db::billing as store;
 use crate::db::{now_ms, Db};
 use app::types::billing::{LineStatus, PushLine, PushResult};
+use app::types::money::Money;
 
 /// Units Autotask bills this period for a service on a contract.
 async fn billed_units(client: &AutotaskClient, contract_id: i64, service_id: i64) -> Result<i64, AutotaskError> {
@@ -55,8 +56,8 @@ async fn undo_lines(db: &Db, client: &AutotaskClient, partner_id: i64, push_id: 
                 quantity: None,
                 taskbridge_units: r.before_units,
                 change: -r.unit_change,
-                unit_price: r.unit_price,
-                money: -(r.unit_change as f64) * r.unit_price,
+                unit_price: Money::from_f64(r.unit_price),
+                money: -Money::from_f64(r.unit_price).times(r.unit_change),
                 status: LineStatus::Skipped,
                 reason: None,
             },

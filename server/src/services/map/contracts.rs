@@ -8,27 +8,27 @@ use crate::autotask::Query;
 use crate::db::now_ms;
 use crate::error::SqlxResultExt;
 use app::error::AppError;
-use app::types::map::{ContractOption, Flag};
+use app::types::map::{ContractOption, Flag, FlagCode};
 use std::collections::{BTreeSet, HashMap};
 
 /// A contract's reasons not to bill through it (empty: fit).
 pub fn contract_flags(contract: &Contract, type_label: &str, services: i64, bundles: i64, today: &str) -> Vec<Flag> {
     let mut flags = Vec::new();
     if contract.contract_type != Some(CONTRACT_TYPE_RECURRING) {
-        flags.push(flag("not_recurring", format!("Not a Recurring Service contract (it is {type_label}).")));
+        flags.push(flag(FlagCode::NotRecurring, format!("Not a Recurring Service contract (it is {type_label}).")));
     }
     if contract.status != Some(1) {
-        flags.push(flag("inactive", "Inactive in Autotask."));
+        flags.push(flag(FlagCode::Inactive, "Inactive in Autotask."));
     }
     if let Some(end) = contract.end_date.as_deref().map(|d| d.get(..10).unwrap_or(d)) {
         if end < today {
-            flags.push(flag("expired", format!("Expired on {end}.")));
+            flags.push(flag(FlagCode::Expired, format!("Expired on {end}.")));
         }
     }
     if services == 0 && bundles > 0 {
-        flags.push(flag("bundle_only", "Its services sit only inside a service bundle; billing needs services attached directly."));
+        flags.push(flag(FlagCode::BundleOnly, "Its services sit only inside a service bundle; billing needs services attached directly."));
     } else if services == 0 {
-        flags.push(flag("no_services", "No services are attached to it yet."));
+        flags.push(flag(FlagCode::NoServices, "No services are attached to it yet."));
     }
     flags
 }
@@ -50,7 +50,7 @@ impl SqlCustomerMap {
             contracts.extend(client.query::<Contract>(&Query::new([filter])).await.map_err(autotask_problem)?);
         }
         let mut options = self.contract_options(&client, &contracts).await?;
-        let blocking = |o: &ContractOption| o.flags.iter().filter(|f| f.code != "no_services").count();
+        let blocking = |o: &ContractOption| o.flags.iter().filter(|f| f.code.blocks_billing()).count();
         options.sort_by(|a, b| blocking(a).cmp(&blocking(b)).then(a.name.cmp(&b.name)));
         Ok(options)
     }
@@ -135,12 +135,12 @@ mod tests {
         let fine = Contract { id: 1, contract_type: Some(7), status: Some(1), end_date: Some("2030-12-31T00:00:00Z".into()), ..Contract::default() };
         assert!(contract_flags(&fine, "Recurring Service", 2, 0, "2026-11-22").is_empty());
         let codes = |c: &Contract, s, b| contract_flags(c, "Time & Materials", s, b, "2026-11-22").into_iter().map(|f| f.code).collect::<Vec<_>>();
-        assert_eq!(codes(&Contract { contract_type: Some(1), ..fine.clone() }, 1, 0), ["not_recurring"]);
+        assert_eq!(codes(&Contract { contract_type: Some(1), ..fine.clone() }, 1, 0), [FlagCode::NotRecurring]);
         assert_eq!(
             codes(&Contract { status: Some(0), end_date: Some("2025-12-31T00:00:00Z".into()), ..fine.clone() }, 1, 0),
-            ["inactive", "expired"]
+            [FlagCode::Inactive, FlagCode::Expired]
         );
-        assert_eq!(codes(&fine, 0, 1), ["bundle_only"]);
-        assert_eq!(codes(&fine, 0, 0), ["no_services"]);
+        assert_eq!(codes(&fine, 0, 1), [FlagCode::BundleOnly]);
+        assert_eq!(codes(&fine, 0, 0), [FlagCode::NoServices]);
     }
 }

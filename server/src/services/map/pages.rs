@@ -7,7 +7,7 @@ use crate::db::map::{self as store, LinkEntry, Side, SuggestionEntry};
 use crate::error::SqlxResultExt;
 use app::error::AppError;
 use app::types::map::{
-    ChosenContract, CompanyMapPage, CompanyRow, CustomerMapPage, CustomerRow, Flag, LinkedCompany, LinkedCustomer, MapQuery, Suggestion,
+    ChosenContract, CompanyMapPage, CompanyRow, CustomerMapPage, CustomerRow, Flag, FlagCode, LinkedCompany, LinkedCustomer, MapQuery, Suggestion,
 };
 use std::collections::HashMap;
 
@@ -17,27 +17,27 @@ fn link_flags(l: &LinkEntry) -> Vec<Flag> {
     let missing = l.company_name.is_none() || l.company_missing.unwrap_or(0) != 0;
     if l.customer_name != l.customer_name_at_link {
         flags.push(flag(
-            "renamed",
+            FlagCode::Renamed,
             format!("Customer renamed in Taskbridge since it was linked (was \u{201c}{}\u{201d}); the link holds by ID.", l.customer_name_at_link),
         ));
     }
     if let Some(now) = &l.company_name {
         if *now != l.company_name_at_link {
             flags.push(flag(
-                "renamed",
+                FlagCode::Renamed,
                 format!("Company renamed in Autotask since it was linked (was \u{201c}{}\u{201d}); the link holds by ID.", l.company_name_at_link),
             ));
         }
     }
     if missing {
-        flags.push(flag("missing", "This company is no longer in Autotask (not seen by the latest discovery)."));
+        flags.push(flag(FlagCode::Missing, "This company is no longer in Autotask (not seen by the latest discovery)."));
     } else {
         if l.company_active.unwrap_or(1) == 0 {
-            flags.push(flag("inactive", "The company is inactive in Autotask."));
+            flags.push(flag(FlagCode::Inactive, "The company is inactive in Autotask."));
         }
         if l.company_type != Some(COMPANY_TYPE_CUSTOMER) {
             flags.push(flag(
-                "not_customer",
+                FlagCode::NotCustomer,
                 format!(
                     "Autotask type is {}, not Customer: billing and tickets may not behave as expected.",
                     l.type_label.clone().unwrap_or_else(|| "not set".into())
@@ -97,7 +97,7 @@ impl SqlCustomerMap {
         let ids: Vec<i64> = entries.iter().map(|e| e.company_id).collect();
         let mut links: HashMap<i64, Vec<LinkedCustomer>> = HashMap::new();
         for l in store::links_of(&self.db, partner_id, Side::Companies, &ids).await.internal()? {
-            let flags = link_flags(&l).into_iter().filter(|f| f.code == "renamed").collect();
+            let flags = link_flags(&l).into_iter().filter(|f| f.code == FlagCode::Renamed).collect();
             links.entry(l.company_id).or_default().push(LinkedCustomer {
                 customer_id: l.customer_id,
                 name: l.customer_name,

@@ -198,7 +198,7 @@ impl SqlCustomerMap {
                         ));
                     }
                     let name = contract.contract_name.clone().unwrap_or_default();
-                    let blocking: Vec<&Flag> = flags.iter().filter(|f| f.code != "no_services").collect();
+                    let blocking: Vec<&Flag> = flags.iter().filter(|f| f.code.blocks_billing()).collect();
                     if !blocking.is_empty() && !confirm {
                         return Err(AppError::invalid(
                             "changes",

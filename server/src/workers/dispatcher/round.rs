@@ -9,13 +9,13 @@ use crate::autotask::query::{Filter, Query};
 use crate::db::dispatch::{self, Incident, NewIncident, RepeatBatch};
 use crate::db::now_ms;
 use crate::services::tickets::{self, ResolveError, Resolved};
-use app::types::tickets::{event_label, is_recovery, recovers, EventRow, Outcome, TicketSettings};
+use app::types::tickets::{EventRow, EventType, Outcome, TicketSettings};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub(super) fn incident_key(customer_id: i64, device: &str, event_type: &str) -> String {
-    format!("{customer_id}|{}|{event_type}", device.trim().to_lowercase())
+pub(super) fn incident_key(customer_id: i64, device: &str, event_type: EventType) -> String {
+    format!("{customer_id}|{}|{}", device.trim().to_lowercase(), event_type.code())
 }
 
 /// Buffered repeats of one incident (written in one statement per incident).
@@ -64,12 +64,11 @@ impl<'a> Round<'a> {
     pub(super) async fn load_open(&mut self, events: &[EventRow]) -> Result<(), sqlx::Error> {
         let mut keys: HashSet<String> = HashSet::new();
         for e in events {
-            if is_recovery(&e.event_type) {
-                for f in recovers(&e.event_type) {
-                    keys.insert(incident_key(e.customer_id, &e.device, f));
-                }
+            let Some(ty) = EventType::parse(&e.event_type) else { continue };
+            for f in ty.recovers() {
+                keys.insert(incident_key(e.customer_id, &e.device, *f));
             }
-            keys.insert(incident_key(e.customer_id, &e.device, &e.event_type));
+            keys.insert(incident_key(e.customer_id, &e.device, ty));
         }
         let keys: Vec<String> = keys.into_iter().collect();
         for chunk in keys.chunks(400) {
@@ -137,10 +136,15 @@ impl<'a> Round<'a> {
 
     /// Handles one event; every step is safe to repeat after a failure.
     pub(super) async fn handle(&mut self, ev: &EventRow) -> Result<(), Pause> {
+        let Some(ty) = EventType::parse(&ev.event_type) else {
+            // The machine API stores only known types; a type a later version dropped ends here.
+            self.finish(ev, Outcome::Ignored, &format!("Unknown event type \u{201c}{}\u{201d}.", ev.event_type), None).await?;
+            return Ok(());
+        };
         let rules: Vec<Rule> = self.rules.iter().filter(|r| r.applies_to(ev.customer_id)).cloned().collect();
-        if is_recovery(&ev.event_type) {
+        if ty.is_recovery() {
             let keys: Vec<String> =
-                recovers(&ev.event_type).iter().map(|f| incident_key(ev.customer_id, &ev.device, f)).filter(|k| self.open.contains_key(k)).collect();
+                ty.recovers().iter().map(|f| incident_key(ev.customer_id, &ev.device, *f)).filter(|k| self.open.contains_key(k)).collect();
             if !keys.is_empty() {
                 self.flush_repeats().await?;
                 let mut last = None;
@@ -156,7 +160,7 @@ impl<'a> Round<'a> {
                 }
                 return Ok(());
             }
-            let informational = rules.iter().any(|r| r.subscribe_ok && r.covers(&ev.event_type));
+            let informational = rules.iter().any(|r| r.subscribe_ok && r.covers(ty));
             if !informational {
                 let why = if rules.is_empty() {
                     "No \u{201c}Open an Autotask ticket\u{201d} notification applies to this customer."
@@ -166,16 +170,16 @@ impl<'a> Round<'a> {
                 self.finish(ev, Outcome::Ignored, why, None).await?;
                 return Ok(());
             }
-        } else if !rules.iter().any(|r| r.covers(&ev.event_type)) {
+        } else if !rules.iter().any(|r| r.covers(ty)) {
             let why = if rules.is_empty() {
                 "No \u{201c}Open an Autotask ticket\u{201d} notification applies to this customer.".to_string()
             } else {
-                format!("No notification subscribes to \u{201c}{}\u{201d} events.", event_label(&ev.event_type))
+                format!("No notification subscribes to \u{201c}{}\u{201d} events.", ty.label())
             };
             self.finish(ev, Outcome::Ignored, &why, None).await?;
             return Ok(());
         }
-        let key = incident_key(ev.customer_id, &ev.device, &ev.event_type);
+        let key = incident_key(ev.customer_id, &ev.device, ty);
         if let Some(inc) = self.open.get(&key).cloned() {
             if inc.opening_event_id == ev.event_id || inc.ticket_id.is_none() {
                 // Resuming after a crash or a pause: this incident's ticket is not recorded yet.
@@ -209,7 +213,7 @@ impl<'a> Round<'a> {
             .await?;
             return Ok(());
         };
-        let complete = rules.iter().filter(|r| r.covers(&ev.event_type)).any(|r| r.complete_on_recovery);
+        let complete = rules.iter().filter(|r| r.covers(ty)).any(|r| r.complete_on_recovery);
         let new = NewIncident {
             partner_id: self.partner_id,
             customer_id: ev.customer_id,
