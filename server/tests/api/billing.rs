@@ -2,10 +2,10 @@
 //! customer, product and month, stale measurements ignored, tenancy) and the billing
 //! settings against the sandbox (monthly services only, checked on save).
 
-use crate::helpers::{both_databases, spawn_with, Backend, Browser, Options, TestApp};
+use crate::helpers::{both_databases, Backend};
+use crate::world::World;
 use app::error::AppError;
-use sandbox::api::{INTEGRATION_CODE, SECRET, USERNAME};
-use sandbox::{start, RunningSandbox, SandboxConfig};
+use sandbox::SandboxConfig;
 use serde_json::{json, Value};
 
 both_databases!(
@@ -18,50 +18,19 @@ both_databases!(
     the_preview_is_paged_filtered_and_reused_until_refreshed_and_applies_what_matches,
 );
 
-struct World {
-    sb: RunningSandbox,
-    app: TestApp,
-    admin: Browser,
-    token: String,
-}
-
 async fn world(backend: Backend) -> World {
-    let sb = start(SandboxConfig { seed: 4, companies: 5, contacts: 5, ..SandboxConfig::default() }, "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let app = spawn_with(backend, Options { autotask_discovery_url: Some(format!("{}/ATServicesRest/", sb.base_url())), ..Options::default() }).await;
-    let partner = app.partner("Billing").await;
-    let admin = app.signed_in(&partner.email, &partner.password).await;
-    admin
-        .ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")])
-        .await;
-    let token = admin.ok("create_api_token", &[("name", "Backup platform")]).await["token"].as_str().unwrap().to_string();
-    let r = reqwest::Client::new()
-        .post(app.url("/api/v1/customers"))
-        .bearer_auth(&token)
-        .json(&json!({"customers": [{"ref": "c1", "name": "Acme Dental"}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    World { sb, app, admin, token }
+    let w = World::new(backend, "Billing", Some(SandboxConfig { seed: 4, companies: 5, contacts: 5, ..SandboxConfig::default() })).await;
+    w.register(&[("c1", "Acme Dental")]).await;
+    w
 }
 
 impl World {
     async fn usage(&self, body: Value) -> (u16, Value) {
-        let r = reqwest::Client::new().post(self.app.url("/api/v1/usage")).bearer_auth(&self.token).json(&body).send().await.unwrap();
-        (r.status().as_u16(), r.json().await.unwrap())
+        self.api("/api/v1/usage", &body).await
     }
 }
 
 impl World {
-    fn autotask(&self) -> server::autotask::AutotaskClient {
-        use server::autotask::{AutotaskClient, ClientOptions, Credentials};
-        AutotaskClient::new(
-            Credentials::new(USERNAME, SECRET, INTEGRATION_CODE),
-            ClientOptions { discovery_url: format!("{}/ATServicesRest/", self.sb.base_url()), ..ClientOptions::default() },
-        )
-        .unwrap()
-    }
-
     /// `n` customers (`{prefix} Customer {i}`, ref `{prefix}{i}`), each linked to its own
     /// company with a Recurring Service contract (with the server licence when
     /// `with_service(i)`), and `quantity(i)` server licences reported this month.
@@ -126,7 +95,7 @@ impl World {
 
     /// Sets the sandbox's fault injection.
     async fn faults(&self, faults: Value) {
-        crate::helpers::set_faults(&self.sb, faults);
+        crate::helpers::set_faults(self.sandbox_running(), faults);
     }
 }
 
@@ -489,9 +458,9 @@ async fn throttling_and_outages_mid_push_never_apply_twice_and_missing_services_
     let w = world(backend).await;
     let at = w.autotask();
     // The last contract lacks the service.
-    let contracts = w.contracted(&at, "Fault", 7, |i| i < 6, |i| 3 + i).await;
+    let contracts = w.contracted(at, "Fault", 7, |i| i < 6, |i| 3 + i).await;
     w.map_server_licence().await;
-    let billed = |contract: i64| w.billed(&at, contract);
+    let billed = |contract: i64| w.billed(at, contract);
 
     // Throttling, outages and lost answers mid-push: pushes are repeated until every line
     // went through; no quantity ever goes past its target (nothing applied twice).
@@ -538,16 +507,17 @@ async fn throttling_and_outages_mid_push_never_apply_twice_and_missing_services_
 async fn writes_run_side_by_side_within_the_thread_limit_and_a_failed_undo_can_be_repeated(backend: Backend) {
     let w = world(backend).await;
     let at = w.autotask();
-    let contracts = w.contracted(&at, "Undo", 8, |_| true, |i| 2 + i).await;
+    let contracts = w.contracted(at, "Undo", 8, |_| true, |i| 2 + i).await;
     w.map_server_licence().await;
-    let billed = |contract: i64| w.billed(&at, contract);
+    let billed = |contract: i64| w.billed(at, contract);
 
     // With latency on every call the writes overlap, but never past Autotask's 3 threads.
     w.faults(json!({"latency_ms": 80})).await;
-    reqwest::Client::new().post(format!("{}/_sandbox/stats/reset", w.sb.base_url())).send().await.unwrap().error_for_status().unwrap();
+    reqwest::Client::new().post(format!("{}/_sandbox/stats/reset", w.sandbox_running().base_url())).send().await.unwrap().error_for_status().unwrap();
     let pushed = w.admin.ok_json("apply_push", &json!({"selection": {"lines": null, "hold_above": null}})).await;
     assert_eq!(pushed["applied"], 8, "{pushed}");
-    let stats: Value = reqwest::Client::new().get(format!("{}/_sandbox/stats", w.sb.base_url())).send().await.unwrap().json().await.unwrap();
+    let stats: Value =
+        reqwest::Client::new().get(format!("{}/_sandbox/stats", w.sandbox_running().base_url())).send().await.unwrap().json().await.unwrap();
     let peak = stats["peak_concurrency"]["ContractServiceAdjustments"].as_u64().unwrap_or_else(|| panic!("{stats}"));
     assert!((2..=3).contains(&peak), "adjustments written {peak} at a time: {stats}");
     assert_eq!(stats["thread_limit_rejections"], 0, "{stats}");
@@ -582,7 +552,7 @@ async fn the_preview_is_paged_filtered_and_reused_until_refreshed_and_applies_wh
     let w = world(backend).await;
     let at = w.autotask();
     // 30 customers: "Page 0..29", all changing; customers 0, 10 and 20 have no service.
-    let contracts = w.contracted(&at, "Page", 30, |i| i % 10 != 0, |i| 1 + i).await;
+    let contracts = w.contracted(at, "Page", 30, |i| i % 10 != 0, |i| 1 + i).await;
     w.map_server_licence().await;
     let preview = |query: Value| {
         let admin = &w.admin;
@@ -615,7 +585,7 @@ async fn the_preview_is_paged_filtered_and_reused_until_refreshed_and_applies_wh
     assert_eq!(applied["applied"], 10, "2 and 21-29 (20 has no service): {applied}");
     for (i, (contract, target)) in contracts.iter().enumerate() {
         let expected = if i == 1 || (i == 2 || i >= 21) { *target } else { 0 };
-        assert_eq!(w.billed(&at, *contract).await, expected, "Page Customer {i}");
+        assert_eq!(w.billed(at, *contract).await, expected, "Page Customer {i}");
     }
     assert_eq!(preview(json!({})).await["changes"], 16, "the push dropped the old reading: 26 - 10");
 }

@@ -2,12 +2,11 @@
 //! list's search, filters and paging, and import under every seed rule, on both
 //! databases.
 
-use crate::helpers::{both_databases, spawn_with, Backend, Browser, Options, TestApp};
+use crate::helpers::{both_databases, Backend, Browser};
+use crate::world::World;
 use app::error::AppError;
 use sandbox::api::{INTEGRATION_CODE, SECRET, USERNAME};
-use sandbox::{start, RunningSandbox, SandboxConfig};
 use serde_json::{json, Value};
-use server::autotask::{AutotaskClient, ClientOptions, Credentials};
 use std::time::Duration;
 
 both_databases!(
@@ -17,24 +16,9 @@ both_databases!(
     imports_and_discoveries_are_guarded,
 );
 
-async fn sandbox(companies: usize) -> RunningSandbox {
-    start(SandboxConfig { seed: 21, companies, contacts: companies * 2, ..SandboxConfig::default() }, "127.0.0.1:0".parse().unwrap()).await.unwrap()
-}
-
-fn autotask(sb: &RunningSandbox) -> AutotaskClient {
-    let opts = ClientOptions { discovery_url: format!("{}/ATServicesRest/", sb.base_url()), ..ClientOptions::default() };
-    AutotaskClient::new(Credentials::new(USERNAME, SECRET, INTEGRATION_CODE), opts).unwrap()
-}
-
-/// A server connected to the sandbox and a signed-in admin of a new partner.
-async fn connected(backend: Backend, sb: &RunningSandbox) -> (TestApp, Browser) {
-    let app = spawn_with(backend, Options { autotask_discovery_url: Some(format!("{}/ATServicesRest/", sb.base_url())), ..Options::default() }).await;
-    let partner = app.partner("Companies").await;
-    let admin = app.signed_in(&partner.email, &partner.password).await;
-    admin
-        .ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")])
-        .await;
-    (app, admin)
+/// A world connected to a sandbox of `companies` companies (seed 21).
+async fn connected(backend: Backend, companies: usize) -> World {
+    World::new(backend, "Companies", World::sandbox(21, companies)).await
 }
 
 /// Polls a job until it stops running; returns it and the progress states seen.
@@ -82,13 +66,13 @@ fn row(page: &Value, id: i64) -> Value {
 
 async fn discovery_brings_every_company_with_progress_and_again_without_duplicates(backend: Backend) {
     // More than one page (500) so the parallel id-range fetch runs.
-    let sb = sandbox(1_300).await;
-    let (app, admin) = connected(backend, &sb).await;
-    let before = list(&admin, json!({})).await;
+    let w = connected(backend, 1_300).await;
+    let (app, admin) = (&w.app, &w.admin);
+    let before = list(admin, json!({})).await;
     assert_eq!(before["discovered"], 0);
-    let (done, seen) = discover(&admin).await;
+    let (done, seen) = discover(admin).await;
     assert_eq!(done["state"], "done", "{done}");
-    let page = list(&admin, json!({})).await;
+    let page = list(admin, json!({})).await;
     assert_eq!(page["discovered"], 1_301, "every company, the partner's own included");
     assert_eq!(page["total"], 1_301);
     assert!(done["message"].as_str().unwrap().starts_with("Discovered 1301 companies in Autotask (1301 new)"), "{done}");
@@ -99,22 +83,21 @@ async fn discovery_brings_every_company_with_progress_and_again_without_duplicat
     assert!(labels.contains(&"Customer") && labels.contains(&"Prospect"), "{labels:?}");
 
     // A company renamed and one deleted in Autotask: the next discovery follows.
-    let at = autotask(&sb);
+    let at = w.autotask();
     let first_id = page["rows"][0]["company_id"].as_i64().unwrap();
     at.patch("Companies", &json!({"id": first_id, "companyName": "Renamed By Autotask Ltd"})).await.unwrap();
-    let (again, _) = discover(&admin).await;
+    let (again, _) = discover(admin).await;
     assert_eq!(again["state"], "done");
     assert!(again["message"].as_str().unwrap().starts_with("Discovered 1301 companies in Autotask (0 new)"), "{again}");
-    let page = list(&admin, json!({"filter": {"search": first_id.to_string()}})).await;
+    let page = list(admin, json!({"filter": {"search": first_id.to_string()}})).await;
     assert_eq!(row(&page, first_id)["name"], "Renamed By Autotask Ltd");
     let n: i64 = sqlx::query_scalar("select count(*) from autotask_company").fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!(n, 1_301, "no duplicates after a second discovery");
 }
 
 async fn import_applies_every_rule_row_by_row_and_is_idempotent(backend: Backend) {
-    let sb = sandbox(30).await;
-    let (app, admin) = connected(backend, &sb).await;
-    let at = autotask(&sb);
+    let w = connected(backend, 30).await;
+    let (app, admin, at) = (&w.app, &w.admin, w.autotask());
     // One company per rule, made through the Autotask API.
     let owner = 29_682_885;
     let make = |name: &str, extra: Value| {
@@ -173,20 +156,20 @@ async fn import_applies_every_rule_row_by_row_and_is_idempotent(backend: Backend
     .await
     .unwrap();
 
-    let (done, _) = discover(&admin).await;
+    let (done, _) = discover(admin).await;
     assert_eq!(done["state"], "done", "{done}");
     // Before importing, the list already says which rows would fail and why.
-    let page = list(&admin, json!({"filter": {"search": "Rule "}, "per_page": 200})).await;
+    let page = list(admin, json!({"filter": {"search": "Rule "}, "per_page": 200})).await;
     assert_eq!(page["total"], 6, "{page}");
     assert_eq!(row(&page, good)["problem"], Value::Null);
     assert!(row(&page, bad_state)["problem"].as_str().unwrap().contains("ISO 3166-2"));
 
     let ids = json!([good, bad_state, no_address, no_country, no_contact, no_email]);
-    let job = import(&admin, json!({"ids": ids})).await;
+    let job = import(admin, json!({"ids": ids})).await;
     assert_eq!((job["succeeded"].as_i64(), job["failed"].as_i64()), (Some(3), Some(3)), "{job}");
     assert!(job["message"].as_str().unwrap().contains("3 failed"), "{job}");
 
-    let page = list(&admin, json!({"filter": {"search": "Rule "}, "per_page": 200})).await;
+    let page = list(admin, json!({"filter": {"search": "Rule "}, "per_page": 200})).await;
     for id in [good, no_address, no_country] {
         assert_eq!(row(&page, id)["status"], "imported", "{}", row(&page, id));
     }
@@ -228,8 +211,8 @@ async fn import_applies_every_rule_row_by_row_and_is_idempotent(backend: Backend
     // Fix one failure in Autotask, rediscover, import everything again: nothing is
     // duplicated, the fixed row imports, the others stay as they were.
     at.patch("Companies", &json!({"id": bad_state, "state": "TX"})).await.unwrap();
-    discover(&admin).await;
-    let again = import(&admin, json!({"matching": {"search": "Rule "}})).await;
+    discover(admin).await;
+    let again = import(admin, json!({"matching": {"search": "Rule "}})).await;
     assert_eq!((again["succeeded"].as_i64(), again["failed"].as_i64()), (Some(4), Some(2)), "{again}");
     assert!(again["message"].as_str().unwrap().contains("(1 new, 3 updated)"), "{again}");
     let count: i64 = sqlx::query_scalar("select count(*) from customer").fetch_one(&app.state.db.pool).await.unwrap();
@@ -237,10 +220,10 @@ async fn import_applies_every_rule_row_by_row_and_is_idempotent(backend: Backend
 }
 
 async fn the_list_searches_filters_sorts_and_pages(backend: Backend) {
-    let sb = sandbox(400).await;
-    let (_app, admin) = connected(backend, &sb).await;
-    discover(&admin).await;
-    let all = list(&admin, json!({"per_page": 200})).await;
+    let w = connected(backend, 400).await;
+    let admin = &w.admin;
+    discover(admin).await;
+    let all = list(admin, json!({"per_page": 200})).await;
     assert_eq!(all["total"], 401);
     assert_eq!(all["rows"].as_array().unwrap().len(), 200);
     // Sorted by name, case-insensitively.
@@ -248,41 +231,41 @@ async fn the_list_searches_filters_sorts_and_pages(backend: Backend) {
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted);
-    let desc = list(&admin, json!({"sort": "name_desc", "per_page": 5})).await;
+    let desc = list(admin, json!({"sort": "name_desc", "per_page": 5})).await;
     assert!(desc["rows"][0]["name"].as_str().unwrap().to_lowercase() >= desc["rows"][4]["name"].as_str().unwrap().to_lowercase());
     // The last page is clamped and short; pages are capped at 200 rows.
-    let last = list(&admin, json!({"page": 99, "per_page": 200})).await;
+    let last = list(admin, json!({"page": 99, "per_page": 200})).await;
     assert_eq!((last["page"].as_u64(), last["rows"].as_array().unwrap().len()), (Some(3), 1));
-    assert_eq!(list(&admin, json!({"per_page": 5000})).await["per_page"], 200);
+    assert_eq!(list(admin, json!({"per_page": 5000})).await["per_page"], 200);
 
     // Search by part of a name (any case), or by exact id.
     let sample = all["rows"][7].clone();
     let word = sample["name"].as_str().unwrap().split_whitespace().next().unwrap().to_uppercase();
-    let found = list(&admin, json!({"filter": {"search": word}, "per_page": 200})).await;
+    let found = list(admin, json!({"filter": {"search": word}, "per_page": 200})).await;
     assert!(found["rows"].as_array().unwrap().iter().all(|r| r["name"].as_str().unwrap().to_uppercase().contains(&word)));
     assert!(found["rows"].as_array().unwrap().iter().any(|r| r["company_id"] == sample["company_id"]));
-    let by_id = list(&admin, json!({"filter": {"search": sample["company_id"].to_string()}})).await;
+    let by_id = list(admin, json!({"filter": {"search": sample["company_id"].to_string()}})).await;
     assert!(by_id["rows"].as_array().unwrap().iter().any(|r| r["company_id"] == sample["company_id"]));
     // LIKE wildcards are taken literally.
-    assert_eq!(list(&admin, json!({"filter": {"search": "%"}})).await["total"], 0);
+    assert_eq!(list(admin, json!({"filter": {"search": "%"}})).await["total"], 0);
 
     // Type and active filters agree with the type counts.
     let customer_type = all["types"].as_array().unwrap().iter().find(|t| t["label"] == "Customer").unwrap().clone();
-    let customers = list(&admin, json!({"filter": {"company_type": customer_type["value"]}})).await;
+    let customers = list(admin, json!({"filter": {"company_type": customer_type["value"]}})).await;
     assert_eq!(customers["total"], customer_type["count"]);
-    let inactive = list(&admin, json!({"filter": {"active": false}, "per_page": 200})).await;
+    let inactive = list(admin, json!({"filter": {"active": false}, "per_page": 200})).await;
     assert!(inactive["total"].as_i64().unwrap() > 0);
     assert!(inactive["rows"].as_array().unwrap().iter().all(|r| r["active"] == false));
     // "Would fail" lists exactly the rows with a problem.
-    let problems = list(&admin, json!({"filter": {"status": "problem"}, "per_page": 200})).await;
+    let problems = list(admin, json!({"filter": {"status": "problem"}, "per_page": 200})).await;
     assert!(problems["total"].as_i64().unwrap() > 0, "the sandbox has companies that break the rules");
     assert!(problems["rows"].as_array().unwrap().iter().all(|r| r["problem"].is_string() && r["status"] == "not_imported"));
-    assert_eq!(list(&admin, json!({"filter": {"status": "imported"}})).await["total"], 0);
+    assert_eq!(list(admin, json!({"filter": {"status": "imported"}})).await["total"], 0);
 }
 
 async fn imports_and_discoveries_are_guarded(backend: Backend) {
-    let sb = sandbox(20).await;
-    let app = spawn_with(backend, Options { autotask_discovery_url: Some(format!("{}/ATServicesRest/", sb.base_url())), ..Options::default() }).await;
+    let w = connected(backend, 20).await;
+    let (sb, app) = (w.sandbox_running(), &w.app);
     let a = app.partner("Guard").await;
     let admin = app.signed_in(&a.email, &a.password).await;
     // Not connected yet: Discover says what to do.

@@ -1,7 +1,8 @@
 //! `POST /api/v1/events`: validation naming the field, idempotency by the sender's id,
 //! durable storage before the answer, batches answered per event, and tenancy.
 
-use crate::helpers::{both_databases, spawn, Backend, TestApp};
+use crate::helpers::{both_databases, Backend};
+use crate::world::World;
 use serde_json::{json, Value};
 
 both_databases!(
@@ -10,31 +11,15 @@ both_databases!(
     events_only_reach_the_tokens_own_customers,
 );
 
-struct Platform {
-    app: TestApp,
-    token: String,
+async fn platform(backend: Backend) -> World {
+    let w = World::new(backend, "Events", None).await;
+    w.register(&[("cust-1", "Acme Dental")]).await;
+    w
 }
 
-async fn platform(backend: Backend) -> Platform {
-    let app = spawn(backend).await;
-    let partner = app.partner("Events").await;
-    let admin = app.signed_in(&partner.email, &partner.password).await;
-    let token = admin.ok("create_api_token", &[("name", "Backup platform")]).await["token"].as_str().unwrap().to_string();
-    let r = reqwest::Client::new()
-        .post(app.url("/api/v1/customers"))
-        .bearer_auth(&token)
-        .json(&json!({"customers": [{"ref": "cust-1", "name": "Acme Dental"}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    Platform { app, token }
-}
-
-impl Platform {
-    async fn post(&self, body: Value) -> (u16, Value) {
-        let r = reqwest::Client::new().post(self.app.url("/api/v1/events")).bearer_auth(&self.token).json(&body).send().await.unwrap();
-        (r.status().as_u16(), r.json().await.unwrap())
+impl World {
+    async fn send_events(&self, body: Value) -> (u16, Value) {
+        self.api("/api/v1/events", &body).await
     }
     async fn stored(&self) -> i64 {
         sqlx::query_scalar("select count(*) from event").fetch_one(&self.app.state.db.pool).await.unwrap()
@@ -47,7 +32,7 @@ fn event(id: &str) -> Value {
 
 async fn an_event_is_stored_once_whatever_how_often_it_is_sent(backend: Backend) {
     let p = platform(backend).await;
-    let (status, body) = p.post(event("evt-1")).await;
+    let (status, body) = p.send_events(event("evt-1")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!((body["accepted"].as_i64(), body["results"][0]["status"].as_str()), (Some(1), Some("accepted")));
     // Stored before the answer, with what was sent.
@@ -56,9 +41,9 @@ async fn an_event_is_stored_once_whatever_how_often_it_is_sent(backend: Backend)
         .await
         .unwrap();
     assert_eq!(row, ("evt-1".into(), "FS01".into(), "backup_failed".into(), "error".into(), 1_795_317_120_000));
-    let (_, again) = p.post(event("evt-1")).await;
+    let (_, again) = p.send_events(event("evt-1")).await;
     assert_eq!((again["accepted"].as_i64(), again["results"][0]["status"].as_str()), (Some(0), Some("duplicate")));
-    let (_, batch) = p.post(json!({"events": [event("evt-1"), event("evt-2"), event("evt-2")]})).await;
+    let (_, batch) = p.send_events(json!({"events": [event("evt-1"), event("evt-2"), event("evt-2")]})).await;
     let statuses: Vec<&str> = batch["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["duplicate", "accepted", "duplicate"]);
     assert_eq!(p.stored().await, 2);
@@ -76,7 +61,7 @@ async fn a_batch_is_answered_per_event_with_the_field_at_fault(backend: Backend)
     unknown_customer["customer_ref"] = json!("nobody");
     let mut no_device = event("b-6");
     no_device["device"] = json!("  ");
-    let (status, body) = p.post(json!({"events": [event("b-1"), bad_type, bad_severity, bad_time, unknown_customer, no_device]})).await;
+    let (status, body) = p.send_events(json!({"events": [event("b-1"), bad_type, bad_severity, bad_time, unknown_customer, no_device]})).await;
     assert_eq!(status, 200);
     assert_eq!(body["accepted"], 1);
     let fields: Vec<&str> = body["results"].as_array().unwrap().iter().skip(1).map(|r| r["error"]["field"].as_str().unwrap()).collect();
@@ -86,7 +71,7 @@ async fn a_batch_is_answered_per_event_with_the_field_at_fault(backend: Backend)
     // A single invalid event is a 422 naming the field.
     let mut one = event("s-1");
     one["severity"] = json!("loud");
-    let (status, body) = p.post(one).await;
+    let (status, body) = p.send_events(one).await;
     assert_eq!(status, 422);
     assert_eq!(body["error"]["field"], "severity");
     // Not JSON of this shape, or too many: 400.
@@ -100,7 +85,7 @@ async fn a_batch_is_answered_per_event_with_the_field_at_fault(backend: Backend)
         .unwrap();
     assert_eq!(r.status(), 400);
     let many: Vec<Value> = (0..1001).map(|i| event(&format!("m-{i}"))).collect();
-    assert_eq!(p.post(json!({"events": many})).await.0, 400);
+    assert_eq!(p.send_events(json!({"events": many})).await.0, 400);
     assert_eq!(p.stored().await, 1);
     // The API description documents the route with examples.
     let doc: Value = reqwest::get(p.app.url("/api/v1/openapi.json")).await.unwrap().json().await.unwrap();

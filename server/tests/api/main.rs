@@ -14,3 +14,4 @@ mod map;
 mod store;
 mod tickets;
 mod tokens;
+mod world;

@@ -2,12 +2,11 @@
 //! the 1-to-many rules, typed Autotask IDs, rename/inactive/type flags, contracts with
 //! their flags, creating customers from companies, CSV, history and tenancy.
 
-use crate::helpers::{both_databases, spawn_with, Backend, Browser, Options, TestApp};
+use crate::helpers::{both_databases, Backend, Browser};
+use crate::world::World;
 use app::error::AppError;
 use sandbox::api::{INTEGRATION_CODE, SECRET, USERNAME};
-use sandbox::{start, RunningSandbox, SandboxConfig};
 use serde_json::{json, Value};
-use server::autotask::{AutotaskClient, ClientOptions, Credentials};
 use std::time::Duration;
 
 both_databases!(
@@ -24,31 +23,8 @@ both_databases!(
 
 const OWNER: i64 = 29_682_885;
 
-struct World {
-    _sb: RunningSandbox,
-    app: TestApp,
-    admin: Browser,
-    at: AutotaskClient,
-    token: String,
-    partner_email: String,
-    partner_password: String,
-}
-
 async fn world(backend: Backend) -> World {
-    let sb = start(SandboxConfig { seed: 8, companies: 20, contacts: 40, ..SandboxConfig::default() }, "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let app = spawn_with(backend, Options { autotask_discovery_url: Some(format!("{}/ATServicesRest/", sb.base_url())), ..Options::default() }).await;
-    let partner = app.partner("Map").await;
-    let admin = app.signed_in(&partner.email, &partner.password).await;
-    admin
-        .ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")])
-        .await;
-    let token = admin.ok("create_api_token", &[("name", "Backup platform")]).await["token"].as_str().unwrap().to_string();
-    let at = AutotaskClient::new(
-        Credentials::new(USERNAME, SECRET, INTEGRATION_CODE),
-        ClientOptions { discovery_url: format!("{}/ATServicesRest/", sb.base_url()), ..ClientOptions::default() },
-    )
-    .unwrap();
-    World { _sb: sb, app, admin, at, token, partner_email: partner.email, partner_password: partner.password }
+    World::new(backend, "Map", World::sandbox(8, 20)).await
 }
 
 impl World {
@@ -57,8 +33,8 @@ impl World {
         for (k, v) in extra.as_object().unwrap() {
             body[k] = v.clone();
         }
-        let id = self.at.create("Companies", &body).await.unwrap();
-        self.at.create_child("Companies", id, "Contacts", "Contacts", &json!({"firstName": "Pat", "lastName": "Lee", "emailAddress": format!("pat{id}@example.com"), "isActive": 1, "primaryContact": true})).await.unwrap();
+        let id = self.autotask().create("Companies", &body).await.unwrap();
+        self.autotask().create_child("Companies", id, "Contacts", "Contacts", &json!({"firstName": "Pat", "lastName": "Lee", "emailAddress": format!("pat{id}@example.com"), "isActive": 1, "primaryContact": true})).await.unwrap();
         id
     }
 
@@ -170,7 +146,7 @@ async fn suggestions_rank_exact_and_near_names_and_confirming_links_them(backend
     let history = w.admin.ok("map_history", &[]).await;
     let lines: Vec<&str> = history.as_array().unwrap().iter().map(|h| h["summary"].as_str().unwrap()).collect();
     assert!(lines.iter().any(|l| l.contains("Linked \u{201c}Qwyx Harbor Dental Inc\u{201d} to Autotask company")), "{lines:?}");
-    assert_eq!(history[0]["actor"], w.partner_email.as_str());
+    assert_eq!(history[0]["actor"], w.partner.email.as_str());
 }
 
 async fn the_map_survives_a_server_restart(backend: Backend) {
@@ -179,9 +155,9 @@ async fn the_map_survives_a_server_restart(backend: Backend) {
     w.discover().await;
     let c = w.customers(json!([{"ref": "r", "name": "Restart Customer"}])).await[0];
     w.save(json!([{"op": "link", "customer_id": c, "company_id": k}])).await;
-    let World { _sb, app, partner_email, partner_password, .. } = w;
+    let World { app, partner, .. } = w;
     let app = app.restart().await;
-    let admin = app.signed_in(&partner_email, &partner_password).await;
+    let admin = app.signed_in(&partner.email, &partner.password).await;
     let page = admin.ok_json("map_customers", &json!({"query": {"search": "restart", "customers": "matched", "page": 1, "per_page": 10}})).await;
     assert_eq!(page["total"], 1, "{page}");
     assert_eq!(page["rows"][0]["companies"][0]["company_id"], k);
@@ -237,7 +213,7 @@ async fn links_hold_by_id_and_flag_renames_inactive_and_type(backend: Backend) {
     w.discover().await;
     let c = w.customers(json!([{"ref": "f", "name": "Flag Customer"}])).await[0];
     w.save(json!([{"op": "link", "customer_id": c, "company_id": k}])).await;
-    w.at.patch("Companies", &json!({"id": k, "companyName": "Flag New Name", "isActive": false, "companyType": 3})).await.unwrap();
+    w.autotask().patch("Companies", &json!({"id": k, "companyName": "Flag New Name", "isActive": false, "companyType": 3})).await.unwrap();
     w.discover().await;
     w.customers(json!([{"ref": "f", "name": "Flag Customer Renamed"}])).await;
     let page = w.customer_page(&w.admin, "matched", "flag").await;
@@ -255,16 +231,20 @@ async fn contracts_are_flagged_and_a_flagged_one_needs_confirming(backend: Backe
     let k = w.company("Contract Co", json!({})).await;
     let other = w.company("Contract Other Co", json!({})).await;
     let contract = |name: &str, kind: i64, status: i64, end: &str| json!({"companyID": k, "contractName": name, "contractType": kind, "status": status, "startDate": "2025-01-01T00:00:00Z", "endDate": end, "contractCategory": 3});
-    let fit = w.at.create("Contracts", &contract("Managed Backup", 7, 1, "2029-12-31T00:00:00Z")).await.unwrap();
-    w.at.create_child("Contracts", fit, "Services", "ContractServices", &json!({"serviceID": 29_683_101, "unitPrice": 45.0})).await.unwrap();
-    let tm = w.at.create("Contracts", &contract("Support T&M", 1, 1, "2029-12-31T00:00:00Z")).await.unwrap();
-    let expired = w.at.create("Contracts", &contract("Old Backup", 7, 1, "2025-06-30T00:00:00Z")).await.unwrap();
-    w.at.create_child("Contracts", expired, "Services", "ContractServices", &json!({"serviceID": 29_683_101, "unitPrice": 45.0})).await.unwrap();
-    let bundled = w.at.create("Contracts", &contract("Bundle Only", 7, 1, "2029-12-31T00:00:00Z")).await.unwrap();
-    w.at.create_child("Contracts", bundled, "ServiceBundles", "ContractServiceBundles", &json!({"serviceBundleID": 29_683_201, "unitPrice": 95.0}))
+    let fit = w.autotask().create("Contracts", &contract("Managed Backup", 7, 1, "2029-12-31T00:00:00Z")).await.unwrap();
+    w.autotask().create_child("Contracts", fit, "Services", "ContractServices", &json!({"serviceID": 29_683_101, "unitPrice": 45.0})).await.unwrap();
+    let tm = w.autotask().create("Contracts", &contract("Support T&M", 1, 1, "2029-12-31T00:00:00Z")).await.unwrap();
+    let expired = w.autotask().create("Contracts", &contract("Old Backup", 7, 1, "2025-06-30T00:00:00Z")).await.unwrap();
+    w.autotask()
+        .create_child("Contracts", expired, "Services", "ContractServices", &json!({"serviceID": 29_683_101, "unitPrice": 45.0}))
         .await
         .unwrap();
-    let elsewhere = w.at.create("Contracts", &json!({"companyID": other, "contractName": "Not yours", "contractType": 7, "status": 1, "startDate": "2025-01-01T00:00:00Z", "endDate": "2029-12-31T00:00:00Z"})).await.unwrap();
+    let bundled = w.autotask().create("Contracts", &contract("Bundle Only", 7, 1, "2029-12-31T00:00:00Z")).await.unwrap();
+    w.autotask()
+        .create_child("Contracts", bundled, "ServiceBundles", "ContractServiceBundles", &json!({"serviceBundleID": 29_683_201, "unitPrice": 95.0}))
+        .await
+        .unwrap();
+    let elsewhere = w.autotask().create("Contracts", &json!({"companyID": other, "contractName": "Not yours", "contractType": 7, "status": 1, "startDate": "2025-01-01T00:00:00Z", "endDate": "2029-12-31T00:00:00Z"})).await.unwrap();
     w.discover().await;
     let c = w.customers(json!([{"ref": "k", "name": "Contract Customer"}])).await[0];
     // Contracts belong to companies: an unmatched customer has none to get.
@@ -451,11 +431,14 @@ async fn a_save_waiting_on_autotask_holds_up_no_other_save(backend: Backend) {
     let w = world(backend).await;
     let slow_company = w.company("Slow Contract Co", json!({})).await;
     let contract = w
-        .at
+        .autotask()
         .create("Contracts", &json!({"companyID": slow_company, "contractName": "Managed Backup", "contractType": 7, "status": 1, "startDate": "2025-01-01T00:00:00Z", "endDate": "2029-12-31T00:00:00Z", "contractCategory": 3}))
         .await
         .unwrap();
-    w.at.create_child("Contracts", contract, "Services", "ContractServices", &json!({"serviceID": 29_683_101, "unitPrice": 45.0})).await.unwrap();
+    w.autotask()
+        .create_child("Contracts", contract, "Services", "ContractServices", &json!({"serviceID": 29_683_101, "unitPrice": 45.0}))
+        .await
+        .unwrap();
     let quick_company = w.company("Quick Partner Co", json!({})).await;
     w.discover().await;
     let slow_customer = w.customers(json!([{"ref": "slow", "name": "Slow Customer"}])).await[0];
@@ -477,8 +460,8 @@ async fn a_save_waiting_on_autotask_holds_up_no_other_save(backend: Backend) {
         .unwrap();
     let quick_customer = r.json::<Value>().await.unwrap()["results"][0]["customer_id"].as_i64().unwrap();
 
-    w._sb.sandbox.set_faults(sandbox::faults::Faults { latency_ms: 1_500, ..Default::default() });
-    w._sb.sandbox.limits.reset_stats();
+    w.sandbox_running().sandbox.set_faults(sandbox::faults::Faults { latency_ms: 1_500, ..Default::default() });
+    w.sandbox_running().sandbox.limits.reset_stats();
     let slow_admin = w.admin.client.clone();
     let origin = w.admin.origin.clone();
     let slow = tokio::spawn(async move {
@@ -494,12 +477,15 @@ async fn a_save_waiting_on_autotask_holds_up_no_other_save(backend: Backend) {
     });
     // Wait until the slow save is waiting on Autotask for the contract.
     for _ in 0..500 {
-        if w._sb.sandbox.limits.stats().requests.get("Contracts").copied().unwrap_or(0) > 0 {
+        if w.sandbox_running().sandbox.limits.stats().requests.get("Contracts").copied().unwrap_or(0) > 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert!(w._sb.sandbox.limits.stats().requests.get("Contracts").copied().unwrap_or(0) > 0, "the slow save never asked Autotask for the contract");
+    assert!(
+        w.sandbox_running().sandbox.limits.stats().requests.get("Contracts").copied().unwrap_or(0) > 0,
+        "the slow save never asked Autotask for the contract"
+    );
     quick.ok_json("save_customer_map", &json!({"changes": [{"op": "link", "customer_id": quick_customer, "company_id": quick_company}]})).await;
     let quick_done = std::time::Instant::now();
     let (status, body, slow_done) = slow.await.unwrap();

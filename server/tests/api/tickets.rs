@@ -3,13 +3,12 @@
 //! customers, technicians taking over, faults (429, 5xx, timeouts, lost answers) with
 //! exactly one ticket per incident, SIGKILL mid-dispatch, and two instances.
 
-use crate::helpers::{both_databases, spawn_with, Backend, Browser, Options, TestApp};
+use crate::helpers::{both_databases, Backend};
+use crate::world::World;
 use app::error::AppError;
-use sandbox::api::{INTEGRATION_CODE, SECRET, USERNAME};
-use sandbox::{start, RunningSandbox, SandboxConfig};
+use sandbox::SandboxConfig;
 use serde_json::{json, Value};
 use server::autotask::query::{Filter, Query};
-use server::autotask::{AutotaskClient, ClientOptions, Credentials};
 use std::time::Duration;
 
 both_databases!(
@@ -33,37 +32,15 @@ mod shared_database {
 const OWNER: i64 = 29_682_885;
 const MSA_QUEUE: i64 = 29_683_354;
 
-struct World {
-    sb: RunningSandbox,
-    app: TestApp,
-    admin: Browser,
-    at: AutotaskClient,
-    token: String,
-    seq: std::sync::atomic::AtomicU64,
-}
-
 async fn world(backend: Backend) -> World {
-    let sb = start(SandboxConfig { seed: 5, companies: 5, contacts: 5, ..SandboxConfig::default() }, "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let app = spawn_with(backend, Options { autotask_discovery_url: Some(format!("{}/ATServicesRest/", sb.base_url())), ..Options::default() }).await;
-    let partner = app.partner("Tickets").await;
-    let admin = app.signed_in(&partner.email, &partner.password).await;
-    admin
-        .ok("save_autotask_connection", &[("username", USERNAME), ("secret", SECRET), ("integration_code", INTEGRATION_CODE), ("zone_override", "")])
-        .await;
-    let token = admin.ok("create_api_token", &[("name", "Backup platform")]).await["token"].as_str().unwrap().to_string();
-    let at = AutotaskClient::new(
-        Credentials::new(USERNAME, SECRET, INTEGRATION_CODE),
-        ClientOptions { discovery_url: format!("{}/ATServicesRest/", sb.base_url()), ..ClientOptions::default() },
-    )
-    .unwrap();
-    World { sb, app, admin, at, token, seq: Default::default() }
+    World::new(backend, "Tickets", Some(SandboxConfig { seed: 5, companies: 5, contacts: 5, ..SandboxConfig::default() })).await
 }
 
 impl World {
     /// A customer registered by the platform (`ref`), linked to a new Autotask company.
     async fn mapped_customer(&self, reference: &str, name: &str) -> (i64, i64) {
         let company = self
-            .at
+            .autotask()
             .create("Companies", &json!({"companyName": name, "companyType": 1, "ownerResourceID": OWNER, "isActive": true, "countryID": 237}))
             .await
             .unwrap();
@@ -150,11 +127,11 @@ impl World {
     }
 
     async fn tickets(&self) -> Vec<Value> {
-        self.at.query_all_raw("Tickets", &Query::new([Filter::begins_with("externalID", "taskbridge-incident-")])).await.unwrap()
+        self.autotask().query_all_raw("Tickets", &Query::new([Filter::begins_with("externalID", "taskbridge-incident-")])).await.unwrap()
     }
 
     async fn notes(&self, ticket_id: i64) -> Vec<Value> {
-        self.at.query_all_raw("TicketNotes", &Query::new([Filter::eq("ticketID", ticket_id)])).await.unwrap()
+        self.autotask().query_all_raw("TicketNotes", &Query::new([Filter::eq("ticketID", ticket_id)])).await.unwrap()
     }
 }
 
@@ -202,7 +179,7 @@ async fn an_incident_opens_one_ticket_notes_repeats_and_completes_on_recovery(ba
     // Recovery completes FS01's ticket with a resolution note; FS02 stays open.
     w.post(&[("c1", "FS01", "backup_ok")]).await;
     w.settle().await;
-    let fs01 = w.at.query_all_raw("Tickets", &Query::new([Filter::eq("id", t["id"].clone())])).await.unwrap().remove(0);
+    let fs01 = w.autotask().query_all_raw("Tickets", &Query::new([Filter::eq("id", t["id"].clone())])).await.unwrap().remove(0);
     assert_eq!(fs01["status"], 5, "completed");
     assert!(w.notes(t["id"].as_i64().unwrap()).await.iter().any(|n| n["title"] == "Resolved by Taskbridge"));
     assert_eq!(w.outcomes().await.last().unwrap().1, "completed");
@@ -330,11 +307,11 @@ async fn a_technicians_ticket_is_not_overwritten(backend: Backend) {
     let id = |device: &str| tickets.iter().find(|t| t["title"].as_str().unwrap().ends_with(device)).unwrap()["id"].as_i64().unwrap();
     let (fs01, fs02) = (id("FS01"), id("FS02"));
     // A technician takes FS01 over (In Progress) and completes FS02.
-    w.at.patch("Tickets", &json!({"id": fs01, "status": 8})).await.unwrap();
-    w.at.patch("Tickets", &json!({"id": fs02, "status": 5})).await.unwrap();
+    w.autotask().patch("Tickets", &json!({"id": fs01, "status": 8})).await.unwrap();
+    w.autotask().patch("Tickets", &json!({"id": fs02, "status": 5})).await.unwrap();
     w.post(&[("c1", "FS01", "backup_ok")]).await;
     w.settle().await;
-    let t = w.at.query_all_raw("Tickets", &Query::new([Filter::eq("id", fs01)])).await.unwrap().remove(0);
+    let t = w.autotask().query_all_raw("Tickets", &Query::new([Filter::eq("id", fs01)])).await.unwrap().remove(0);
     assert_eq!(t["status"], 8, "not completed over the technician's status");
     assert!(w.notes(fs01).await.iter().any(|n| n["title"] == "Recovered"));
     // FS02 fails again: its ticket was completed by hand, so a new ticket opens.
@@ -370,7 +347,7 @@ async fn settings_come_from_the_partners_picklists_and_a_test_ticket_round_trips
     w.mapped_customer("c1", "Acme Dental").await;
     let test = w.admin.ok("send_test_ticket", &[]).await;
     assert_eq!(test["ok"], true, "{test}");
-    let ticket = w.at.query_all_raw("Tickets", &Query::new([Filter::eq("id", test["ticket_id"].clone())])).await.unwrap().remove(0);
+    let ticket = w.autotask().query_all_raw("Tickets", &Query::new([Filter::eq("id", test["ticket_id"].clone())])).await.unwrap().remove(0);
     assert_eq!((ticket["queueID"].as_i64(), ticket["priority"].as_i64(), ticket["status"].as_i64()), (Some(29_683_355), Some(1), Some(5)));
     assert_eq!(w.notes(test["ticket_id"].as_i64().unwrap()).await.len(), 1);
     // A default label the tenant lacks pauses dispatch with the reason; nothing is lost.
@@ -410,7 +387,7 @@ async fn faults_delay_tickets_but_never_duplicate_or_lose_them(backend: Backend)
     w.rule(json!({})).await;
     w.settings(json!({"note_interval_minutes": 0})).await;
     let faults = json!({"rate_429": 0.15, "rate_5xx": 0.1, "rate_timeout": 0.05, "timeout_ms": 300, "rate_lost_write": 0.3});
-    crate::helpers::set_faults(&w.sb, faults);
+    crate::helpers::set_faults(w.sandbox_running(), faults);
     let mut events = Vec::new();
     let refs: Vec<String> = (0..4).map(|i| format!("c{i}")).collect();
     let devices = ["FS01", "FS02", "SQL1"];
@@ -423,7 +400,7 @@ async fn faults_delay_tickets_but_never_duplicate_or_lose_them(backend: Backend)
     }
     w.post(&events).await;
     w.settle().await;
-    crate::helpers::set_faults(&w.sb, json!({}));
+    crate::helpers::set_faults(w.sandbox_running(), json!({}));
     // 12 incidents, exactly one ticket each; the SQL1 ones completed.
     let tickets = w.tickets().await;
     let mut externals: Vec<String> = tickets.iter().map(|t| t["externalID"].as_str().unwrap().to_string()).collect();
@@ -460,6 +437,7 @@ async fn a_process_killed_mid_dispatch_loses_and_duplicates_nothing(backend: Bac
     w.rule(json!({})).await;
     w.settings(json!({"note_interval_minutes": 0})).await;
     let World { sb, app, token, at, .. } = w;
+    let (sb, at) = (sb.unwrap(), at.unwrap());
     let faults = json!({"latency_ms": 120, "rate_lost_write": 0.4});
     crate::helpers::set_faults(&sb, faults);
     let database_url = app.state_database_url();
@@ -541,7 +519,7 @@ async fn two_instances_share_the_work_and_handle_each_event_once(backend: Backen
     }
     w.rule(json!({})).await;
     w.settings(json!({"note_interval_minutes": 0})).await;
-    crate::helpers::set_faults(&w.sb, json!({"latency_ms": 20}));
+    crate::helpers::set_faults(w.sandbox_running(), json!({"latency_ms": 20}));
     let twin = w.app.twin().await;
     let http = reqwest::Client::new();
     for batch in 0..6 {
