@@ -2,6 +2,9 @@ import { test, expect } from "@playwright/test";
 import { connectSandbox, createPartner } from "./fixtures/partner";
 import { hydrated, signIn } from "./fixtures/pages";
 
+
+const shots = process.env.TB_SHOTS;
+
 test("an admin discovers companies with live progress, filters them, and imports a page where some rows fail with the reason on hover", async ({ page, request, baseURL }) => {
   const admin = createPartner("Companies");
   await connectSandbox(request, baseURL!, admin);
@@ -64,4 +67,7 @@ test("an admin discovers companies with live progress, filters them, and imports
   await expect(page.locator("tbody tr").first().getByTestId("status")).toContainText("FAILED");
   await page.getByLabel("Import status").selectOption("imported");
   await expect(page.locator("tbody tr").first().getByTestId("status")).toContainText("Imported");
+  // The shared pager carries when the list was discovered.
+  await expect(page.getByRole("navigation", { name: "Pages" })).toContainText(/of [\d,]+ \u00b7 discovered/);
+  if (shots) await page.screenshot({ path: `${shots}/companies.png`, fullPage: true });
 });

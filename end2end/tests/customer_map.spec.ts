@@ -5,6 +5,8 @@ import { E2E_DATA_DIR, TASKBRIDGE_BIN } from "../playwright.config";
 import { autotaskCreate, connectSandbox, createPartner, discoverCompanies, firstCompanies, registerCustomers } from "./fixtures/partner";
 import { hydrated, signIn } from "./fixtures/pages";
 
+const shots = process.env.TB_SHOTS;
+
 test("an admin confirms suggested matches, matches by hand, is refused a many-to-many link, and picks a billing contract with a flagged one needing confirmation", async ({ page, request, baseURL }) => {
   const admin = createPartner("Map");
   await connectSandbox(request, baseURL!, admin);
@@ -95,6 +97,9 @@ test("an admin confirms suggested matches, matches by hand, is refused a many-to
   await expect(page.locator("tr", { has: page.locator("td.cell-name", { hasText: a.name }) }).first().getByTestId("contract")).toContainText(`Managed Backup ${suffix}`);
   await expect(page.getByTestId("map-history")).toContainText(`Chose billing contract “Managed Backup ${suffix}”`);
   await expect(page.getByTestId("map-history")).toContainText(admin.email);
+  // The shared pager under the table counts the rows shown.
+  await expect(page.getByRole("navigation", { name: "Pages" })).toContainText(/1\u2013\d+ of \d+/);
+  if (shots) await page.screenshot({ path: `${shots}/customer-map.png`, fullPage: true });
 });
 
 test("the map survives a server restart: a new server process on the same data shows it", async ({ browser, request, baseURL }) => {
