@@ -205,8 +205,13 @@ pub async fn suggestions_for(db: &Db, partner_id: i64, side: Side, ids: &[i64]) 
              join customer c on c.customer_id = s.customer_id where s.partner_id = $1 and s.company_id in"
         }
     };
+    // A customer has at most one suggestion; a company may have several, best first.
+    let order = match side {
+        Side::Customers => "",
+        Side::Companies => " order by s.score desc, s.customer_id",
+    };
     let (sql, args) = in_list(prefix, partner_id, ids);
-    bind_all_as(sqlx::query_as(&format!("{sql} order by s.score desc, s.customer_id")), &args).fetch_all(&db.pool).await
+    bind_all_as(sqlx::query_as(&format!("{sql}{order}")), &args).fetch_all(&db.pool).await
 }
 
 /// Customers without a link, and discovered companies still in Autotask without one:
