@@ -6,8 +6,6 @@ use crate::error::SqlxResultExt;
 use app::error::AppError;
 use app::services::TokenStore;
 use app::types::{ApiTokenSummary, CreatedApiToken, CurrentUser};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 /// Every token starts with this, so secret scanners and people recognise it.
 pub const TOKEN_PREFIX: &str = "tbk_";
@@ -32,16 +30,39 @@ pub struct SqlTokenStore {
 const SELECT: &str = "select t.token_id, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at, u.email as created_by \
                       from api_token t join app_user u on u.user_id = t.created_by";
 
-fn to_summary(row: &AnyRow) -> Result<ApiTokenSummary, sqlx::Error> {
-    Ok(ApiTokenSummary {
-        token_id: row.try_get("token_id")?,
-        name: row.try_get("name")?,
-        prefix: row.try_get("prefix")?,
-        created_by: row.try_get("created_by")?,
-        created_at: row.try_get("created_at")?,
-        last_used_at: row.try_get("last_used_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-    })
+/// A row of [`SELECT`].
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    token_id: i64,
+    name: String,
+    prefix: String,
+    created_by: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl From<TokenRow> for ApiTokenSummary {
+    fn from(r: TokenRow) -> Self {
+        ApiTokenSummary {
+            token_id: r.token_id,
+            name: r.name,
+            prefix: r.prefix,
+            created_by: r.created_by,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+/// The token behind a bearer, as authentication reads it.
+#[derive(sqlx::FromRow)]
+struct Bearer {
+    token_id: i64,
+    partner_id: i64,
+    name: String,
+    last_used_at: Option<i64>,
 }
 
 impl SqlTokenStore {
@@ -51,14 +72,14 @@ impl SqlTokenStore {
     }
 
     async fn get(&self, partner_id: i64, token_id: i64) -> Result<ApiTokenSummary, AppError> {
-        let row = sqlx::query(&format!("{SELECT} where t.partner_id = $1 and t.token_id = $2"))
+        let row: TokenRow = sqlx::query_as(&format!("{SELECT} where t.partner_id = $1 and t.token_id = $2"))
             .bind(partner_id)
             .bind(token_id)
             .fetch_optional(&self.db.pool)
             .await
             .internal()?
             .ok_or(AppError::NotFound)?;
-        to_summary(&row).internal()
+        Ok(row.into())
     }
 
     /// The caller behind a bearer token, if the token exists and is not revoked.
@@ -66,20 +87,17 @@ impl SqlTokenStore {
         if !token.starts_with(TOKEN_PREFIX) {
             return Ok(None);
         }
-        let Some(row) = sqlx::query("select token_id, partner_id, name, last_used_at from api_token where token_hash = $1 and revoked_at is null")
-            .bind(sha256_hex(token))
-            .fetch_optional(&self.db.pool)
-            .await
-            .internal()?
+        let Some(row): Option<Bearer> =
+            sqlx::query_as("select token_id, partner_id, name, last_used_at from api_token where token_hash = $1 and revoked_at is null")
+                .bind(sha256_hex(token))
+                .fetch_optional(&self.db.pool)
+                .await
+                .internal()?
         else {
             return Ok(None);
         };
-        let caller = ApiCaller {
-            partner_id: row.try_get("partner_id").internal()?,
-            token_id: row.try_get("token_id").internal()?,
-            token_name: row.try_get("name").internal()?,
-        };
-        let last_used: Option<i64> = row.try_get("last_used_at").internal()?;
+        let caller = ApiCaller { partner_id: row.partner_id, token_id: row.token_id, token_name: row.name };
+        let last_used = row.last_used_at;
         let now = now_ms();
         if last_used.is_none_or(|t| now - t > 60_000) {
             sqlx::query("update api_token set last_used_at = $1 where token_id = $2")
@@ -96,19 +114,19 @@ impl SqlTokenStore {
 #[async_trait::async_trait]
 impl TokenStore for SqlTokenStore {
     async fn list(&self, partner_id: i64) -> Result<Vec<ApiTokenSummary>, AppError> {
-        let rows = sqlx::query(&format!("{SELECT} where t.partner_id = $1 order by t.created_at desc, t.token_id desc"))
+        let rows: Vec<TokenRow> = sqlx::query_as(&format!("{SELECT} where t.partner_id = $1 order by t.created_at desc, t.token_id desc"))
             .bind(partner_id)
             .fetch_all(&self.db.pool)
             .await
             .internal()?;
-        rows.iter().map(to_summary).collect::<Result<_, _>>().internal()
+        Ok(rows.into_iter().map(ApiTokenSummary::from).collect())
     }
 
     async fn create(&self, actor: &CurrentUser, name: String) -> Result<CreatedApiToken, AppError> {
         let token = format!("{TOKEN_PREFIX}{}", random_token(32));
         let prefix: String = token.chars().take(TOKEN_PREFIX.len() + 6).collect();
         let mut tx = self.db.begin().await.internal()?;
-        let token_id: i64 = sqlx::query(
+        let token_id: i64 = sqlx::query_scalar(
             "insert into api_token (partner_id, name, prefix, token_hash, created_by, created_at) values ($1, $2, $3, $4, $5, $6) returning token_id",
         )
         .bind(actor.partner_id)
@@ -119,8 +137,6 @@ impl TokenStore for SqlTokenStore {
         .bind(now_ms())
         .fetch_one(&mut *tx)
         .await
-        .internal()?
-        .try_get("token_id")
         .internal()?;
         audit::record(
             &mut *tx,

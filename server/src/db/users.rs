@@ -6,8 +6,6 @@ use crate::error::{internal, SqlxResultExt};
 use app::error::AppError;
 use app::services::UserStore;
 use app::types::{CurrentUser, NewUser, Role, UserSummary};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 const COLUMNS: &str = "user_id, email, name, role, disabled, created_at, last_sign_in_at";
 
@@ -24,14 +22,14 @@ impl SqlUserStore {
     }
 
     async fn get(&self, partner_id: i64, user_id: i64) -> Result<UserSummary, AppError> {
-        let row = sqlx::query(&format!("select {COLUMNS} from app_user where partner_id = $1 and user_id = $2"))
+        let row: UserRow = sqlx::query_as(&format!("select {COLUMNS} from app_user where partner_id = $1 and user_id = $2"))
             .bind(partner_id)
             .bind(user_id)
             .fetch_optional(&self.db.pool)
             .await
             .internal()?
             .ok_or(AppError::NotFound)?;
-        to_summary(&row)
+        row.summary()
     }
 
     /// Refuses, inside the transaction that changes `user_id`, a change that would leave the
@@ -48,13 +46,11 @@ impl SqlUserStore {
                 .internal()?;
         }
         let others: i64 =
-            sqlx::query("select count(*) as n from app_user where partner_id = $1 and role = 'admin' and disabled = 0 and user_id <> $2")
+            sqlx::query_scalar("select count(*) from app_user where partner_id = $1 and role = 'admin' and disabled = 0 and user_id <> $2")
                 .bind(partner_id)
                 .bind(user_id)
                 .fetch_one(&mut **tx)
                 .await
-                .internal()?
-                .try_get("n")
                 .internal()?;
         if others == 0 {
             return Err(AppError::Conflict("This is the last active admin. Make another user an admin first.".into()));
@@ -63,17 +59,30 @@ impl SqlUserStore {
     }
 }
 
-fn to_summary(row: &AnyRow) -> Result<UserSummary, AppError> {
-    let role: String = row.try_get("role").internal()?;
-    Ok(UserSummary {
-        user_id: row.try_get("user_id").internal()?,
-        email: row.try_get("email").internal()?,
-        name: row.try_get("name").internal()?,
-        role: Role::parse(&role).map_err(internal_role)?,
-        disabled: row.try_get::<i64, _>("disabled").internal()? != 0,
-        created_at: row.try_get("created_at").internal()?,
-        last_sign_in_at: row.try_get("last_sign_in_at").internal()?,
-    })
+/// A user row, as [`COLUMNS`] reads it.
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    user_id: i64,
+    email: String,
+    name: String,
+    role: String,
+    disabled: i64,
+    created_at: i64,
+    last_sign_in_at: Option<i64>,
+}
+
+impl UserRow {
+    fn summary(self) -> Result<UserSummary, AppError> {
+        Ok(UserSummary {
+            user_id: self.user_id,
+            email: self.email,
+            name: self.name,
+            role: Role::parse(&self.role).map_err(internal_role)?,
+            disabled: self.disabled != 0,
+            created_at: self.created_at,
+            last_sign_in_at: self.last_sign_in_at,
+        })
+    }
 }
 
 fn internal_role(_: AppError) -> AppError {
@@ -83,12 +92,12 @@ fn internal_role(_: AppError) -> AppError {
 #[async_trait::async_trait]
 impl UserStore for SqlUserStore {
     async fn list(&self, partner_id: i64) -> Result<Vec<UserSummary>, AppError> {
-        let rows = sqlx::query(&format!("select {COLUMNS} from app_user where partner_id = $1 order by email"))
+        let rows: Vec<UserRow> = sqlx::query_as(&format!("select {COLUMNS} from app_user where partner_id = $1 order by email"))
             .bind(partner_id)
             .fetch_all(&self.db.pool)
             .await
             .internal()?;
-        rows.iter().map(to_summary).collect()
+        rows.into_iter().map(UserRow::summary).collect()
     }
 
     async fn create(&self, actor: &CurrentUser, user: NewUser) -> Result<UserSummary, AppError> {
@@ -96,7 +105,7 @@ impl UserStore for SqlUserStore {
         let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(internal)?.map_err(internal)?;
         let now = now_ms();
         let mut tx = self.db.begin().await.internal()?;
-        let user_id: i64 = sqlx::query(
+        let user_id: i64 = sqlx::query_scalar(
             "insert into app_user (partner_id, email, name, role, password_hash, disabled, created_at, updated_at) \
              values ($1, $2, $3, $4, $5, 0, $6, $6) returning user_id",
         )
@@ -108,9 +117,7 @@ impl UserStore for SqlUserStore {
         .bind(now)
         .fetch_one(&mut *tx)
         .await
-        .on_unique(|| AppError::invalid("email", format!("{} already has a Taskbridge account.", user.email)))?
-        .try_get("user_id")
-        .internal()?;
+        .on_unique(|| AppError::invalid("email", format!("{} already has a Taskbridge account.", user.email)))?;
         let summary = format!("Added {} ({}) as {}", user.name, user.email, user.role.label());
         audit::record(&mut *tx, actor.partner_id, &actor.email, "user.create", &summary).await?;
         tx.commit().await.internal()?;
