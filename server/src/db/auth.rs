@@ -6,7 +6,6 @@ use crate::error::{internal, SqlxResultExt};
 use app::error::AppError;
 use app::services::{AuthService, NewSession, RequestMeta};
 use app::types::{CurrentUser, Role};
-use sqlx::Row;
 
 /// Session and throttling policy.
 #[derive(Debug, Clone)]
@@ -65,7 +64,7 @@ impl SqlAuth {
     /// The user behind a session cookie, if the session is valid; refreshes its idle timer.
     pub async fn resolve(&self, token: &str) -> Result<Option<CurrentUser>, AppError> {
         let hash = sha256_hex(token);
-        let Some(row) = sqlx::query(
+        let Some(row): Option<SessionRow> = sqlx::query_as(
             "select s.session_id, s.last_seen_at, s.expires_at, u.user_id, u.partner_id, u.email, u.name, u.role, u.disabled, p.name as partner_name \
              from session s join app_user u on u.user_id = s.user_id join partner p on p.partner_id = u.partner_id \
              where s.token_hash = $1",
@@ -78,11 +77,8 @@ impl SqlAuth {
             return Ok(None);
         };
         let now = now_ms();
-        let session_id: i64 = row.try_get("session_id").internal()?;
-        let last_seen: i64 = row.try_get("last_seen_at").internal()?;
-        let expires: i64 = row.try_get("expires_at").internal()?;
-        let disabled: i64 = row.try_get("disabled").internal()?;
-        if now >= expires || now - last_seen >= self.policy.idle_ms || disabled != 0 {
+        let (session_id, last_seen, expires) = (row.session_id, row.last_seen_at, row.expires_at);
+        if now >= expires || now - last_seen >= self.policy.idle_ms || row.user.disabled != 0 {
             sqlx::query("delete from session where session_id = $1").bind(session_id).execute(&self.db.pool).await.internal()?;
             return Ok(None);
         }
@@ -94,19 +90,18 @@ impl SqlAuth {
                 .await
                 .internal()?;
         }
-        current_user(&row).map(Some)
+        current_user(&row.user).map(Some)
     }
 
     async fn recent_failures(&self, scope: &str, key: &str, now: i64) -> Result<(i64, i64), AppError> {
-        let row = sqlx::query("select count(*) as n, min(failed_at) as oldest from sign_in_failure where scope = $1 and key = $2 and failed_at > $3")
-            .bind(scope)
-            .bind(key)
-            .bind(now - self.policy.window_ms)
-            .fetch_one(&self.db.pool)
-            .await
-            .internal()?;
-        let n: i64 = row.try_get("n").internal()?;
-        let oldest: Option<i64> = row.try_get("oldest").internal()?;
+        let (n, oldest): (i64, Option<i64>) =
+            sqlx::query_as("select count(*), min(failed_at) from sign_in_failure where scope = $1 and key = $2 and failed_at > $3")
+                .bind(scope)
+                .bind(key)
+                .bind(now - self.policy.window_ms)
+                .fetch_one(&self.db.pool)
+                .await
+                .internal()?;
         Ok((n, oldest.unwrap_or(now)))
     }
 
@@ -144,16 +139,45 @@ impl SqlAuth {
     }
 }
 
-/// The signed-in user from a row of `app_user` joined with `partner` (as `partner_name`).
-fn current_user(row: &sqlx::any::AnyRow) -> Result<CurrentUser, AppError> {
-    let role: String = row.try_get("role").internal()?;
+/// A user of `app_user` joined with its `partner` (as `partner_name`).
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    user_id: i64,
+    partner_id: i64,
+    partner_name: String,
+    email: String,
+    name: String,
+    role: String,
+    disabled: i64,
+}
+
+/// A session with its user.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    session_id: i64,
+    last_seen_at: i64,
+    expires_at: i64,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
+/// A user signing in, with the stored password hash.
+#[derive(sqlx::FromRow)]
+struct SignInRow {
+    password_hash: String,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
+/// The signed-in user.
+fn current_user(row: &UserRow) -> Result<CurrentUser, AppError> {
     Ok(CurrentUser {
-        user_id: row.try_get("user_id").internal()?,
-        partner_id: row.try_get("partner_id").internal()?,
-        partner_name: row.try_get("partner_name").internal()?,
-        email: row.try_get("email").internal()?,
-        name: row.try_get("name").internal()?,
-        role: Role::parse(&role).map_err(|_| internal(anyhow::anyhow!("unknown role {role:?}")))?,
+        user_id: row.user_id,
+        partner_id: row.partner_id,
+        partner_name: row.partner_name.clone(),
+        email: row.email.clone(),
+        name: row.name.clone(),
+        role: Role::parse(&row.role).map_err(|_| internal(anyhow::anyhow!("unknown role {:?}", row.role)))?,
     })
 }
 
@@ -173,7 +197,7 @@ impl AuthService for SqlAuth {
         }
         let now = now_ms();
         self.throttled(&email, &meta.client_ip, now).await?;
-        let row = sqlx::query(
+        let row: Option<SignInRow> = sqlx::query_as(
             "select u.user_id, u.partner_id, u.email, u.name, u.role, u.disabled, u.password_hash, p.name as partner_name \
              from app_user u join partner p on p.partner_id = u.partner_id where u.email = $1",
         )
@@ -182,7 +206,7 @@ impl AuthService for SqlAuth {
         .await
         .internal()?;
         let hash = match &row {
-            Some(r) => r.try_get::<String, _>("password_hash").internal()?,
+            Some(r) => r.password_hash.clone(),
             None => self.dummy_hash.clone(),
         };
         let candidate = password.to_string();
@@ -192,10 +216,10 @@ impl AuthService for SqlAuth {
             tracing::info!(email = %email, ip = %meta.client_ip, "failed sign-in");
             return Err(wrong_credentials());
         };
-        if row.try_get::<i64, _>("disabled").internal()? != 0 {
+        if row.user.disabled != 0 {
             return Err(AppError::invalid("credentials", "This account is disabled. Ask an admin of your partner to enable it."));
         }
-        let user = current_user(&row)?;
+        let user = current_user(&row.user)?;
         let token = random_token(32);
         let mut tx = self.db.begin().await.internal()?;
         sqlx::query(
