@@ -9,6 +9,18 @@ pub fn internal(err: impl Into<anyhow::Error>) -> AppError {
     AppError::Internal
 }
 
+/// An Autotask failure, shown to the user as a conflict with its plain-words cause.
+pub fn autotask_problem(e: crate::autotask::AutotaskError) -> AppError {
+    AppError::Conflict(e.to_string())
+}
+
+impl From<crate::db::connection::ConnectionProblem> for AppError {
+    /// The partner's connection is missing or unusable: the message says what to fix.
+    fn from(p: crate::db::connection::ConnectionProblem) -> Self {
+        AppError::Conflict(p.message)
+    }
+}
+
 /// Maps unique-constraint violations to a friendly error, anything else to `Internal`.
 pub trait SqlxResultExt<T> {
     /// `f` is called when the failure is a unique violation (any constraint).

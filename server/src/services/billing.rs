@@ -11,7 +11,7 @@ use crate::autotask::entities::Service;
 use crate::autotask::{AutotaskClient, AutotaskError, Filter, Query};
 use crate::db::connection::SqlAutotaskSettings;
 use crate::db::{audit, now_ms, Db};
-use crate::error::SqlxResultExt;
+use crate::error::{autotask_problem, SqlxResultExt};
 use app::error::AppError;
 use app::services::BillingService;
 use app::types::billing::{
@@ -39,10 +39,6 @@ pub struct SqlBilling {
 
 /// How long a preview is reused for paging and filtering.
 pub const PREVIEW_FRESH_MS: i64 = 2 * 60_000;
-
-fn autotask_problem(e: AutotaskError) -> AppError {
-    AppError::Conflict(e.to_string())
-}
 
 /// Every service of the partner's Autotask with its eligibility, eligible ones first.
 pub async fn service_options(client: &AutotaskClient, only: Option<&[i64]>) -> Result<Vec<ServiceOption>, AutotaskError> {
@@ -101,7 +97,7 @@ impl SqlBilling {
     }
 
     async fn client(&self, partner_id: i64) -> Result<Arc<AutotaskClient>, AppError> {
-        self.settings.client(partner_id).await.map_err(|p| AppError::Conflict(p.message))
+        Ok(self.settings.client(partner_id).await?)
     }
 }
 

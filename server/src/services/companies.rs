@@ -87,9 +87,7 @@ impl CompanyService for SqlCompanies {
 
     async fn start_discovery(&self, actor: &CurrentUser) -> Result<JobView, AppError> {
         // Refuse at once when there is nothing to connect with.
-        if let Err(p) = self.settings.client(actor.partner_id).await {
-            return Err(AppError::Conflict(p.message));
-        }
+        self.settings.client(actor.partner_id).await?;
         let this = self.clone();
         let partner_id = actor.partner_id;
         self.jobs

@@ -15,7 +15,6 @@ mod save;
 pub use contracts::contract_flags;
 pub use export::{csv, export};
 
-use crate::autotask::AutotaskError;
 use crate::db::connection::SqlAutotaskSettings;
 use crate::db::{audit, Db};
 use crate::error::SqlxResultExt;
@@ -33,10 +32,6 @@ pub const MAX_CHANGES: usize = 2_000;
 
 fn flag(code: FlagCode, message: impl Into<String>) -> Flag {
     Flag { code, message: message.into() }
-}
-
-fn autotask_problem(e: AutotaskError) -> AppError {
-    AppError::Conflict(e.to_string())
 }
 
 /// `CustomerMapService` over the database and the partner's Autotask.

@@ -11,10 +11,9 @@ pub use autotask::{
 };
 
 use crate::autotask::client::AutotaskClient;
-use crate::autotask::error::AutotaskError;
 use crate::db::connection::SqlAutotaskSettings;
 use crate::db::{audit, dispatch, events, now_ms, tickets as store, Db};
-use crate::error::SqlxResultExt;
+use crate::error::{autotask_problem, SqlxResultExt};
 use app::error::AppError;
 use app::services::TicketService;
 use app::types::tickets::{CustomerChoice, EventPage, EventQuery, NotificationRule, RuleInput, TestTicket, TicketPicklists, TicketSettings};
@@ -30,10 +29,6 @@ pub struct SqlTickets {
     wake: Arc<Notify>,
 }
 
-fn autotask_problem(e: AutotaskError) -> AppError {
-    AppError::Conflict(e.to_string())
-}
-
 impl SqlTickets {
     /// On this database, calling Autotask with the partner's connection; `wake` nudges the
     /// dispatcher after a change.
@@ -42,7 +37,7 @@ impl SqlTickets {
     }
 
     async fn client(&self, partner_id: i64) -> Result<Arc<AutotaskClient>, AppError> {
-        self.settings.client(partner_id).await.map_err(|p| AppError::Conflict(p.message))
+        Ok(self.settings.client(partner_id).await?)
     }
 
     async fn rule(&self, partner_id: i64, rule_id: i64) -> Result<NotificationRule, AppError> {

@@ -2,10 +2,11 @@
 //! reasons not to bill through each (its flags), and the contracts a save chooses, read
 //! from Autotask before the save's transaction opens.
 
-use super::{autotask_problem, flag, SqlCustomerMap, CONTRACT_TYPE_RECURRING};
+use super::{flag, SqlCustomerMap, CONTRACT_TYPE_RECURRING};
 use crate::autotask::entities::Contract;
 use crate::autotask::Query;
 use crate::db::now_ms;
+use crate::error::autotask_problem;
 use crate::error::SqlxResultExt;
 use app::error::AppError;
 use app::types::map::{ContractOption, Flag, FlagCode};
@@ -44,7 +45,7 @@ impl SqlCustomerMap {
         if companies.is_empty() {
             return Err(AppError::Conflict("Link this customer to its Autotask company first; contracts belong to companies.".into()));
         }
-        let client = self.settings.client(partner_id).await.map_err(|p| AppError::Conflict(p.message))?;
+        let client = self.settings.client(partner_id).await?;
         let mut contracts: Vec<Contract> = Vec::new();
         for filter in crate::autotask::query::in_batches("companyID", &companies) {
             contracts.extend(client.query::<Contract>(&Query::new([filter])).await.map_err(autotask_problem)?);
@@ -62,7 +63,7 @@ impl SqlCustomerMap {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let client = self.settings.client(partner_id).await.map_err(|p| AppError::Conflict(p.message))?;
+        let client = self.settings.client(partner_id).await?;
         let fetched = futures_util::future::join_all(ids.iter().map(|id| client.get::<Contract>(*id))).await;
         let mut contracts = Vec::with_capacity(ids.len());
         for (id, contract) in ids.iter().zip(fetched) {

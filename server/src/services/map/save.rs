@@ -2,11 +2,12 @@
 //! contracts are read from Autotask first, then one transaction checks every change and
 //! the 1-to-many rule, writes the link differences and contracts, and records history.
 
-use super::{autotask_problem, SqlCustomerMap, COMPANY_TYPE_CUSTOMER, MAX_CHANGES};
+use super::{SqlCustomerMap, COMPANY_TYPE_CUSTOMER, MAX_CHANGES};
 use crate::autotask::entities::Company;
 use crate::db::companies::DiscoveredCompany;
 use crate::db::map::{self as store, ContractChoice};
 use crate::db::{audit, now_ms};
+use crate::error::autotask_problem;
 use crate::error::SqlxResultExt;
 use crate::services::companies::rules::{check, Discovered};
 use app::error::AppError;
@@ -50,7 +51,7 @@ impl SqlCustomerMap {
         if unknown.is_empty() {
             return Ok(());
         }
-        let client = self.settings.client(partner_id).await.map_err(|p| AppError::Conflict(p.message))?;
+        let client = self.settings.client(partner_id).await?;
         for id in unknown {
             let Some(company) = client.get::<Company>(id).await.map_err(autotask_problem)? else {
                 return Err(AppError::invalid("changes", format!("Autotask has no company with ID {id}. Check the number in Autotask.")));

@@ -34,7 +34,7 @@ pub(super) async fn send(db: &Db, connections: &SqlAutotaskSettings, actor: &Cur
         .await
         .internal()?
         .ok_or_else(|| AppError::invalid("customer_id", format!("{name} is not mapped to an Autotask company. Map it on the Customer Map first.")))?;
-    let client = connections.client(partner_id).await.map_err(|p| AppError::Conflict(p.message))?;
+    let client = connections.client(partner_id).await?;
     let client: &AutotaskClient = &client;
     let web_url = crate::db::connection::web_url(db, partner_id).await.internal()?;
     let mut steps = Vec::new();
