@@ -2,8 +2,10 @@
 //! (fixed plus jitter), 429 and 5xx rates, timeouts, and "zone moved" (401 until
 //! ZoneInformation is asked again).
 
+use rand_xoshiro::rand_core::{RngCore, SeedableRng};
+use rand_xoshiro::SplitMix64;
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// The fault settings. Rates are probabilities in 0..=1.
@@ -67,23 +69,21 @@ pub enum Injected {
     Malformed,
 }
 
-/// A small, lock-free pseudo-random source (SplitMix64) for fault decisions.
+/// The fault decisions' random source: SplitMix64 (from `rand_xoshiro`) behind a lock
+/// held for one draw, seeded so a fault run can be repeated.
 #[derive(Debug)]
-pub struct Dice(AtomicU64);
+pub struct Dice(Mutex<SplitMix64>);
 
 impl Dice {
     /// Seeded dice.
     pub fn new(seed: u64) -> Self {
-        Self(AtomicU64::new(seed))
+        Self(Mutex::new(SplitMix64::seed_from_u64(seed)))
     }
 
     /// A uniform number in [0, 1).
     pub fn roll(&self) -> f64 {
-        let mut z = self.0.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed).wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
+        let bits = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).next_u64();
+        (bits >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
