@@ -5,11 +5,13 @@
 
 pub mod billing;
 pub mod companies;
+pub mod connection;
 pub mod map;
 pub mod money;
 pub mod tickets;
 
 use crate::error::AppError;
+pub use connection::{ConnectionInput, ConnectionTest, ConnectionView, ZoneView};
 use serde::{Deserialize, Serialize};
 
 /// Milliseconds since the Unix epoch, UTC. Used for every timestamp on the wire.
@@ -290,113 +292,5 @@ mod tests {
         assert_eq!(safe_next_path("https://evil.example"), "/");
         assert_eq!(safe_next_path("/\\evil.example"), "/");
         assert_eq!(safe_next_path("/signin?next=/x"), "/");
-    }
-}
-
-/// The partner's Autotask connection as the browser sees it (never the secret).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct ConnectionView {
-    /// Whether settings were saved at all.
-    pub configured: bool,
-    /// API username (the API-only user's email).
-    pub username: String,
-    /// API integration code (tracking identifier).
-    pub integration_code: String,
-    /// Whether a secret is stored (it is never sent back).
-    pub secret_set: bool,
-    /// A REST base URL replacing zone discovery.
-    pub zone_override: Option<String>,
-    /// The zone in use, once known.
-    pub zone: Option<ZoneView>,
-    /// The last "Test connection".
-    pub last_test: Option<ConnectionTest>,
-    /// Last saved.
-    pub updated_at: Option<UnixMillis>,
-    /// Saved by.
-    pub updated_by: Option<String>,
-}
-
-/// An Autotask zone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ZoneView {
-    /// Zone name, e.g. "America East".
-    pub name: String,
-    /// REST base URL.
-    pub url: String,
-    /// Web UI base URL.
-    pub web_url: String,
-}
-
-/// The outcome of "Test connection".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConnectionTest {
-    /// When it ran.
-    pub at: UnixMillis,
-    /// Whether Autotask accepted the credentials and answered.
-    pub ok: bool,
-    /// Machine cause when it failed (wrong_secret, unknown_user, bad_integration_code,
-    /// missing_permission, unavailable, timeout, throttled...).
-    pub cause: Option<String>,
-    /// What happened, in plain words.
-    pub message: String,
-    /// Companies Autotask let it see.
-    pub companies: Option<i64>,
-    /// Contacts it could see.
-    pub contacts: Option<i64>,
-    /// Contracts it could see.
-    pub contracts: Option<i64>,
-}
-
-/// Validated connection settings to save.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectionInput {
-    /// API username.
-    pub username: String,
-    /// New secret, or None to keep the stored one.
-    pub secret: Option<String>,
-    /// Integration code.
-    pub integration_code: String,
-    /// Zone override URL.
-    pub zone_override: Option<String>,
-}
-
-impl ConnectionInput {
-    /// Validates each field with the message the form shows next to it.
-    pub fn parse(username: &str, secret: &str, integration_code: &str, zone_override: &str) -> Result<Self, AppError> {
-        let username = parse_email(username).map_err(|_| {
-            AppError::invalid(
-                "username",
-                "Enter the API user's username: the email of an API-only user in Autotask (Admin \u{203a} Resources/Users).",
-            )
-        })?;
-        let secret = secret.trim();
-        if secret.chars().count() > 200 {
-            return Err(AppError::invalid("secret", "The secret is too long; paste only the API user's secret."));
-        }
-        let code = integration_code.trim();
-        if code.is_empty() {
-            return Err(AppError::invalid(
-                "integration_code",
-                "Enter the API integration code (tracking identifier) shown on the API user's settings in Autotask.",
-            ));
-        }
-        if code.chars().count() > 100 || code.chars().any(char::is_whitespace) {
-            return Err(AppError::invalid(
-                "integration_code",
-                "The integration code has no spaces and is at most 100 characters (Autotask's are 27).",
-            ));
-        }
-        let zone = zone_override.trim();
-        let zone_override = if zone.is_empty() {
-            None
-        } else if (zone.starts_with("https://") || zone.starts_with("http://")) && zone.len() > 10 && !zone.contains(char::is_whitespace) {
-            Some(zone.to_string())
-        } else {
-            return Err(AppError::invalid(
-                "zone_override",
-                "Enter the zone's REST address, e.g. https://webservices3.autotask.net/ATServicesRest/, or leave it empty to discover it.",
-            ));
-        };
-        Ok(Self { username, secret: (!secret.is_empty()).then(|| secret.to_string()), integration_code: code.to_string(), zone_override })
     }
 }

@@ -75,6 +75,7 @@ pub async fn map(customers: usize, companies: usize, database_url: Option<String
         embedded_sandbox: None,
         autotask_discovery_url: None,
         request_timeout_secs: 60,
+        autotask_allowed_hosts: Vec::new(),
     };
     let state = server::startup::build_state(&args).await?;
     let db = state.db.clone();
@@ -295,6 +296,7 @@ pub async fn events(
         embedded_sandbox: None,
         autotask_discovery_url: Some(discovery.clone()),
         request_timeout_secs: 60,
+        autotask_allowed_hosts: Vec::new(),
     };
     let state = server::startup::build_state(&args).await?;
     let db = state.db.clone();
@@ -307,7 +309,7 @@ pub async fn events(
     };
     let partner = server::db::partners::create_partner(&db, &format!("Bench MSP {}", server::crypto::random_token(4)), admin).await?;
     let partner_id = partner.partner_id;
-    server::db::connection::preconnect(
+    server::services::connection::preconnect(
         &db,
         &state.master_key,
         partner_id,
@@ -532,6 +534,7 @@ pub async fn billing(customers: usize, changed_pct: usize, latency_ms: u64) -> a
         embedded_sandbox: None,
         autotask_discovery_url: Some(format!("{}/ATServicesRest/", sb.base_url())),
         request_timeout_secs: 60,
+        autotask_allowed_hosts: Vec::new(),
     };
     let state = server::startup::build_state(&args).await?;
     let db = state.db.clone();
@@ -542,7 +545,7 @@ pub async fn billing(customers: usize, changed_pct: usize, latency_ms: u64) -> a
         password: format!("bench-{}", server::crypto::random_token(12)),
     };
     let partner_id = server::db::partners::create_partner(&db, "Bench MSP", admin).await?.partner_id;
-    server::db::connection::preconnect(
+    server::services::connection::preconnect(
         &db,
         &state.master_key,
         partner_id,

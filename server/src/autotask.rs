@@ -1,10 +1,13 @@
 //! Autotask PSA: the REST client, its typed entities, query builder and error causes, the
-//! shared backoff rule, and the per-partner client registry.
+//! shared backoff rule, the per-partner client registry, and where calls may go (the
+//! allow-list, the guarded resolver, the shared HTTP client).
 
 pub mod client;
 pub mod clients;
+pub mod endpoint;
 pub mod entities;
 pub mod error;
+pub mod http;
 pub mod query;
 pub mod retry;
 

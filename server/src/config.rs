@@ -97,6 +97,10 @@ pub struct ServeArgs {
     /// sandbox's when one runs and this is unset).
     #[arg(long, env = "TASKBRIDGE_AUTOTASK_DISCOVERY_URL")]
     pub autotask_discovery_url: Option<String>,
+    /// Host names besides *.autotask.net that partners' zone overrides may name (https
+    /// only, comma-separated): a private Autotask host. The credentials go nowhere else.
+    #[arg(long, env = "TASKBRIDGE_AUTOTASK_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub autotask_allowed_hosts: Vec<String>,
     /// When set, `/metrics` requires `Authorization: Bearer <this>`.
     #[arg(long, env = "TASKBRIDGE_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,

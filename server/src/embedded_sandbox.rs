@@ -69,8 +69,15 @@ impl SandboxArgs {
 /// Connects the demo partner to the embedded sandbox, once.
 pub async fn preconnect_demo(db: &Db, master_key: &MasterKey) -> anyhow::Result<()> {
     if let Some(partner_id) = crate::db::partners::find_by_name(db, crate::admin::DEMO_PARTNER).await.map_err(|e| anyhow::anyhow!("{e}"))? {
-        crate::db::connection::preconnect(db, master_key, partner_id, sandbox::api::USERNAME, sandbox::api::SECRET, sandbox::api::INTEGRATION_CODE)
-            .await?;
+        crate::services::connection::preconnect(
+            db,
+            master_key,
+            partner_id,
+            sandbox::api::USERNAME,
+            sandbox::api::SECRET,
+            sandbox::api::INTEGRATION_CODE,
+        )
+        .await?;
     }
     Ok(())
 }

@@ -14,9 +14,9 @@ pub fn autotask_problem(e: crate::autotask::AutotaskError) -> AppError {
     AppError::Conflict(e.to_string())
 }
 
-impl From<crate::db::connection::ConnectionProblem> for AppError {
+impl From<crate::services::connection::ConnectionProblem> for AppError {
     /// The partner's connection is missing or unusable: the message says what to fix.
-    fn from(p: crate::db::connection::ConnectionProblem) -> Self {
+    fn from(p: crate::services::connection::ConnectionProblem) -> Self {
         AppError::Conflict(p.message)
     }
 }

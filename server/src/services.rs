@@ -3,5 +3,6 @@
 
 pub mod billing;
 pub mod companies;
+pub mod connection;
 pub mod map;
 pub mod tickets;

@@ -60,13 +60,14 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
     let autotask_clients = Arc::new(
         crate::autotask::AutotaskClients::new(crate::autotask::ClientOptions {
             discovery_url,
+            extra_hosts: args.autotask_allowed_hosts.clone(),
             timeout: Duration::from_secs(20),
             max_attempts: 3,
             ..crate::autotask::ClientOptions::default()
         })
         .context("building the Autotask HTTP client")?,
     );
-    let settings = crate::db::connection::SqlAutotaskSettings::new(db.clone(), master_key.clone(), autotask_clients.clone());
+    let settings = crate::services::connection::SqlAutotaskSettings::new(db.clone(), master_key.clone(), autotask_clients.clone());
     let companies = crate::services::companies::SqlCompanies::new(db.clone(), settings.clone(), crate::workers::jobs::Jobs::new(db.clone()));
     let map = crate::services::map::SqlCustomerMap::new(db.clone(), settings.clone());
     let dispatch_wake = Arc::new(tokio::sync::Notify::new());

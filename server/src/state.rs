@@ -30,7 +30,7 @@ pub struct AppState {
     /// Request-level settings.
     pub web: WebSettings,
     /// Partners' Autotask connections (clients for workers).
-    pub connections: crate::db::connection::SqlAutotaskSettings,
+    pub connections: crate::services::connection::SqlAutotaskSettings,
     /// One Autotask client per partner, shared by every feature of this instance.
     pub autotask_clients: Arc<crate::autotask::AutotaskClients>,
     /// Wakes the ticket dispatcher when events arrive.

@@ -19,8 +19,10 @@ mod write;
 
 pub use read::Row;
 
+use super::endpoint::Destinations;
 use super::entities::{ThresholdInfo, ZoneInfo};
 use super::error::AutotaskError;
+use super::http::{http_client, read_body, transport_error, MAX_BODY_BYTES};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -71,6 +73,16 @@ pub struct ClientOptions {
     pub backoff_cap: Duration,
     /// Read ThresholdInformation after this many calls.
     pub threshold_check_every: u64,
+    /// Hosts besides `*.autotask.net` (and the discovery URL's origin) that the
+    /// credentials may be sent to (see `endpoint.rs`).
+    pub extra_hosts: Vec<String>,
+}
+
+impl ClientOptions {
+    /// Where these options let the credentials go.
+    pub fn destinations(&self) -> Destinations {
+        Destinations::new(&self.discovery_url, &self.extra_hosts)
+    }
 }
 
 impl Default for ClientOptions {
@@ -84,6 +96,7 @@ impl Default for ClientOptions {
             backoff_base: Duration::from_millis(250),
             backoff_cap: Duration::from_secs(20),
             threshold_check_every: 250,
+            extra_hosts: Vec::new(),
         }
     }
 }
@@ -134,6 +147,7 @@ pub struct AutotaskClient {
     http: reqwest::Client,
     creds: Credentials,
     opts: ClientOptions,
+    destinations: Destinations,
     zone: RwLock<Option<ZoneInfo>>,
     slots: Mutex<HashMap<String, Arc<Semaphore>>>,
     budget: Mutex<Budget>,
@@ -147,21 +161,11 @@ impl std::fmt::Debug for AutotaskClient {
     }
 }
 
-/// The HTTP client every Autotask call of the process shares (one connection pool).
-/// Timeouts are set per request, from each Autotask client's options.
-pub fn http_client() -> Result<reqwest::Client, AutotaskError> {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .user_agent(concat!("Taskbridge/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| AutotaskError::Unavailable(format!("could not build the HTTP client: {e}")))
-}
-
 impl AutotaskClient {
     /// A client with an HTTP client of its own; nothing is called until the first request.
     /// The server uses [`super::clients::AutotaskClients`] instead (one client per partner).
     pub fn new(creds: Credentials, opts: ClientOptions) -> Result<Self, AutotaskError> {
-        Ok(Self::with_http(http_client()?, creds, opts, None))
+        Ok(Self::with_http(http_client(&opts.destinations())?, creds, opts, None))
     }
 
     /// A client over a shared HTTP client, starting from a zone already known (stored at
@@ -174,7 +178,17 @@ impl AutotaskClient {
             ci: 0,
         });
         let zone = configured.or_else(|| known_zone.filter(|z| !z.url.is_empty()).map(|z| ZoneInfo { url: normalise_base(&z.url), ..z }));
-        Self { http, creds, opts, zone: RwLock::new(zone), slots: Mutex::default(), budget: Mutex::default(), stats: ClientStats::default() }
+        let destinations = opts.destinations();
+        Self {
+            http,
+            creds,
+            opts,
+            destinations,
+            zone: RwLock::new(zone),
+            slots: Mutex::default(),
+            budget: Mutex::default(),
+            stats: ClientStats::default(),
+        }
     }
 
     /// The API username this client uses.
@@ -191,12 +205,20 @@ impl AutotaskClient {
         super::retry::backoff(self.opts.backoff_base, self.opts.backoff_cap, attempt, retry_after)
     }
 
-    /// The zone, discovering it on first use.
+    /// The zone, discovering it on first use. A zone whose address the allow-list refuses
+    /// (an override or a stored zone from before the rule) is an error, never called.
     pub async fn zone(&self) -> Result<ZoneInfo, AutotaskError> {
-        if let Some(zone) = self.zone.read().await.clone() {
-            return Ok(zone);
-        }
-        self.discover_zone().await
+        let known = self.zone.read().await.clone();
+        let zone = match known {
+            Some(zone) => zone,
+            None => self.discover_zone().await?,
+        };
+        self.allowed(&zone.url)?;
+        Ok(zone)
+    }
+
+    fn allowed(&self, url: &str) -> Result<(), AutotaskError> {
+        self.destinations.check(url).map(drop).map_err(AutotaskError::Refused)
     }
 
     /// Asks ZoneInformation where this API user lives (no auth, not thread-limited).
@@ -218,7 +240,7 @@ impl AutotaskClient {
             .await
             .map_err(|e| self.transport_error(e))?;
         let status = response.status().as_u16();
-        let body = response.text().await.map_err(|e| self.transport_error(e))?;
+        let body = read_body(response, MAX_BODY_BYTES, self.opts.timeout).await?;
         if status != 200 {
             return Err(AutotaskError::from_response(status, &body, &self.creds.username, None));
         }
@@ -227,18 +249,13 @@ impl AutotaskClient {
             return Err(AutotaskError::Malformed("zone information without a url".into()));
         }
         let zone = ZoneInfo { url: normalise_base(&zone.url), ..zone };
+        self.allowed(&zone.url)?;
         *self.zone.write().await = Some(zone.clone());
         Ok(zone)
     }
 
     fn transport_error(&self, e: reqwest::Error) -> AutotaskError {
-        if e.is_timeout() {
-            AutotaskError::Timeout(self.opts.timeout)
-        } else if e.is_decode() || e.is_body() {
-            AutotaskError::Malformed(e.to_string())
-        } else {
-            AutotaskError::Unavailable(format!("could not reach Autotask: {e}"))
-        }
+        transport_error(&e, self.opts.timeout)
     }
 
     async fn pace(&self) {
@@ -318,7 +335,7 @@ impl AutotaskClient {
         let mut attempt = 0u32;
         loop {
             let zone = self.zone().await?;
-            let url = if path.starts_with("http") { path.to_string() } else { format!("{}V1.0/{path}", zone.url) };
+            let url = format!("{}V1.0/{path}", zone.url);
             let result = {
                 let slot = self.slot(bucket);
                 let _permit = slot.acquire().await.map_err(|_| AutotaskError::Unavailable("client is shutting down".into()))?;
@@ -343,10 +360,10 @@ impl AutotaskClient {
                             .and_then(|v| v.to_str().ok())
                             .and_then(|s| s.parse::<u64>().ok())
                             .map(Duration::from_secs);
-                        match response.text().await {
+                        match read_body(response, MAX_BODY_BYTES, self.opts.timeout).await {
                             Ok(text) if status == 200 => Ok(text),
                             Ok(text) => Err(AutotaskError::from_response(status, &text, &self.creds.username, retry_after)),
-                            Err(e) => Err(self.transport_error(e)),
+                            Err(e) => Err(e),
                         }
                     }
                     Err(e) => Err(self.transport_error(e)),

@@ -7,11 +7,13 @@
 //! A client is keyed by the version of the partner's saved connection (its `updated_at`):
 //! saving the connection, on this instance or another one sharing the database, makes the
 //! next lookup build a new client from the new settings. This module knows nothing of the
-//! database; `db::connection` reads the stored settings and asks here.
+//! database; `services::connection` reads the stored settings and asks here.
 
-use super::client::{http_client, AutotaskClient, ClientOptions, Credentials};
+use super::client::{AutotaskClient, ClientOptions, Credentials};
+use super::endpoint::Destinations;
 use super::entities::ZoneInfo;
 use super::error::AutotaskError;
+use super::http::http_client;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -43,7 +45,12 @@ impl std::fmt::Debug for AutotaskClients {
 impl AutotaskClients {
     /// A registry whose clients use `options` (discovery URL, timeouts, attempts).
     pub fn new(options: ClientOptions) -> Result<Self, AutotaskError> {
-        Ok(Self { http: http_client()?, options, clients: Mutex::default() })
+        Ok(Self { http: http_client(&options.destinations())?, options, clients: Mutex::default() })
+    }
+
+    /// Where the clients may send credentials (what a saved zone override must pass).
+    pub fn destinations(&self) -> Destinations {
+        self.options.destinations()
     }
 
     /// The partner's client if one exists for this version of its connection.

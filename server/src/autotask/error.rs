@@ -43,6 +43,9 @@ pub enum AutotaskError {
     /// A method/route mismatch (405): a bug in this client, reported as such.
     #[error("Autotask refused the request method: {0}")]
     Protocol(String),
+    /// The address is not one the credentials may be sent to (see `endpoint.rs`).
+    #[error("Taskbridge did not send the API credentials: {0}")]
+    Refused(String),
 }
 
 impl AutotaskError {
@@ -65,41 +68,61 @@ impl AutotaskError {
             Self::NotFound(_) => "not_found",
             Self::Malformed(_) => "malformed",
             Self::Protocol(_) => "protocol",
+            Self::Refused(_) => "refused_destination",
         }
     }
 
-    /// Classifies an HTTP answer that was not a success.
+    /// Classifies an HTTP answer that was not a success. Only the messages of Autotask's
+    /// documented error shape (`{"errors": [...]}`, or `{"Message": ...}`) are kept, without
+    /// control characters and at most 300 characters; any other body is never quoted (it
+    /// goes to the debug log, truncated).
     pub fn from_response(status: u16, body: &str, username: &str, retry_after: Option<Duration>) -> Self {
         let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
-        let message = parsed
-            .as_ref()
-            .and_then(|v| {
-                v.get("errors")
-                    .and_then(|e| e.as_array())
-                    .map(|list| list.iter().filter_map(|m| m.as_str()).collect::<Vec<_>>().join(" "))
-                    .or_else(|| v.get("Message").and_then(|m| m.as_str()).map(str::to_string))
-            })
-            .unwrap_or_else(|| body.chars().take(300).collect());
-        let lower = message.to_lowercase();
+        let documented = parsed.as_ref().and_then(|v| {
+            v.get("errors")
+                .and_then(|e| e.as_array())
+                .map(|list| list.iter().filter_map(|m| m.as_str()).collect::<Vec<_>>().join(" "))
+                .or_else(|| v.get("Message").and_then(|m| m.as_str()).map(str::to_string))
+        });
+        if documented.is_none() && !body.is_empty() {
+            let head: String = body.chars().take(500).collect();
+            tracing::debug!(status, body = %head, "Autotask answered with a body that is not its error shape");
+        }
+        let documented = documented.map(|m| clean(&m)).filter(|m| !m.is_empty());
+        let or = |default: &str| documented.clone().unwrap_or_else(|| default.to_string());
+        let lower = documented.as_deref().unwrap_or("").to_lowercase();
         match status {
             401 => Self::WrongSecret,
-            403 => Self::MissingPermission(if message.is_empty() { "Autotask answered 403 Forbidden.".into() } else { message }),
-            404 => Self::NotFound(if message.is_empty() { "the route does not exist (check the zone)".into() } else { message }),
-            405 => Self::Protocol(message),
-            429 => Self::Throttled { message, retry_after },
+            403 => Self::MissingPermission(or("Autotask answered 403 Forbidden.")),
+            404 => Self::NotFound(or("the route does not exist (check the zone)")),
+            405 => Self::Protocol(or("HTTP 405")),
+            429 => Self::Throttled { message: or("HTTP 429 Too Many Requests"), retry_after },
             _ if lower.contains("zone information could not be determined") => Self::UnknownUser(username.to_string()),
             _ if lower.contains("integrationcode is invalid") => Self::BadIntegrationCode,
             _ if lower.contains("itgenatr005") || lower.contains("thread threshold") || lower.contains("threshold") && lower.contains("exceeded") => {
-                Self::Throttled { message, retry_after }
+                Self::Throttled { message: or(""), retry_after }
             }
-            _ if lower.contains("adequate permissions") => Self::MissingPermission(message),
-            500 if lower.contains("an unexpected error has occurred") || lower.contains("timed out") || parsed.is_none() => {
-                Self::Unavailable(message)
-            }
-            500 => Self::InvalidData(message),
-            _ => Self::Unavailable(format!("HTTP {status}: {message}")),
+            _ if lower.contains("adequate permissions") => Self::MissingPermission(or("")),
+            500 => match documented {
+                Some(m) if !lower.contains("an unexpected error has occurred") && !lower.contains("timed out") => Self::InvalidData(m),
+                Some(m) => Self::Unavailable(m),
+                None => Self::Unavailable("HTTP 500 without Autotask's error details".into()),
+            },
+            _ => Self::Unavailable(match documented {
+                Some(m) => format!("HTTP {status}: {m}"),
+                None => format!("HTTP {status} without Autotask's error details"),
+            }),
         }
     }
+}
+
+/// A remote message fit to show: no control characters, at most 300 characters.
+fn clean(message: &str) -> String {
+    let mut out: String = message.chars().map(|c| if c.is_control() { ' ' } else { c }).take(300).collect();
+    if message.chars().count() > 300 {
+        out.push('\u{2026}');
+    }
+    out.trim().to_string()
 }
 
 #[cfg(test)]
@@ -122,6 +145,18 @@ mod tests {
         assert_eq!(c(500, "<html>oops</html>"), "unavailable");
         assert_eq!(c(405, r#"{"Message":"The requested resource does not support http method 'GET'."}"#), "protocol");
         assert!(AutotaskError::Throttled { message: String::new(), retry_after: None }.is_transient());
+        assert!(!AutotaskError::Refused(String::new()).is_transient());
+    }
+
+    #[test]
+    fn a_remote_body_is_never_quoted_only_autotask_messages_cleaned() {
+        let m = |status, body: &str| AutotaskError::from_response(status, body, "api@x.example", None).to_string();
+        for (status, body) in [(500, "<html>secret page</html>"), (503, "secret page"), (302, "secret page"), (404, "secret page")] {
+            assert!(!m(status, body).contains("secret page"), "{status}: {}", m(status, body));
+        }
+        let long = format!(r#"{{"errors":["bad\u0000value {}"]}}"#, "x".repeat(1_000));
+        let shown = m(500, &long);
+        assert!(!shown.contains('\0') && shown.chars().count() < 360, "{shown}");
         assert!(!AutotaskError::InvalidData(String::new()).is_transient());
     }
 }

@@ -9,9 +9,9 @@ pub mod undo;
 
 use crate::autotask::entities::Service;
 use crate::autotask::{AutotaskClient, AutotaskError, Filter, Query};
-use crate::db::connection::SqlAutotaskSettings;
 use crate::db::{audit, now_ms, Db};
 use crate::error::{autotask_problem, SqlxResultExt};
+use crate::services::connection::SqlAutotaskSettings;
 use app::error::AppError;
 use app::services::BillingService;
 use app::types::billing::{

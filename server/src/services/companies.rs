@@ -7,9 +7,9 @@ mod import;
 pub mod rules;
 
 use crate::db::companies as store;
-use crate::db::connection::SqlAutotaskSettings;
 use crate::db::Db;
 use crate::error::SqlxResultExt;
+use crate::services::connection::SqlAutotaskSettings;
 use crate::workers::jobs::{Jobs, Progress};
 use app::error::AppError;
 use app::services::CompanyService;

@@ -15,9 +15,9 @@ mod save;
 pub use contracts::contract_flags;
 pub use export::{csv, export};
 
-use crate::db::connection::SqlAutotaskSettings;
 use crate::db::{audit, Db};
 use crate::error::SqlxResultExt;
+use crate::services::connection::SqlAutotaskSettings;
 use app::error::AppError;
 use app::services::CustomerMapService;
 use app::types::map::{CompanyMapPage, ContractOption, CustomerMapPage, Flag, FlagCode, MapChange, MapHistoryEntry, MapQuery, MapSaved};

@@ -11,9 +11,9 @@ pub use autotask::{
 };
 
 use crate::autotask::client::AutotaskClient;
-use crate::db::connection::SqlAutotaskSettings;
 use crate::db::{audit, dispatch, events, now_ms, tickets as store, Db};
 use crate::error::{autotask_problem, SqlxResultExt};
+use crate::services::connection::SqlAutotaskSettings;
 use app::error::AppError;
 use app::services::TicketService;
 use app::types::tickets::{CustomerChoice, EventPage, EventQuery, NotificationRule, RuleInput, TestTicket, TicketPicklists, TicketSettings};

@@ -2,9 +2,9 @@
 //! notification, every N hours. [`spawn`] checks every minute; [`try_run_once`] is one
 //! check, which the tests call directly with the clock they want.
 
-use crate::db::connection::SqlAutotaskSettings;
 use crate::db::{self, now_ms, Db};
 use crate::services::billing::push;
+use crate::services::connection::SqlAutotaskSettings;
 use app::types::billing::PushSelection;
 
 /// How soon a scheduled push that had failures runs again.

@@ -19,8 +19,8 @@ mod writes;
 
 use crate::autotask::client::AutotaskClient;
 use crate::autotask::error::AutotaskError;
-use crate::db::connection::SqlAutotaskSettings;
 use crate::db::{dispatch, now_ms, Db};
+use crate::services::connection::SqlAutotaskSettings;
 use app::types::tickets::{EventType, RuleAction, TicketPicklists};
 use round::Round;
 use std::collections::{HashMap, HashSet};

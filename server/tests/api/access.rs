@@ -90,7 +90,7 @@ async fn no_server_function_or_route_returns_another_partners_data(backend: Back
                 ("username", "bravo-api@bravo.example"),
                 ("secret", "bravo-secret-value"),
                 ("integration_code", "BRAVOCODE"),
-                ("zone_override", "http://127.0.0.1:9/ATServicesRest/"),
+                ("zone_override", "https://webservices9.autotask.net/ATServicesRest/"),
             ],
         )
         .await;

@@ -100,6 +100,7 @@ pub async fn spawn_with(backend: Backend, options: Options) -> TestApp {
         embedded_sandbox: None,
         autotask_discovery_url: options.autotask_discovery_url,
         request_timeout_secs: 30,
+        autotask_allowed_hosts: Vec::new(),
     };
     start_app(backend, args, std::sync::Arc::new(dir)).await
 }
@@ -290,6 +291,19 @@ impl Browser {
 
     pub async fn get(&self, path: &str) -> Response {
         self.client.get(format!("{}{path}", self.origin)).send().await.unwrap()
+    }
+
+    /// Polls a background job (as `start_discovery` answers it) until it stops running.
+    pub async fn finished_job(&self, job: &Value) -> Value {
+        let id = job["job_id"].to_string();
+        for _ in 0..1_200 {
+            let now = self.ok("get_job", &[("job_id", &id)]).await;
+            if now["state"] != "running" {
+                return now;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("job {id} did not finish in 30 s");
     }
 }
 

@@ -11,6 +11,7 @@ mod connection;
 mod events;
 mod helpers;
 mod map;
+mod security;
 mod store;
 mod tickets;
 mod tokens;

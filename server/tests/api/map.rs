@@ -77,17 +77,8 @@ impl World {
 
 /// Runs a discovery as `browser`'s partner and waits for it to finish.
 async fn discover_as(browser: &Browser) {
-    let job = browser.ok("start_discovery", &[]).await;
-    let id = job["job_id"].to_string();
-    for _ in 0..400 {
-        let now = browser.ok("get_job", &[("job_id", &id)]).await;
-        if now["state"] != "running" {
-            assert_eq!(now["state"], "done", "{now}");
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("discovery did not finish");
+    let state = browser.finished_job(&browser.ok("start_discovery", &[]).await).await;
+    assert_eq!(state["state"], "done", "{state}");
 }
 
 fn row_of(page: &Value, key: &str, id: i64) -> Value {

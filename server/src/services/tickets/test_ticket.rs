@@ -5,9 +5,9 @@ use super::autotask::{fetch_picklists, note_once, resolve, ticket_body, ResolveE
 use crate::autotask::client::AutotaskClient;
 use crate::autotask::entities::Ticket;
 use crate::autotask::error::AutotaskError;
-use crate::db::connection::SqlAutotaskSettings;
 use crate::db::{audit, now_ms, tickets as store, Db};
 use crate::error::SqlxResultExt;
+use crate::services::connection::SqlAutotaskSettings;
 use app::error::AppError;
 use app::types::tickets::{ticket_link, TestTicket};
 use app::types::CurrentUser;

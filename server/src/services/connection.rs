@@ -1,0 +1,182 @@
+//! Each partner's Autotask connection: the secret sealed by the master key before it is
+//! stored, the zone discovered on save, the partner's one client handed to every feature,
+//! and "Test connection" that says exactly what is wrong.
+
+use crate::autotask::{AutotaskClient, AutotaskClients, AutotaskError, Credentials, Filter, PartnerConnection, Query};
+use crate::crypto::MasterKey;
+use crate::db::connection::{self as store, NewConnection};
+use crate::db::{now_ms, Db};
+use crate::error::SqlxResultExt;
+use app::error::AppError;
+use app::services::AutotaskSettings;
+use app::types::{ConnectionInput, ConnectionTest, ConnectionView, CurrentUser};
+use std::sync::Arc;
+
+/// `AutotaskSettings` over the database.
+#[derive(Clone)]
+pub struct SqlAutotaskSettings {
+    db: Db,
+    key: Arc<MasterKey>,
+    clients: Arc<AutotaskClients>,
+}
+
+fn secret_context(partner_id: i64) -> String {
+    format!("partner:{partner_id}:autotask_secret")
+}
+
+/// Why no client could be built for a partner.
+#[derive(Debug, Clone)]
+pub struct ConnectionProblem {
+    /// Cause code.
+    pub cause: String,
+    /// Plain words.
+    pub message: String,
+}
+
+impl ConnectionProblem {
+    fn new(cause: &str, message: &str) -> Self {
+        Self { cause: cause.into(), message: message.into() }
+    }
+}
+
+fn failed(at: i64, cause: &str, message: String) -> ConnectionTest {
+    ConnectionTest { at, ok: false, cause: Some(cause.to_string()), message, companies: None, contacts: None, contracts: None }
+}
+
+impl SqlAutotaskSettings {
+    /// Settings on this database; secrets sealed with `key`; clients from the registry.
+    pub fn new(db: Db, key: Arc<MasterKey>, clients: Arc<AutotaskClients>) -> Self {
+        Self { db, key, clients }
+    }
+
+    /// The partner's client (for imports, billing, tickets and the pages): the one client
+    /// the registry keeps for this version of the saved connection.
+    pub async fn client(&self, partner_id: i64) -> Result<Arc<AutotaskClient>, ConnectionProblem> {
+        let stored = store::stored(&self.db, partner_id)
+            .await
+            .map_err(|_| ConnectionProblem::new("internal", "The connection settings could not be read."))?;
+        let Some(stored) = stored else {
+            return Err(ConnectionProblem::new("not_set_up", "Autotask is not connected yet. Enter the API user on the Setup page."));
+        };
+        if let Some(client) = self.clients.cached(partner_id, stored.updated_at) {
+            return Ok(client);
+        }
+        let secret = self
+            .key
+            .decrypt(&stored.secret_sealed, &secret_context(partner_id))
+            .map_err(|e| ConnectionProblem::new("secret_unreadable", &format!("The saved secret cannot be used: {e}")))?;
+        let known_zone = stored.zone();
+        let connection = PartnerConnection {
+            version: stored.updated_at,
+            credentials: Credentials::new(stored.username, secret, stored.integration_code),
+            zone_override: stored.zone_override,
+            known_zone,
+        };
+        Ok(self.clients.client(partner_id, connection))
+    }
+
+    async fn record_test(&self, partner_id: i64, test: &ConnectionTest) -> Result<(), AppError> {
+        store::record_test(&self.db, partner_id, test).await.internal()
+    }
+
+    async fn record_zone(&self, partner_id: i64, client: &AutotaskClient) -> Result<(), AutotaskError> {
+        let zone = client.zone().await?;
+        store::record_zone(&self.db, partner_id, &zone).await.map_err(|e| AutotaskError::Unavailable(format!("storing the zone: {e}")))
+    }
+}
+
+#[async_trait::async_trait]
+impl AutotaskSettings for SqlAutotaskSettings {
+    async fn get(&self, partner_id: i64) -> Result<ConnectionView, AppError> {
+        store::view(&self.db, partner_id).await.internal()
+    }
+
+    async fn save(&self, actor: &CurrentUser, input: ConnectionInput) -> Result<ConnectionView, AppError> {
+        if let Some(zone) = &input.zone_override {
+            self.clients.destinations().check(zone).map_err(|m| AppError::invalid("zone_override", m))?;
+        }
+        let existing = store::stored(&self.db, actor.partner_id).await.internal()?;
+        let sealed = match (&input.secret, &existing) {
+            (Some(secret), _) => self.key.encrypt(secret, &secret_context(actor.partner_id)),
+            // The saved secret is only ever sent for the user and the zone it was entered
+            // with: changing either needs the secret again.
+            (None, Some(stored)) if stored.username != input.username || stored.zone_override != input.zone_override => {
+                return Err(AppError::invalid("secret", "Enter the secret again: the username or the zone changed."));
+            }
+            (None, Some(stored)) => stored.secret_sealed.clone(),
+            (None, None) => return Err(AppError::invalid("secret", "Enter the API user's secret.")),
+        };
+        let what = if input.secret.is_some() { "with a new secret" } else { "keeping the saved secret" };
+        let summary = format!("Saved the Autotask connection for API user {} ({what})", input.username);
+        let new = NewConnection {
+            username: &input.username,
+            integration_code: &input.integration_code,
+            secret_sealed: &sealed,
+            zone_override: input.zone_override.as_deref(),
+            summary: &summary,
+        };
+        store::save(&self.db, actor, new).await?;
+        self.clients.forget(actor.partner_id);
+        // Find the zone right away so the page can show it; a failure is shown as the
+        // connection's state, the settings stay saved.
+        if let Ok(client) = self.client(actor.partner_id).await {
+            if let Err(e) = self.record_zone(actor.partner_id, &client).await {
+                self.record_test(actor.partner_id, &failed(now_ms(), e.cause(), e.to_string())).await?;
+            }
+        }
+        self.get(actor.partner_id).await
+    }
+
+    async fn test(&self, actor: &CurrentUser) -> Result<ConnectionTest, AppError> {
+        let at = now_ms();
+        let client = match self.client(actor.partner_id).await {
+            Ok(c) => c,
+            Err(p) if p.cause == "not_set_up" => return Err(AppError::Conflict(p.message)),
+            Err(p) => {
+                let test = failed(at, &p.cause, p.message);
+                self.record_test(actor.partner_id, &test).await?;
+                return Ok(test);
+            }
+        };
+        let outcome = async {
+            self.record_zone(actor.partner_id, &client).await?;
+            let all = Query::new([Filter::all()]);
+            let (companies, contacts, contracts) =
+                tokio::join!(client.count("Companies", &all), client.count("Contacts", &all), client.count("Contracts", &all));
+            Ok::<_, AutotaskError>((companies?, contacts?, contracts?))
+        }
+        .await;
+        let zone = client.zone().await.map(|z| z.zone_name).unwrap_or_default();
+        let test = match outcome {
+            Ok((companies, contacts, contracts)) => ConnectionTest {
+                at,
+                ok: true,
+                cause: None,
+                message: format!(
+                    "Connected to {zone} as {}. Autotask lets Taskbridge see {companies} companies, {contacts} contacts and {contracts} contracts.",
+                    client.username()
+                ),
+                companies: Some(companies),
+                contacts: Some(contacts),
+                contracts: Some(contracts),
+            },
+            Err(e) => failed(at, e.cause(), e.to_string()),
+        };
+        self.record_test(actor.partner_id, &test).await?;
+        let summary = if test.ok {
+            "Tested the Autotask connection: connected".to_string()
+        } else {
+            format!("Tested the Autotask connection: failed ({})", test.cause.as_deref().unwrap_or("unknown"))
+        };
+        crate::db::audit::record(&self.db.pool, actor.partner_id, &actor.email, "autotask.test", &summary).await?;
+        Ok(test)
+    }
+}
+
+/// Connects the demo partner to the embedded sandbox, once.
+pub async fn preconnect(db: &Db, key: &MasterKey, partner_id: i64, username: &str, secret: &str, code: &str) -> anyhow::Result<()> {
+    if store::stored(db, partner_id).await?.is_none() {
+        store::insert_if_missing(db, partner_id, username, &key.encrypt(secret, &secret_context(partner_id)), code).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! The security review's findings, each written as an attack that must fail.
+//!
+//! Where the Autotask credentials may go: a recording listener on 127.0.0.1 stands in for
+//! an attacker's host; whatever zone an admin saves (or a discovery answers, or a redirect
+//! points to), it must receive nothing.
+
+use crate::helpers::{both_databases, spawn_with, Backend, Options};
+use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use sandbox::api::{INTEGRATION_CODE, SECRET, USERNAME};
+use sandbox::{start, RunningSandbox, SandboxConfig};
+use serde_json::json;
+use server::autotask::{AutotaskClient, AutotaskError, ClientOptions, Credentials, Filter, Query};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+both_databases!(no_zone_override_sends_the_secret_anywhere_but_autotask, a_remote_body_is_never_shown_to_users,);
+
+/// What a fake host answers besides ZoneInformation.
+#[derive(Clone)]
+enum Answer {
+    /// 302 to another address.
+    RedirectTo(String),
+    /// 200 with this many bytes, announced in Content-Length or streamed without it.
+    Huge { bytes: usize, announced: bool },
+    /// 500 with a body that is not Autotask's error shape.
+    HtmlError(&'static str),
+}
+
+/// A fake host on 127.0.0.1 that records every request (and whether it carried a
+/// `Secret` header). It answers ZoneInformation with `zone_url`, anything else with
+/// `answer`.
+struct Recorder {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Vec<(String, bool)>>>,
+}
+
+impl Recorder {
+    async fn start(zone_url: Option<String>, answer: Answer) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen: Arc<Mutex<Vec<(String, bool)>>> = Arc::default();
+        let zone_url = zone_url.unwrap_or_else(|| format!("http://{addr}/ATServicesRest/"));
+        let log = seen.clone();
+        let app = axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
+            let (log, zone_url, answer) = (log.clone(), zone_url.clone(), answer.clone());
+            async move {
+                log.lock().unwrap().push((uri.to_string(), headers.contains_key("secret")));
+                if uri.path().ends_with("/ZoneInformation") {
+                    return axum::Json(json!({"zoneName": "Fake", "url": zone_url, "webUrl": "", "ci": 1})).into_response();
+                }
+                respond(answer)
+            }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { addr, seen }
+    }
+
+    fn base(&self) -> String {
+        format!("http://{}/ATServicesRest/", self.addr)
+    }
+
+    fn requests(&self) -> Vec<(String, bool)> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    fn secrets_received(&self) -> usize {
+        self.requests().iter().filter(|(_, secret)| *secret).count()
+    }
+}
+
+fn respond(answer: Answer) -> Response {
+    match answer {
+        Answer::RedirectTo(to) => (StatusCode::FOUND, [("location", to)]).into_response(),
+        Answer::HtmlError(body) => (StatusCode::INTERNAL_SERVER_ERROR, [("content-type", "text/html")], body).into_response(),
+        Answer::Huge { bytes, announced: true } => (StatusCode::OK, vec![b' '; bytes]).into_response(),
+        Answer::Huge { bytes, announced: false } => {
+            let chunks = (0..bytes / 65_536).map(|_| Ok::<_, std::io::Error>(axum::body::Bytes::from(vec![b' '; 65_536])));
+            Response::new(Body::from_stream(futures_util::stream::iter(chunks)))
+        }
+    }
+}
+
+fn client(discovery_url: String, zone_override: Option<String>) -> AutotaskClient {
+    let opts = ClientOptions { discovery_url, zone_override, timeout: Duration::from_secs(10), max_attempts: 1, ..ClientOptions::default() };
+    AutotaskClient::new(Credentials::new(USERNAME, SECRET, INTEGRATION_CODE), opts).unwrap()
+}
+
+async fn sandbox() -> RunningSandbox {
+    start(SandboxConfig { seed: 5, companies: 20, contacts: 40, ..SandboxConfig::default() }, "127.0.0.1:0".parse().unwrap()).await.unwrap()
+}
+
+fn connection<'a>(username: &'a str, secret: &'a str, zone: &'a str) -> [(&'a str, &'a str); 4] {
+    [("username", username), ("secret", secret), ("integration_code", INTEGRATION_CODE), ("zone_override", zone)]
+}
+
+/// An admin saves every hostile zone override there is (a query or fragment swallowing
+/// the path, userinfo, loopback in every spelling, a look-alike domain, another port):
+/// each is refused with a message at the field, and the listener never hears from
+/// Taskbridge — not on save, not on Test connection, not from a discovery job. A hostile
+/// override stored before the rule existed is refused at call time. Changing the zone or
+/// the username needs the secret again.
+async fn no_zone_override_sends_the_secret_anywhere_but_autotask(backend: Backend) {
+    let sb = sandbox().await;
+    let listener = Recorder::start(None, Answer::HtmlError("<html>attacker</html>")).await;
+    let app = spawn_with(backend, Options { autotask_discovery_url: Some(format!("{}/ATServicesRest/", sb.base_url())), ..Options::default() }).await;
+    let a = app.partner("Ssrf").await;
+    let admin = app.signed_in(&a.email, &a.password).await;
+    admin.ok("save_autotask_connection", &connection(USERNAME, SECRET, "")).await;
+    let port = listener.addr.port();
+    let hostile = [
+        format!("http://127.0.0.1:{port}/ATServicesRest/"),
+        format!("http://127.0.0.1:{port}/?"),
+        format!("https://127.0.0.1:{port}/#"),
+        format!("http://localhost:{port}/"),
+        format!("https://localhost:{port}/"),
+        format!("https://webservices1.autotask.net@127.0.0.1:{port}/"),
+        format!("http://[::1]:{port}/"),
+        format!("http://2130706433:{port}/"),
+        format!("http://0x7f.1:{port}/"),
+        format!("https://webservices3.autotask.net:{port}/"),
+        "https://evil.example/?x=.autotask.net".to_string(),
+        "https://webservices3.autotask.net.evil.example/ATServicesRest/".to_string(),
+        "https://169.254.169.254/latest/meta-data/".to_string(),
+        format!("{}/ATServicesRest/?", sb.base_url()),
+    ];
+    for zone in &hostile {
+        let (_, e) = admin.err("save_autotask_connection", &connection(USERNAME, SECRET, zone)).await;
+        assert!(e.field_message("zone_override").is_some(), "{zone} must be refused at the field: {e:?}");
+    }
+    // The saved, working connection was kept through all of that.
+    assert_eq!(admin.ok("test_autotask_connection", &[]).await["ok"], true);
+    // The saved secret is never carried to a new zone or user without being entered again.
+    let (_, e) = admin.err("save_autotask_connection", &connection(USERNAME, "", "https://webservices3.autotask.net/ATServicesRest/")).await;
+    assert!(e.field_message("secret").is_some(), "{e:?}");
+    let (_, e) = admin.err("save_autotask_connection", &connection("other-api@example.com", "", "")).await;
+    assert!(e.field_message("secret").is_some(), "{e:?}");
+    // A hostile override stored before the rule existed is refused when used.
+    app.sql(&format!("update autotask_connection set zone_override = 'http://127.0.0.1:{port}/?', updated_at = updated_at + 1")).await;
+    let test = admin.ok("test_autotask_connection", &[]).await;
+    assert_eq!(test["ok"], false, "{test}");
+    assert_eq!(test["cause"], "refused_destination", "{test}");
+    let state = admin.finished_job(&admin.ok("start_discovery", &[]).await).await;
+    assert_eq!(state["state"], "failed", "{state}");
+    assert_eq!(listener.requests(), Vec::<(String, bool)>::new(), "the attacker's listener heard from Taskbridge");
+}
+
+/// ZoneInformation (asked at the configured, trusted discovery URL) answers with a zone
+/// on another host: the client refuses to call it.
+#[tokio::test]
+async fn a_discovered_zone_outside_the_allow_list_is_never_called() {
+    let attacker = Recorder::start(None, Answer::HtmlError("<html>attacker</html>")).await;
+    let discovery = Recorder::start(Some(attacker.base()), Answer::HtmlError("unused")).await;
+    let c = client(discovery.base(), None);
+    let e = c.count("Companies", &Query::new([Filter::all()])).await.unwrap_err();
+    assert!(matches!(e, AutotaskError::Refused(_)), "{e:?}");
+    assert_eq!(attacker.requests(), Vec::<(String, bool)>::new());
+    assert_eq!(discovery.secrets_received(), 0, "ZoneInformation is asked without credentials");
+}
+
+/// A redirect from the zone is never followed with the credentials.
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let attacker = Recorder::start(None, Answer::HtmlError("<html>attacker</html>")).await;
+    let zone = Recorder::start(None, Answer::RedirectTo(format!("{}V1.0/Companies/query/count", attacker.base()))).await;
+    let c = client(zone.base(), None);
+    let e = c.count("Companies", &Query::new([Filter::all()])).await.unwrap_err();
+    assert_eq!(e.cause(), "unavailable", "{e:?}");
+    assert!(!e.to_string().contains("attacker"), "{e}");
+    assert_eq!(attacker.requests(), Vec::<(String, bool)>::new(), "the redirect was followed");
+}
+
+/// An answer larger than the cap is an error, announced or streamed, not an out-of-memory.
+#[tokio::test]
+async fn an_oversize_answer_is_refused() {
+    for announced in [true, false] {
+        let zone = Recorder::start(None, Answer::Huge { bytes: 40 * 1024 * 1024, announced }).await;
+        let c = client(zone.base(), None);
+        let e = c.count("Companies", &Query::new([Filter::all()])).await.unwrap_err();
+        assert!(matches!(&e, AutotaskError::Malformed(m) if m.contains("larger than 32 MiB")), "announced {announced}: {e:?}");
+    }
+}
+
+/// What a failing zone sends back is never quoted to the partner's users.
+async fn a_remote_body_is_never_shown_to_users(backend: Backend) {
+    let zone = Recorder::start(None, Answer::HtmlError("<html>INTERNAL-DETAILS token=abc123</html>")).await;
+    let app = spawn_with(backend, Options { autotask_discovery_url: Some(zone.base()), ..Options::default() }).await;
+    let a = app.partner("Bodies").await;
+    let admin = app.signed_in(&a.email, &a.password).await;
+    admin.ok("save_autotask_connection", &connection(USERNAME, SECRET, "")).await;
+    let test = admin.ok("test_autotask_connection", &[]).await;
+    assert_eq!(test["ok"], false, "{test}");
+    let shown = admin.ok("get_autotask_connection", &[]).await.to_string() + &test.to_string();
+    assert!(!shown.contains("INTERNAL-DETAILS") && !shown.contains("abc123"), "{shown}");
+}
