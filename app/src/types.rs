@@ -166,9 +166,17 @@ pub fn parse_password(raw: &str) -> Result<String, AppError> {
     Ok(raw.to_string())
 }
 
-/// Only same-site relative paths are followed after sign-in (no open redirects).
+/// Only a same-origin path is followed after sign-in (no open redirect): it starts with
+/// one `/` (not `//`, which a browser reads as another host), holds no backslash (read as
+/// `/`), no control character (a tab or CR/LF is dropped or splits the header) and no
+/// space, is at most 2,000 characters and is not the sign-in page itself. Anything else
+/// goes to `/`.
 pub fn safe_next_path(next: &str) -> String {
-    let ok = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.starts_with("/signin");
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && next.len() <= 2_000
+        && !next.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+        && !next.starts_with("/signin");
     if ok {
         next.to_string()
     } else {
@@ -292,5 +300,11 @@ mod tests {
         assert_eq!(safe_next_path("https://evil.example"), "/");
         assert_eq!(safe_next_path("/\\evil.example"), "/");
         assert_eq!(safe_next_path("/signin?next=/x"), "/");
+        for hostile in
+            ["/\t/evil.example", "/\t\t//evil.example", "\t//evil.example", "/\r\nSet-Cookie: x=1", "/%0d%0a\n", "javascript:alert(1)", "/ /evil"]
+        {
+            assert_eq!(safe_next_path(hostile), "/", "{hostile:?}");
+        }
+        assert_eq!(safe_next_path("/%2F%2Fevil.example"), "/%2F%2Fevil.example", "an encoded slash stays a path on this site");
     }
 }

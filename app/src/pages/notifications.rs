@@ -22,6 +22,7 @@ enum Editing {
 /// Rules, the rule form, and the test ticket.
 #[component]
 pub fn NotificationsPage() -> impl IntoView {
+    let me = expect_context::<crate::components::layout::Me>().0;
     let reload = RwSignal::new(0u32);
     let rules = Resource::new(move || reload.get(), |_| list_rules());
     let editing = RwSignal::new(Editing::Closed);
@@ -60,6 +61,7 @@ pub fn NotificationsPage() -> impl IntoView {
     let table = view! {
         <Transition fallback=|| view! { <Loading what="the notifications" /> }>
             {move || Suspend::new(async move {
+                let admin = me.await.is_ok_and(|m| m.is_admin());
                 match rules.await {
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                     Ok(list) if list.is_empty() => view! {
@@ -67,7 +69,7 @@ pub fn NotificationsPage() -> impl IntoView {
                             "Create one with the action \u{201c}Open an Autotask ticket\u{201d} to turn backup failures into tickets. The defaults (OK events: No, all event types: Yes) suit most partners."
                         </EmptyState>
                     }.into_any(),
-                    Ok(list) => view! { <RulesTable list editing delete_target delete_open /> }.into_any(),
+                    Ok(list) => view! { <RulesTable list admin editing delete_target delete_open /> }.into_any(),
                 }
             })}
         </Transition>
@@ -103,6 +105,8 @@ fn describe(input: &RuleInput, names: &[String]) -> String {
 #[component]
 fn RulesTable(
     list: Vec<NotificationRule>,
+    /// Only admins change "Synchronize with Autotask" rules (they switch billing pushes).
+    admin: bool,
     editing: RwSignal<Editing>,
     delete_target: RwSignal<Option<NotificationRule>>,
     delete_open: RwSignal<bool>,
@@ -140,8 +144,14 @@ fn RulesTable(
                                 }}</td>
                                 <td class="nowrap" title=format!("Created by {}", rule.created_by)><Time ms=Some(rule.created_at) /></td>
                                 <td class="actions">
-                                    <button type="button" class="btn btn-small" on:click=move |_| editing.set(Editing::Rule(r.rule_id, r.input.clone(), r.customer_names.clone()))>"Edit"</button>
-                                    <button type="button" class="btn btn-small btn-danger-quiet" on:click=move |_| { delete_target.set(Some(for_delete.clone())); delete_open.set(true); }>"Delete"</button>
+                                    {if rule.input.action == RuleAction::Sync && !admin {
+                                        view! { <span class="muted" title="Synchronize rules switch billing pushes; an admin changes them.">"Admins only"</span> }.into_any()
+                                    } else {
+                                        view! {
+                                            <button type="button" class="btn btn-small" on:click=move |_| editing.set(Editing::Rule(r.rule_id, r.input.clone(), r.customer_names.clone()))>"Edit"</button>
+                                            <button type="button" class="btn btn-small btn-danger-quiet" on:click=move |_| { delete_target.set(Some(for_delete.clone())); delete_open.set(true); }>"Delete"</button>
+                                        }.into_any()
+                                    }}
                                 </td>
                             </tr>
                         }
@@ -170,6 +180,8 @@ fn yes_no(id: &'static str, label: &'static str, value: RwSignal<bool>, hint: &'
 #[component]
 fn RuleForm(rule_id: Option<i64>, input: RuleInput, names: Vec<String>, on_done: Callback<bool>) -> impl IntoView {
     let action = RwSignal::new(input.action);
+    let me = expect_context::<crate::components::layout::Me>().0;
+    let admin = move || me.get().and_then(Result::ok).is_some_and(|m| m.is_admin());
     let subscribe_ok = RwSignal::new(input.subscribe_ok);
     let all_types = RwSignal::new(input.all_types);
     let types = RwSignal::new(input.event_types.clone());
@@ -208,7 +220,10 @@ fn RuleForm(rule_id: Option<i64>, input: RuleInput, names: Vec<String>, on_done:
                 <div class="field">
                     <label for="rule-action">"Notification action"</label>
                     <select id="rule-action" on:change=move |ev| action.set(RuleAction::parse(&event_target_value(&ev)).unwrap_or_default())>
-                        {[RuleAction::Ticket, RuleAction::Sync].into_iter().map(|a| view! { <option value=a.as_str() selected=move || action.get() == a>{a.label()}</option> }).collect_view()}
+                        {[RuleAction::Ticket, RuleAction::Sync].into_iter().map(|a| {
+                            let locked = move || a == RuleAction::Sync && !admin();
+                            view! { <option value=a.as_str() selected=move || action.get() == a disabled=locked>{a.label()}{move || if locked() { " (admins only)" } else { "" }}</option> }
+                        }).collect_view()}
                     </select>
                 </div>
                 {yes_no("rule-ok", "Subscribe to OK events", subscribe_ok, "Yes also opens (informational) tickets for OK events. Recoveries complete open tickets either way.")}

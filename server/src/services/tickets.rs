@@ -16,7 +16,9 @@ use crate::error::{autotask_problem, SqlxResultExt};
 use crate::services::connection::SqlAutotaskSettings;
 use app::error::AppError;
 use app::services::TicketService;
-use app::types::tickets::{CustomerChoice, EventPage, EventQuery, NotificationRule, RuleInput, TestTicket, TicketPicklists, TicketSettings};
+use app::types::tickets::{
+    CustomerChoice, EventPage, EventQuery, NotificationRule, RuleAction, RuleInput, TestTicket, TicketPicklists, TicketSettings,
+};
 use app::types::CurrentUser;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -42,6 +44,16 @@ impl SqlTickets {
 
     async fn rule(&self, partner_id: i64, rule_id: i64) -> Result<NotificationRule, AppError> {
         self.rules(partner_id).await?.into_iter().find(|r| r.rule_id == rule_id).ok_or(AppError::NotFound)
+    }
+
+    /// "Synchronize with Autotask" rules switch automatic billing pushes on and off, and
+    /// pushing is an admin's decision: only admins create, change or delete them (ticket
+    /// rules stay open to technicians).
+    fn may_change(actor: &CurrentUser, action: RuleAction) -> Result<(), AppError> {
+        if action == RuleAction::Sync && !actor.is_admin() {
+            return Err(AppError::Forbidden);
+        }
+        Ok(())
     }
 
     async fn check_customers(&self, partner_id: i64, ids: &[i64]) -> Result<(), AppError> {
@@ -114,6 +126,7 @@ impl TicketService for SqlTickets {
     }
 
     async fn create_rule(&self, actor: &CurrentUser, mut rule: RuleInput) -> Result<NotificationRule, AppError> {
+        Self::may_change(actor, rule.action)?;
         rule.validate()?;
         self.check_customers(actor.partner_id, &rule.customer_ids).await?;
         let mut tx = self.db.begin().await.internal()?;
@@ -125,6 +138,8 @@ impl TicketService for SqlTickets {
     }
 
     async fn update_rule(&self, actor: &CurrentUser, rule_id: i64, mut rule: RuleInput) -> Result<NotificationRule, AppError> {
+        Self::may_change(actor, rule.action)?;
+        Self::may_change(actor, self.rule(actor.partner_id, rule_id).await?.input.action)?;
         rule.validate()?;
         self.check_customers(actor.partner_id, &rule.customer_ids).await?;
         let mut tx = self.db.begin().await.internal()?;
@@ -140,6 +155,7 @@ impl TicketService for SqlTickets {
 
     async fn delete_rule(&self, actor: &CurrentUser, rule_id: i64) -> Result<(), AppError> {
         let rule = self.rule(actor.partner_id, rule_id).await?;
+        Self::may_change(actor, rule.input.action)?;
         let mut tx = self.db.begin().await.internal()?;
         store::delete_rule(&mut tx, actor.partner_id, rule_id).await.internal()?;
         let summary = format!("Notification deleted: {}", Self::describe(&rule.input));

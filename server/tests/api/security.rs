@@ -16,7 +16,12 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-both_databases!(no_zone_override_sends_the_secret_anywhere_but_autotask, a_remote_body_is_never_shown_to_users,);
+both_databases!(
+    no_zone_override_sends_the_secret_anywhere_but_autotask,
+    a_remote_body_is_never_shown_to_users,
+    technicians_cannot_switch_billing_pushes,
+    sign_in_only_redirects_to_a_path_on_this_site,
+);
 
 /// What a fake host answers besides ZoneInformation.
 #[derive(Clone)]
@@ -194,4 +199,62 @@ async fn a_remote_body_is_never_shown_to_users(backend: Backend) {
     assert_eq!(test["ok"], false, "{test}");
     let shown = admin.ok("get_autotask_connection", &[]).await.to_string() + &test.to_string();
     assert!(!shown.contains("INTERNAL-DETAILS") && !shown.contains("abc123"), "{shown}");
+}
+
+fn rule(action: &str) -> serde_json::Value {
+    json!({"action": action, "subscribe_ok": false, "all_types": true, "event_types": [], "customer_ids": [], "complete_on_recovery": true})
+}
+
+/// "Synchronize with Autotask" rules turn automatic billing pushes on and off, which is an
+/// admin's decision: a technician can neither create one, nor change or delete an admin's,
+/// nor turn a ticket rule into one; ticket rules stay open to technicians.
+async fn technicians_cannot_switch_billing_pushes(backend: Backend) {
+    let app = crate::helpers::spawn(backend).await;
+    let a = app.partner("Rules").await;
+    let admin = app.signed_in(&a.email, &a.password).await;
+    admin.ok("create_user", &[("email", "tech@rules.example"), ("name", "Tech"), ("role", "technician"), ("password", "tech-password-long")]).await;
+    let tech = app.signed_in("tech@rules.example", "tech-password-long").await;
+    let forbidden = |e: app::error::AppError| assert_eq!(e, app::error::AppError::Forbidden);
+    forbidden(tech.err_json("save_rule", &json!({"rule_id": null, "rule": rule("sync")})).await);
+    let sync = admin.ok_json("save_rule", &json!({"rule_id": null, "rule": rule("sync")})).await;
+    let sync_id = sync["rule_id"].as_i64().unwrap();
+    forbidden(tech.err_json("save_rule", &json!({"rule_id": sync_id, "rule": rule("ticket")})).await);
+    forbidden(tech.err("delete_rule", &[("rule_id", &sync_id.to_string())]).await.1);
+    let ticket = tech.ok_json("save_rule", &json!({"rule_id": null, "rule": rule("ticket")})).await;
+    let ticket_id = ticket["rule_id"].as_i64().unwrap();
+    forbidden(tech.err_json("save_rule", &json!({"rule_id": ticket_id, "rule": rule("sync")})).await);
+    let rules = admin.ok("list_rules", &[]).await;
+    let actions: Vec<&str> = rules.as_array().unwrap().iter().map(|r| r["input"]["action"].as_str().unwrap()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "sync").count(), 1, "{rules}");
+    tech.ok("delete_rule", &[("rule_id", &ticket_id.to_string())]).await;
+}
+
+/// After sign-in the browser goes only to a path on this site, whatever `next` says, and
+/// no `next` makes the server fail.
+async fn sign_in_only_redirects_to_a_path_on_this_site(backend: Backend) {
+    let app = crate::helpers::spawn(backend).await;
+    let a = app.partner("Next").await;
+    for next in [
+        "/\t/evil.example",
+        "/\\evil.example",
+        "//evil.example",
+        "%2F%2Fevil.example",
+        "/\r\nSet-Cookie: owned=1",
+        "\r\n",
+        "javascript:alert(1)",
+        "https://evil.example/",
+        " //evil.example",
+        "/\u{0}x",
+    ] {
+        let response = app.browser().call("sign_in", &[("email", &a.email), ("password", &a.password), ("next", next)]).await;
+        assert!(response.status().is_success() || response.status().is_redirection(), "{next:?}: {}", response.status());
+        let location = response.headers()["location"].to_str().unwrap().to_string();
+        assert_eq!(location, "/", "{next:?} led to {location}");
+        assert!(
+            response.headers().get("owned").is_none()
+                && !response.headers().get_all("set-cookie").iter().any(|c| c.to_str().unwrap_or("").contains("owned"))
+        );
+    }
+    let response = app.browser().call("sign_in", &[("email", &a.email), ("password", &a.password), ("next", "/billing?month=2026-11")]).await;
+    assert_eq!(response.headers()["location"], "/billing?month=2026-11");
 }
