@@ -1,6 +1,7 @@
 //! Feature services: each implements one of `app::services`' traits (what the server
 //! functions call) over the storage layer and the partner's Autotask client.
 
+pub mod auth;
 pub mod billing;
 pub mod companies;
 pub mod connection;

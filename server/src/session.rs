@@ -98,14 +98,22 @@ pub fn session_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 fn client_ip(req: &Request, trust_proxy: bool) -> String {
-    if trust_proxy {
-        if let Some(forwarded) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-            if let Some(first) = forwarded.split(',').next().map(str::trim).filter(|s| !s.is_empty()) {
-                return first.to_string();
-            }
-        }
-    }
-    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string()).unwrap_or_else(|| "unknown".into())
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+    let forwarded = if trust_proxy {
+        req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",")
+    } else {
+        String::new()
+    };
+    forwarded_client(&forwarded, peer).map_or_else(|| "unknown".into(), |ip| ip.to_string())
+}
+
+/// The client behind trusted proxies: the right-most `X-Forwarded-For` hop that is not an
+/// internal address (each proxy appends the address it saw, so the left-most entries are
+/// whatever the client chose to send, and internal hops are our own load balancers); the
+/// peer when there is none.
+fn forwarded_client(forwarded: &str, peer: Option<std::net::IpAddr>) -> Option<std::net::IpAddr> {
+    let hops: Vec<std::net::IpAddr> = forwarded.split(',').filter_map(|h| h.trim().parse().ok()).collect();
+    hops.iter().rev().find(|ip| !crate::autotask::endpoint::is_internal(**ip)).copied().or_else(|| hops.last().copied()).or(peer)
 }
 
 /// A state-changing request is accepted only from this site. Browsers send `Origin` on
@@ -127,6 +135,17 @@ pub fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_client_is_the_right_most_hop_our_proxies_saw() {
+        let peer = Some("10.0.0.2".parse().unwrap_or_else(|e| panic!("{e}")));
+        let ip = |s: &str| super::forwarded_client(s, peer).map(|i| i.to_string());
+        assert_eq!(ip("1.2.3.4, 81.2.69.160").as_deref(), Some("81.2.69.160"), "a spoofed left-most entry is ignored");
+        assert_eq!(ip("1.2.3.4, 81.2.69.161, 10.0.0.9").as_deref(), Some("81.2.69.161"), "internal load balancers are skipped");
+        assert_eq!(ip("10.0.0.9").as_deref(), Some("10.0.0.9"));
+        assert_eq!(ip("not an address").as_deref(), Some("10.0.0.2"));
+        assert_eq!(ip("").as_deref(), Some("10.0.0.2"));
+    }
+
     use super::*;
     use http::HeaderValue;
 

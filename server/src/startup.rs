@@ -3,12 +3,12 @@
 
 use crate::config::ServeArgs;
 use crate::crypto::MasterKey;
-use crate::db::auth::{AuthPolicy, SqlAuth};
 use crate::db::overview::SqlOverview;
 use crate::db::tokens::SqlTokenStore;
 use crate::db::users::SqlUserStore;
 use crate::db::Db;
 use crate::metrics::Metrics;
+use crate::services::auth::{AuthPolicy, SqlAuth};
 use crate::state::{AppState, WebSettings};
 use anyhow::Context;
 use app::services::Services;

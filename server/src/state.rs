@@ -1,10 +1,10 @@
 //! The state every handler can reach. Built once in `startup::build`.
 
 use crate::crypto::MasterKey;
-use crate::db::auth::SqlAuth;
 use crate::db::tokens::SqlTokenStore;
 use crate::db::Db;
 use crate::metrics::Metrics;
+use crate::services::auth::SqlAuth;
 use app::services::Services;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;

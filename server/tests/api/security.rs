@@ -21,6 +21,7 @@ both_databases!(
     a_remote_body_is_never_shown_to_users,
     technicians_cannot_switch_billing_pushes,
     sign_in_only_redirects_to_a_path_on_this_site,
+    parallel_guesses_check_few_passwords_with_bounded_memory,
 );
 
 /// What a fake host answers besides ZoneInformation.
@@ -257,4 +258,25 @@ async fn sign_in_only_redirects_to_a_path_on_this_site(backend: Backend) {
     }
     let response = app.browser().call("sign_in", &[("email", &a.email), ("password", &a.password), ("next", "/billing?month=2026-11")]).await;
     assert_eq!(response.headers()["location"], "/billing?month=2026-11");
+}
+
+/// 300 wrong passwords for one account at once: every attempt claims its slot before any
+/// password is checked, so only the free attempts (5) reach argon2 and the rest are told to
+/// wait; password checks never run on more than the permits (each takes 19 MiB).
+async fn parallel_guesses_check_few_passwords_with_bounded_memory(backend: Backend) {
+    let app = crate::helpers::spawn(backend).await;
+    let a = app.partner("Storm").await;
+    let browser = app.browser();
+    let answers = futures_util::future::join_all((0..300).map(|i| {
+        let browser = &browser;
+        let email = a.email.clone();
+        async move { browser.call("sign_in", &[("email", &email), ("password", &format!("guess number {i}"))]).await.status() }
+    }))
+    .await;
+    let checked = answers.iter().filter(|s| **s == StatusCode::UNPROCESSABLE_ENTITY || **s == StatusCode::BAD_REQUEST).count();
+    let throttled = answers.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!(checked + throttled, 300, "only wrong-password and wait answers: {answers:?}");
+    assert!((1..=8).contains(&checked), "{checked} passwords were checked for 300 parallel guesses");
+    let permits = app.state.auth.policy().hashing_permits;
+    assert!(app.state.auth.peak_password_checks() <= permits, "{} checks at once, {permits} permits", app.state.auth.peak_password_checks());
 }

@@ -21,7 +21,7 @@ async fn migrations_apply_and_reapply_cleanly(backend: Backend) {
     assert_eq!(app.state.db.kind, expected);
     // Running them again (a second instance starting) is a no-op.
     app.state.db.migrate().await.unwrap();
-    for table in ["partner", "app_user", "session", "sign_in_failure", "api_token", "audit_event"] {
+    for table in ["partner", "app_user", "session", "sign_in_throttle", "api_token", "audit_event"] {
         let n: i64 = sqlx::query_scalar(&format!("select count(*) from {table}")).fetch_one(&app.state.db.pool).await.unwrap();
         assert!(n >= 0, "{table}");
     }
