@@ -20,7 +20,19 @@ pub async fn ensure_demo_partner(db: &Db) -> anyhow::Result<DemoCredentials> {
         create_partner(db, DEMO_PARTNER, admin).await.map_err(|e| anyhow::anyhow!("creating the demo partner: {e}"))?;
         tracing::info!("created the demo partner {DEMO_PARTNER:?}");
     }
+    if crate::db::users::set_demo_admin_disabled(db, DEMO_PARTNER, DEMO_EMAIL, false).await? {
+        tracing::info!("demo mode is on again: the demo admin {DEMO_EMAIL} can sign in");
+    }
     Ok(DemoCredentials { email: DEMO_EMAIL.into(), password: DEMO_PASSWORD.into() })
+}
+
+/// Without demo mode, the demo admin's known password must not open anything: its account
+/// is disabled (its sessions end with it) until demo mode is turned on again.
+pub async fn retire_demo_admin(db: &Db) -> anyhow::Result<()> {
+    if crate::db::users::set_demo_admin_disabled(db, DEMO_PARTNER, DEMO_EMAIL, true).await? {
+        tracing::warn!("demo mode is off: disabled the demo admin {DEMO_EMAIL}, whose password is public");
+    }
+    Ok(())
 }
 
 /// `taskbridge admin create-partner`.

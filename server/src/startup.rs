@@ -54,6 +54,7 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
         }
         SiteInfo { demo: Some(demo) }
     } else {
+        crate::admin::retire_demo_admin(&db).await?;
         SiteInfo::default()
     };
     // One Autotask client per partner for the whole process (see autotask/clients.rs).
@@ -156,7 +157,7 @@ pub async fn serve_on(
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let state = build_state(&args).await?;
     if let Some(demo) = &state.services.site.demo {
-        tracing::info!(email = %demo.email, password = %demo.password, "demo mode: the demo admin's credentials are shown on the sign-in page");
+        tracing::info!(email = %demo.email, "demo mode: the demo admin's credentials are shown on the sign-in page");
     }
     #[cfg(feature = "sandbox")]
     let embedded = crate::embedded_sandbox::start(args.embedded_sandbox, &args.store.data_dir, args.demo, &state).await?;

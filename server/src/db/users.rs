@@ -59,6 +59,21 @@ impl SqlUserStore {
     }
 }
 
+/// Disables (or enables) the demo partner's demo admin; true when that changed anything.
+pub async fn set_demo_admin_disabled(db: &Db, partner_name: &str, email: &str, disabled: bool) -> Result<bool, sqlx::Error> {
+    let flag = i64::from(disabled);
+    let done = sqlx::query(
+        "update app_user set disabled = $1 where email = $2 and disabled <> $1 \
+         and partner_id in (select partner_id from partner where name = $3)",
+    )
+    .bind(flag)
+    .bind(email)
+    .bind(partner_name)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// A user row, as [`COLUMNS`] reads it.
 #[derive(sqlx::FromRow)]
 struct UserRow {

@@ -139,7 +139,12 @@ impl TestApp {
     }
 
     /// Stops this server and starts a new one on the same data (database, master key).
-    pub async fn restart(mut self) -> TestApp {
+    pub async fn restart(self) -> TestApp {
+        self.restart_with(|_| ()).await
+    }
+
+    /// [`TestApp::restart`] with changed settings.
+    pub async fn restart_with(mut self, change: impl FnOnce(&mut ServeArgs)) -> TestApp {
         if let Some(d) = self.dispatcher.take() {
             d.stop();
         }
@@ -147,10 +152,11 @@ impl TestApp {
             let _ = tx.send(());
         }
         self.state.db.pool.close().await;
-        start_app(self.backend, self.args.clone(), self._dir.clone()).await
+        let mut args = self.args.clone();
+        change(&mut args);
+        start_app(self.backend, args, self._dir.clone()).await
     }
 
-    /// The database URL this app uses.
     pub fn state_database_url(&self) -> String {
         self.args.store.database_url()
     }

@@ -22,6 +22,7 @@ both_databases!(
     technicians_cannot_switch_billing_pushes,
     sign_in_only_redirects_to_a_path_on_this_site,
     parallel_guesses_check_few_passwords_with_bounded_memory,
+    the_demo_login_stops_working_when_demo_mode_is_off,
 );
 
 /// What a fake host answers besides ZoneInformation.
@@ -279,4 +280,21 @@ async fn parallel_guesses_check_few_passwords_with_bounded_memory(backend: Backe
     assert!((1..=8).contains(&checked), "{checked} passwords were checked for 300 parallel guesses");
     let permits = app.state.auth.policy().hashing_permits;
     assert!(app.state.auth.peak_password_checks() <= permits, "{} checks at once, {permits} permits", app.state.auth.peak_password_checks());
+}
+
+/// The demo admin's password is public (it is on the sign-in page in demo mode): once the
+/// server runs without demo mode, that login and its sessions open nothing; turning demo
+/// mode on again brings it back.
+async fn the_demo_login_stops_working_when_demo_mode_is_off(backend: Backend) {
+    let demo = spawn_with(backend, Options { demo: true, ..Options::default() }).await;
+    let (email, password) = (server::admin::DEMO_EMAIL, server::admin::DEMO_PASSWORD);
+    let session = demo.signed_in(email, password).await;
+    let plain = demo.restart_with(|args| args.demo = false).await;
+    let (_, e) = plain.browser().err("sign_in", &[("email", email), ("password", password)]).await;
+    assert!(matches!(&e, app::error::AppError::Invalid { field, .. } if field == "credentials"), "{e:?}");
+    // The old session's cookie (the jar sends it to any port of 127.0.0.1).
+    let replay = session.client.post(plain.url("/rpc/get_current_user")).header("origin", plain.origin()).send().await.unwrap();
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED, "the demo session ended");
+    let again = plain.restart_with(|args| args.demo = true).await;
+    again.signed_in(email, password).await;
 }
