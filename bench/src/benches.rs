@@ -76,6 +76,7 @@ pub async fn map(customers: usize, companies: usize, database_url: Option<String
         autotask_discovery_url: None,
         request_timeout_secs: 60,
         autotask_allowed_hosts: Vec::new(),
+        metrics_public: false,
     };
     let state = server::startup::build_state(&args).await?;
     let db = state.db.clone();
@@ -297,6 +298,7 @@ pub async fn events(
         autotask_discovery_url: Some(discovery.clone()),
         request_timeout_secs: 60,
         autotask_allowed_hosts: Vec::new(),
+        metrics_public: false,
     };
     let state = server::startup::build_state(&args).await?;
     let db = state.db.clone();
@@ -535,6 +537,7 @@ pub async fn billing(customers: usize, changed_pct: usize, latency_ms: u64) -> a
         autotask_discovery_url: Some(format!("{}/ATServicesRest/", sb.base_url())),
         request_timeout_secs: 60,
         autotask_allowed_hosts: Vec::new(),
+        metrics_public: false,
     };
     let state = server::startup::build_state(&args).await?;
     let db = state.db.clone();

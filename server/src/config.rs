@@ -101,9 +101,13 @@ pub struct ServeArgs {
     /// only, comma-separated): a private Autotask host. The credentials go nowhere else.
     #[arg(long, env = "TASKBRIDGE_AUTOTASK_ALLOWED_HOSTS", value_delimiter = ',')]
     pub autotask_allowed_hosts: Vec<String>,
-    /// When set, `/metrics` requires `Authorization: Bearer <this>`.
+    /// `/metrics` requires `Authorization: Bearer <this>`; without it (and without
+    /// `--metrics-public`) `/metrics` is off.
     #[arg(long, env = "TASKBRIDGE_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Serve `/metrics` to anyone, without a token (only on a private network).
+    #[arg(long, env = "TASKBRIDGE_METRICS_PUBLIC", default_value_t = false)]
+    pub metrics_public: bool,
     /// Requests taking longer than this are answered 408.
     #[arg(long, env = "TASKBRIDGE_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
     pub request_timeout_secs: u64,

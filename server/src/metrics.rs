@@ -59,7 +59,12 @@ impl Metrics {
 /// Middleware: counts and times every request.
 pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().to_string();
+    // Only the standard methods get a series of their own: any other word a client sends
+    // would otherwise create a new one.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m.to_string(),
+        _ => "other".to_string(),
+    };
     let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| {
         // Static files and the 404 fallback have no matched path; group them.
         if req.uri().path().starts_with("/pkg/") {
@@ -75,8 +80,16 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
     response
 }
 
-/// `GET /metrics` (behind a bearer token when `TASKBRIDGE_METRICS_TOKEN` is set).
+/// `GET /metrics`: behind the bearer token `TASKBRIDGE_METRICS_TOKEN`; open only when the
+/// operator says so (`TASKBRIDGE_METRICS_PUBLIC=true`); otherwise off.
 pub async fn endpoint(State(state): State<crate::state::AppState>, headers: http::HeaderMap) -> Response {
+    if state.web.metrics_token.is_none() && !state.web.metrics_public {
+        return (
+            http::StatusCode::FORBIDDEN,
+            "metrics are off: set TASKBRIDGE_METRICS_TOKEN (scrapers send it as a bearer token), or TASKBRIDGE_METRICS_PUBLIC=true on a private network",
+        )
+            .into_response();
+    }
     if let Some(expected) = &state.web.metrics_token {
         let given = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
         let ok = given.is_some_and(|g| crate::crypto::sha256_hex(g) == crate::crypto::sha256_hex(expected));

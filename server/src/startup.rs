@@ -107,6 +107,7 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
             trust_proxy: args.trust_proxy,
             public_origin,
             metrics_token: args.metrics_token.clone().filter(|t| !t.trim().is_empty()),
+            metrics_public: args.metrics_public,
         },
         dispatch_wake,
         connections: settings,

@@ -49,4 +49,6 @@ pub struct WebSettings {
     pub public_origin: Option<String>,
     /// Bearer token required by `/metrics`, if configured.
     pub metrics_token: Option<String>,
+    /// `/metrics` without a token (the operator's explicit choice).
+    pub metrics_public: bool,
 }

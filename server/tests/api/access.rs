@@ -210,7 +210,10 @@ async fn pages_send_anonymous_visitors_to_sign_in(backend: Backend) {
     let home = browser.get("/").await;
     assert_eq!(home.status(), StatusCode::OK);
     assert_eq!(browser.get("/no-such-page").await.status(), StatusCode::NOT_FOUND);
-    let metrics = browser.get("/metrics").await.text().await.unwrap();
+    assert_eq!(browser.get("/metrics").await.status(), StatusCode::FORBIDDEN, "metrics are off without a token");
+    let public = spawn_with(backend, Options { metrics_public: true, ..Options::default() }).await;
+    public.browser().get("/signin").await;
+    let metrics = public.browser().get("/metrics").await.text().await.unwrap();
     assert!(metrics.contains("taskbridge_http_requests_total"), "{metrics}");
 }
 

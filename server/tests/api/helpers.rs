@@ -73,6 +73,7 @@ pub struct Options {
     pub demo: bool,
     pub public_url: Option<String>,
     pub metrics_token: Option<String>,
+    pub metrics_public: bool,
     pub autotask_discovery_url: Option<String>,
 }
 
@@ -101,6 +102,7 @@ pub async fn spawn_with(backend: Backend, options: Options) -> TestApp {
         autotask_discovery_url: options.autotask_discovery_url,
         request_timeout_secs: 30,
         autotask_allowed_hosts: Vec::new(),
+        metrics_public: options.metrics_public,
     };
     start_app(backend, args, std::sync::Arc::new(dir)).await
 }

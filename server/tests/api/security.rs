@@ -23,6 +23,7 @@ both_databases!(
     sign_in_only_redirects_to_a_path_on_this_site,
     parallel_guesses_check_few_passwords_with_bounded_memory,
     the_demo_login_stops_working_when_demo_mode_is_off,
+    made_up_methods_do_not_grow_the_metrics,
 );
 
 /// What a fake host answers besides ZoneInformation.
@@ -297,4 +298,17 @@ async fn the_demo_login_stops_working_when_demo_mode_is_off(backend: Backend) {
     assert_eq!(replay.status(), StatusCode::UNAUTHORIZED, "the demo session ended");
     let again = plain.restart_with(|args| args.demo = true).await;
     again.signed_in(email, password).await;
+}
+
+/// Each HTTP method a client makes up would be a new metrics series; they share "other".
+async fn made_up_methods_do_not_grow_the_metrics(backend: Backend) {
+    let app = spawn_with(backend, Options { metrics_token: Some("scrape".into()), ..Options::default() }).await;
+    let client = reqwest::Client::new();
+    for i in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("BREW{i}").as_bytes()).unwrap();
+        client.request(method, app.url("/")).send().await.unwrap();
+    }
+    let metrics = client.get(app.url("/metrics")).bearer_auth("scrape").send().await.unwrap().text().await.unwrap();
+    assert!(!metrics.contains("BREW"), "{metrics}");
+    assert!(metrics.contains("method=\"other\""), "{metrics}");
 }
