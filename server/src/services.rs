@@ -7,3 +7,4 @@ pub mod companies;
 pub mod connection;
 pub mod map;
 pub mod tickets;
+pub mod user_calls;

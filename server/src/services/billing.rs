@@ -12,6 +12,7 @@ use crate::autotask::{AutotaskClient, AutotaskError, Filter, Query};
 use crate::db::{audit, now_ms, Db};
 use crate::error::{autotask_problem, SqlxResultExt};
 use crate::services::connection::SqlAutotaskSettings;
+use crate::services::user_calls::UserCall;
 use app::error::AppError;
 use app::services::BillingService;
 use app::types::billing::{
@@ -121,6 +122,7 @@ impl BillingService for SqlBilling {
     }
 
     async fn services(&self, partner_id: i64) -> Result<Vec<ServiceOption>, AppError> {
+        self.settings.spend(partner_id, UserCall::Services)?;
         let client = self.client(partner_id).await?;
         service_options(&client, None).await.map_err(autotask_problem)
     }
@@ -190,6 +192,9 @@ impl BillingService for SqlBilling {
         let full = match self.cached_preview(partner_id, now_ms()).filter(|_| !query.refresh) {
             Some(full) => full,
             None => {
+                if query.refresh {
+                    self.settings.spend(partner_id, UserCall::RefreshPreview)?;
+                }
                 let client = self.client(partner_id).await?;
                 let mut full = push::preview(&self.db, &client, partner_id, None).await.map_err(push_problem)?;
                 full.currency = push::internal_currency(&client).await;

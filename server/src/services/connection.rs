@@ -2,6 +2,7 @@
 //! stored, the zone discovered on save, the partner's one client handed to every feature,
 //! and "Test connection" that says exactly what is wrong.
 
+use super::user_calls::{UserCall, UserCalls};
 use crate::autotask::{AutotaskClient, AutotaskClients, AutotaskError, Credentials, Filter, PartnerConnection, Query};
 use crate::crypto::MasterKey;
 use crate::db::connection::{self as store, NewConnection};
@@ -18,6 +19,7 @@ pub struct SqlAutotaskSettings {
     db: Db,
     key: Arc<MasterKey>,
     clients: Arc<AutotaskClients>,
+    user_calls: UserCalls,
 }
 
 fn secret_context(partner_id: i64) -> String {
@@ -46,7 +48,12 @@ fn failed(at: i64, cause: &str, message: String) -> ConnectionTest {
 impl SqlAutotaskSettings {
     /// Settings on this database; secrets sealed with `key`; clients from the registry.
     pub fn new(db: Db, key: Arc<MasterKey>, clients: Arc<AutotaskClients>) -> Self {
-        Self { db, key, clients }
+        Self { db, key, clients, user_calls: UserCalls::default() }
+    }
+
+    /// Counts a user's on-demand Autotask action for the partner (see `user_calls.rs`).
+    pub fn spend(&self, partner_id: i64, call: UserCall) -> Result<(), AppError> {
+        self.user_calls.spend(partner_id, call)
     }
 
     /// The partner's client (for imports, billing, tickets and the pages): the one client
@@ -128,6 +135,7 @@ impl AutotaskSettings for SqlAutotaskSettings {
     }
 
     async fn test(&self, actor: &CurrentUser) -> Result<ConnectionTest, AppError> {
+        self.spend(actor.partner_id, UserCall::TestConnection)?;
         let at = now_ms();
         let client = match self.client(actor.partner_id).await {
             Ok(c) => c,

@@ -18,6 +18,7 @@ pub use export::{csv, export};
 use crate::db::{audit, Db};
 use crate::error::SqlxResultExt;
 use crate::services::connection::SqlAutotaskSettings;
+use crate::services::user_calls::UserCall;
 use app::error::AppError;
 use app::services::CustomerMapService;
 use app::types::map::{CompanyMapPage, ContractOption, CustomerMapPage, Flag, FlagCode, MapChange, MapHistoryEntry, MapQuery, MapSaved};
@@ -79,6 +80,7 @@ impl CustomerMapService for SqlCustomerMap {
     }
 
     async fn contracts(&self, partner_id: i64, customer_id: i64) -> Result<Vec<ContractOption>, AppError> {
+        self.settings.spend(partner_id, UserCall::Contracts)?;
         self.customer_contracts(partner_id, customer_id).await
     }
 

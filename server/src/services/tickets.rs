@@ -14,6 +14,7 @@ use crate::autotask::client::AutotaskClient;
 use crate::db::{audit, dispatch, events, now_ms, tickets as store, Db};
 use crate::error::{autotask_problem, SqlxResultExt};
 use crate::services::connection::SqlAutotaskSettings;
+use crate::services::user_calls::UserCall;
 use app::error::AppError;
 use app::services::TicketService;
 use app::types::tickets::{
@@ -106,6 +107,7 @@ impl TicketService for SqlTickets {
     }
 
     async fn picklists(&self, partner_id: i64) -> Result<TicketPicklists, AppError> {
+        self.settings.spend(partner_id, UserCall::Picklists)?;
         let client = self.client(partner_id).await?;
         fetch_picklists(&client).await.map_err(autotask_problem)
     }
@@ -168,6 +170,7 @@ impl TicketService for SqlTickets {
     }
 
     async fn test_ticket(&self, actor: &CurrentUser, customer_id: Option<i64>) -> Result<TestTicket, AppError> {
+        self.settings.spend(actor.partner_id, UserCall::TestTicket)?;
         test_ticket::send(&self.db, &self.settings, actor, customer_id).await
     }
 

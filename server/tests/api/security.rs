@@ -24,6 +24,7 @@ both_databases!(
     parallel_guesses_check_few_passwords_with_bounded_memory,
     the_demo_login_stops_working_when_demo_mode_is_off,
     made_up_methods_do_not_grow_the_metrics,
+    buttons_that_spend_the_autotask_budget_are_rate_limited,
 );
 
 /// What a fake host answers besides ZoneInformation.
@@ -311,4 +312,22 @@ async fn made_up_methods_do_not_grow_the_metrics(backend: Backend) {
     let metrics = client.get(app.url("/metrics")).bearer_auth("scrape").send().await.unwrap().text().await.unwrap();
     assert!(!metrics.contains("BREW"), "{metrics}");
     assert!(metrics.contains("method=\"other\""), "{metrics}");
+}
+
+/// Test connection, Get contracts and the other on-demand Autotask calls may be pressed 20
+/// times in a row per partner; then they say to wait, and another partner is unaffected.
+async fn buttons_that_spend_the_autotask_budget_are_rate_limited(backend: Backend) {
+    let sb = sandbox().await;
+    let app = spawn_with(backend, Options { autotask_discovery_url: Some(format!("{}/ATServicesRest/", sb.base_url())), ..Options::default() }).await;
+    let (a, b) = (app.partner("Budget A").await, app.partner("Budget B").await);
+    let (admin_a, admin_b) = (app.signed_in(&a.email, &a.password).await, app.signed_in(&b.email, &b.password).await);
+    admin_a.ok("save_autotask_connection", &connection(USERNAME, SECRET, "")).await;
+    admin_b.ok("save_autotask_connection", &connection(USERNAME, SECRET, "")).await;
+    for _ in 0..20 {
+        assert_eq!(admin_a.ok("test_autotask_connection", &[]).await["ok"], true);
+    }
+    let (status, e) = admin_a.err("test_autotask_connection", &[]).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(matches!(&e, app::error::AppError::TooManyAttempts(m) if m.contains("Test connection") && m.contains("Try again in")), "{e:?}");
+    assert_eq!(admin_b.ok("test_autotask_connection", &[]).await["ok"], true, "partner B has its own allowance");
 }
