@@ -2,7 +2,7 @@
 //! bearer tokens. Every route is declared in [`routes`]: the router, the OpenAPI document
 //! and the access tests all read that one list, so a route cannot skip its check.
 
-mod body;
+pub mod body;
 pub mod customers;
 pub mod error;
 pub mod events;
@@ -83,7 +83,7 @@ pub fn routes() -> Vec<ApiRoute> {
             method: Method::POST,
             path: "/api/v1/customers",
             access: Access::Token,
-            summary: "Registers or updates the backup platform's customers (up to 1,000 per call), keyed by your own reference; they then appear on the Customer Map.",
+            summary: "Registers or updates the backup platform's customers, one or up to 1,000 per call, keyed by your own reference; they then appear on the Customer Map. A batch answers per customer; a single invalid customer answers 422 naming the field.",
             request_schema: Some(crate::machine_api::customers::request_schema),
             response_schema: crate::machine_api::customers::response_schema,
             handler: axum::routing::post(crate::machine_api::customers::upsert),
@@ -119,7 +119,13 @@ pub fn router(state: AppState) -> Router<AppState> {
         };
         router = router.route(route.path, handler);
     }
-    router.fallback(|| async { ApiError::NotFound("There is no such API route. See /api/v1/openapi.json.".into()) })
+    // Unknown paths under /api/v1 answer the API's JSON 404, not the console's HTML page
+    // (the site's fallback handles everything else).
+    let no_route = || async { ApiError::NotFound("There is no such API route. See /api/v1/openapi.json.".into()) };
+    router
+        .route("/api/v1", axum::routing::any(no_route))
+        .route("/api/v1/{*rest}", axum::routing::any(no_route))
+        .layer(axum::extract::DefaultBodyLimit::max(crate::machine_api::body::MAX_BODY_BYTES))
 }
 
 async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Response {

@@ -1,7 +1,7 @@
 //! `POST /api/v1/customers`: the backup platform registers its customers (by its own
 //! reference) so the Customer Map can match them to Autotask companies.
 
-use super::body::{Item, OneOrBatch, MAX_BATCH};
+use super::body::{text, Item, OneOrBatch, MAX_BATCH};
 use super::error::{ApiError, FieldError};
 use crate::db::tokens::ApiCaller;
 use crate::db::{self, audit, now_ms};
@@ -31,7 +31,7 @@ pub struct Incoming {
 impl Item for Incoming {
     const KEY: &'static str = "customers";
     const WHAT: &'static str = "customer";
-    const ALONE: bool = false;
+    const CODE: &'static str = "invalid_customer";
 }
 
 /// What was done with one customer.
@@ -78,11 +78,12 @@ pub struct CustomersAnswer {
 pub fn request_schema() -> Value {
     let mut item = super::schema::of::<Incoming>();
     item["required"] = json!(["ref", "name"]);
-    json!({
-        "type": "object", "required": [Incoming::KEY],
-        "properties": {Incoming::KEY: {"type": "array", "maxItems": MAX_BATCH, "items": item}},
-        "examples": [{"customers": [{"ref": "cust-1042", "name": "Acme Dental Inc", "country": "US"}]}]
-    })
+    super::schema::one_or_batch(
+        item,
+        Incoming::KEY,
+        MAX_BATCH,
+        json!([{"ref": "cust-1042", "name": "Acme Dental Inc", "country": "US"}, {"customers": [{"ref": "cust-1043", "name": "Birch Law LLP", "country": "GB"}]}]),
+    )
 }
 
 /// OpenAPI response schema.
@@ -91,27 +92,25 @@ pub fn response_schema() -> Value {
 }
 
 /// Validates one customer: (reference, name, country) or the field at fault.
-fn validate(c: &Incoming, index: usize) -> Result<(String, String, String), CustomerResult> {
-    let reference = c.reference.as_deref().map(str::trim).unwrap_or_default().to_string();
-    let invalid = |field: &str, message: &str| CustomerResult {
-        reference: reference.clone(),
-        status: CustomerStatus::Invalid,
-        customer_id: None,
-        error: Some(FieldError::new(format!("customers[{index}].{field}"), message)),
-    };
-    if reference.is_empty() || reference.len() > 200 {
-        return Err(invalid("ref", "Give each customer your own reference (1 to 200 characters)."));
+fn validate(c: &Incoming, prefix: &str) -> Result<(String, String, String), FieldError> {
+    let field = |f: &str| format!("{prefix}{f}");
+    let reference = text(c.reference.as_deref(), &field("ref"), 200, false)?;
+    if reference.is_empty() {
+        return Err(FieldError::new(field("ref"), "Give each customer your own reference (1 to 200 characters)."));
     }
-    let name = c.name.as_deref().map(str::trim).unwrap_or_default().to_string();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(invalid("name", "Give the customer a name (1 to 200 characters)."));
+    let name = text(c.name.as_deref(), &field("name"), 200, false)?;
+    if name.is_empty() {
+        return Err(FieldError::new(field("name"), "Give the customer a name (1 to 200 characters)."));
     }
-    let country = c.country.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("US").to_ascii_uppercase();
+    let country = text(c.country.as_deref(), &field("country"), 2, false).map_err(|_| FieldError::new(field("country"), COUNTRY))?;
+    let country = if country.is_empty() { "US".to_string() } else { country.to_ascii_uppercase() };
     if rust_iso3166::from_alpha2(&country).is_none() {
-        return Err(invalid("country", "Use an ISO 3166-1 alpha-2 country code such as US, GB or DE."));
+        return Err(FieldError::new(field("country"), COUNTRY));
     }
     Ok((reference, name, country))
 }
+
+const COUNTRY: &str = "Use an ISO 3166-1 alpha-2 country code such as US, GB or DE.";
 
 /// The handler.
 pub async fn upsert(
@@ -119,23 +118,27 @@ pub async fn upsert(
     Extension(caller): Extension<ApiCaller>,
     body: OneOrBatch<Incoming>,
 ) -> Result<Json<CustomersAnswer>, ApiError> {
-    let results = write(&state, caller.partner_id, &caller.token_name, &body.items).await.map_err(|e| {
+    let results = write(&state, caller.partner_id, &caller.token_name, &body).await.map_err(|e| {
         crate::error::internal(e);
         ApiError::Internal("Something went wrong on our side; nothing was saved. Retry the call.".into())
     })?;
-    Ok(Json(CustomersAnswer { results }))
+    match body.single_error(results.first().and_then(|r| r.error.as_ref())) {
+        Some(e) => Err(e),
+        None => Ok(Json(CustomersAnswer { results })),
+    }
 }
 
-async fn write(state: &AppState, partner_id: i64, token_name: &str, customers: &[Incoming]) -> Result<Vec<CustomerResult>, sqlx::Error> {
+async fn write(state: &AppState, partner_id: i64, token_name: &str, body: &OneOrBatch<Incoming>) -> Result<Vec<CustomerResult>, sqlx::Error> {
     let now = now_ms();
-    let mut results = Vec::with_capacity(customers.len());
+    let mut results = Vec::with_capacity(body.items.len());
     let (mut created, mut updated) = (0, 0);
     let mut tx = state.db.begin().await?;
-    for (index, c) in customers.iter().enumerate() {
-        let (reference, name, country) = match validate(c, index) {
+    for (index, c) in body.items.iter().enumerate() {
+        let (reference, name, country) = match c.as_ref().map_err(Clone::clone).and_then(|c| validate(c, &body.prefix(index))) {
             Ok(v) => v,
-            Err(e) => {
-                results.push(e);
+            Err(error) => {
+                let sent = c.as_ref().ok().and_then(|c| c.reference.clone()).unwrap_or_default();
+                results.push(CustomerResult { reference: sent, status: CustomerStatus::Invalid, customer_id: None, error: Some(error) });
                 continue;
             }
         };
@@ -213,13 +216,16 @@ pub enum CustomerKey {
     Ref(String),
     /// `customer_id`.
     Id(i64),
+    /// Both, which must name the same customer.
+    Both(String, i64),
 }
 
 impl CustomerKey {
-    /// From the two optional fields (the reference wins); the error names the field.
+    /// From the two optional fields; the error names the field.
     pub fn from_fields(reference: Option<&str>, id: Option<i64>, field: impl Fn(&str) -> String, whose: &str) -> Result<Self, (String, String)> {
         match (reference.map(str::trim).filter(|s| !s.is_empty()), id) {
-            (Some(r), _) => Ok(Self::Ref(r.to_string())),
+            (Some(r), Some(id)) => Ok(Self::Both(r.to_string(), id)),
+            (Some(r), None) => Ok(Self::Ref(r.to_string())),
             (None, Some(id)) => Ok(Self::Id(id)),
             (None, None) => Err((field("customer_ref"), format!("Say whose {whose} it is: customer_ref (your reference) or customer_id."))),
         }
@@ -232,6 +238,10 @@ impl CustomerKey {
                 ("customer_ref", format!("No customer has the reference \u{201c}{r}\u{201d}. Register it first with POST /api/v1/customers."))
             }
             Self::Id(id) => ("customer_id", format!("There is no customer {id}.")),
+            Self::Both(r, id) => (
+                "customer_id",
+                format!("customer_ref \u{201c}{r}\u{201d} and customer_id {id} are not the same customer: give one of them, or both of the same customer."),
+            ),
         }
     }
 }
@@ -242,15 +252,23 @@ pub async fn resolve<'k>(
     partner_id: i64,
     keys: impl Iterator<Item = &'k CustomerKey>,
 ) -> Result<std::collections::HashMap<CustomerKey, i64>, sqlx::Error> {
+    let keys: Vec<&CustomerKey> = keys.collect();
     let (mut refs, mut ids): (Vec<String>, Vec<i64>) = (Vec::new(), Vec::new());
-    for k in keys {
+    for k in &keys {
         match k {
-            CustomerKey::Ref(r) => refs.push(r.clone()),
+            CustomerKey::Ref(r) | CustomerKey::Both(r, _) => refs.push(r.clone()),
             CustomerKey::Id(i) => ids.push(*i),
         }
     }
     let (by_ref, found) = db::customers::resolve(db, partner_id, &refs, &ids).await?;
     let mut out: std::collections::HashMap<CustomerKey, i64> = by_ref.into_iter().map(|(r, id)| (CustomerKey::Ref(r), id)).collect();
     out.extend(found.into_iter().map(|id| (CustomerKey::Id(id), id)));
+    for k in keys {
+        if let CustomerKey::Both(r, id) = k {
+            if out.get(&CustomerKey::Ref(r.clone())) == Some(id) {
+                out.insert(k.clone(), *id);
+            }
+        }
+    }
     Ok(out)
 }

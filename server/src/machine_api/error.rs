@@ -17,6 +17,8 @@ pub enum ApiError {
     Unauthorized(String),
     /// 404: no such route.
     NotFound(String),
+    /// 413: the body is over the size limit.
+    TooLarge(String),
     /// 422: the one item sent is invalid (a batch answers per item instead).
     Invalid {
         /// invalid_event, invalid_usage, ...
@@ -57,8 +59,8 @@ pub struct ErrorBody {
 /// Code, message, and the field when one is at fault.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Machine-readable: invalid_body, unauthorized, not_found, invalid_event,
-    /// invalid_usage, unavailable, internal.
+    /// Machine-readable: invalid_body, unauthorized, not_found, too_large,
+    /// invalid_event, invalid_usage, invalid_customer, unavailable, internal.
     pub code: String,
     /// For people.
     pub message: String,
@@ -73,6 +75,7 @@ impl ApiError {
             Self::BadBody(m) => (StatusCode::BAD_REQUEST, "invalid_body", m, None),
             Self::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m, None),
             Self::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, None),
+            Self::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m, None),
             Self::Invalid { code, error } => (StatusCode::UNPROCESSABLE_ENTITY, code, &error.message, Some(&error.field)),
             Self::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", m, None),
             Self::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", m, None),
@@ -117,6 +120,7 @@ mod tests {
             (ApiError::BadBody("x".into()), 400, "invalid_body"),
             (ApiError::Unauthorized("x".into()), 401, "unauthorized"),
             (ApiError::NotFound("x".into()), 404, "not_found"),
+            (ApiError::TooLarge("x".into()), 413, "too_large"),
             (ApiError::Invalid { code: "invalid_event", error: FieldError::new("type", "x") }, 422, "invalid_event"),
             (ApiError::Unavailable("x".into()), 503, "unavailable"),
             (ApiError::Internal("x".into()), 500, "internal"),

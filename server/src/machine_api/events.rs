@@ -2,7 +2,7 @@
 //! tied to a Taskbridge customer, and stored durably before the answer; the sender's id
 //! makes a repeat the same event (answered `duplicate`, stored once).
 
-use super::body::{Item, OneOrBatch, MAX_BATCH};
+use super::body::{text, timestamp, Item, OneOrBatch, MAX_BATCH};
 use super::error::{ApiError, FieldError};
 use crate::db::now_ms;
 use crate::db::tokens::ApiCaller;
@@ -54,6 +54,7 @@ pub struct Incoming {
 impl Item for Incoming {
     const KEY: &'static str = "events";
     const WHAT: &'static str = "event";
+    const CODE: &'static str = "invalid_event";
 }
 
 /// What was done with one event.
@@ -135,46 +136,37 @@ struct Valid {
     occurred_at: i64,
 }
 
-fn text(v: &Option<String>) -> String {
-    v.as_deref().map(str::trim).unwrap_or_default().to_string()
-}
-
 /// Checks one event; the error names the field (`events[3].severity`).
-fn validate(e: &Incoming, prefix: &str) -> Result<Valid, FieldError> {
+fn validate(e: &Incoming, prefix: &str, now: i64) -> Result<Valid, FieldError> {
     let field = |name: &str| format!("{prefix}{name}");
     let fail = |name: &str, message: String| FieldError::new(field(name), message);
-    let id = text(&e.id);
-    if id.is_empty() || id.len() > 200 {
+    let id = text(e.id.as_deref(), &field("id"), 200, false)?;
+    if id.is_empty() {
         return Err(fail("id", "Give each event your own id (1 to 200 characters); a repeat of an id is the same event.".into()));
     }
-    let customer = CustomerKey::from_fields(e.customer_ref.as_deref(), e.customer_id, field, "event").map_err(|(f, m)| FieldError::new(f, m))?;
-    let device = text(&e.device);
-    if device.is_empty() || device.len() > 200 {
+    let reference = e.customer_ref.as_deref().map(|r| text(Some(r), &field("customer_ref"), 200, false)).transpose()?;
+    let customer = CustomerKey::from_fields(reference.as_deref(), e.customer_id, field, "event").map_err(|(f, m)| FieldError::new(f, m))?;
+    let device = text(e.device.as_deref(), &field("device"), 200, false)?;
+    if device.is_empty() {
         return Err(fail("device", "Name the device or appliance (1 to 200 characters).".into()));
     }
-    let job = text(&e.job);
-    if job.len() > 200 {
-        return Err(fail("job", "The job name is longer than 200 characters.".into()));
-    }
-    let raw_type = text(&e.event_type);
+    let job = text(e.job.as_deref(), &field("job"), 200, false)?;
+    let raw_type = text(e.event_type.as_deref(), &field("type"), 100, false)?;
     let Some(event_type) = EventType::parse(&raw_type) else {
         return Err(fail(
             "type",
             format!("Unknown event type \u{201c}{raw_type}\u{201d}. Use one of: {}.", EVENT_TYPES.iter().map(|t| t.1).collect::<Vec<_>>().join(", ")),
         ));
     };
-    let raw_severity = text(&e.severity).to_ascii_lowercase();
+    let raw_severity = text(e.severity.as_deref(), &field("severity"), 20, false)?.to_ascii_lowercase();
     let Some(severity) = SEVERITIES.iter().find(|s| **s == raw_severity).copied() else {
         return Err(fail("severity", "Severity must be ok, warning or error.".into()));
     };
-    let message = text(&e.message);
-    if message.chars().count() > 4000 {
-        return Err(fail("message", "The message is longer than 4,000 characters.".into()));
+    if event_type.is_recovery() && severity == "error" {
+        return Err(fail("severity", format!("{} is a recovery: its severity is ok (or warning), not error.", event_type.code())));
     }
-    let occurred_at = match chrono::DateTime::parse_from_rfc3339(&text(&e.occurred_at)) {
-        Ok(t) => t.timestamp_millis(),
-        Err(_) => return Err(fail("occurred_at", "Give the time as RFC 3339 with a zone, e.g. 2026-11-22T03:12:00Z.".into())),
-    };
+    let message = text(e.message.as_deref(), &field("message"), 4000, true)?;
+    let occurred_at = timestamp(e.occurred_at.as_deref().unwrap_or(""), &field("occurred_at"), now, "2026-11-22T03:12:00Z")?;
     Ok(Valid { id, customer, device, job, event_type, severity, message, occurred_at })
 }
 
@@ -184,16 +176,18 @@ pub async fn receive(
     Extension(caller): Extension<ApiCaller>,
     body: OneOrBatch<Incoming>,
 ) -> Result<Json<EventsAnswer>, ApiError> {
-    let checked: Vec<Result<Valid, FieldError>> = body.items.iter().enumerate().map(|(i, e)| validate(e, &body.prefix(i))).collect();
+    let now = now_ms();
+    let checked: Vec<Result<Valid, FieldError>> =
+        body.items.iter().enumerate().map(|(i, e)| e.as_ref().map_err(Clone::clone).and_then(|e| validate(e, &body.prefix(i), now))).collect();
     let (accepted, results) = store(&state, caller.partner_id, checked, &body)
         .await
         .map_err(|e| ApiError::unavailable(e, "The events could not be stored; none of this call was accepted. Retry it (ids make retries safe)."))?;
     if accepted > 0 {
         state.dispatch_wake.notify_one();
     }
-    match results.first() {
-        Some(EventResult { error: Some(error), .. }) if body.single => Err(ApiError::Invalid { code: "invalid_event", error: error.clone() }),
-        _ => Ok(Json(EventsAnswer { accepted, results })),
+    match body.single_error(results.first().and_then(|r| r.error.as_ref())) {
+        Some(e) => Err(e),
+        None => Ok(Json(EventsAnswer { accepted, results })),
     }
 }
 
@@ -210,7 +204,7 @@ async fn store(
     let mut results: Vec<EventResult> = Vec::with_capacity(checked.len());
     let mut rows: Vec<(usize, Valid, i64)> = Vec::new();
     for (i, c) in checked.into_iter().enumerate() {
-        let sent_id = body.items[i].id.clone().unwrap_or_default();
+        let sent_id = body.items[i].as_ref().ok().and_then(|e| e.id.clone()).unwrap_or_default();
         match c {
             Err(error) => results.push(EventResult::invalid(&sent_id, error)),
             Ok(v) => match customers.get(&v.customer) {

@@ -3,7 +3,7 @@
 //! repeat replaces the quantity (or changes nothing), so retries are safe; a storage
 //! measurement older than the stored one is ignored.
 
-use super::body::{Item, OneOrBatch, MAX_BATCH};
+use super::body::{text, timestamp, Item, OneOrBatch, MAX_BATCH};
 use super::error::{ApiError, FieldError};
 use crate::db::tokens::ApiCaller;
 use crate::db::{self, now_ms};
@@ -42,6 +42,7 @@ pub struct Incoming {
 impl Item for Incoming {
     const KEY: &'static str = "usage";
     const WHAT: &'static str = "usage report";
+    const CODE: &'static str = "invalid_usage";
 }
 
 /// What was done with one report.
@@ -127,15 +128,17 @@ struct Valid {
 fn validate(u: &Incoming, prefix: &str, now: i64) -> Result<Valid, FieldError> {
     let field = |f: &str| format!("{prefix}{f}");
     let fail = |f: &str, message: String| FieldError::new(field(f), message);
-    let customer = CustomerKey::from_fields(u.customer_ref.as_deref(), u.customer_id, field, "usage").map_err(|(f, m)| FieldError::new(f, m))?;
-    let code = u.product.as_deref().map(str::trim).unwrap_or_default();
+    let reference = u.customer_ref.as_deref().map(|r| text(Some(r), &field("customer_ref"), 200, false)).transpose()?;
+    let customer = CustomerKey::from_fields(reference.as_deref(), u.customer_id, field, "usage").map_err(|(f, m)| FieldError::new(f, m))?;
+    let code = text(u.product.as_deref(), &field("product"), 100, false)?;
+    let code = code.as_str();
     let Some(p) = product(code) else {
         return Err(fail(
             "product",
             format!("Unknown product \u{201c}{code}\u{201d}. Use one of: {}.", PRODUCTS.iter().map(|p| p.code).collect::<Vec<_>>().join(", ")),
         ));
     };
-    let period = u.period.as_deref().map(str::trim).unwrap_or_default().to_string();
+    let period = text(u.period.as_deref(), &field("period"), 20, false)?;
     let valid_period = period.len() == 7
         && period.as_bytes()[4] == b'-'
         && period[..4].parse::<u32>().is_ok_and(|y| (2000..=2100).contains(&y))
@@ -153,10 +156,7 @@ fn validate(u: &Incoming, prefix: &str, now: i64) -> Result<Valid, FieldError> {
         return Err(fail("quantity", format!("{} is a count of {}s: give a whole number.", p.label, p.unit)));
     }
     let measured_at = match u.measured_at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(t) => match chrono::DateTime::parse_from_rfc3339(t) {
-            Ok(t) => t.timestamp_millis(),
-            Err(_) => return Err(fail("measured_at", "Give the time as RFC 3339 with a zone, e.g. 2026-11-22T02:00:00Z.".into())),
-        },
+        Some(t) => timestamp(t, &field("measured_at"), now, "2026-11-22T02:00:00Z")?,
         None if p.storage => return Err(fail("measured_at", format!("{} is measured: say when (measured_at).", p.label))),
         None => now,
     };
@@ -172,15 +172,16 @@ pub async fn receive(
     let results = store(&state, caller.partner_id, &body).await.map_err(|e| {
         ApiError::unavailable(e, "The usage could not be stored; none of this call was. Retry it (reports are keyed, so retries are safe).")
     })?;
-    match results.first() {
-        Some(UsageResult { error: Some(error), .. }) if body.single => Err(ApiError::Invalid { code: "invalid_usage", error: error.clone() }),
-        _ => Ok(Json(UsageAnswer { results })),
+    match body.single_error(results.first().and_then(|r| r.error.as_ref())) {
+        Some(e) => Err(e),
+        None => Ok(Json(UsageAnswer { results })),
     }
 }
 
 async fn store(state: &AppState, partner_id: i64, body: &OneOrBatch<Incoming>) -> Result<Vec<UsageResult>, sqlx::Error> {
     let now = now_ms();
-    let checked: Vec<Result<Valid, FieldError>> = body.items.iter().enumerate().map(|(i, u)| validate(u, &body.prefix(i), now)).collect();
+    let checked: Vec<Result<Valid, FieldError>> =
+        body.items.iter().enumerate().map(|(i, u)| u.as_ref().map_err(Clone::clone).and_then(|u| validate(u, &body.prefix(i), now))).collect();
     // The partner's customers named in the call.
     let customers =
         crate::machine_api::customers::resolve(&state.db, partner_id, checked.iter().filter_map(|c| c.as_ref().ok().map(|v| &v.customer))).await?;

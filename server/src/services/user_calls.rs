@@ -41,10 +41,12 @@ impl UserCall {
     }
 }
 
+type Key = (i64, UserCall);
+
 /// The limiter, shared by every service of the process.
 #[derive(Clone)]
 pub struct UserCalls {
-    limiter: Arc<RateLimiter<(i64, UserCall), HashMapStateStore<(i64, UserCall)>, DefaultClock>>,
+    limiter: Arc<RateLimiter<Key, HashMapStateStore<Key>, DefaultClock>>,
     clock: DefaultClock,
 }
 

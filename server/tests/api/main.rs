@@ -9,6 +9,7 @@ mod billing;
 mod companies;
 mod connection;
 mod events;
+mod fuzz;
 mod helpers;
 mod map;
 mod security;

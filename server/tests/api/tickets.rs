@@ -458,8 +458,8 @@ async fn a_process_killed_mid_dispatch_loses_and_duplicates_nothing(backend: Bac
     for round in 0..3 {
         for c in 0..customers {
             for d in ["FS01", "FS02", "FS03"] {
-                let t = if round == 2 && d == "FS03" { "backup_ok" } else { "backup_failed" };
-                events.push(json!({"id": format!("k{round}-{c}-{d}"), "customer_ref": format!("c{c}"), "device": d, "type": t, "severity": "error", "occurred_at": "2026-11-22T03:00:00Z"}));
+                let (t, severity) = if round == 2 && d == "FS03" { ("backup_ok", "ok") } else { ("backup_failed", "error") };
+                events.push(json!({"id": format!("k{round}-{c}-{d}"), "customer_ref": format!("c{c}"), "device": d, "type": t, "severity": severity, "occurred_at": "2026-11-22T03:00:00Z"}));
             }
         }
     }
