@@ -63,7 +63,7 @@ pub async fn map(customers: usize, companies: usize, database_url: Option<String
     let dir = std::env::temp_dir().join(format!("taskbridge-bench-map-{}", server::crypto::random_token(6).to_lowercase()));
     std::fs::create_dir_all(&dir)?;
     let args = ServeArgs {
-        store: StoreArgs { data_dir: dir.clone(), database_url, master_key: None },
+        store: StoreArgs { data_dir: dir.clone(), database_url, master_key: None, master_key_file: None },
         listen: "127.0.0.1:0".parse()?,
         site_root: "target/site".into(),
         demo: false,
@@ -285,7 +285,7 @@ pub async fn events(
     let dir = std::env::temp_dir().join(format!("taskbridge-bench-events-{}", server::crypto::random_token(6).to_lowercase()));
     std::fs::create_dir_all(&dir)?;
     let args = ServeArgs {
-        store: StoreArgs { data_dir: dir.clone(), database_url, master_key: None },
+        store: StoreArgs { data_dir: dir.clone(), database_url, master_key: None, master_key_file: None },
         listen: "127.0.0.1:0".parse()?,
         site_root: "target/site".into(),
         demo: false,
@@ -524,7 +524,7 @@ pub async fn billing(customers: usize, changed_pct: usize, latency_ms: u64) -> a
     let dir = std::env::temp_dir().join(format!("taskbridge-bench-billing-{}", server::crypto::random_token(6).to_lowercase()));
     std::fs::create_dir_all(&dir)?;
     let args = ServeArgs {
-        store: StoreArgs { data_dir: dir.clone(), database_url: None, master_key: None },
+        store: StoreArgs { data_dir: dir.clone(), database_url: None, master_key: None, master_key_file: None },
         listen: "127.0.0.1:0".parse()?,
         site_root: "target/site".into(),
         demo: false,

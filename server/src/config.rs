@@ -47,12 +47,30 @@ pub struct StoreArgs {
     /// `postgres://...` to use PostgreSQL (several instances); default: SQLite in the data directory.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
-    /// Base64 of 32 bytes that encrypts partner secrets; generated into the data directory if unset.
-    #[arg(long, env = "TASKBRIDGE_MASTER_KEY", hide_env_values = true, hide = true)]
+    /// Base64 of 32 bytes that encrypts partner secrets, from the environment only
+    /// (`TASKBRIDGE_MASTER_KEY`: a command-line flag would show it in the process list).
+    #[arg(skip = std::env::var("TASKBRIDGE_MASTER_KEY").ok())]
     pub master_key: Option<String>,
+    /// A file holding the master key (base64 of 32 bytes), e.g. a mounted secret.
+    /// Without it or TASKBRIDGE_MASTER_KEY, a key is generated into the data directory.
+    #[arg(long, env = "TASKBRIDGE_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
 }
 
 impl StoreArgs {
+    /// The configured master key: the environment's, else the key file's, else none.
+    pub fn configured_master_key(&self) -> anyhow::Result<Option<String>> {
+        if let Some(key) = self.master_key.clone().filter(|k| !k.trim().is_empty()) {
+            return Ok(Some(key));
+        }
+        match &self.master_key_file {
+            Some(path) => {
+                Ok(Some(std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading the master key file {}: {e}", path.display()))?))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// The database URL: the configured one, or the SQLite file in the data directory.
     pub fn database_url(&self) -> String {
         match &self.database_url {
@@ -138,4 +156,20 @@ pub struct CreatePartnerArgs {
     /// Read the password from this file (first line) instead of prompting.
     #[arg(long)]
     pub password_file: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn the_master_key_never_comes_from_a_flag() {
+        assert!(Cli::try_parse_from(["taskbridge", "serve", "--master-key", "c2VjcmV0"]).is_err(), "a flag would show the key in the process list");
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("key");
+        std::fs::write(&file, "a2V5LWZyb20tZmlsZQ==").unwrap_or_else(|e| panic!("{e}"));
+        let store = StoreArgs { data_dir: dir.path().into(), database_url: None, master_key: None, master_key_file: Some(file) };
+        assert_eq!(store.configured_master_key().unwrap_or_else(|e| panic!("{e}")).as_deref(), Some("a2V5LWZyb20tZmlsZQ=="));
+    }
 }

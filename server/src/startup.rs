@@ -32,7 +32,8 @@ use tower_http::trace::TraceLayer;
 pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
     let db = Db::connect(&args.store.database_url()).await?;
     db.migrate().await?;
-    let master_key = MasterKey::load_or_create(args.store.master_key.as_deref(), &args.store.data_dir).context("loading the master key")?;
+    let master_key =
+        MasterKey::load_or_create(args.store.configured_master_key()?.as_deref(), &args.store.data_dir).context("loading the master key")?;
     let policy = AuthPolicy {
         idle_ms: args.session_idle_minutes.max(1) * 60_000,
         absolute_ms: args.session_max_hours.max(1) * 3_600_000,

@@ -120,6 +120,15 @@ impl UserStore for SqlUserStore {
         let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(internal)?.map_err(internal)?;
         let now = now_ms();
         let mut tx = self.db.begin().await.internal()?;
+        let here: Option<i64> = sqlx::query_scalar("select user_id from app_user where partner_id = $1 and email = $2")
+            .bind(actor.partner_id)
+            .bind(&user.email)
+            .fetch_optional(&mut *tx)
+            .await
+            .internal()?;
+        if here.is_some() {
+            return Err(AppError::invalid("email", format!("{} is already a user of this account.", user.email)));
+        }
         let user_id: i64 = sqlx::query_scalar(
             "insert into app_user (partner_id, email, name, role, password_hash, disabled, created_at, updated_at) \
              values ($1, $2, $3, $4, $5, 0, $6, $6) returning user_id",
@@ -132,7 +141,8 @@ impl UserStore for SqlUserStore {
         .bind(now)
         .fetch_one(&mut *tx)
         .await
-        .on_unique(|| AppError::invalid("email", format!("{} already has a Taskbridge account.", user.email)))?;
+        // Taken under another partner: say so without revealing it.
+        .on_unique(|| AppError::invalid("email", "This email address cannot be added. Use another address for this person."))?;
         let summary = format!("Added {} ({}) as {}", user.name, user.email, user.role.label());
         audit::record(&mut *tx, actor.partner_id, &actor.email, "user.create", &summary).await?;
         tx.commit().await.internal()?;

@@ -89,7 +89,7 @@ pub async fn spawn_with(backend: Backend, options: Options) -> TestApp {
         Backend::Postgres => Some(fresh_postgres_database().await),
     };
     let args = ServeArgs {
-        store: StoreArgs { data_dir: dir.path().to_path_buf(), database_url, master_key: None },
+        store: StoreArgs { data_dir: dir.path().to_path_buf(), database_url, master_key: None, master_key_file: None },
         listen: "127.0.0.1:0".parse().unwrap(),
         site_root: "target/site".into(),
         demo: options.demo,

@@ -36,7 +36,14 @@ async fn emails_are_unique_across_partners(backend: Backend) {
     let admin_b = app.signed_in(&b.email, &b.password).await;
     let (_, error) =
         admin_b.err("create_user", &[("email", &a.email), ("name", "Dup"), ("role", "admin"), ("password", "long-enough-password")]).await;
-    assert!(error.field_message("email").unwrap().contains("already has a Taskbridge account"));
+    let message = error.field_message("email").unwrap();
+    assert!(
+        message.contains("cannot be added") && !message.contains(&a.email) && !message.contains("account"),
+        "another partner's user is not revealed: {message}"
+    );
+    let (_, here) =
+        admin_b.err("create_user", &[("email", &b.email), ("name", "Dup"), ("role", "admin"), ("password", "long-enough-password")]).await;
+    assert!(here.field_message("email").unwrap().contains("already a user of this account"), "{here:?}");
     let dup = server::db::partners::create_partner(
         &app.state.db,
         &a.name,
