@@ -49,6 +49,8 @@ pub struct SandboxConfig {
     pub faults: Faults,
     /// Requests per rolling hour (Autotask's default is 10,000).
     pub hourly_threshold: usize,
+    /// Listen on an address other machines can reach (its credentials are public).
+    pub allow_remote: bool,
 }
 
 impl Default for SandboxConfig {
@@ -61,6 +63,7 @@ impl Default for SandboxConfig {
             data_file: None,
             faults: Faults::default(),
             hourly_threshold: 10_000,
+            allow_remote: false,
         }
     }
 }
@@ -144,16 +147,50 @@ impl Sandbox {
     }
 }
 
-/// The sandbox's routes: the API and the control endpoint.
+/// The sandbox's routes: the API and the control endpoint (loopback callers only).
 pub fn router(sandbox: Arc<Sandbox>) -> Router {
-    Router::new()
+    let control = Router::new()
         .route("/_sandbox", get(overview))
         .route("/_sandbox/faults", get(get_faults).put(put_faults))
         .route("/_sandbox/stats", get(stats))
         .route("/_sandbox/stats/reset", post(reset_stats))
         .route("/_sandbox/budget/reset", post(reset_budget))
-        .fallback(any(dispatch))
-        .with_state(sandbox)
+        .route_layer(axum::middleware::from_fn(loopback_only));
+    Router::new().merge(control).fallback(any(dispatch)).with_state(sandbox)
+}
+
+/// The control endpoint (which shows the credentials and switches faults) answers only a
+/// caller on this machine that names this machine in `Host` (so a web page cannot reach
+/// it through DNS rebinding).
+async fn loopback_only(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let peer_local = req.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().is_some_and(|c| c.0.ip().is_loopback());
+    let host = req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let name = if host.starts_with('[') {
+        host.split(']').next().map(|h| format!("{h}]")).unwrap_or_default()
+    } else {
+        host.split(':').next().unwrap_or("").to_string()
+    };
+    let host_local = ["localhost", "127.0.0.1", "[::1]"].contains(&name.to_ascii_lowercase().as_str());
+    if peer_local && host_local {
+        next.run(req).await
+    } else {
+        (
+            StatusCode::FORBIDDEN,
+            Json(json!({"error": "the sandbox's control endpoint answers only callers on this machine (Host localhost or 127.0.0.1)"})),
+        )
+            .into_response()
+    }
+}
+
+/// Whether the sandbox may listen on `listen`: loopback only, unless allowed (its
+/// credentials are published, so another machine reaching it reaches a known login).
+pub fn check_listen(listen: SocketAddr, allow_remote: bool) -> anyhow::Result<()> {
+    if !listen.ip().is_loopback() && !allow_remote {
+        anyhow::bail!(
+            "the sandbox listens only on a loopback address (127.0.0.1 or ::1), not {listen}: its credentials are public. Allow it with --allow-remote (TASKBRIDGE_SANDBOX_ALLOW_REMOTE=true)"
+        );
+    }
+    Ok(())
 }
 
 async fn dispatch(state: State<Arc<Sandbox>>, method: http::Method, uri: http::Uri, headers: http::HeaderMap, body: axum::body::Bytes) -> Response {
@@ -245,6 +282,7 @@ impl Drop for RunningSandbox {
 
 /// Starts a sandbox on `listen` (port 0 picks a free port).
 pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<RunningSandbox> {
+    check_listen(listen, config.allow_remote)?;
     let sandbox = Sandbox::new(&config)?;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("binding the sandbox to {listen}: {e}"))?;
     let addr = listener.local_addr()?;
@@ -258,7 +296,7 @@ pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<
                 saver.flush();
             }
         });
-        let _ = axum::serve(listener, app)
+        let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async {
                 let _ = rx.await;
             })

@@ -419,3 +419,26 @@ async fn picklists_carry_the_values_the_product_relies_on() {
     let (_, udfs) = at.get("/Companies/entityInformation/userDefinedFields").await;
     assert!(udfs["fields"].as_array().unwrap().iter().any(|u| u["name"] == "Customer Ranking"));
 }
+
+/// The control endpoint shows the credentials and switches faults: it answers only callers
+/// on this machine that name this machine in `Host` (a page reaching it through DNS
+/// rebinding names its own host), and the sandbox refuses to listen beyond loopback
+/// unless allowed.
+#[tokio::test]
+async fn the_control_endpoint_is_for_this_machine_only() {
+    let sb = sandbox(5).await;
+    let client = Client::new();
+    let overview = client.get(format!("{}/_sandbox", sb.base_url())).send().await.unwrap();
+    assert_eq!(overview.status(), StatusCode::OK);
+    assert!(overview.text().await.unwrap().contains(SECRET));
+    for host in ["evil.example", "evil.example:3300", "10.0.0.5"] {
+        let rebound = client.get(format!("{}/_sandbox", sb.base_url())).header("host", host).send().await.unwrap();
+        assert_eq!(rebound.status(), StatusCode::FORBIDDEN, "{host}");
+        assert!(!rebound.text().await.unwrap().contains(SECRET));
+        let faults = client.put(format!("{}/_sandbox/faults", sb.base_url())).header("host", host).body(r#"{"rate_5xx": 1.0}"#).send().await.unwrap();
+        assert_eq!(faults.status(), StatusCode::FORBIDDEN, "{host}");
+    }
+    assert_eq!(sb.sandbox.faults().rate_5xx, 0.0, "no fault was switched on");
+    let refused = start(SandboxConfig { companies: 1, contacts: 1, ..SandboxConfig::default() }, "0.0.0.0:0".parse().unwrap()).await;
+    assert!(refused.is_err_and(|e| e.to_string().contains("loopback")));
+}

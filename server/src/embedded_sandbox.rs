@@ -34,6 +34,9 @@ pub struct SandboxArgs {
     /// Requests allowed per rolling hour (Autotask's default: 10,000).
     #[arg(long, default_value_t = 10_000)]
     pub hourly_limit: usize,
+    /// Listen on a non-loopback address (its credentials are public: only on a private network).
+    #[arg(long, env = "TASKBRIDGE_SANDBOX_ALLOW_REMOTE", default_value_t = false)]
+    pub allow_remote: bool,
     /// Faults from the start, as the JSON the control endpoint takes, e.g.
     /// '{"rate_429":0.1,"jitter_ms":50}' (overrides --latency-ms when it sets latency_ms).
     #[arg(long)]
@@ -62,6 +65,7 @@ impl SandboxArgs {
             data_file: self.data.clone(),
             faults,
             hourly_threshold: self.hourly_limit,
+            allow_remote: self.allow_remote,
         })
     }
 }
@@ -89,12 +93,12 @@ pub async fn start(addr: Option<SocketAddr>, data_dir: &std::path::Path, demo: b
     let Some(addr) = addr else {
         return Ok(None);
     };
-    let config = sandbox::SandboxConfig { data_file: Some(data_dir.join("sandbox.json")), ..sandbox::SandboxConfig::default() };
+    let allow_remote = std::env::var("TASKBRIDGE_SANDBOX_ALLOW_REMOTE").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+    let config = sandbox::SandboxConfig { data_file: Some(data_dir.join("sandbox.json")), allow_remote, ..sandbox::SandboxConfig::default() };
     let running = sandbox::start(config, addr).await?;
     tracing::info!(
         url = %format!("{}/ATServicesRest/", running.base_url()),
         user = sandbox::api::USERNAME,
-        secret = sandbox::api::SECRET,
         integration_code = sandbox::api::INTEGRATION_CODE,
         "embedded Autotask sandbox is listening"
     );
@@ -142,7 +146,6 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     tracing::info!(
         url = %format!("{}/ATServicesRest/", running.base_url()),
         user = sandbox::api::USERNAME,
-        secret = sandbox::api::SECRET,
         integration_code = sandbox::api::INTEGRATION_CODE,
         control = %format!("{}/_sandbox", running.base_url()),
         "Autotask sandbox is listening"
