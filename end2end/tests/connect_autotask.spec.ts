@@ -1,6 +1,8 @@
 import { test, expect } from "@playwright/test";
-import { createPartner } from "./fixtures/partner";
+import { connectSandbox, createPartner } from "./fixtures/partner";
 import { signIn } from "./fixtures/pages";
+
+const shots = process.env.TB_SHOTS;
 
 test("an admin connects Autotask and the test says exactly what is wrong, then that it works", async ({ page }) => {
   const admin = createPartner("Connect");
@@ -42,4 +44,32 @@ test("an admin connects Autotask and the test says exactly what is wrong, then t
   await expect(page.getByTestId("connection-state")).toHaveText("Autotask: connected");
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Overview" }).click();
   await expect(page.getByTestId("overview-connection")).toHaveText("Connected");
+});
+
+test("the saved secret goes only to Autotask: another host is refused, and a new zone or user needs the secret again", async ({ page, request, baseURL }) => {
+  const admin = createPartner("ZoneRule");
+  await connectSandbox(request, baseURL!, admin);
+  await signIn(page, admin);
+  await page.goto("/setup");
+  const form = page.getByRole("form", { name: "Autotask connection" });
+  await expect(form.getByLabel("Secret", { exact: true })).toHaveAttribute("placeholder", /Saved/);
+  await form.getByLabel("Override the zone").check();
+  await form.getByLabel("Zone REST address").fill("https://webservices3.autotask.net/ATServicesRest/");
+  await form.getByRole("button", { name: "Save" }).click();
+  // Checked in the browser before anything is sent.
+  await expect(form.getByText("Enter the secret again: the username or the zone changed.")).toBeVisible();
+  // With the secret, the server still refuses a host that is not Autotask's.
+  await form.getByLabel("Zone REST address").fill("https://attacker.example/?");
+  await form.getByLabel("Secret", { exact: true }).fill("sandbox-secret");
+  await form.getByRole("button", { name: "Save" }).click();
+  await expect(form.getByText(/must not contain/)).toBeVisible();
+  await form.getByLabel("Zone REST address").fill("https://attacker.example/ATServicesRest/");
+  await form.getByRole("button", { name: "Save" }).click();
+  await expect(form.getByText("attacker.example is not an Autotask host", { exact: false })).toBeVisible();
+  if (shots) await page.screenshot({ path: `${shots}/setup-zone-refused.png`, fullPage: true });
+  // Nothing saved was lost.
+  await page.reload();
+  await expect(form.getByLabel("API username")).toHaveValue("sandbox-api@taskbridge.local");
+  await expect(form.getByLabel("Override the zone")).not.toBeChecked();
+  await expect(form.getByRole("button", { name: "Test connection" })).toBeEnabled();
 });

@@ -15,10 +15,18 @@ pub fn SetupPage() -> impl IntoView {
     let me = expect_context::<crate::components::layout::Me>().0;
     let save = ServerAction::<SaveAutotaskConnection>::new();
     let test = ServerAction::<TestAutotaskConnection>::new();
-    let connection = Resource::new(move || (save.version().get(), test.version().get()), |_| get_autotask_connection());
+    // Reload (and rebuild the form) only after a save that succeeded: a refused one keeps
+    // what was typed and shows why.
+    let saved = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = save.value().get() {
+            saved.update(|n| *n += 1);
+        }
+    });
+    let connection = Resource::new(move || (saved.get(), test.version().get()), |_| get_autotask_connection());
     if let Some(changed) = use_context::<crate::components::layout::ConnectionChanged>() {
         Effect::new(move |_| {
-            let versions = (save.version().get(), test.version().get());
+            let versions = (saved.get(), test.version().get());
             if versions != (0, 0) {
                 changed.0.update(|n| *n += 1);
             }
@@ -89,11 +97,15 @@ fn SetupForm(
         on_cleanup(move || handle.remove());
     }
     let secret_set = current.secret_set;
+    let saved = StoredValue::new((current.username.to_lowercase(), current.zone_override.clone()));
     let parsed = move || {
         let zone = if override_on.get() { zone_override.get() } else { String::new() };
         ConnectionInput::parse(&username.get(), &secret.get(), &code.get(), &zone).and_then(|input| {
             if input.secret.is_none() && !secret_set {
                 Err(AppError::invalid("secret", "Enter the API user's secret."))
+            } else if input.secret.is_none() && saved.with_value(|(user, zone)| input.username != *user || input.zone_override != *zone) {
+                // The saved secret is only sent for the user and zone it was entered with.
+                Err(AppError::invalid("secret", "Enter the secret again: the username or the zone changed."))
             } else {
                 Ok(input)
             }
