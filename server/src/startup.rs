@@ -17,6 +17,7 @@ use app::{shell, App};
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use axum::Router;
+use http::{header, HeaderValue};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
@@ -26,6 +27,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 /// Connects and migrates the database, loads the master key, and wires the services.
@@ -122,6 +124,9 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let context = move || provide_context(services.clone());
     let options = state.leptos_options.clone();
     let routes = generate_route_list(App);
+    let hsts = state.web.secure_cookies.then(|| {
+        SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"))
+    });
     Router::new()
         .route("/metrics", get(crate::metrics::endpoint))
         .route("/exports/customer-map.csv", get(crate::services::map::export))
@@ -139,6 +144,16 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                     tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
                 }))
                 .layer(PropagateRequestIdLayer::x_request_id())
+                // Every response: no MIME sniffing, no framing, no referrer to other sites,
+                // and a policy that allows nothing (pages set their own, with a nonce).
+                .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+                .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+                .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+                ))
+                .option_layer(hsts)
                 .layer(tower_http::timeout::TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, request_timeout)),
         )
         .with_state(state)

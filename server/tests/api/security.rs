@@ -25,6 +25,7 @@ both_databases!(
     the_demo_login_stops_working_when_demo_mode_is_off,
     made_up_methods_do_not_grow_the_metrics,
     buttons_that_spend_the_autotask_budget_are_rate_limited,
+    every_response_carries_the_security_headers,
 );
 
 /// What a fake host answers besides ZoneInformation.
@@ -330,4 +331,39 @@ async fn buttons_that_spend_the_autotask_budget_are_rate_limited(backend: Backen
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(matches!(&e, app::error::AppError::TooManyAttempts(m) if m.contains("Test connection") && m.contains("Try again in")), "{e:?}");
     assert_eq!(admin_b.ok("test_autotask_connection", &[]).await["ok"], true, "partner B has its own allowance");
+}
+
+/// Pages carry a Content-Security-Policy whose nonce is on every inline script (and no
+/// other inline script runs); every response says nosniff, no framing and same-origin
+/// referrers; HSTS is sent when the site is served over https.
+async fn every_response_carries_the_security_headers(backend: Backend) {
+    let app = crate::helpers::spawn(backend).await;
+    let page = app.browser().get("/signin").await;
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    for part in ["script-src 'self' 'nonce-", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"] {
+        assert!(csp.contains(part), "{csp} lacks {part}");
+    }
+    let nonce = csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).unwrap().to_string();
+    for (name, value) in [("x-content-type-options", "nosniff"), ("x-frame-options", "DENY"), ("referrer-policy", "same-origin")] {
+        assert_eq!(page.headers()[name], value, "{name}");
+    }
+    assert!(page.headers().get("strict-transport-security").is_none(), "no HSTS over plain http");
+    let html = page.text().await.unwrap();
+    let scripts: Vec<&str> = html.split("<script").skip(1).map(|s| s.split('>').next().unwrap_or("")).collect();
+    assert!(!scripts.is_empty(), "the page hydrates with scripts");
+    for attributes in scripts {
+        assert!(attributes.contains(&format!("nonce=\"{nonce}\"")), "an inline script without this response's nonce: <script{attributes}>");
+    }
+    let again = app.browser().get("/signin").await.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert_ne!(again, csp, "a new nonce per response");
+    let (status, api) = {
+        let r = reqwest::Client::new().get(app.url("/api/v1/health")).send().await.unwrap();
+        (r.status(), r.headers().clone())
+    };
+    assert!(status.is_success(), "{status}");
+    assert_eq!(api["x-content-type-options"], "nosniff");
+    assert_eq!(api["content-security-policy"], "default-src 'none'; frame-ancestors 'none'");
+    let https = spawn_with(backend, Options { public_url: Some("https://taskbridge.example".into()), ..Options::default() }).await;
+    let page = https.browser().get("/signin").await;
+    assert!(page.headers()["strict-transport-security"].to_str().unwrap().starts_with("max-age="));
 }
