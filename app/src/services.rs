@@ -23,8 +23,6 @@ pub struct NewSession {
     pub token: String,
     /// Who signed in.
     pub user: CurrentUser,
-    /// Cookie lifetime in seconds (the absolute expiry).
-    pub max_age_secs: i64,
 }
 
 /// Where a request came from, as the server's middleware recorded it.

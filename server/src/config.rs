@@ -102,10 +102,10 @@ pub struct ServeArgs {
     #[arg(long, env = "TASKBRIDGE_TRUST_PROXY", default_value_t = false)]
     pub trust_proxy: bool,
     /// Sessions end after this many minutes without a request.
-    #[arg(long, env = "TASKBRIDGE_SESSION_IDLE_MINUTES", default_value_t = 480)]
+    #[arg(long, env = "TASKBRIDGE_SESSION_IDLE_MINUTES", default_value_t = 30)]
     pub session_idle_minutes: i64,
     /// Sessions end this many hours after sign-in, however active.
-    #[arg(long, env = "TASKBRIDGE_SESSION_MAX_HOURS", default_value_t = 168)]
+    #[arg(long, env = "TASKBRIDGE_SESSION_MAX_HOURS", default_value_t = 12)]
     pub session_max_hours: i64,
     /// Also run the sandbox Autotask on this address (the demo's Autotask), keeping its
     /// data in `<data dir>/sandbox.json`.

@@ -37,6 +37,9 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
     let master_key =
         MasterKey::load_or_create(args.store.configured_master_key()?.as_deref(), &args.store.data_dir).context("loading the master key")?;
     let policy = AuthPolicy {
+        // Over https the cookie is `__Host-` prefixed: the browser then accepts it only with
+        // Secure, Path=/ and no Domain, so no sibling host can set or shadow it.
+        cookie_name: if args.secure_cookies() { "__Host-tb_session".into() } else { "tb_session".into() },
         idle_ms: args.session_idle_minutes.max(1) * 60_000,
         absolute_ms: args.session_max_hours.max(1) * 3_600_000,
         ..AuthPolicy::default()

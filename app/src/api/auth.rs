@@ -22,7 +22,7 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
     let services = crate::services::services()?;
     let meta = crate::auth::request_meta();
     let session = services.auth.sign_in(&email, &password, &meta).await?;
-    let cookie = session_cookie(services.auth.cookie_name(), &session.token, session.max_age_secs, meta.secure_cookies);
+    let cookie = session_cookie(services.auth.cookie_name(), &session.token, None, meta.secure_cookies);
     set_cookie(&cookie)?;
     leptos_axum::redirect(&crate::types::safe_next_path(next.as_deref().unwrap_or("/")));
     Ok(())
@@ -36,16 +36,19 @@ pub async fn sign_out() -> Result<(), AppError> {
     if let Some(token) = meta.session_token.as_deref() {
         services.auth.sign_out(token).await?;
     }
-    set_cookie(&session_cookie(services.auth.cookie_name(), "", 0, meta.secure_cookies))?;
+    set_cookie(&session_cookie(services.auth.cookie_name(), "", Some(0), meta.secure_cookies))?;
     leptos_axum::redirect("/signin");
     Ok(())
 }
 
 /// The `Set-Cookie` value for the session: HttpOnly, SameSite=Lax, Secure behind https.
 #[cfg(feature = "ssr")]
-pub fn session_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> String {
+pub fn session_cookie(name: &str, value: &str, max_age_secs: Option<i64>, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
+    // No Max-Age on a session: the browser forgets it when it closes, and the server ends
+    // it on its own idle and absolute limits. Only clearing sends Max-Age=0.
+    let max_age = max_age_secs.map(|s| format!("; Max-Age={s}")).unwrap_or_default();
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{max_age}{secure}")
 }
 
 #[cfg(feature = "ssr")]

@@ -219,7 +219,7 @@ impl AuthService for SqlAuth {
         )
         .await?;
         store::refund_address(&self.db, &meta.client_ip).await.internal()?;
-        Ok(NewSession { token, user, max_age_secs: self.policy.absolute_ms / 1000 })
+        Ok(NewSession { token, user })
     }
 
     async fn sign_out(&self, token: &str) -> Result<(), AppError> {

@@ -28,6 +28,7 @@ async fn signing_in_sets_an_http_only_same_site_cookie(backend: Backend) {
         assert!(cookie.contains(part), "{cookie} lacks {part}");
     }
     assert!(!cookie.contains("Secure"), "plain http must not set Secure: {cookie}");
+    assert!(!cookie.contains("Max-Age"), "a session cookie ends with the browser: {cookie}");
     let me = browser.ok("get_current_user", &[]).await;
     assert_eq!(me["email"], a.email.as_str());
     assert_eq!(me["partner_name"], a.name.as_str());
@@ -169,7 +170,9 @@ async fn cookies_are_secure_behind_https(backend: Backend) {
         .await
         .unwrap();
     assert!(response.status().is_success(), "{}", response.status());
-    assert!(response.headers()["set-cookie"].to_str().unwrap().contains("; Secure"));
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("__Host-tb_session=") && cookie.contains("; Secure") && cookie.contains("Path=/"), "{cookie}");
+    assert!(!cookie.contains("Domain"), "{cookie}");
     // With a public URL configured, the request's own origin is no longer accepted.
     let (status, _) = app.browser().err("sign_in", &[("email", &a.email), ("password", &a.password)]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
