@@ -81,6 +81,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("billing") view=pages::billing::BillingPage />
                     <Route path=path!("users") view=pages::users::UsersPage />
                     <Route path=path!("tokens") view=pages::tokens::TokensPage />
+                    <Route path=path!("account") view=pages::account::AccountPage />
                 </ParentRoute>
             </Routes>
         </Router>

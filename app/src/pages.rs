@@ -1,5 +1,6 @@
 //! One module per route.
 
+pub mod account;
 pub mod billing;
 pub mod billing_settings;
 pub mod companies;

@@ -45,6 +45,9 @@ pub trait AuthService: Send + Sync {
     async fn sign_in(&self, email: &str, password: &str, meta: &RequestMeta) -> Result<NewSession, AppError>;
     /// Ends the session with this cookie value (no error if it is already gone).
     async fn sign_out(&self, token: &str) -> Result<(), AppError>;
+    /// Changes the signed-in user's password after checking the current one (throttled
+    /// like a sign-in); the user's other sessions end, this one stays.
+    async fn change_password(&self, user: &CurrentUser, current: &str, new: &str, meta: &RequestMeta) -> Result<(), AppError>;
     /// The cookie's name.
     fn cookie_name(&self) -> &str;
 }

@@ -28,6 +28,14 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
     Ok(())
 }
 
+/// Changes the signed-in user's own password (the current one is asked again).
+#[server(prefix = "/rpc", endpoint = "change_password")]
+pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
+    let user = crate::auth::require_user()?;
+    let meta = crate::auth::request_meta();
+    crate::services::services()?.auth.change_password(&user, &current_password, &new_password, &meta).await
+}
+
 /// Ends the session, clears the cookie and goes to the sign-in page.
 #[server(prefix = "/rpc", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {

@@ -51,10 +51,10 @@ pub fn SignedInLayout() -> impl IntoView {
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             me.await.ok().map(|me| view! {
-                                <span class="who">
+                                <A href="/account" attr:class="who" attr:title="Your account: change your password">
                                     <span class="who-name">{me.name.clone()}</span>
                                     <span class="who-meta">{format!("{} \u{b7} {}", me.email, me.role.label())}</span>
-                                </span>
+                                </A>
                             })
                         })}
                     </Transition>

@@ -135,6 +135,25 @@ pub async fn start_session(db: &Db, s: NewSessionRow<'_>) -> Result<(), AppError
     tx.commit().await.internal()
 }
 
+/// Stores a user's new password hash, ends the user's other sessions (all but the one whose
+/// cookie hashes to `keep`) and writes the audit line, in one transaction.
+pub async fn change_password(db: &Db, user_id: i64, partner_id: i64, email: &str, hash: &str, keep: &str, now: i64) -> Result<(), AppError> {
+    let mut tx = db.begin().await.internal()?;
+    sqlx::query("update app_user set password_hash = $1, updated_at = $2 where user_id = $3")
+        .bind(hash)
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .internal()?;
+    let ended =
+        sqlx::query("delete from session where user_id = $1 and token_hash <> $2").bind(user_id).bind(keep).execute(&mut *tx).await.internal()?;
+    let summary =
+        format!("Changed their password (ended {} other session{})", ended.rows_affected(), if ended.rows_affected() == 1 { "" } else { "s" });
+    audit::record(&mut *tx, partner_id, email, "user.password", &summary).await?;
+    tx.commit().await.internal()
+}
+
 /// A throttle row: attempts in the window, when the next may check a password, and the
 /// row's version (its last update).
 #[derive(sqlx::FromRow, Debug, Clone, Copy)]
@@ -190,6 +209,12 @@ pub async fn claim_throttle(db: &Db, scope: &str, key: &str, seen: Option<Thrott
         }
     };
     Ok(done.rows_affected() == 1)
+}
+
+/// Forgets an account's attempts (its password was just proven).
+pub async fn clear_account_throttle(db: &Db, email: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from sign_in_throttle where scope = 'account' and key = $1").bind(email).execute(&db.pool).await?;
+    Ok(())
 }
 
 /// Gives back one attempt of a client address (its sign-in succeeded), so the people

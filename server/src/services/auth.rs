@@ -229,6 +229,26 @@ impl AuthService for SqlAuth {
     fn cookie_name(&self) -> &str {
         &self.policy.cookie_name
     }
+
+    async fn change_password(&self, user: &CurrentUser, current: &str, new: &str, meta: &RequestMeta) -> Result<(), AppError> {
+        if current.is_empty() {
+            return Err(AppError::invalid("current_password", "Enter your current password."));
+        }
+        let new = app::types::parse_password(new).map_err(|e| AppError::invalid("new_password", e.field_message("password").unwrap_or_default()))?;
+        let now = now_ms();
+        self.claim("account", &user.email, self.policy.account_free_attempts, now).await?;
+        let row = store::sign_in_user(&self.db, &user.email).await.internal()?.ok_or(AppError::Unauthorized)?;
+        if !self.check_password(current, row.password_hash.clone()).await? {
+            return Err(AppError::invalid("current_password", "That is not your current password."));
+        }
+        if new == current {
+            return Err(AppError::invalid("new_password", "Choose a password different from the current one."));
+        }
+        let hash = tokio::task::spawn_blocking(move || crate::crypto::hash_password(&new)).await.map_err(internal)?.map_err(internal)?;
+        let keep = meta.session_token.as_deref().map(sha256_hex).unwrap_or_default();
+        store::change_password(&self.db, user.user_id, user.partner_id, &user.email, &hash, &keep, now).await?;
+        store::clear_account_throttle(&self.db, &user.email).await.internal()
+    }
 }
 
 #[cfg(test)]

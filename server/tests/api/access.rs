@@ -196,7 +196,7 @@ async fn cross_site_server_function_calls_are_refused(backend: Backend) {
 async fn pages_send_anonymous_visitors_to_sign_in(backend: Backend) {
     let app = spawn(backend).await;
     let anonymous = app.browser();
-    for path in ["/", "/users", "/tokens?x=1", "/no-such-page"] {
+    for path in ["/", "/users", "/tokens?x=1", "/account", "/no-such-page"] {
         let response = anonymous.get(path).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
         let location = response.headers()["location"].to_str().unwrap().to_string();

@@ -13,6 +13,7 @@ both_databases!(
     disabling_a_user_ends_its_sessions_and_blocks_sign_in,
     demo_credentials_are_shown_only_in_demo_mode,
     cookies_are_secure_behind_https,
+    users_change_their_own_password,
 );
 
 async fn signing_in_sets_an_http_only_same_site_cookie(backend: Backend) {
@@ -176,4 +177,25 @@ async fn cookies_are_secure_behind_https(backend: Backend) {
     // With a public URL configured, the request's own origin is no longer accepted.
     let (status, _) = app.browser().err("sign_in", &[("email", &a.email), ("password", &a.password)]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// Anyone signed in changes their own password by giving the current one: a wrong current
+/// password or a weak new one is refused at its field; afterwards only the new password
+/// signs in, the user's other sessions have ended and this one goes on.
+async fn users_change_their_own_password(backend: Backend) {
+    let app = spawn(backend).await;
+    let a = app.partner("Password").await;
+    let here = app.signed_in(&a.email, &a.password).await;
+    let elsewhere = app.signed_in(&a.email, &a.password).await;
+    let (_, e) = here.err("change_password", &[("current_password", "not it at all"), ("new_password", "a brand new passphrase")]).await;
+    assert!(e.field_message("current_password").is_some(), "{e:?}");
+    let (_, e) = here.err("change_password", &[("current_password", &a.password), ("new_password", "short")]).await;
+    assert!(e.field_message("new_password").is_some_and(|m| m.contains("12")), "{e:?}");
+    here.ok("change_password", &[("current_password", &a.password), ("new_password", "a brand new passphrase")]).await;
+    here.ok("get_current_user", &[]).await;
+    assert_eq!(elsewhere.err("get_current_user", &[]).await.0, StatusCode::UNAUTHORIZED, "the other session ended");
+    let (_, old) = app.browser().err("sign_in", &[("email", &a.email), ("password", &a.password)]).await;
+    assert!(old.field_message("credentials").is_some(), "{old:?}");
+    app.signed_in(&a.email, "a brand new passphrase").await;
+    assert_eq!(app.browser().err("change_password", &[("current_password", "x"), ("new_password", "y")]).await.0, StatusCode::UNAUTHORIZED);
 }
