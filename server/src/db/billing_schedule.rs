@@ -4,14 +4,24 @@
 use super::Db;
 use app::types::billing::BillingSchedule;
 use app::types::CurrentUser;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
+
+/// A stored schedule.
+#[derive(sqlx::FromRow)]
+struct ScheduleRow {
+    every_hours: i64,
+    hold_above: Option<i64>,
+    next_run_at: Option<i64>,
+    allow_add_service: i64,
+}
 
 /// The partner's schedule (defaults: daily, no threshold).
 pub async fn get(db: &Db, partner_id: i64) -> Result<BillingSchedule, sqlx::Error> {
-    let row = sqlx::query("select every_hours, hold_above, next_run_at, allow_add_service from billing_schedule where partner_id = $1")
-        .bind(partner_id)
-        .fetch_optional(&db.pool)
-        .await?;
+    let row: Option<ScheduleRow> =
+        sqlx::query_as("select every_hours, hold_above, next_run_at, allow_add_service from billing_schedule where partner_id = $1")
+            .bind(partner_id)
+            .fetch_optional(&db.pool)
+            .await?;
     let enabled = sqlx::query("select rule_id from notification_rule where partner_id = $1 and action = 'sync' limit 1")
         .bind(partner_id)
         .fetch_optional(&db.pool)
@@ -19,11 +29,11 @@ pub async fn get(db: &Db, partner_id: i64) -> Result<BillingSchedule, sqlx::Erro
         .is_some();
     Ok(match row {
         Some(r) => BillingSchedule {
-            every_hours: r.try_get("every_hours")?,
-            hold_above: r.try_get("hold_above")?,
+            every_hours: r.every_hours,
+            hold_above: r.hold_above,
             enabled,
-            next_run_at: r.try_get("next_run_at")?,
-            allow_add_service: r.try_get::<i64, _>("allow_add_service")? != 0,
+            next_run_at: r.next_run_at,
+            allow_add_service: r.allow_add_service != 0,
         },
         None => BillingSchedule { every_hours: 24, hold_above: None, enabled, next_run_at: None, allow_add_service: false },
     })

@@ -5,7 +5,6 @@ use crate::error::SqlxResultExt;
 use app::error::AppError;
 use app::services::OverviewStore;
 use app::types::Overview;
-use sqlx::Row;
 
 /// `OverviewStore` over the database.
 #[derive(Debug, Clone)]
@@ -20,7 +19,7 @@ impl SqlOverview {
     }
 
     async fn count(&self, sql: &str, partner_id: i64) -> Result<i64, AppError> {
-        sqlx::query(sql).bind(partner_id).fetch_one(&self.db.pool).await.internal()?.try_get("n").internal()
+        sqlx::query_scalar(sql).bind(partner_id).fetch_one(&self.db.pool).await.internal()
     }
 }
 

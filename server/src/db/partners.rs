@@ -5,7 +5,6 @@ use crate::crypto::hash_password;
 use crate::error::{internal, SqlxResultExt};
 use app::error::AppError;
 use app::types::{NewUser, Role};
-use sqlx::Row;
 
 /// The ids of a newly created partner and its admin.
 #[derive(Debug, Clone, Copy)]
@@ -29,15 +28,13 @@ pub async fn create_partner(db: &Db, name: &str, admin: NewUser) -> Result<Creat
     let (admin, hash) = hash;
     let now = now_ms();
     let mut tx = db.begin().await.internal()?;
-    let partner_id: i64 = sqlx::query("insert into partner (name, created_at) values ($1, $2) returning partner_id")
+    let partner_id: i64 = sqlx::query_scalar("insert into partner (name, created_at) values ($1, $2) returning partner_id")
         .bind(name)
         .bind(now)
         .fetch_one(&mut *tx)
         .await
-        .on_unique(|| AppError::Conflict(format!("A partner named \u{201c}{name}\u{201d} already exists.")))?
-        .try_get("partner_id")
-        .internal()?;
-    let user_id: i64 = sqlx::query(
+        .on_unique(|| AppError::Conflict(format!("A partner named \u{201c}{name}\u{201d} already exists.")))?;
+    let user_id: i64 = sqlx::query_scalar(
         "insert into app_user (partner_id, email, name, role, password_hash, disabled, created_at, updated_at) \
          values ($1, $2, $3, 'admin', $4, 0, $5, $5) returning user_id",
     )
@@ -48,9 +45,7 @@ pub async fn create_partner(db: &Db, name: &str, admin: NewUser) -> Result<Creat
     .bind(now)
     .fetch_one(&mut *tx)
     .await
-    .on_unique(|| AppError::invalid("email", format!("{} is already a user of Taskbridge.", admin.email)))?
-    .try_get("user_id")
-    .internal()?;
+    .on_unique(|| AppError::invalid("email", format!("{} is already a user of Taskbridge.", admin.email)))?;
     super::audit::record(&mut *tx, partner_id, "system", "partner.create", &format!("Partner created with admin {}", admin.email)).await?;
     tx.commit().await.internal()?;
     Ok(CreatedPartner { partner_id, user_id })
@@ -58,8 +53,7 @@ pub async fn create_partner(db: &Db, name: &str, admin: NewUser) -> Result<Creat
 
 /// The id of the partner with this name, if any.
 pub async fn find_by_name(db: &Db, name: &str) -> Result<Option<i64>, AppError> {
-    let row = sqlx::query("select partner_id from partner where name = $1").bind(name).fetch_optional(&db.pool).await.internal()?;
-    row.map(|r| r.try_get("partner_id")).transpose().internal()
+    sqlx::query_scalar("select partner_id from partner where name = $1").bind(name).fetch_optional(&db.pool).await.internal()
 }
 
 /// The partner's name (`None` when there is no such partner).
