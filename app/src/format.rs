@@ -36,6 +36,16 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Text from elsewhere fit to quote in a message: control characters become spaces, and
+/// at most `max` characters are kept (an ellipsis says more followed).
+pub fn excerpt(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(max).collect();
+    if text.chars().count() > max {
+        out.push('\u{2026}');
+    }
+    out.trim().to_string()
+}
+
 /// `25,000`: an integer with thousands separators.
 pub fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
@@ -95,6 +105,13 @@ pub fn encode_query_value(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn excerpts_are_short_and_plain() {
+        assert_eq!(excerpt("a\u{0}b\nc", 10), "a b c");
+        assert_eq!(excerpt(&"x".repeat(20), 5), "xxxxx\u{2026}");
+        assert_eq!(excerpt("  padded  ", 20), "padded");
+    }
 
     #[test]
     fn page_urls_carry_their_parameters_only_when_there_are_some() {

@@ -12,6 +12,7 @@
 //! resolver below then refuses to connect an allowed name to a loopback, private,
 //! link-local, shared or metadata address, unless the name is the configured origin's.
 
+use app::format::excerpt;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::Url;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -47,7 +48,7 @@ impl Destinations {
     /// Whether the credentials may be sent to `address`; the reason, in words a partner
     /// admin can act on, when not.
     pub fn check(&self, address: &str) -> Result<Url, String> {
-        let url = Url::parse(address.trim()).map_err(|_| format!("\u{201c}{}\u{201d} is not a web address.", short(address)))?;
+        let url = Url::parse(address.trim()).map_err(|_| format!("\u{201c}{}\u{201d} is not a web address.", excerpt(address, 80)))?;
         if !url.username().is_empty() || url.password().is_some() {
             return Err("The zone address must not contain a user name or password.".into());
         }
@@ -74,19 +75,11 @@ impl Destinations {
     }
 }
 
-fn short(s: &str) -> String {
-    let mut out: String = s.chars().filter(|c| !c.is_control()).take(80).collect();
-    if s.chars().count() > 80 {
-        out.push('\u{2026}');
-    }
-    out
-}
-
 fn not_autotask(host: &str) -> String {
     format!(
         "{} is not an Autotask host. Zone addresses are on *.{AUTOTASK_DOMAIN}, e.g. https://webservices3.{AUTOTASK_DOMAIN}/ATServicesRest/; \
          a private Autotask host must be allowed by your Taskbridge operator.",
-        short(host)
+        excerpt(host, 80)
     )
 }
 

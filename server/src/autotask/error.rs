@@ -88,7 +88,7 @@ impl AutotaskError {
             let head: String = body.chars().take(500).collect();
             tracing::debug!(status, body = %head, "Autotask answered with a body that is not its error shape");
         }
-        let documented = documented.map(|m| clean(&m)).filter(|m| !m.is_empty());
+        let documented = documented.map(|m| app::format::excerpt(&m, 300)).filter(|m| !m.is_empty());
         let or = |default: &str| documented.clone().unwrap_or_else(|| default.to_string());
         let lower = documented.as_deref().unwrap_or("").to_lowercase();
         match status {
@@ -114,15 +114,6 @@ impl AutotaskError {
             }),
         }
     }
-}
-
-/// A remote message fit to show: no control characters, at most 300 characters.
-fn clean(message: &str) -> String {
-    let mut out: String = message.chars().map(|c| if c.is_control() { ' ' } else { c }).take(300).collect();
-    if message.chars().count() > 300 {
-        out.push('\u{2026}');
-    }
-    out.trim().to_string()
 }
 
 #[cfg(test)]

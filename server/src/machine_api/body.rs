@@ -5,6 +5,7 @@
 //! control characters, timestamps in a sane range).
 
 use super::error::{ApiError, FieldError};
+use app::format::excerpt;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::Json;
@@ -38,16 +39,6 @@ pub struct OneOrBatch<T> {
     pub single: bool,
 }
 
-/// A serde message fit to answer: no control characters, and no more than a short prefix
-/// of any value it quotes.
-fn short(message: &str) -> String {
-    let mut out: String = message.chars().map(|c| if c.is_control() { ' ' } else { c }).take(160).collect();
-    if message.chars().count() > 160 {
-        out.push('\u{2026}');
-    }
-    out
-}
-
 impl<T: Item> OneOrBatch<T> {
     fn shape() -> String {
         if T::ALONE {
@@ -65,7 +56,7 @@ impl<T: Item> OneOrBatch<T> {
         serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
             let path = e.path().to_string();
             let field = if path == "." { prefix.trim_end_matches('.').to_string() } else { format!("{prefix}{path}") };
-            FieldError::new(field, short(&e.into_inner().to_string()))
+            FieldError::new(field, excerpt(&e.into_inner().to_string(), 160))
         })
     }
 
@@ -117,7 +108,7 @@ impl<S: Send + Sync, T: Item> FromRequest<S> for OneOrBatch<T> {
                 "The body is larger than {} MiB: send at most {MAX_BATCH} items per call.",
                 MAX_BODY_BYTES / (1024 * 1024)
             )),
-            other => ApiError::BadBody(format!("{}: {}", Self::shape(), short(&other.body_text()))),
+            other => ApiError::BadBody(format!("{}: {}", Self::shape(), excerpt(&other.body_text(), 160))),
         })?;
         Self::from_value(body)
     }
