@@ -221,13 +221,17 @@ pub enum CustomerKey {
 }
 
 impl CustomerKey {
-    /// From the two optional fields; the error names the field.
-    pub fn from_fields(reference: Option<&str>, id: Option<i64>, field: impl Fn(&str) -> String, whose: &str) -> Result<Self, (String, String)> {
-        match (reference.map(str::trim).filter(|s| !s.is_empty()), id) {
-            (Some(r), Some(id)) => Ok(Self::Both(r.to_string(), id)),
-            (Some(r), None) => Ok(Self::Ref(r.to_string())),
+    /// From the two optional fields (the reference checked as text, up to 200 characters);
+    /// the error names the field.
+    pub fn from_fields(reference: Option<&str>, id: Option<i64>, field: impl Fn(&str) -> String, whose: &str) -> Result<Self, FieldError> {
+        let reference = text(reference, &field("customer_ref"), 200, false)?;
+        match (Some(reference).filter(|s| !s.is_empty()), id) {
+            (Some(r), Some(id)) => Ok(Self::Both(r, id)),
+            (Some(r), None) => Ok(Self::Ref(r)),
             (None, Some(id)) => Ok(Self::Id(id)),
-            (None, None) => Err((field("customer_ref"), format!("Say whose {whose} it is: customer_ref (your reference) or customer_id."))),
+            (None, None) => {
+                Err(FieldError::new(field("customer_ref"), format!("Say whose {whose} it is: customer_ref (your reference) or customer_id.")))
+            }
         }
     }
 

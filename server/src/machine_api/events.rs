@@ -144,8 +144,7 @@ fn validate(e: &Incoming, prefix: &str, now: i64) -> Result<Valid, FieldError> {
     if id.is_empty() {
         return Err(fail("id", "Give each event your own id (1 to 200 characters); a repeat of an id is the same event.".into()));
     }
-    let reference = e.customer_ref.as_deref().map(|r| text(Some(r), &field("customer_ref"), 200, false)).transpose()?;
-    let customer = CustomerKey::from_fields(reference.as_deref(), e.customer_id, field, "event").map_err(|(f, m)| FieldError::new(f, m))?;
+    let customer = CustomerKey::from_fields(e.customer_ref.as_deref(), e.customer_id, field, "event")?;
     let device = text(e.device.as_deref(), &field("device"), 200, false)?;
     if device.is_empty() {
         return Err(fail("device", "Name the device or appliance (1 to 200 characters).".into()));

@@ -128,8 +128,7 @@ struct Valid {
 fn validate(u: &Incoming, prefix: &str, now: i64) -> Result<Valid, FieldError> {
     let field = |f: &str| format!("{prefix}{f}");
     let fail = |f: &str, message: String| FieldError::new(field(f), message);
-    let reference = u.customer_ref.as_deref().map(|r| text(Some(r), &field("customer_ref"), 200, false)).transpose()?;
-    let customer = CustomerKey::from_fields(reference.as_deref(), u.customer_id, field, "usage").map_err(|(f, m)| FieldError::new(f, m))?;
+    let customer = CustomerKey::from_fields(u.customer_ref.as_deref(), u.customer_id, field, "usage")?;
     let code = text(u.product.as_deref(), &field("product"), 100, false)?;
     let code = code.as_str();
     let Some(p) = product(code) else {
