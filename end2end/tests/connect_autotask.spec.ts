@@ -1,6 +1,6 @@
 import { test, expect } from "@playwright/test";
 import { connectSandbox, createPartner } from "./fixtures/partner";
-import { signIn } from "./fixtures/pages";
+import { hydrated, signIn } from "./fixtures/pages";
 
 const shots = process.env.TB_SHOTS;
 
@@ -51,6 +51,9 @@ test("the saved secret goes only to Autotask: another host is refused, and a new
   await connectSandbox(request, baseURL!, admin);
   await signIn(page, admin);
   await page.goto("/setup");
+  // The page is live before the checkbox is used (a click on the server-rendered page
+  // would be undone by hydration).
+  await hydrated(page);
   const form = page.getByRole("form", { name: "Autotask connection" });
   await expect(form.getByLabel("Secret", { exact: true })).toHaveAttribute("placeholder", /Saved/);
   await form.getByLabel("Override the zone").check();
