@@ -48,6 +48,10 @@ pub trait AuthService: Send + Sync {
     /// Changes the signed-in user's password after checking the current one (throttled
     /// like a sign-in); the user's other sessions end, this one stays.
     async fn change_password(&self, user: &CurrentUser, current: &str, new: &str, meta: &RequestMeta) -> Result<(), AppError>;
+    /// Checks the signed-in user's own password again before a sensitive change (a new
+    /// Autotask secret, a new API token); throttled like a sign-in. A wrong or missing
+    /// password is an `Invalid` error on the field `password`.
+    async fn confirm_password(&self, user: &CurrentUser, password: &str) -> Result<(), AppError>;
     /// The cookie's name.
     fn cookie_name(&self) -> &str;
 }

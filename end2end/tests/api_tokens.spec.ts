@@ -12,6 +12,12 @@ test("an admin creates an API token, sees it once, and revokes it", async ({ pag
   await form.getByRole("button", { name: "Create token" }).click();
   await expect(form.getByText("Name the token after what will use it")).toBeVisible();
   await form.getByLabel("Token name").fill("Backup platform EU");
+  // Making a token asks for the admin's own password again.
+  await expect(form.getByText("Enter your Taskbridge password to confirm.")).toBeVisible();
+  await form.getByLabel("Your Taskbridge password").fill("not my password");
+  await form.getByRole("button", { name: "Create token" }).click();
+  await expect(form.getByText("That is not your password.")).toBeVisible();
+  await form.getByLabel("Your Taskbridge password").fill(admin.password);
   await form.getByRole("button", { name: "Create token" }).click();
 
   const shown = page.getByTestId("new-token");

@@ -1,6 +1,6 @@
 import { test, expect } from "@playwright/test";
 import { randomUUID } from "node:crypto";
-import { autotaskCreate, connectSandbox, createPartner } from "./fixtures/partner";
+import { autotaskCreate, connectSandbox, createPartner, createToken } from "./fixtures/partner";
 import { signIn } from "./fixtures/pages";
 
 const shots = process.env.TB_SHOTS;
@@ -17,7 +17,7 @@ test("preview a push, apply a selection, see it in the history, and undo it", as
   await autotaskCreate(request, `Contracts/${contract}/Services`, { serviceID: 29683103, unitPrice: 8 });
   const month = new Date().toISOString().slice(0, 7);
   await autotaskCreate(request, "ContractServiceAdjustments", { contractID: contract, serviceID: 29683101, effectiveDate: `${month}-01T00:00:00Z`, unitChange: 2 });
-  const token = (await (await request.post("/rpc/create_api_token", { form: { name: `Platform ${suffix}` }, headers })).json()).token;
+  const token = await createToken(request, baseURL!, admin, `Platform ${suffix}`);
   const ref = `push-${suffix}`;
   const customer = (await (await request.post("/api/v1/customers", { data: { customers: [{ ref, name: `Push Dental ${suffix}` }] }, headers: { Authorization: `Bearer ${token}` } })).json()).results[0].customer_id;
   const saved = await request.post("/rpc/save_customer_map", { data: { changes: [{ op: "link", customer_id: customer, company_id: company }, { op: "set_contract", customer_id: customer, contract_id: contract, confirm_flags: true }] }, headers });

@@ -22,6 +22,13 @@ test("an admin connects Autotask and the test says exactly what is wrong, then t
   await form.getByLabel("API integration code (tracking identifier)").fill("TASKBRIDGE-SANDBOX");
   await expect(form.getByText("Unsaved changes")).toBeVisible();
   await form.getByRole("button", { name: "Save" }).click();
+  // A new secret is saved only with the admin's own password, asked again.
+  await expect(form.getByText("Enter your Taskbridge password to confirm.")).toBeVisible();
+  await form.getByLabel("Your Taskbridge password").fill("not my password");
+  await form.getByRole("button", { name: "Save" }).click();
+  await expect(form.getByText("That is not your password.")).toBeVisible();
+  await form.getByLabel("Your Taskbridge password").fill(admin.password);
+  await form.getByRole("button", { name: "Save" }).click();
   // The zone is discovered from the username.
   await expect(page.getByTestId("zone")).toContainText("Taskbridge Sandbox");
   await expect(form.getByLabel("Secret", { exact: true })).toHaveAttribute("placeholder", /Saved/);
@@ -32,8 +39,10 @@ test("an admin connects Autotask and the test says exactly what is wrong, then t
   await expect(result).toContainText("rejected the API secret");
 
   await form.getByLabel("Secret", { exact: true }).fill("sandbox-secret");
+  await form.getByLabel("Your Taskbridge password").fill(admin.password);
   await form.getByRole("button", { name: "Save" }).click();
   await expect(form.getByLabel("Secret", { exact: true })).toHaveValue("");
+  await expect(form.getByLabel("Your Taskbridge password")).toHaveCount(0);
   await form.getByRole("button", { name: "Test connection" }).click();
   await expect(page.getByTestId("connection-test")).toContainText("Connected");
   await expect(page.getByTestId("connection-test")).toContainText("121 companies");
@@ -64,6 +73,7 @@ test("the saved secret goes only to Autotask: another host is refused, and a new
   // With the secret, the server still refuses a host that is not Autotask's.
   await form.getByLabel("Zone REST address").fill("https://attacker.example/?");
   await form.getByLabel("Secret", { exact: true }).fill("sandbox-secret");
+  await form.getByLabel("Your Taskbridge password").fill(admin.password);
   await form.getByRole("button", { name: "Save" }).click();
   await expect(form.getByText(/must not contain/)).toBeVisible();
   await form.getByLabel("Zone REST address").fill("https://attacker.example/ATServicesRest/");

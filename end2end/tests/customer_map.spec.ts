@@ -13,7 +13,7 @@ test("an admin confirms suggested matches, matches by hand, is refused a many-to
   await discoverCompanies(request, baseURL!);
   const [a, b, c] = await firstCompanies(request, baseURL!, 3);
   const suffix = admin.partner.slice(-8);
-  await registerCustomers(request, baseURL!, [
+  await registerCustomers(request, baseURL!, admin, [
     { ref: "exact", name: a.name },
     { ref: "case", name: b.name.toUpperCase() },
     { ref: "manual", name: `Zed Platform Only ${suffix}` },
@@ -107,7 +107,7 @@ test("the map survives a server restart: a new server process on the same data s
   await connectSandbox(request, baseURL!, admin);
   await discoverCompanies(request, baseURL!);
   const [a] = await firstCompanies(request, baseURL!, 1);
-  const [customerId] = await registerCustomers(request, baseURL!, [{ ref: "r", name: `Restart Customer ${admin.partner.slice(-8)}` }]);
+  const [customerId] = await registerCustomers(request, baseURL!, admin, [{ ref: "r", name: `Restart Customer ${admin.partner.slice(-8)}` }]);
   const saved = await request.post("/rpc/save_customer_map", {
     data: { changes: [{ op: "link", customer_id: customerId, company_id: a.company_id }] },
     headers: { Origin: baseURL!, Accept: "application/json" },

@@ -1,13 +1,13 @@
 import { test, expect, type APIRequestContext } from "@playwright/test";
 import { randomUUID } from "node:crypto";
 import { SANDBOX_PORT } from "../playwright.config";
-import { autotaskCreate, connectSandbox, createPartner } from "./fixtures/partner";
+import { autotaskCreate, connectSandbox, createPartner, createToken, type Account } from "./fixtures/partner";
 import { signIn } from "./fixtures/pages";
 
 /** A token, a platform customer linked to a new Autotask company; returns the token. */
-async function mappedCustomer(request: APIRequestContext, baseURL: string, ref: string, name: string): Promise<string> {
+async function mappedCustomer(request: APIRequestContext, baseURL: string, admin: Account, ref: string, name: string): Promise<string> {
   const headers = { Origin: baseURL, Accept: "application/json" };
-  const token = (await (await request.post("/rpc/create_api_token", { form: { name: `Platform ${randomUUID().slice(0, 6)}` }, headers })).json()).token;
+  const token = await createToken(request, baseURL, admin);
   const company = await autotaskCreate(request, "Companies", { companyName: name, companyType: 1, ownerResourceID: 29682885, isActive: true, countryID: 237 });
   const r = await request.post("/api/v1/customers", { data: { customers: [{ ref, name }] }, headers: { Authorization: `Bearer ${token}` } });
   const customer = (await r.json()).results[0].customer_id;
@@ -35,7 +35,7 @@ test("ticket settings from retrieved picklists, a notification, and the event lo
   const admin = createPartner("Tickets");
   await connectSandbox(request, baseURL!, admin);
   const suffix = randomUUID().slice(0, 6);
-  const token = await mappedCustomer(request, baseURL!, `dental-${suffix}`, `Harbor Dental ${suffix}`);
+  const token = await mappedCustomer(request, baseURL!, admin, `dental-${suffix}`, `Harbor Dental ${suffix}`);
 
   await signIn(page, admin);
   const nav = page.getByRole("navigation", { name: "Main" });

@@ -11,17 +11,23 @@ pub async fn get_autotask_connection() -> Result<ConnectionView, AppError> {
     crate::services::services()?.autotask.get(user.partner_id).await
 }
 
-/// Saves the settings; an empty secret keeps the stored one.
+/// Saves the settings; an empty secret keeps the stored one. A new secret needs the
+/// admin's own password (`password`) again, so a borrowed session cannot swap it.
 #[server(prefix = "/rpc", endpoint = "save_autotask_connection")]
 pub async fn save_autotask_connection(
     username: String,
     secret: String,
     integration_code: String,
     zone_override: String,
+    #[server(default)] password: String,
 ) -> Result<ConnectionView, AppError> {
     let admin = crate::auth::require_admin()?;
     let input = crate::types::ConnectionInput::parse(&username, &secret, &integration_code, &zone_override)?;
-    crate::services::services()?.autotask.save(&admin, input).await
+    let services = crate::services::services()?;
+    if input.secret.is_some() {
+        services.auth.confirm_password(&admin, &password).await?;
+    }
+    services.autotask.save(&admin, input).await
 }
 
 /// Tests the saved settings against Autotask.

@@ -11,12 +11,15 @@ pub async fn list_api_tokens() -> Result<Vec<ApiTokenSummary>, AppError> {
     crate::services::services()?.tokens.list(admin.partner_id).await
 }
 
-/// Creates a token; the response is the only time its secret is sent.
+/// Creates a token after the admin's own password (`password`) is checked again; the
+/// response is the only time its secret is sent.
 #[server(prefix = "/rpc", endpoint = "create_api_token")]
-pub async fn create_api_token(name: String) -> Result<CreatedApiToken, AppError> {
+pub async fn create_api_token(name: String, #[server(default)] password: String) -> Result<CreatedApiToken, AppError> {
     let admin = crate::auth::require_admin()?;
     let name = crate::types::parse_token_name(&name)?;
-    crate::services::services()?.tokens.create(&admin, name).await
+    let services = crate::services::services()?;
+    services.auth.confirm_password(&admin, &password).await?;
+    services.tokens.create(&admin, name).await
 }
 
 /// Revokes a token: requests with it fail from now on.

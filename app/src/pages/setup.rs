@@ -73,6 +73,8 @@ fn SetupForm(
 ) -> impl IntoView {
     let username = RwSignal::new(current.username.clone());
     let secret = RwSignal::new(String::new());
+    // A new secret is saved only with the admin's own password, asked again.
+    let password = RwSignal::new(String::new());
     let code = RwSignal::new(current.integration_code.clone());
     let override_on = RwSignal::new(current.zone_override.is_some());
     let zone_override = RwSignal::new(current.zone_override.clone().unwrap_or_default());
@@ -106,6 +108,8 @@ fn SetupForm(
             } else if input.secret.is_none() && saved.with_value(|(user, zone)| input.username != *user || input.zone_override != *zone) {
                 // The saved secret is only sent for the user and zone it was entered with.
                 Err(AppError::invalid("secret", "Enter the secret again: the username or the zone changed."))
+            } else if input.secret.is_some() && password.get().is_empty() {
+                Err(AppError::invalid("password", "Enter your Taskbridge password to confirm."))
             } else {
                 Ok(input)
             }
@@ -130,12 +134,14 @@ fn SetupForm(
                 secret: secret.get(),
                 integration_code: code.get(),
                 zone_override: if override_on.get() { zone_override.get() } else { String::new() },
+                password: password.get(),
             });
         }
     };
     Effect::new(move |_| {
         if let Some(Ok(_)) = save.value().get() {
             secret.set(String::new());
+            password.set(String::new());
             touched.set(false);
         }
     });
@@ -166,6 +172,14 @@ fn SetupForm(
                     <input id="at-secret" type="password" autocomplete="new-password" disabled=disabled placeholder=if secret_set { "Saved \u{2014} leave empty to keep it" } else { "" } prop:value=secret on:input=move |ev| secret.set(event_target_value(&ev)) aria-invalid=move || field_error("secret").is_some().to_string() aria-describedby="at-secret-error" />
                     <p id="at-secret-error" class="field-error">{move || field_error("secret")}</p>
                 </div>
+                <Show when=move || !secret.get().is_empty()>
+                    <div class="field">
+                        <label for="at-password">"Your Taskbridge password"</label>
+                        <input id="at-password" type="password" autocomplete="current-password" prop:value=password on:input=move |ev| password.set(event_target_value(&ev)) aria-invalid=move || field_error("password").is_some().to_string() aria-describedby="at-password-hint at-password-error" />
+                        <p id="at-password-hint" class="field-hint">"A new secret is saved only after you confirm it is you."</p>
+                        <p id="at-password-error" class="field-error">{move || field_error("password")}</p>
+                    </div>
+                </Show>
                 <div class="field">
                     <label for="at-code">"API integration code (tracking identifier)"</label>
                     <input id="at-code" type="text" autocomplete="off" disabled=disabled prop:value=code on:input=move |ev| code.set(event_target_value(&ev)) aria-invalid=move || field_error("integration_code").is_some().to_string() aria-describedby="at-code-error" />

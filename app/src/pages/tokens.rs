@@ -19,6 +19,7 @@ pub fn TokensPage() -> impl IntoView {
     let to_revoke = RwSignal::new(None::<ApiTokenSummary>);
     let confirm_open = RwSignal::new(false);
     let name = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
     let touched = RwSignal::new(false);
     let name_error = move || {
         if let Some(Some(Err(e))) = Some(create.value().get()) {
@@ -28,16 +29,25 @@ pub fn TokensPage() -> impl IntoView {
         }
         touched.get().then(|| parse_token_name(&name.get()).err().map(|e| e.to_string())).flatten()
     };
+    let password_error = move || {
+        if let Some(Some(Err(e))) = Some(create.value().get()) {
+            if let Some(m) = e.field_message("password") {
+                return Some(m);
+            }
+        }
+        (touched.get() && password.get().is_empty()).then(|| "Enter your Taskbridge password to confirm.".to_string())
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         touched.set(true);
-        if parse_token_name(&name.get()).is_ok() {
-            create.dispatch(CreateApiToken { name: name.get() });
+        if parse_token_name(&name.get()).is_ok() && !password.get().is_empty() {
+            create.dispatch(CreateApiToken { name: name.get(), password: password.get() });
         }
     };
     Effect::new(move |_| {
         if let Some(Ok(_)) = create.value().get() {
             name.set(String::new());
+            password.set(String::new());
             touched.set(false);
         }
     });
@@ -53,6 +63,11 @@ pub fn TokensPage() -> impl IntoView {
                 <label for="token-name">"Token name"</label>
                 <input id="token-name" type="text" placeholder="e.g. Backup platform EU" prop:value=name on:input=move |ev| name.set(event_target_value(&ev)) aria-invalid=move || name_error().is_some().to_string() aria-describedby="token-name-error" />
                 <p id="token-name-error" class="field-error">{name_error}</p>
+            </div>
+            <div class="field">
+                <label for="token-password">"Your Taskbridge password"</label>
+                <input id="token-password" type="password" autocomplete="current-password" prop:value=password on:input=move |ev| password.set(event_target_value(&ev)) aria-invalid=move || password_error().is_some().to_string() aria-describedby="token-password-error" />
+                <p id="token-password-error" class="field-error">{password_error}</p>
             </div>
             <button type="submit" class="btn btn-primary" disabled=move || create.pending().get()>"Create token"</button>
         </form>

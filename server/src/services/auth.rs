@@ -148,7 +148,7 @@ impl SqlAuth {
                 let secs = ((r.next_at - now) as f64 / 1000.0).ceil().max(1.0) as i64;
                 let whom = if scope == "account" { "this account" } else { "your network address" };
                 return Err(AppError::TooManyAttempts(format!(
-                    "Too many sign-in attempts for {whom}. Try again in {secs} second{}.",
+                    "Too many password attempts for {whom}. Try again in {secs} second{}.",
                     if secs == 1 { "" } else { "s" }
                 )));
             }
@@ -159,7 +159,7 @@ impl SqlAuth {
                 return Ok(());
             }
         }
-        Err(AppError::TooManyAttempts("Too many sign-in attempts at once. Try again in a few seconds.".into()))
+        Err(AppError::TooManyAttempts("Too many password attempts at once. Try again in a few seconds.".into()))
     }
 
     /// Checks a password on a bounded pool of permits.
@@ -174,6 +174,21 @@ impl SqlAuth {
         self.checking.fetch_sub(1, Ordering::SeqCst);
         drop(permit);
         verified.map_err(internal)
+    }
+
+    /// Checks the signed-in user's own password, throttled per account like a sign-in
+    /// (a stolen session cannot guess it faster than a sign-in could).
+    async fn verify_own(&self, user: &CurrentUser, password: &str, field: &str, missing: &str, wrong: &str) -> Result<(), AppError> {
+        if password.is_empty() {
+            return Err(AppError::invalid(field, missing));
+        }
+        self.claim("account", &user.email, self.policy.account_free_attempts, now_ms()).await?;
+        let row = store::sign_in_user(&self.db, &user.email).await.internal()?.ok_or(AppError::Unauthorized)?;
+        if row.user.user_id != user.user_id || !self.check_password(password, row.password_hash.clone()).await? {
+            tracing::info!(email = %user.email, "wrong password confirmation");
+            return Err(AppError::invalid(field, wrong));
+        }
+        Ok(())
     }
 }
 
@@ -235,18 +250,18 @@ impl AuthService for SqlAuth {
             return Err(AppError::invalid("current_password", "Enter your current password."));
         }
         let new = app::types::parse_password(new).map_err(|e| AppError::invalid("new_password", e.field_message("password").unwrap_or_default()))?;
-        let now = now_ms();
-        self.claim("account", &user.email, self.policy.account_free_attempts, now).await?;
-        let row = store::sign_in_user(&self.db, &user.email).await.internal()?.ok_or(AppError::Unauthorized)?;
-        if !self.check_password(current, row.password_hash.clone()).await? {
-            return Err(AppError::invalid("current_password", "That is not your current password."));
-        }
+        self.verify_own(user, current, "current_password", "Enter your current password.", "That is not your current password.").await?;
         if new == current {
             return Err(AppError::invalid("new_password", "Choose a password different from the current one."));
         }
         let hash = tokio::task::spawn_blocking(move || crate::crypto::hash_password(&new)).await.map_err(internal)?.map_err(internal)?;
         let keep = meta.session_token.as_deref().map(sha256_hex).unwrap_or_default();
-        store::change_password(&self.db, user.user_id, user.partner_id, &user.email, &hash, &keep, now).await?;
+        store::change_password(&self.db, user.user_id, user.partner_id, &user.email, &hash, &keep, now_ms()).await?;
+        store::clear_account_throttle(&self.db, &user.email).await.internal()
+    }
+
+    async fn confirm_password(&self, user: &CurrentUser, password: &str) -> Result<(), AppError> {
+        self.verify_own(user, password, "password", "Enter your Taskbridge password to confirm.", "That is not your password.").await?;
         store::clear_account_throttle(&self.db, &user.email).await.internal()
     }
 }

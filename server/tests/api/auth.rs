@@ -14,6 +14,7 @@ both_databases!(
     demo_credentials_are_shown_only_in_demo_mode,
     cookies_are_secure_behind_https,
     users_change_their_own_password,
+    a_new_secret_or_token_needs_the_password_again,
 );
 
 async fn signing_in_sets_an_http_only_same_site_cookie(backend: Backend) {
@@ -198,4 +199,43 @@ async fn users_change_their_own_password(backend: Backend) {
     assert!(old.field_message("credentials").is_some(), "{old:?}");
     app.signed_in(&a.email, "a brand new passphrase").await;
     assert_eq!(app.browser().err("change_password", &[("current_password", "x"), ("new_password", "y")]).await.0, StatusCode::UNAUTHORIZED);
+}
+
+/// The Setup form as the page sends it, with the password typed to confirm.
+fn connection_form<'a>(secret: &'a str, code: &'a str, password: &'a str) -> [(&'a str, &'a str); 5] {
+    [("username", "api@confirm.example"), ("secret", secret), ("integration_code", code), ("zone_override", ""), ("password", password)]
+}
+
+/// A session alone (a borrowed laptop, a stolen cookie) cannot swap the Autotask secret or
+/// mint an API token: both ask for the signed-in user's own password, a wrong one is
+/// refused at the field without changing anything, and guessing it is throttled like a
+/// sign-in. Keeping the saved secret needs no password.
+async fn a_new_secret_or_token_needs_the_password_again(backend: Backend) {
+    let app = spawn(backend).await;
+    let a = app.partner("Confirm").await;
+    let admin = app.signed_in(&a.email, &a.password).await;
+    let (_, e) = admin.err("save_autotask_connection", &connection_form("first-secret", "CODE", "")).await;
+    assert!(e.field_message("password").is_some_and(|m| m.contains("password to confirm")), "{e:?}");
+    let (_, e) = admin.err("save_autotask_connection", &connection_form("first-secret", "CODE", "not my password")).await;
+    assert_eq!(e.field_message("password").as_deref(), Some("That is not your password."), "{e:?}");
+    assert_eq!(admin.ok("get_autotask_connection", &[]).await["configured"], false, "nothing was saved");
+    admin.ok("save_autotask_connection", &connection_form("first-secret", "CODE", &a.password)).await;
+    // Keeping the saved secret (here with a new integration code) needs no password.
+    let kept = admin.ok("save_autotask_connection", &connection_form("", "CODE2", "")).await;
+    assert_eq!((kept["integration_code"].as_str(), kept["secret_set"].as_bool()), (Some("CODE2"), Some(true)), "{kept}");
+
+    let (_, e) = admin.err("create_api_token", &[("name", "Platform"), ("password", "")]).await;
+    assert!(e.field_message("password").is_some(), "{e:?}");
+    // Five guesses in a row are answered at the field; the sixth has to wait.
+    for _ in 0..5 {
+        let (_, e) = admin.err("create_api_token", &[("name", "Platform"), ("password", "guess")]).await;
+        assert_eq!(e.field_message("password").as_deref(), Some("That is not your password."), "{e:?}");
+    }
+    let (status, e) = admin.err("create_api_token", &[("name", "Platform"), ("password", "guess")]).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{e:?}");
+    assert_eq!(admin.ok("list_api_tokens", &[]).await.as_array().map(Vec::len), Some(0), "no token was made");
+    // Once the wait is over (moved along here), the right password makes the token.
+    app.sql("update sign_in_throttle set next_at = 0").await;
+    let created = admin.ok("create_api_token", &[("name", "Platform"), ("password", &a.password)]).await;
+    assert!(created["token"].as_str().is_some_and(|t| t.starts_with("tbk_")), "{created}");
 }

@@ -214,13 +214,18 @@ impl TestApp {
 
     /// A client with its own cookie jar, like a browser profile.
     pub fn browser(&self) -> Browser {
-        Browser { client: Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap(), origin: self.origin() }
+        Browser {
+            client: Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            origin: self.origin(),
+            password: None,
+        }
     }
 
     pub async fn signed_in(&self, email: &str, password: &str) -> Browser {
-        let b = self.browser();
+        let mut b = self.browser();
         let r = b.call("sign_in", &[("email", email), ("password", password), ("next", "/")]).await;
         assert!(r.status().is_success(), "sign-in as {email} failed: {}", r.status());
+        b.password = Some(password.to_string());
         b
     }
 
@@ -234,16 +239,29 @@ impl TestApp {
 pub struct Browser {
     pub client: Client,
     pub origin: String,
+    /// The password this browser signed in with: like the user at the keyboard, it types
+    /// it again where the page asks for it (a new Autotask secret, a new API token).
+    pub password: Option<String>,
 }
 
+/// Server functions that ask for the signed-in user's password again.
+const ASK_PASSWORD: [&str; 2] = ["save_autotask_connection", "create_api_token"];
+
 impl Browser {
-    /// POSTs a server function with form-encoded arguments.
+    /// POSTs a server function with form-encoded arguments (adding the signed-in user's
+    /// password where the page would ask for it and the test did not pass one).
     pub async fn call(&self, endpoint: &str, args: &[(&str, &str)]) -> Response {
+        let mut args = args.to_vec();
+        if let Some(password) = self.password.as_deref().filter(|_| ASK_PASSWORD.contains(&endpoint)) {
+            if !args.iter().any(|(k, _)| *k == "password") {
+                args.push(("password", password));
+            }
+        }
         self.client
             .post(format!("{}/rpc/{endpoint}", self.origin))
             .header(ORIGIN, &self.origin)
             .header(ACCEPT, "application/json")
-            .form(args)
+            .form(&args)
             .send()
             .await
             .unwrap()
