@@ -312,12 +312,14 @@ pub struct Unnoted {
     pub last_event_id: i64,
 }
 
-/// The repeats counted on an incident and not yet noted.
-pub async fn unnoted(db: &Db, incident_id: i64) -> Result<Unnoted, sqlx::Error> {
+/// The repeats counted on an incident and not yet noted, up to the event `upto`.
+pub async fn unnoted(db: &Db, incident_id: i64, upto: i64) -> Result<Unnoted, sqlx::Error> {
     let (count, first_at, last_at, last_id): (i64, Option<i64>, Option<i64>, Option<i64>) = sqlx::query_as(
-        "select count(*), min(occurred_at), max(occurred_at), max(event_id) from event where incident_id = $1 and dispatch_state = 'coalesced'",
+        "select count(*), min(occurred_at), max(occurred_at), max(event_id) from event \
+         where incident_id = $1 and dispatch_state = 'coalesced' and event_id <= $2",
     )
     .bind(incident_id)
+    .bind(upto)
     .fetch_one(&db.pool)
     .await?;
     let Some(last_event_id) = last_id.filter(|_| count > 0) else { return Ok(Unnoted::default()) };
@@ -325,15 +327,11 @@ pub async fn unnoted(db: &Db, incident_id: i64) -> Result<Unnoted, sqlx::Error> 
     Ok(Unnoted { count, first_at: first_at.unwrap_or_default(), last_at: last_at.unwrap_or_default(), message, last_event_id })
 }
 
-/// A repeat note was written: the incident's count starts again and the repeats up to
-/// `last_event_id` are noted, in one transaction.
-pub async fn record_note(db: &Db, incident_id: i64, last_event_id: i64, note: &str, now: i64) -> Result<(), sqlx::Error> {
+/// A repeat note was written: the repeats up to `last_event_id` are noted, and the ones
+/// counted since (while the note was in flight) wait for the next note, due at
+/// `next_due`. One transaction.
+pub async fn record_note(db: &Db, incident_id: i64, last_event_id: i64, note: &str, now: i64, next_due: i64) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
-    sqlx::query("update incident set pending_repeats = 0, note_due_at = null, last_note_at = $1, write_marker = null where incident_id = $2")
-        .bind(now)
-        .bind(incident_id)
-        .execute(&mut *tx)
-        .await?;
     sqlx::query(
         "update event set dispatch_state = 'noted', dispatch_note = $1 where incident_id = $2 and dispatch_state = 'coalesced' and event_id <= $3",
     )
@@ -342,14 +340,34 @@ pub async fn record_note(db: &Db, incident_id: i64, last_event_id: i64, note: &s
     .bind(last_event_id)
     .execute(&mut *tx)
     .await?;
+    sqlx::query(
+        "update incident set pending_repeats = (select count(*) from event where incident_id = $1 and dispatch_state = 'coalesced'), \
+         last_note_at = $2, write_marker = null where incident_id = $1",
+    )
+    .bind(incident_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("update incident set note_due_at = case when pending_repeats > 0 then $1 else null end where incident_id = $2")
+        .bind(next_due)
+        .bind(incident_id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await
+}
+
+/// Drops the marker of a write that never reached Autotask.
+pub async fn clear_marker(db: &Db, incident_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("update incident set write_marker = null where incident_id = $1").bind(incident_id).execute(&db.pool).await.map(|_| ())
 }
 
 /// Someone completed the ticket in Autotask: the incident ends, and its unnoted repeats
 /// go back to the queue (they are new failures), in one transaction.
 pub async fn close_in_autotask(db: &Db, incident_id: i64, now: i64) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
-    sqlx::query("update incident set state = 'closed_in_autotask', closed_at = $1, note_due_at = null, pending_repeats = 0 where incident_id = $2")
+    sqlx::query(
+        "update incident set state = 'closed_in_autotask', closed_at = $1, note_due_at = null, pending_repeats = 0, write_marker = null where incident_id = $2",
+    )
         .bind(now)
         .bind(incident_id)
         .execute(&mut *tx)

@@ -8,6 +8,7 @@ mod autotask_client;
 mod billing;
 mod companies;
 mod connection;
+mod dispatch;
 mod events;
 mod fuzz;
 mod helpers;

@@ -32,13 +32,13 @@ mod shared_database {
 const OWNER: i64 = 29_682_885;
 const MSA_QUEUE: i64 = 29_683_354;
 
-async fn world(backend: Backend) -> World {
+pub(crate) async fn world(backend: Backend) -> World {
     World::new(backend, "Tickets", Some(SandboxConfig { seed: 5, companies: 5, contacts: 5, ..SandboxConfig::default() })).await
 }
 
 impl World {
     /// A customer registered by the platform (`ref`), linked to a new Autotask company.
-    async fn mapped_customer(&self, reference: &str, name: &str) -> (i64, i64) {
+    pub(crate) async fn mapped_customer(&self, reference: &str, name: &str) -> (i64, i64) {
         let company = self
             .autotask()
             .create("Companies", &json!({"companyName": name, "companyType": 1, "ownerResourceID": OWNER, "isActive": true, "countryID": 237}))
@@ -49,7 +49,7 @@ impl World {
         (customer, company)
     }
 
-    async fn customer(&self, reference: &str, name: &str) -> i64 {
+    pub(crate) async fn customer(&self, reference: &str, name: &str) -> i64 {
         let r = reqwest::Client::new()
             .post(self.app.url("/api/v1/customers"))
             .bearer_auth(&self.token)
@@ -61,7 +61,7 @@ impl World {
         body["results"][0]["customer_id"].as_i64().unwrap()
     }
 
-    async fn rule(&self, rule: Value) -> Value {
+    pub(crate) async fn rule(&self, rule: Value) -> Value {
         let mut full = json!({"action": "ticket", "subscribe_ok": false, "all_types": true, "event_types": [], "customer_ids": [], "complete_on_recovery": true});
         for (k, v) in rule.as_object().unwrap() {
             full[k] = v.clone();
@@ -69,7 +69,7 @@ impl World {
         self.admin.ok_json("save_rule", &json!({"rule_id": null, "rule": full})).await
     }
 
-    async fn settings(&self, change: Value) -> Value {
+    pub(crate) async fn settings(&self, change: Value) -> Value {
         let mut s = self.admin.ok("get_ticket_settings", &[]).await;
         for (k, v) in change.as_object().unwrap() {
             s[k] = v.clone();
@@ -78,7 +78,7 @@ impl World {
     }
 
     /// Posts events `(customer ref, device, type)`; ids are unique per call.
-    async fn post(&self, events: &[(&str, &str, &str)]) -> Value {
+    pub(crate) async fn post(&self, events: &[(&str, &str, &str)]) -> Value {
         let list: Vec<Value> = events
             .iter()
             .map(|(c, d, t)| {
@@ -99,7 +99,7 @@ impl World {
     }
 
     /// Waits until every event is handled and no note is due.
-    async fn settle(&self) {
+    pub(crate) async fn settle(&self) {
         for _ in 0..600 {
             let busy: i64 = sqlx::query_scalar(
                 "select (select count(*) from event where dispatch_state = 'pending') + (select count(*) from incident where state = 'open' and note_due_at is not null) \
@@ -119,23 +119,23 @@ impl World {
     }
 
     /// (sender's id, outcome, ticket number) of every event, in order.
-    async fn outcomes(&self) -> Vec<(String, String, Option<String>)> {
+    pub(crate) async fn outcomes(&self) -> Vec<(String, String, Option<String>)> {
         sqlx::query_as("select external_id, dispatch_state, ticket_number from event order by event_id")
             .fetch_all(&self.app.state.db.pool)
             .await
             .unwrap()
     }
 
-    async fn tickets(&self) -> Vec<Value> {
+    pub(crate) async fn tickets(&self) -> Vec<Value> {
         self.autotask().query_all_raw("Tickets", &Query::new([Filter::begins_with("externalID", "taskbridge-incident-")])).await.unwrap()
     }
 
-    async fn notes(&self, ticket_id: i64) -> Vec<Value> {
+    pub(crate) async fn notes(&self, ticket_id: i64) -> Vec<Value> {
         self.autotask().query_all_raw("TicketNotes", &Query::new([Filter::eq("ticketID", ticket_id)])).await.unwrap()
     }
 }
 
-fn states(outcomes: &[(String, String, Option<String>)]) -> Vec<&str> {
+pub(crate) fn states(outcomes: &[(String, String, Option<String>)]) -> Vec<&str> {
     outcomes.iter().map(|o| o.1.as_str()).collect()
 }
 

@@ -76,6 +76,12 @@ impl Round<'_> {
     }
 
     /// Writes the note that counts an incident's repeats since the last one.
+    ///
+    /// A note's set of repeats is fixed when it is first attempted: its marker names the
+    /// last repeat it counts and is stored before the call. Until that note is recorded,
+    /// every retry (after a lost answer, an outage or a crash) writes or finds that same
+    /// note, and repeats arriving meanwhile wait for the next one — so each repeat is
+    /// counted in exactly one note.
     pub(super) async fn repeat_note(&mut self, inc: Incident) -> Result<(), Pause> {
         let Some(ticket_id) = inc.ticket_id else { return Ok(()) };
         let resolved = self.resolved().await?;
@@ -84,17 +90,21 @@ impl Round<'_> {
         if ticket.as_ref().is_none_or(|t| tickets::completed_in_autotask(t, &resolved)) {
             // Someone completed it in Autotask: this incident is over, and its unnoted
             // repeats are new failures: they go back to the queue and open a new ticket.
+            if ticket.is_some() {
+                self.settle_note(&inc, ticket_id).await?;
+            }
             dispatch::close_in_autotask(&self.d.db, inc.id, now_ms()).await?;
             self.open.remove(&inc.key);
             self.d.wake.notify_one();
             return Ok(());
         }
-        let u = dispatch::unnoted(&self.d.db, inc.id).await?;
+        let pending = dispatch::marker(&self.d.db, inc.id).await?.as_deref().and_then(|m| note_upto(m, inc.id));
+        let u = dispatch::unnoted(&self.d.db, inc.id, pending.unwrap_or(i64::MAX)).await?;
         let n = u.count;
+        let upto = pending.unwrap_or(u.last_event_id);
         if n > 0 {
-            let marker = format!("taskbridge-note-{}-{}", inc.id, u.last_event_id);
-            let retrying = dispatch::marker(&self.d.db, inc.id).await?.as_deref() == Some(marker.as_str());
-            if !retrying {
+            let marker = note_marker(inc.id, upto);
+            if pending.is_none() {
                 dispatch::set_marker(&self.d.db, inc.id, &marker).await?;
             }
             let times = if n == 1 { "once more".to_string() } else { format!("{n} more times") };
@@ -104,7 +114,7 @@ impl Round<'_> {
                 app::format::utc_minutes(u.last_at),
                 if u.message.is_empty() { "(none)" } else { &u.message }
             );
-            tickets::note_once(&client, ticket_id, &marker, retrying, &format!("Repeated {n}\u{00d7}"), &text).await?;
+            tickets::note_once(&client, ticket_id, &marker, pending.is_some(), &format!("Repeated {n}\u{00d7}"), &text).await?;
         }
         let now = now_ms();
         let note = format!(
@@ -112,9 +122,33 @@ impl Round<'_> {
             inc.ticket_number.clone().unwrap_or_else(|| ticket_id.to_string()),
             if n == 1 { "repeat" } else { "repeats" }
         );
-        dispatch::record_note(&self.d.db, inc.id, u.last_event_id, &note, now).await?;
+        let next_due = now + self.settings.note_interval_minutes * 60_000;
+        dispatch::record_note(&self.d.db, inc.id, upto, &note, now, next_due).await?;
         if let Some(i) = self.open.get_mut(&inc.key) {
             i.last_note_at = Some(now);
+        }
+        Ok(())
+    }
+
+    /// A repeat note attempted earlier and not recorded (its answer lost, or the process
+    /// died): if Autotask has it, it is recorded now; otherwise the attempt is dropped and
+    /// its repeats count in whatever is written next. Called before a different write
+    /// (a recovery, a close) would take the incident's marker.
+    async fn settle_note(&mut self, inc: &Incident, ticket_id: i64) -> Result<(), Pause> {
+        let Some(upto) = dispatch::marker(&self.d.db, inc.id).await?.as_deref().and_then(|m| note_upto(m, inc.id)) else { return Ok(()) };
+        let client = self.client().await?;
+        let marker = note_marker(inc.id, upto);
+        let found = client
+            .query_all_raw(
+                "TicketNotes",
+                &Query::new([Filter::eq("ticketID", ticket_id), Filter::contains("description", marker.as_str())]).include(&["id"]),
+            )
+            .await?;
+        if found.is_empty() {
+            dispatch::clear_marker(&self.d.db, inc.id).await?;
+        } else {
+            let now = now_ms();
+            dispatch::record_note(&self.d.db, inc.id, upto, "Added to the ticket in a note.", now, now).await?;
         }
         Ok(())
     }
@@ -132,6 +166,10 @@ impl Round<'_> {
         let resolved = self.resolved().await?;
         let client = self.client().await?;
         let ticket = client.get::<Ticket>(ticket_id).await?;
+        if ticket.is_some() {
+            // A repeat note in flight counts its repeats; the recovery note counts the rest.
+            self.settle_note(&inc, ticket_id).await?;
+        }
         let marker = format!("taskbridge-recovery-{}-{}", inc.id, ev.event_id);
         let retrying = dispatch::marker(&self.d.db, inc.id).await?.as_deref() == Some(marker.as_str());
         let (state, outcome, note) = match &ticket {
@@ -145,7 +183,7 @@ impl Round<'_> {
                 ("closed_in_autotask", Outcome::NotSent, format!("Ticket {number} was already completed in Autotask; left as it is."))
             }
             Some(t) => {
-                let n = dispatch::unnoted(&self.d.db, inc.id).await?.count;
+                let n = dispatch::unnoted(&self.d.db, inc.id, i64::MAX).await?.count;
                 let repeats = if n > 0 { format!(" It had failed {n} more time(s) since the last note.") } else { String::new() };
                 let text = format!(
                     "{} reported at {}: {}.{repeats}",
@@ -169,5 +207,27 @@ impl Round<'_> {
         };
         dispatch::record_recovery(&self.d.db, inc.id, state, ev.event_id, &format!("Counted in the recovery note on ticket {number}."), now).await?;
         Ok((outcome, note, inc))
+    }
+}
+
+/// The marker of a repeat note counting an incident's repeats up to `upto` (an event id).
+fn note_marker(incident_id: i64, upto: i64) -> String {
+    format!("taskbridge-note-{incident_id}-{upto}")
+}
+
+/// The last event a stored repeat-note marker counts, if `marker` is one of this incident's.
+fn note_upto(marker: &str, incident_id: i64) -> Option<i64> {
+    marker.strip_prefix(&format!("taskbridge-note-{incident_id}-"))?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_marker_names_its_incident_and_last_repeat() {
+        assert_eq!(note_upto(&note_marker(12, 345), 12), Some(345));
+        assert_eq!(note_upto(&note_marker(12, 345), 1), None, "another incident's marker");
+        assert_eq!(note_upto("taskbridge-recovery-12-345", 12), None, "a recovery is not a note");
     }
 }
