@@ -156,6 +156,14 @@ pub fn taken_over(t: &Ticket, created_status: Option<i64>) -> bool {
     t.assigned_resource_id.is_some() || (created_status.is_some() && t.status != created_status)
 }
 
+/// Whether the ticket has a note carrying `marker` (a write whose answer was lost).
+pub async fn note_exists(client: &AutotaskClient, ticket_id: i64, marker: &str) -> Result<bool, AutotaskError> {
+    let found = client
+        .query_all_raw("TicketNotes", &Query::new([Filter::eq("ticketID", ticket_id), Filter::contains("description", marker)]).include(&["id"]))
+        .await?;
+    Ok(!found.is_empty())
+}
+
 /// Adds a note unless one carrying `marker` is already there (a retry after a lost
 /// answer). Returns whether a note was written now.
 pub async fn note_once(
@@ -166,13 +174,8 @@ pub async fn note_once(
     title: &str,
     text: &str,
 ) -> Result<bool, AutotaskError> {
-    if retrying {
-        let found = client
-            .query_all_raw("TicketNotes", &Query::new([Filter::eq("ticketID", ticket_id), Filter::contains("description", marker)]).include(&["id"]))
-            .await?;
-        if !found.is_empty() {
-            return Ok(false);
-        }
+    if retrying && note_exists(client, ticket_id, marker).await? {
+        return Ok(false);
     }
     let body = json!({"ticketID": ticket_id, "title": clip(title, 250), "description": clip(&format!("{text}\n\nReference: {marker}"), 3_200), "noteType": 1, "publish": 1});
     client.create_child("Tickets", ticket_id, "Notes", "TicketNotes", &body).await?;

@@ -138,13 +138,7 @@ impl Round<'_> {
         let Some(upto) = dispatch::marker(&self.d.db, inc.id).await?.as_deref().and_then(|m| note_upto(m, inc.id)) else { return Ok(()) };
         let client = self.client().await?;
         let marker = note_marker(inc.id, upto);
-        let found = client
-            .query_all_raw(
-                "TicketNotes",
-                &Query::new([Filter::eq("ticketID", ticket_id), Filter::contains("description", marker.as_str())]).include(&["id"]),
-            )
-            .await?;
-        if found.is_empty() {
+        if !tickets::note_exists(&client, ticket_id, &marker).await? {
             dispatch::clear_marker(&self.d.db, inc.id).await?;
         } else {
             let now = now_ms();
