@@ -377,7 +377,7 @@ pub async fn events(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let dispatcher = server::startup::start_dispatcher(&state);
+    let dispatcher = server::startup::start_dispatcher(&state, &args.store.data_dir);
     let server = tokio::spawn(server::startup::serve_on(listener, state, Duration::from_secs(60), async {
         let _ = rx.await;
     }));
@@ -433,6 +433,11 @@ pub async fn events(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let dispatch_s = flood.elapsed().as_secs_f64();
+    // The floor: the busiest entity's calls, 3 at a time (Autotask's thread limit), each
+    // taking the sandbox's latency.
+    let drained = sb.sandbox.limits.stats();
+    let busiest = drained.requests.values().copied().max().unwrap_or_default();
+    let drain_floor_s = busiest as f64 / sandbox::limits::THREADS_PER_ENTITY as f64 * latency_ms as f64 / 1000.0;
     // Repeats are noted once their interval has passed: wait for those notes too.
     loop {
         let due: i64 =
@@ -494,6 +499,12 @@ pub async fn events(
     println!("sandbox_latency_ms: {latency_ms}");
     println!("accepted_per_s: {:.0}", events as f64 / flood_s);
     println!("dispatch_s: {dispatch_s:.2}");
+    println!("drain_s: {dispatch_s:.2}");
+    println!("drain_floor_s: {drain_floor_s:.2}");
+    println!("drain_ratio: {:.2}", if drain_floor_s > 0.0 { dispatch_s / drain_floor_s } else { 0.0 });
+    for (entity, peak) in &stats.peak_concurrency {
+        println!("peak_concurrency_{}: {peak}", entity.to_lowercase());
+    }
     println!("tickets: {tickets}");
     println!("notes: {notes}");
     println!("api_calls: {api_calls}");

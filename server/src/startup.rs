@@ -185,7 +185,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if args.embedded_sandbox.is_some() {
         anyhow::bail!("--embedded-sandbox needs a build with the `sandbox` feature (scripts/build.sh enables it)");
     }
-    let dispatcher = start_dispatcher(&state);
+    let dispatcher = start_dispatcher(&state, &args.store.data_dir);
     let scheduler = crate::workers::billing_schedule::spawn(state.db.clone(), state.connections.clone());
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!("Taskbridge is listening on http://{}", listener.local_addr()?);
@@ -200,15 +200,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts the ticket dispatcher for this state's database (see `dispatch.rs`).
-pub fn start_dispatcher(state: &AppState) -> crate::workers::dispatcher::DispatchHandle {
-    crate::workers::dispatcher::Dispatcher::new(
-        state.db.clone(),
-        state.connections.clone(),
-        state.dispatch_wake.clone(),
-        crate::workers::dispatcher::DispatchOptions::default(),
-    )
-    .spawn()
+/// Starts the ticket dispatcher for this state's database (see `workers/dispatcher.rs`);
+/// it keeps its name as a lease holder in `data_dir`, so a restart resumes its work at once.
+pub fn start_dispatcher(state: &AppState, data_dir: &std::path::Path) -> crate::workers::dispatcher::DispatchHandle {
+    let opts = crate::workers::dispatcher::DispatchOptions { instance_dir: Some(data_dir.to_path_buf()), ..Default::default() };
+    crate::workers::dispatcher::Dispatcher::new(state.db.clone(), state.connections.clone(), state.dispatch_wake.clone(), opts).spawn()
 }
 
 /// Ctrl-C or SIGTERM.

@@ -54,20 +54,16 @@ impl From<EventRecord> for EventRow {
     }
 }
 
-/// The partner's oldest pending events, at most `limit`, in arrival order.
-pub async fn pending(db: &Db, partner_id: i64, limit: i64) -> Result<Vec<EventRow>, sqlx::Error> {
-    let sql = format!("{EVENT_SELECT} where e.partner_id = $1 and e.dispatch_state = 'pending' order by e.event_id limit $2");
-    let rows: Vec<EventRecord> = sqlx::query_as(&sql).bind(partner_id).bind(limit).fetch_all(&db.pool).await?;
+/// The partner's oldest pending events, at most `limit`, in arrival order, leaving out
+/// those of customers held back at `now`.
+pub async fn pending(db: &Db, partner_id: i64, limit: i64, now: i64) -> Result<Vec<EventRow>, sqlx::Error> {
+    let sql = format!(
+        "{EVENT_SELECT} where e.partner_id = $1 and e.dispatch_state = 'pending' \
+         and not exists (select 1 from dispatch_hold h where h.partner_id = e.partner_id and h.customer_id = e.customer_id and h.retry_at > $3) \
+         order by e.event_id limit $2"
+    );
+    let rows: Vec<EventRecord> = sqlx::query_as(&sql).bind(partner_id).bind(limit).bind(now).fetch_all(&db.pool).await?;
     Ok(rows.into_iter().map(EventRow::from).collect())
-}
-
-/// Whether the partner has any pending event.
-pub async fn has_pending(db: &Db, partner_id: i64) -> Result<bool, sqlx::Error> {
-    let hit: Option<i64> = sqlx::query_scalar("select event_id from event where partner_id = $1 and dispatch_state = 'pending' limit 1")
-        .bind(partner_id)
-        .fetch_optional(&db.pool)
-        .await?;
-    Ok(hit.is_some())
 }
 
 /// How many of the partner's events wait for the dispatcher.

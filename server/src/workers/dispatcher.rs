@@ -1,19 +1,29 @@
 //! The ticket dispatcher: turns stored events into Autotask tickets, notes and
 //! completions. Runs inside `taskbridge serve`.
 //!
-//! - Work is per partner, in event order, by whichever instance holds the partner's
-//!   lease (`dispatch_lease`), so with several instances on PostgreSQL each event is
-//!   handled once and an incident's events never race.
+//! - Work is per partner, by whichever instance holds the partner's lease
+//!   (`dispatch_lease`), so with several instances on PostgreSQL each event is handled
+//!   once and an incident's events never race. The lease is short and renewed in the
+//!   background while a run lasts, so another instance takes over a dead one's work
+//!   within seconds; a restarted instance knows its previous name (`instance.rs`) and
+//!   resumes its own work at once.
+//! - Within a partner, events are handled in lanes, one per customer and device, in
+//!   order within a lane and several lanes at once; the partner's Autotask client keeps
+//!   every entity within Autotask's thread limit. A lane that keeps failing while others
+//!   go through holds back only its customer (`dispatch_hold`), with its own backoff.
 //! - An incident (customer + device + event type) has one ticket. Before the create call
 //!   the incident is marked `create_attempted`; a retry (after a crash, a timeout or a
 //!   lost answer) first looks the ticket up by its `externalID`, so it is never created
 //!   twice. Notes and completions carry a marker for the same reason.
-//! - Repeats are counted, not sent: one note per incident per interval says how many.
-//! - Autotask failures pause the partner with backoff; events wait, none are lost.
+//! - Repeats are counted, not sent: one note per incident per interval says how many,
+//!   written when due even while a backlog of events waits.
+//! - When nothing goes through, the partner pauses with backoff; events wait, none are lost.
 //!
-//! This file is the loop and the lease; `round.rs` handles one batch of events, and
-//! `writes.rs` the Autotask writes (ticket, notes, recovery) each exactly once.
+//! This file is the loop and the lease; `round.rs` handles one batch of events in lanes,
+//! and `writes.rs` the Autotask writes (ticket, notes, recovery) each exactly once.
 
+mod instance;
+mod lane;
 mod round;
 mod writes;
 
@@ -22,10 +32,12 @@ use crate::autotask::error::AutotaskError;
 use crate::db::{dispatch, now_ms, Db};
 use crate::services::connection::SqlAutotaskSettings;
 use app::types::tickets::{EventType, RuleAction, TicketPicklists};
-use round::Round;
+use round::Shared;
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// Tuning.
@@ -33,10 +45,16 @@ use tokio::sync::Notify;
 pub struct DispatchOptions {
     /// How often to look for work without being woken.
     pub poll: Duration,
-    /// How long a partner's lease lasts without renewal.
+    /// How long a partner's lease lasts without renewal (renewed every quarter of it):
+    /// the longest another instance waits to take over a dead one's work.
     pub lease: Duration,
     /// Events per round.
     pub batch: i64,
+    /// Lanes (customer + device) worked on at once; the client keeps each entity within
+    /// Autotask's thread limit whatever this is.
+    pub lanes: usize,
+    /// Where this instance keeps its name as a lease holder (`None`: a fresh name).
+    pub instance_dir: Option<PathBuf>,
     /// Longest pause after repeated Autotask failures.
     pub max_backoff: Duration,
     /// First pause.
@@ -49,8 +67,10 @@ impl Default for DispatchOptions {
     fn default() -> Self {
         Self {
             poll: Duration::from_secs(1),
-            lease: Duration::from_secs(120),
+            lease: Duration::from_secs(6),
             batch: 500,
+            lanes: 6,
+            instance_dir: None,
             max_backoff: Duration::from_secs(300),
             first_backoff: Duration::from_secs(1),
             picklist_ttl: Duration::from_secs(600),
@@ -101,6 +121,7 @@ impl Rule {
 }
 
 /// Per-partner state cached between rounds.
+#[derive(Default)]
 struct PartnerCache {
     client: Option<Arc<AutotaskClient>>,
     picklists: Option<(std::time::Instant, TicketPicklists)>,
@@ -113,10 +134,33 @@ pub struct Dispatcher {
     connections: SqlAutotaskSettings,
     wake: Arc<Notify>,
     holder: String,
+    /// Keeps this instance's name ours while it runs.
+    _instance: Option<instance::Instance>,
     opts: DispatchOptions,
     cache: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<PartnerCache>>>>,
     running: Mutex<HashSet<i64>>,
     stopped: std::sync::atomic::AtomicBool,
+}
+
+/// A partner's lease while a run holds it: renewed in the background, checked before
+/// every event and note.
+struct Lease {
+    length: Duration,
+    renewed: Mutex<Instant>,
+    lost: AtomicBool,
+}
+
+impl Lease {
+    fn new(length: Duration) -> Self {
+        Lease { length, renewed: Mutex::new(Instant::now()), lost: AtomicBool::new(false) }
+    }
+
+    /// Whether the lease is surely still ours: not taken over, and renewed recently
+    /// enough that it cannot have lapsed (a renewal that keeps failing stops the run).
+    fn valid(&self) -> bool {
+        let renewed = *self.renewed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        !self.lost.load(Ordering::SeqCst) && renewed.elapsed() < self.length * 3 / 4
+    }
 }
 
 /// Stops a dispatcher: no new event is started; the one in hand finishes or is resumed
@@ -143,9 +187,19 @@ impl Drop for DispatchHandle {
 impl Dispatcher {
     /// A dispatcher on this database; `wake` is notified when events arrive.
     pub fn new(db: Db, connections: SqlAutotaskSettings, wake: Arc<Notify>, opts: DispatchOptions) -> Arc<Self> {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or_default();
-        let holder = format!("{}-{}-{nanos}", std::process::id(), now_ms());
-        Arc::new(Self { db, connections, wake, holder, opts, cache: Mutex::default(), running: Mutex::default(), stopped: Default::default() })
+        let claimed = opts.instance_dir.as_deref().map(instance::claim);
+        let holder = claimed.as_ref().map_or_else(instance::fresh_holder, |c| c.holder.clone());
+        Arc::new(Self {
+            db,
+            connections,
+            wake,
+            holder,
+            _instance: claimed,
+            opts,
+            cache: Mutex::default(),
+            running: Mutex::default(),
+            stopped: Default::default(),
+        })
     }
 
     /// Runs until the handle is stopped or dropped.
@@ -218,7 +272,10 @@ impl Dispatcher {
     async fn run_partner(&self, partner_id: i64) {
         match self.acquire(partner_id).await {
             Ok(true) => {}
-            Ok(false) => return,
+            Ok(false) => {
+                tracing::debug!(partner_id, "another instance holds this partner's dispatch lease");
+                return;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, partner_id, "could not take the dispatch lease");
                 return;
@@ -226,80 +283,74 @@ impl Dispatcher {
         }
         let cache = {
             let mut all = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            all.entry(partner_id)
-                .or_insert_with(|| Arc::new(tokio::sync::Mutex::new(PartnerCache { client: None, picklists: None, failures: 0 })))
-                .clone()
+            all.entry(partner_id).or_default().clone()
         };
-        let mut guard = cache.lock().await;
-        let mut outcome = Ok(());
-        while !self.is_stopped() {
-            match self.round(partner_id, &mut guard).await {
-                Ok(true) => {
-                    // Renew the lease between rounds.
-                    if !matches!(self.acquire(partner_id).await, Ok(true)) {
-                        return;
+        let lease = Lease::new(self.opts.lease);
+        let done = Notify::new();
+        let work = async {
+            let outcome = self.rounds(partner_id, &cache, &lease).await;
+            done.notify_one();
+            outcome
+        };
+        let (outcome, ()) = tokio::join!(work, self.renew(partner_id, &lease, &done));
+        if lease.lost.load(Ordering::SeqCst) {
+            // Another instance has the partner now; it resumes what was left.
+            return;
+        }
+        let failures = {
+            let mut cache = cache.lock().await;
+            match &outcome {
+                Ok(()) => cache.failures = 0,
+                Err(p) => {
+                    cache.failures += 1;
+                    if p.config {
+                        // A settings or connection problem: read everything afresh next time.
+                        cache.client = None;
+                        cache.picklists = None;
                     }
                 }
-                Ok(false) => break,
-                Err(p) => {
-                    outcome = Err(p);
-                    break;
-                }
             }
-        }
-        match &outcome {
-            Ok(()) => guard.failures = 0,
-            Err(_) => guard.failures += 1,
-        }
-        let failures = guard.failures;
-        if let Err(p) = &outcome {
-            if p.config {
-                // A settings or connection problem: read everything afresh next time.
-                guard.client = None;
-                guard.picklists = None;
-            }
-        }
-        drop(guard);
+            cache.failures
+        };
         self.release(partner_id, outcome.as_ref().map(|_| ()), failures).await;
     }
 
+    /// Rounds until the partner has no work left, pauses, or the lease is gone.
+    async fn rounds(&self, partner_id: i64, cache: &Arc<tokio::sync::Mutex<PartnerCache>>, lease: &Lease) -> Result<(), Pause> {
+        while !self.is_stopped() && lease.valid() {
+            if !self.round(partner_id, cache, lease).await? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Renews the partner's lease every quarter of its length until `done`.
+    async fn renew(&self, partner_id: i64, lease: &Lease, done: &Notify) {
+        loop {
+            tokio::select! {
+                _ = done.notified() => return,
+                _ = tokio::time::sleep(self.opts.lease / 4) => {}
+            }
+            match self.acquire(partner_id).await {
+                Ok(true) => *lease.renewed.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now(),
+                Ok(false) => {
+                    tracing::warn!(partner_id, "another instance took over this partner's dispatch");
+                    lease.lost.store(true, Ordering::SeqCst);
+                    return;
+                }
+                // Keep trying: the run stops on its own once the lease may have lapsed.
+                Err(e) => tracing::warn!(error = %e, partner_id, "could not renew the dispatch lease"),
+            }
+        }
+    }
+
     /// One round: a batch of events, then the notes that are due. Ok(true) = more to do.
-    async fn round(&self, partner_id: i64, cache: &mut PartnerCache) -> Result<bool, Pause> {
+    async fn round(&self, partner_id: i64, cache: &Arc<tokio::sync::Mutex<PartnerCache>>, lease: &Lease) -> Result<bool, Pause> {
         let settings = crate::db::tickets::settings(&self.db, partner_id).await?;
         let rules = self.rules(partner_id).await?;
-        let mut round = Round::new(self, partner_id, settings, rules, cache);
-        let events = crate::db::events::pending(&self.db, partner_id, self.opts.batch).await?;
-        let more = events.len() as i64 == self.opts.batch;
-        round.load_open(&events).await?;
-        for ev in &events {
-            if self.is_stopped() || !round.keep_lease().await? {
-                round.flush_repeats().await?;
-                return Ok(false);
-            }
-            let mut attempt = 0u32;
-            loop {
-                round.now = now_ms();
-                match round.handle(ev).await {
-                    Ok(()) => break,
-                    // A blip: try this event again shortly (every step is safe to repeat).
-                    Err(p) if !p.config && attempt < 3 => {
-                        attempt += 1;
-                        tracing::debug!(error = %p.message, attempt, "retrying an event");
-                        tokio::time::sleep(Duration::from_millis(150 << attempt)).await;
-                    }
-                    Err(p) => {
-                        round.flush_repeats().await?;
-                        return Err(p);
-                    }
-                }
-            }
-            // Progress: a later pause starts from the shortest wait again.
-            round.cache.failures = 0;
-        }
-        round.flush_repeats().await?;
-        round.fill_numbers().await;
-        let notes_left = round.notes_due().await?;
-        Ok(more || notes_left)
+        let shared = Shared::new(self, partner_id, settings, rules, cache.clone(), lease);
+        shared.run().await
     }
 
     async fn rules(&self, partner_id: i64) -> Result<Vec<Rule>, sqlx::Error> {

@@ -1,5 +1,6 @@
 //! The dispatcher under faults and crashes, beyond one ticket per incident: every repeat
-//! counted in exactly one note whatever fails when.
+//! counted in exactly one note whatever fails when, work taken over in seconds, lanes in
+//! parallel within the thread limit, and notes written while a backlog waits.
 
 use crate::helpers::{both_databases, set_faults, Backend};
 use crate::tickets::world;
@@ -9,17 +10,41 @@ use server::workers::dispatcher::{DispatchOptions, Dispatcher};
 use std::sync::Arc;
 use std::time::Duration;
 
-both_databases!(a_note_whose_answer_was_lost_is_counted_once_after_an_outage, a_note_written_just_before_a_sigkill_is_counted_once,);
+both_databases!(
+    a_note_whose_answer_was_lost_is_counted_once_after_an_outage,
+    a_note_written_just_before_a_sigkill_is_counted_once,
+    another_instance_takes_over_a_killed_ones_work_within_10_s,
+    independent_incidents_go_in_parallel_within_the_thread_limit,
+    notes_fall_due_while_a_backlog_waits,
+    a_customer_whose_company_is_gone_does_not_hold_up_the_others,
+);
 
 /// The sum of the "Repeated N×" notes on a ticket.
 fn counted(notes: &[Value]) -> i64 {
     notes.iter().filter_map(|n| n["title"].as_str()?.strip_prefix("Repeated ")?.trim_end_matches('\u{00d7}').parse::<i64>().ok()).sum()
 }
 
-/// A dispatcher of the test's own, driven with `try_run_once`.
+/// A dispatcher of the test's own (a fresh name), driven with `try_run_once`.
 fn dispatcher(w: &World) -> Arc<Dispatcher> {
+    dispatcher_with(w, DispatchOptions::default())
+}
+
+fn dispatcher_with(w: &World, opts: DispatchOptions) -> Arc<Dispatcher> {
     let s = &w.app.state;
-    Dispatcher::new(s.db.clone(), s.connections.clone(), s.dispatch_wake.clone(), DispatchOptions::default())
+    Dispatcher::new(s.db.clone(), s.connections.clone(), s.dispatch_wake.clone(), opts)
+}
+
+async fn count(w: &World, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&w.app.state.db.pool).await.unwrap()
+}
+
+async fn handled(w: &World) -> i64 {
+    count(w, "select count(*) from event where dispatch_state <> 'pending'").await
+}
+
+/// The sandbox's call statistics, read over HTTP as any client would.
+async fn sandbox_stats(w: &World) -> Value {
+    reqwest::Client::new().get(format!("{}/_sandbox/stats", w.sandbox_running().base_url())).send().await.unwrap().json().await.unwrap()
 }
 
 /// Runs passes until nothing is left (at most 20).
@@ -94,9 +119,7 @@ async fn a_note_written_just_before_a_sigkill_is_counted_once(backend: Backend) 
     w.mapped_customer("c1", "Acme Dental").await;
     w.rule(json!({})).await;
     w.settings(json!({"note_interval_minutes": 0})).await;
-    let addr: std::net::SocketAddr =
-        format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()).parse().unwrap();
-    let mut child = w.app.serve_command(addr).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let (mut child, _) = w.app.spawn_serve().await;
     w.post(&[("c1", "FS01", "backup_failed")]).await;
     let db = &w.app.state.db;
     let mut ticket_id = None;
@@ -122,12 +145,145 @@ async fn a_note_written_just_before_a_sigkill_is_counted_once(backend: Backend) 
     assert_eq!(counted(&w.notes_in_sandbox(ticket_id)), 5);
 
     w.post(&[("c1", "FS01", "backup_failed"); 3]).await;
-    // The dead process's lease has not run out yet; this test is about the notes.
-    w.app.sql("update dispatch_lease set expires_at = 0").await;
-    drain(&dispatcher(&w)).await;
+    // The dead process's successor on its data directory: its lease is ours at once.
+    drain(&dispatcher_with(&w, DispatchOptions { instance_dir: Some(w.app.data_dir().to_path_buf()), ..Default::default() })).await;
     let notes = w.notes(ticket_id).await;
     assert_eq!(counted(&notes), 8, "8 repeats sent, 8 counted: {notes:?}");
     assert!(states(&w).await[1..].iter().all(|s| s == "noted"), "{:?}", states(&w).await);
+}
+
+/// Three customers' incidents (12 devices, 3 events each) and a `taskbridge serve`
+/// killed with SIGKILL in the middle of them: a second instance (another name) takes the
+/// work over within 10 s, and every incident still has exactly one ticket.
+async fn another_instance_takes_over_a_killed_ones_work_within_10_s(backend: Backend) {
+    let mut w = world(backend).await;
+    w.app.stop_dispatcher();
+    for c in 0..3 {
+        w.mapped_customer(&format!("c{c}"), &format!("Customer {c}")).await;
+    }
+    w.rule(json!({})).await;
+    w.settings(json!({"note_interval_minutes": 0})).await;
+    set_faults(w.sandbox_running(), json!({"latency_ms": 150}));
+    let (mut child, _) = w.app.spawn_serve().await;
+    let mut events = Vec::new();
+    for _ in 0..3 {
+        for c in ["c0", "c1", "c2"] {
+            for d in ["FS01", "FS02", "FS03", "FS04"] {
+                events.push((c, d, "backup_failed"));
+            }
+        }
+    }
+    w.post(&events).await;
+    for _ in 0..400 {
+        if handled(&w).await >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap();
+    let killed = std::time::Instant::now();
+    let _ = child.wait();
+    let before = handled(&w).await;
+    assert!((4..36).contains(&before), "killed mid-work: {before} of 36 handled");
+
+    let second = dispatcher(&w).spawn();
+    let mut took_over = None;
+    for _ in 0..1_500 {
+        if handled(&w).await > before {
+            took_over = Some(killed.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let took_over = took_over.expect("the second instance never took over");
+    eprintln!("takeover_ms: {}", took_over.as_millis());
+    assert!(took_over <= Duration::from_secs(10), "took over after {took_over:?}");
+    w.settle().await;
+    second.stop();
+    let tickets = w.tickets().await;
+    let mut externals: Vec<&str> = tickets.iter().map(|t| t["externalID"].as_str().unwrap()).collect();
+    externals.sort_unstable();
+    externals.dedup();
+    assert_eq!((tickets.len(), externals.len()), (12, 12), "exactly one ticket per incident");
+    assert_eq!(handled(&w).await, 36);
+}
+
+/// 24 new incidents at once: they are opened several at a time, never more than
+/// Autotask's 3 per entity, and the sandbox refuses nothing.
+async fn independent_incidents_go_in_parallel_within_the_thread_limit(backend: Backend) {
+    let mut w = world(backend).await;
+    w.app.stop_dispatcher();
+    for c in 0..4 {
+        w.mapped_customer(&format!("c{c}"), &format!("Customer {c}")).await;
+    }
+    w.rule(json!({})).await;
+    let refs = ["c0", "c1", "c2", "c3"];
+    let devices = ["FS01", "FS02", "FS03", "FS04", "FS05", "FS06"];
+    let events: Vec<(&str, &str, &str)> = refs.iter().flat_map(|c| devices.iter().map(move |d| (*c, *d, "backup_failed"))).collect();
+    w.post(&events).await;
+    set_faults(w.sandbox_running(), json!({"latency_ms": 100}));
+    reqwest::Client::new().post(format!("{}/_sandbox/stats/reset", w.sandbox_running().base_url())).send().await.unwrap();
+    let started = std::time::Instant::now();
+    drain(&dispatcher(&w)).await;
+    let took = started.elapsed();
+    let stats = sandbox_stats(&w).await;
+    assert_eq!(w.tickets().await.len(), 24);
+    let peak = stats["peak_concurrency"]["Tickets"].as_u64().unwrap_or_else(|| panic!("{stats}"));
+    assert!((2..=3).contains(&peak), "tickets written {peak} at a time: {stats}");
+    assert!(stats["peak_concurrency"].as_object().unwrap().values().all(|p| p.as_u64() <= Some(3)), "{stats}");
+    assert_eq!(stats["thread_limit_rejections"], 0, "{stats}");
+    // One at a time, 24 creates of 100 ms would take 2.4 s on their own.
+    assert!(took < Duration::from_millis(2_000), "24 tickets took {took:?}");
+}
+
+/// With a backlog of new incidents waiting (rounds of 5 events, 100 ms per call), an
+/// open incident's repeats are noted when they fall due, not once the backlog is gone.
+async fn notes_fall_due_while_a_backlog_waits(backend: Backend) {
+    let mut w = world(backend).await;
+    w.app.stop_dispatcher();
+    w.mapped_customer("c1", "Acme Dental").await;
+    w.mapped_customer("c2", "Birch Logistics").await;
+    w.rule(json!({})).await;
+    w.settings(json!({"note_interval_minutes": 0})).await;
+    let d = dispatcher_with(&w, DispatchOptions { batch: 5, ..Default::default() });
+    w.post(&[("c1", "FS01", "backup_failed")]).await;
+    drain(&d).await;
+    let ticket_id = w.tickets().await[0]["id"].as_i64().unwrap();
+    w.post(&[("c1", "FS01", "backup_failed"); 3]).await;
+    let devices: Vec<String> = (0..40).map(|i| format!("WS{i:02}")).collect();
+    let backlog: Vec<(&str, &str, &str)> = devices.iter().map(|d| ("c2", d.as_str(), "backup_failed")).collect();
+    w.post(&backlog).await;
+    set_faults(w.sandbox_running(), json!({"latency_ms": 100}));
+    let run = tokio::spawn({
+        let d = d.clone();
+        async move { d.try_run_once().await }
+    });
+    note_lands(&w, ticket_id).await;
+    let waiting = count(&w, "select count(*) from event where dispatch_state = 'pending'").await;
+    assert!(waiting > 0, "the note came only after the backlog");
+    run.await.unwrap().unwrap();
+    assert_eq!(counted(&w.notes(ticket_id).await), 3);
+    assert_eq!(w.tickets().await.len(), 41);
+}
+
+/// A customer whose Autotask company was deactivated: its events fail with the reason,
+/// and the other customer's tickets, queued behind them, open as usual.
+async fn a_customer_whose_company_is_gone_does_not_hold_up_the_others(backend: Backend) {
+    let mut w = world(backend).await;
+    w.app.stop_dispatcher();
+    let (_, gone) = w.mapped_customer("c1", "Acme Dental").await;
+    w.mapped_customer("c2", "Birch Logistics").await;
+    w.rule(json!({})).await;
+    w.autotask().patch("Companies", &json!({"id": gone, "isActive": false})).await.unwrap();
+    let mut events = vec![("c1", "FS01", "backup_failed"), ("c1", "FS02", "backup_failed")];
+    events.extend([("c2", "FS01", "backup_failed"), ("c2", "FS02", "backup_failed")]);
+    w.post(&events).await;
+    drain(&dispatcher(&w)).await;
+    let notes: Vec<String> =
+        sqlx::query_scalar("select dispatch_note from event order by event_id").fetch_all(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(states(&w).await, ["failed", "failed", "opened", "opened"], "{notes:?}");
+    assert!(notes[0].contains("companyID of type: Company does not exist or is invalid"), "{notes:?}");
+    assert_eq!(w.tickets().await.len(), 2);
 }
 
 impl World {

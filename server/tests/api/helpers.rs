@@ -120,7 +120,7 @@ async fn start_app(backend: Backend, args: ServeArgs, dir: std::sync::Arc<tempfi
         .await
         .unwrap();
     });
-    let dispatcher = Some(server::startup::start_dispatcher(&state));
+    let dispatcher = Some(server::startup::start_dispatcher(&state, &args.store.data_dir));
     TestApp { addr, state, backend, args, _dir: dir, shutdown: Some(tx), dispatcher }
 }
 
@@ -157,6 +157,25 @@ impl TestApp {
         let mut args = self.args.clone();
         change(&mut args);
         start_app(self.backend, args, self._dir.clone()).await
+    }
+
+    /// Where this app keeps its files (master key, the dispatcher's name).
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.args.store.data_dir
+    }
+
+    /// Starts `taskbridge serve` on this app's data in a child process and waits until it answers.
+    pub async fn spawn_serve(&self) -> (std::process::Child, SocketAddr) {
+        let addr: SocketAddr = format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()).parse().unwrap();
+        let child = self.serve_command(addr).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let http = reqwest::Client::new();
+        for _ in 0..400 {
+            if http.get(format!("http://{addr}/api/v1/health")).send().await.is_ok() {
+                return (child, addr);
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("taskbridge serve did not start on {addr}");
     }
 
     pub fn state_database_url(&self) -> String {

@@ -482,11 +482,20 @@ async fn a_process_killed_mid_dispatch_loses_and_duplicates_nothing(backend: Bac
     assert!(killed, "the dispatcher was never caught mid-create");
     let handled_before: i64 = sqlx::query_scalar("select count(*) from event where dispatch_state <> 'pending'").fetch_one(&db.pool).await.unwrap();
     assert!(handled_before < 27, "killed before the end");
-    // Start again (the dead holder's lease expires; its incidents resume by externalID).
-    sqlx::query("update dispatch_lease set expires_at = 0").execute(&db.pool).await.unwrap();
+    // Start again: the new process is the dead one's successor (its name is kept in the
+    // data directory), so it resumes at once, not after the lease; its incidents resume
+    // by externalID.
+    let restarted = std::time::Instant::now();
     let mut child = command.spawn().unwrap();
+    let mut resumed = None;
     let mut settled = false;
     for _ in 0..600 {
+        if resumed.is_none() {
+            let handled: i64 = sqlx::query_scalar("select count(*) from event where dispatch_state <> 'pending'").fetch_one(&db.pool).await.unwrap();
+            if handled > handled_before {
+                resumed = Some(restarted.elapsed());
+            }
+        }
         let busy: i64 = sqlx::query_scalar("select (select count(*) from event where dispatch_state = 'pending') + (select count(*) from incident where state = 'open' and note_due_at is not null)")
             .fetch_one(&db.pool)
             .await
@@ -500,6 +509,9 @@ async fn a_process_killed_mid_dispatch_loses_and_duplicates_nothing(backend: Bac
     child.kill().unwrap();
     let _ = child.wait();
     assert!(settled, "the restarted process finished the work");
+    let resumed = resumed.expect("work resumed");
+    eprintln!("restart_resumed_ms: {}", resumed.as_millis());
+    assert!(resumed < Duration::from_secs(4), "the restarted process resumed its own work at once, not after its lease: {resumed:?}");
     let tickets = at.query_all_raw("Tickets", &Query::new([Filter::begins_with("externalID", "taskbridge-incident-")])).await.unwrap();
     let mut externals: Vec<&str> = tickets.iter().map(|t| t["externalID"].as_str().unwrap()).collect();
     externals.sort_unstable();

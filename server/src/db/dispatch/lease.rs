@@ -1,12 +1,15 @@
 //! Who dispatches a partner: the lease (`dispatch_lease`) an instance takes and renews,
-//! and the pause after Autotask failures, with why.
+//! the pause after Autotask failures, with why, and the customers held back on their
+//! own (`dispatch_hold`) while the partner's others go through.
 
 use crate::db::Db;
 
-/// Partners with pending events or notes due, not paused, and not leased by another holder.
+/// Partners with pending events (of customers not held back) or notes due, not paused,
+/// and not leased by another holder.
 pub async fn partners_with_work(db: &Db, holder: &str, now: i64) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(
-        "select p.partner_id from partner p where (exists (select 1 from event e where e.partner_id = p.partner_id and e.dispatch_state = 'pending') \
+        "select p.partner_id from partner p where (exists (select 1 from event e where e.partner_id = p.partner_id and e.dispatch_state = 'pending' \
+             and not exists (select 1 from dispatch_hold h where h.partner_id = e.partner_id and h.customer_id = e.customer_id and h.retry_at > $1)) \
            or exists (select 1 from incident i where i.partner_id = p.partner_id and i.note_due_at <= $1 and i.state = 'open')) \
          and not exists (select 1 from dispatch_lease l where l.partner_id = p.partner_id and (l.retry_at > $1 or (l.expires_at > $1 and l.holder <> $2)))",
     )
@@ -55,9 +58,10 @@ pub async fn release_paused(db: &Db, partner_id: i64, holder: &str, retry_at: i6
         .map(|_| ())
 }
 
-/// Ends the partner's pause at once (after its settings or rules change).
+/// Ends the partner's pause, and its customers', at once (after its settings or rules change).
 pub async fn resume(db: &Db, partner_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("update dispatch_lease set retry_at = null where partner_id = $1").bind(partner_id).execute(&db.pool).await.map(|_| ())
+    sqlx::query("update dispatch_lease set retry_at = null where partner_id = $1").bind(partner_id).execute(&db.pool).await?;
+    sqlx::query("delete from dispatch_hold where partner_id = $1").bind(partner_id).execute(&db.pool).await.map(|_| ())
 }
 
 /// The partner's pause: (retry at, why), when it is paused or was.
@@ -65,4 +69,48 @@ pub async fn health(db: &Db, partner_id: i64) -> Result<(Option<i64>, Option<Str
     let row: Option<(Option<i64>, Option<String>)> =
         sqlx::query_as("select retry_at, last_error from dispatch_lease where partner_id = $1").bind(partner_id).fetch_optional(&db.pool).await?;
     Ok(row.unwrap_or_default())
+}
+
+/// A customer held back after its work failed `failures` times in a row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Hold {
+    pub customer_id: i64,
+    pub retry_at: i64,
+    pub failures: i64,
+    pub last_error: String,
+    pub since: i64,
+}
+
+/// The partner's held-back customers.
+pub async fn holds(db: &Db, partner_id: i64) -> Result<Vec<Hold>, sqlx::Error> {
+    sqlx::query_as("select customer_id, retry_at, failures, last_error, since from dispatch_hold where partner_id = $1 order by since")
+        .bind(partner_id)
+        .fetch_all(&db.pool)
+        .await
+}
+
+/// Holds a customer back until `retry_at` (`failures` counts this failure too).
+pub async fn hold(db: &Db, partner_id: i64, customer_id: i64, failures: i64, retry_at: i64, error: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into dispatch_hold (partner_id, customer_id, retry_at, failures, last_error, since) values ($1, $2, $3, $4, $5, $6) \
+         on conflict (partner_id, customer_id) do update set retry_at = excluded.retry_at, failures = excluded.failures, last_error = excluded.last_error",
+    )
+    .bind(partner_id)
+    .bind(customer_id)
+    .bind(retry_at)
+    .bind(failures)
+    .bind(error)
+    .bind(now)
+    .execute(&db.pool)
+    .await
+    .map(|_| ())
+}
+
+/// Lets held customers go again once their work went through (or their settings changed).
+pub async fn release_holds(db: &Db, partner_id: i64, customers: &[i64]) -> Result<(), sqlx::Error> {
+    for chunk in customers.chunks(400) {
+        let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        sqlx::query(&format!("delete from dispatch_hold where partner_id = $1 and customer_id in ({list})")).bind(partner_id).execute(&db.pool).await?;
+    }
+    Ok(())
 }

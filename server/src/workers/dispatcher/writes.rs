@@ -2,7 +2,7 @@
 //! its `externalID` on a retry), a repeat note and a recovery (found by their marker).
 //! The incident records the attempt before the call, and the outcome after it.
 
-use super::round::Round;
+use super::round::Lane;
 use super::Pause;
 use crate::autotask::entities::Ticket;
 use crate::autotask::error::AutotaskError;
@@ -12,11 +12,11 @@ use crate::db::now_ms;
 use crate::services::tickets::{self, TicketFacts};
 use app::types::tickets::{event_label, EventRow, Outcome};
 
-impl Round<'_> {
+impl Lane<'_> {
     /// Opens the incident's ticket exactly once.
     pub(super) async fn ensure_ticket(&mut self, mut inc: Incident, ev: &EventRow) -> Result<(), Pause> {
-        let resolved = self.resolved().await?;
-        let client = self.client().await?;
+        let resolved = self.s.resolved().await?;
+        let client = self.s.client().await?;
         let external = tickets::external_id(inc.id);
         let mut found: Option<(i64, Option<String>)> = None;
         if inc.create_attempted != 0 {
@@ -27,7 +27,7 @@ impl Round<'_> {
         let (ticket_id, number) = match found {
             Some(hit) => hit,
             None => {
-                dispatch::mark_create_attempted(&self.d.db, inc.id).await?;
+                dispatch::mark_create_attempted(&self.s.d.db, inc.id).await?;
                 inc.create_attempted = 1;
                 if let Some(i) = self.open.get_mut(&inc.key) {
                     i.create_attempted = 1;
@@ -47,7 +47,7 @@ impl Round<'_> {
                     inc.company_id.unwrap_or_default(),
                     inc.id,
                     &facts,
-                    self.settings.note_interval_minutes,
+                    self.s.settings.note_interval_minutes,
                     self.now,
                 );
                 match client.create("Tickets", &body).await {
@@ -55,9 +55,9 @@ impl Round<'_> {
                     Ok(id) => (id, None),
                     Err(AutotaskError::InvalidData(reason)) => {
                         // Autotask refused this ticket's data: record why; later failures try again.
-                        dispatch::mark_failed(&self.d.db, inc.id, &reason, now_ms()).await?;
+                        dispatch::mark_failed(&self.s.d.db, inc.id, &reason, now_ms()).await?;
                         self.open.remove(&inc.key);
-                        self.finish(ev, Outcome::Failed, &format!("Autotask refused the ticket: {reason}"), None).await?;
+                        self.s.finish(ev, Outcome::Failed, &format!("Autotask refused the ticket: {reason}"), None).await?;
                         return Ok(());
                     }
                     Err(e) => return Err(e.into()),
@@ -66,7 +66,7 @@ impl Round<'_> {
         };
         let created_at = now_ms();
         let opened = Opened { incident_id: inc.id, event_id: ev.event_id, ticket_id, ticket_number: number.as_deref(), status: resolved.status_new };
-        dispatch::record_ticket(&self.d.db, &opened, "Opened a ticket for this incident.", created_at).await?;
+        dispatch::record_ticket(&self.s.d.db, &opened, "Opened a ticket for this incident.", created_at).await?;
         inc.ticket_id = Some(ticket_id);
         inc.ticket_number = number;
         inc.created_status = Some(resolved.status_new);
@@ -84,8 +84,8 @@ impl Round<'_> {
     /// counted in exactly one note.
     pub(super) async fn repeat_note(&mut self, inc: Incident) -> Result<(), Pause> {
         let Some(ticket_id) = inc.ticket_id else { return Ok(()) };
-        let resolved = self.resolved().await?;
-        let client = self.client().await?;
+        let resolved = self.s.resolved().await?;
+        let client = self.s.client().await?;
         let ticket = client.get::<Ticket>(ticket_id).await?;
         if ticket.as_ref().is_none_or(|t| tickets::completed_in_autotask(t, &resolved)) {
             // Someone completed it in Autotask: this incident is over, and its unnoted
@@ -93,19 +93,19 @@ impl Round<'_> {
             if ticket.is_some() {
                 self.settle_note(&inc, ticket_id).await?;
             }
-            dispatch::close_in_autotask(&self.d.db, inc.id, now_ms()).await?;
+            dispatch::close_in_autotask(&self.s.d.db, inc.id, now_ms()).await?;
             self.open.remove(&inc.key);
-            self.d.wake.notify_one();
+            self.s.d.wake.notify_one();
             return Ok(());
         }
-        let pending = dispatch::marker(&self.d.db, inc.id).await?.as_deref().and_then(|m| note_upto(m, inc.id));
-        let u = dispatch::unnoted(&self.d.db, inc.id, pending.unwrap_or(i64::MAX)).await?;
+        let pending = dispatch::marker(&self.s.d.db, inc.id).await?.as_deref().and_then(|m| note_upto(m, inc.id));
+        let u = dispatch::unnoted(&self.s.d.db, inc.id, pending.unwrap_or(i64::MAX)).await?;
         let n = u.count;
         let upto = pending.unwrap_or(u.last_event_id);
         if n > 0 {
             let marker = note_marker(inc.id, upto);
             if pending.is_none() {
-                dispatch::set_marker(&self.d.db, inc.id, &marker).await?;
+                dispatch::set_marker(&self.s.d.db, inc.id, &marker).await?;
             }
             let times = if n == 1 { "once more".to_string() } else { format!("{n} more times") };
             let text = format!(
@@ -122,8 +122,8 @@ impl Round<'_> {
             inc.ticket_number.clone().unwrap_or_else(|| ticket_id.to_string()),
             if n == 1 { "repeat" } else { "repeats" }
         );
-        let next_due = now + self.settings.note_interval_minutes * 60_000;
-        dispatch::record_note(&self.d.db, inc.id, upto, &note, now, next_due).await?;
+        let next_due = now + self.s.settings.note_interval_minutes * 60_000;
+        dispatch::record_note(&self.s.d.db, inc.id, upto, &note, now, next_due).await?;
         if let Some(i) = self.open.get_mut(&inc.key) {
             i.last_note_at = Some(now);
         }
@@ -135,14 +135,14 @@ impl Round<'_> {
     /// its repeats count in whatever is written next. Called before a different write
     /// (a recovery, a close) would take the incident's marker.
     async fn settle_note(&mut self, inc: &Incident, ticket_id: i64) -> Result<(), Pause> {
-        let Some(upto) = dispatch::marker(&self.d.db, inc.id).await?.as_deref().and_then(|m| note_upto(m, inc.id)) else { return Ok(()) };
-        let client = self.client().await?;
+        let Some(upto) = dispatch::marker(&self.s.d.db, inc.id).await?.as_deref().and_then(|m| note_upto(m, inc.id)) else { return Ok(()) };
+        let client = self.s.client().await?;
         let marker = note_marker(inc.id, upto);
         if !tickets::note_exists(&client, ticket_id, &marker).await? {
-            dispatch::clear_marker(&self.d.db, inc.id).await?;
+            dispatch::clear_marker(&self.s.d.db, inc.id).await?;
         } else {
             let now = now_ms();
-            dispatch::record_note(&self.d.db, inc.id, upto, "Added to the ticket in a note.", now, now).await?;
+            dispatch::record_note(&self.s.d.db, inc.id, upto, "Added to the ticket in a note.", now, now).await?;
         }
         Ok(())
     }
@@ -152,20 +152,20 @@ impl Round<'_> {
     pub(super) async fn recover(&mut self, inc: Incident, ev: &EventRow) -> Result<(Outcome, String, Incident), Pause> {
         let now = now_ms();
         let Some(ticket_id) = inc.ticket_id else {
-            dispatch::complete_without_ticket(&self.d.db, inc.id, ev.event_id, now).await?;
+            dispatch::complete_without_ticket(&self.s.d.db, inc.id, ev.event_id, now).await?;
             return Ok((Outcome::Ignored, "Recovered before a ticket was opened.".into(), inc));
         };
         let number = inc.ticket_number.clone().unwrap_or_else(|| ticket_id.to_string());
         let complete_on_recovery = inc.complete_on_recovery != 0;
-        let resolved = self.resolved().await?;
-        let client = self.client().await?;
+        let resolved = self.s.resolved().await?;
+        let client = self.s.client().await?;
         let ticket = client.get::<Ticket>(ticket_id).await?;
         if ticket.is_some() {
             // A repeat note in flight counts its repeats; the recovery note counts the rest.
             self.settle_note(&inc, ticket_id).await?;
         }
         let marker = format!("taskbridge-recovery-{}-{}", inc.id, ev.event_id);
-        let retrying = dispatch::marker(&self.d.db, inc.id).await?.as_deref() == Some(marker.as_str());
+        let retrying = dispatch::marker(&self.s.d.db, inc.id).await?.as_deref() == Some(marker.as_str());
         let (state, outcome, note) = match &ticket {
             None => ("closed_in_autotask", Outcome::NotSent, format!("Ticket {number} no longer exists in Autotask; nothing to complete.")),
             // This recovery was attempted before and the ticket is complete now: our own
@@ -177,7 +177,7 @@ impl Round<'_> {
                 ("closed_in_autotask", Outcome::NotSent, format!("Ticket {number} was already completed in Autotask; left as it is."))
             }
             Some(t) => {
-                let n = dispatch::unnoted(&self.d.db, inc.id, i64::MAX).await?.count;
+                let n = dispatch::unnoted(&self.s.d.db, inc.id, i64::MAX).await?.count;
                 let repeats = if n > 0 { format!(" It had failed {n} more time(s) since the last note.") } else { String::new() };
                 let text = format!(
                     "{} reported at {}: {}.{repeats}",
@@ -186,7 +186,7 @@ impl Round<'_> {
                     if ev.message.is_empty() { "no message" } else { &ev.message }
                 );
                 if !retrying {
-                    dispatch::set_marker(&self.d.db, inc.id, &marker).await?;
+                    dispatch::set_marker(&self.s.d.db, inc.id, &marker).await?;
                 }
                 if tickets::taken_over(t, inc.created_status) || !complete_on_recovery {
                     tickets::note_once(&client, ticket_id, &marker, retrying, "Recovered", &text).await?;
@@ -199,7 +199,7 @@ impl Round<'_> {
                 }
             }
         };
-        dispatch::record_recovery(&self.d.db, inc.id, state, ev.event_id, &format!("Counted in the recovery note on ticket {number}."), now).await?;
+        dispatch::record_recovery(&self.s.d.db, inc.id, state, ev.event_id, &format!("Counted in the recovery note on ticket {number}."), now).await?;
         Ok((outcome, note, inc))
     }
 }
