@@ -63,6 +63,11 @@ pub fn thousands(n: i64) -> String {
     }
 }
 
+/// `1 event`, `2,500 events`: a count with its noun in the right number.
+pub fn count_of(n: i64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
 /// `+1,234.50 USD`: a signed change of money with thousands separators and, when known,
 /// the ISO code of its currency (a minus sign, never a hyphen; no sign for zero).
 pub fn money_change(v: Money, currency: &str) -> String {

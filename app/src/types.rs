@@ -247,6 +247,8 @@ pub struct Overview {
     pub active_users: i64,
     /// Active (unrevoked) API tokens.
     pub active_tokens: i64,
+    /// Ticket dispatch: waiting events, a pause, customers held back.
+    pub dispatch: tickets::DispatchSummary,
     /// Recent history entries, newest first.
     pub recent: Vec<AuditEntry>,
 }

@@ -8,8 +8,8 @@ use crate::components::pager::Pager;
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
 use crate::components::url_query::use_url_query;
-use crate::format::{encode_query_value, page_url, thousands};
-use crate::types::tickets::{event_label, ticket_link, EventPage, EventQuery, EventRow, EventType, Outcome, EVENT_TYPES};
+use crate::format::{count_of, encode_query_value, page_url};
+use crate::types::tickets::{event_label, ticket_link, EventPage, EventQuery, EventRow, EventType, HeldCustomer, Outcome, EVENT_TYPES};
 use leptos::prelude::*;
 
 const PAGE_SIZES: &[u32] = &[25, 50, 100, 200];
@@ -108,20 +108,50 @@ pub fn EventLogPage() -> impl IntoView {
 
 #[component]
 fn DispatchState(page: EventPage) -> impl IntoView {
+    let waiting = count_of(page.pending, "event is", "events are");
     view! {
         {page.problem.clone().map(|problem| view! {
             <div class="panel panel-warn" role="status" data-testid="dispatch-problem">
                 <strong>"Ticket dispatch is paused"</strong>
                 <p>{problem}</p>
-                <p class="muted">{format!("{} event(s) are waiting; nothing is lost. ", thousands(page.pending))}
-                    {page.retry_at.map(|at| view! { "Next try " <Time ms=Some(at) /> "." })}</p>
+                <p class="muted">
+                    {page.paused_since.map(|at| view! { "Paused since " <Time ms=Some(at) /> ". " })}
+                    {format!("{waiting} waiting; nothing is lost. ")}
+                    {page.retry_at.map(|at| view! { "Next try " <Time ms=Some(at) /> " (sooner if Autotask answers again)." })}
+                </p>
             </div>
         })}
         {(page.problem.is_none() && page.pending > 0).then(|| view! {
-            <p class="muted" role="status">{format!("{} event(s) waiting to be sent\u{2026}", thousands(page.pending))}</p>
+            <p class="muted" role="status">{format!("{} waiting to be sent\u{2026}", count_of(page.pending, "event", "events"))}</p>
         })}
+        {(!page.held.is_empty()).then(|| view! { <HeldCustomers held=page.held.clone() /> })}
     }
     .into_any()
+}
+
+/// Customers held back on their own: their events wait, the others' go through.
+#[component]
+fn HeldCustomers(held: Vec<HeldCustomer>) -> impl IntoView {
+    let title = format!("{} held back", count_of(held.len() as i64, "customer", "customers"));
+    view! {
+        <section class="panel panel-warn" aria-labelledby="held-title" data-testid="dispatch-held">
+            <strong id="held-title">{title}</strong>
+            <p class="muted">"Their tickets keep failing, so Taskbridge retries them on their own schedule while every other customer\u{2019}s tickets go through. Their events wait; nothing is lost."</p>
+            <div class="table-wrap"><table class="table">
+                <thead><tr><th scope="col">"Customer"</th><th scope="col">"Why"</th><th scope="col">"Since"</th><th scope="col">"Next try"</th></tr></thead>
+                <tbody>
+                    {held.into_iter().map(|h| view! {
+                        <tr>
+                            <td>{h.customer}<span class="muted">{format!(" (ID {})", h.customer_id)}</span></td>
+                            <td>{h.reason}</td>
+                            <td class="nowrap"><Time ms=Some(h.since) /></td>
+                            <td class="nowrap"><Time ms=Some(h.retry_at) /></td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table></div>
+        </section>
+    }
 }
 
 #[component]

@@ -4,6 +4,8 @@ use crate::api::overview::get_overview;
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
 use leptos::prelude::*;
+use crate::format::count_of;
+use crate::types::tickets::DispatchSummary;
 use leptos_router::components::A;
 
 /// Counts, the Autotask connection state and recent history.
@@ -53,6 +55,7 @@ pub fn OverviewPage() -> impl IntoView {
                                 {is_admin.then(|| view! { <A href="/tokens" attr:class="stat-link">"Manage API tokens"</A> })}
                             </div>
                         </section>
+                        <DispatchNotice dispatch=o.dispatch.clone() />
                         <section class="card">
                             <h2>"Recent activity"</h2>
                             {if o.recent.is_empty() {
@@ -75,4 +78,29 @@ pub fn OverviewPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// Says when ticket dispatch is paused (why, and since when) or customers are held back.
+#[component]
+fn DispatchNotice(dispatch: DispatchSummary) -> impl IntoView {
+    let held = (dispatch.held > 0).then(|| count_of(dispatch.held, "customer is", "customers are"));
+    (dispatch.problem.is_some() || held.is_some()).then(|| {
+        view! {
+            <section class="panel panel-warn" role="status" data-testid="overview-dispatch">
+                {match dispatch.problem {
+                    Some(problem) => view! {
+                        <strong>"Ticket dispatch is paused"</strong>
+                        <p>{problem}</p>
+                        <p class="muted">
+                            {dispatch.paused_since.map(|at| view! { "Since " <Time ms=Some(at) /> ". " })}
+                            {format!("{} waiting.", count_of(dispatch.pending, "event is", "events are"))}
+                        </p>
+                    }.into_any(),
+                    None => view! { <strong>"Some tickets are held back"</strong> }.into_any(),
+                }}
+                {held.map(|h| view! { <p>{format!("{h} held back after repeated failures; the others\u{2019} tickets go through.")}</p> })}
+                <A href="/events">"Open the Event log"</A>
+            </section>
+        }
+    })
 }

@@ -9,7 +9,7 @@ use sqlx::{Any, Transaction};
 
 mod lease;
 
-pub use lease::{acquire, health, hold, holds, partners_with_work, release, release_holds, release_paused, resume, Hold};
+pub use lease::{acquire, end_pause, health, hold, holds, partners_with_work, release, release_holds, release_paused, resume, Health, Hold};
 
 /// An open incident as the dispatcher works with it.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -18,7 +18,7 @@ use crate::services::user_calls::UserCall;
 use app::error::AppError;
 use app::services::TicketService;
 use app::types::tickets::{
-    CustomerChoice, EventPage, EventQuery, NotificationRule, RuleAction, RuleInput, TestTicket, TicketPicklists, TicketSettings,
+    CustomerChoice, EventPage, EventQuery, HeldCustomer, NotificationRule, RuleAction, RuleInput, TestTicket, TicketPicklists, TicketSettings,
 };
 use app::types::CurrentUser;
 use std::sync::Arc;
@@ -177,8 +177,14 @@ impl TicketService for SqlTickets {
     async fn events(&self, partner_id: i64, q: EventQuery) -> Result<EventPage, AppError> {
         let (rows, total, page, per_page) = events::page(&self.db, partner_id, &q).await.internal()?;
         let pending = events::pending_count(&self.db, partner_id).await.internal()?;
-        let (retry_at, problem) = dispatch::health(&self.db, partner_id).await.internal()?;
+        let health = dispatch::health(&self.db, partner_id).await.internal()?;
+        let held = dispatch::holds(&self.db, partner_id).await.internal()?;
+        let held = held
+            .into_iter()
+            .map(|h| HeldCustomer { customer_id: h.customer_id, customer: h.customer_name, reason: h.last_error, since: h.since, retry_at: h.retry_at })
+            .collect();
         let autotask_web_url = crate::db::connection::web_url(&self.db, partner_id).await.internal()?;
-        Ok(EventPage { rows, total, page, per_page, pending, problem, retry_at, autotask_web_url })
+        let paused_since = health.last_error.as_ref().and(health.last_error_at);
+        Ok(EventPage { rows, total, page, per_page, pending, problem: health.last_error, retry_at: health.retry_at, paused_since, held, autotask_web_url })
     }
 }

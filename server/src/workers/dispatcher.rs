@@ -61,6 +61,9 @@ pub struct DispatchOptions {
     pub first_backoff: Duration,
     /// How long picklists are reused.
     pub picklist_ttl: Duration,
+    /// How often Autotask is asked, cheaply, whether it answers again while an outage
+    /// pauses a partner (work resumes then, not at the end of the backoff).
+    pub probe: Duration,
 }
 
 impl Default for DispatchOptions {
@@ -74,6 +77,7 @@ impl Default for DispatchOptions {
             max_backoff: Duration::from_secs(300),
             first_backoff: Duration::from_secs(1),
             picklist_ttl: Duration::from_secs(600),
+            probe: Duration::from_secs(5),
         }
     }
 }
@@ -126,6 +130,9 @@ struct PartnerCache {
     client: Option<Arc<AutotaskClient>>,
     picklists: Option<(std::time::Instant, TicketPicklists)>,
     failures: u32,
+    /// Paused by an outage (not a settings problem): Autotask is probed meanwhile.
+    outage: bool,
+    probed: Option<Instant>,
 }
 
 /// The dispatcher. One per process; cheap to clone through `Arc`.
@@ -224,6 +231,7 @@ impl Dispatcher {
 
     async fn run(self: Arc<Self>) {
         loop {
+            self.probe_outages();
             match dispatch::partners_with_work(&self.db, &self.holder, now_ms()).await {
                 Ok(partners) => {
                     for partner_id in partners {
@@ -245,6 +253,36 @@ impl Dispatcher {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(self.opts.poll) => {}
             }
+        }
+    }
+
+    /// Asks Autotask whether it answers again (one ThresholdInformation call every
+    /// `probe`: no data, one thread slot) for each partner an outage paused; the first
+    /// answer ends the pause, so work resumes within seconds of a recovery.
+    fn probe_outages(self: &Arc<Self>) {
+        let partners: Vec<(i64, Arc<tokio::sync::Mutex<PartnerCache>>)> =
+            self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().map(|(id, c)| (*id, c.clone())).collect();
+        for (partner_id, cache) in partners {
+            let Ok(mut c) = cache.try_lock() else { continue };
+            let due = c.outage && c.probed.is_none_or(|t| t.elapsed() >= self.opts.probe);
+            let Some(client) = c.client.clone().filter(|_| due) else { continue };
+            c.probed = Some(Instant::now());
+            drop(c);
+            let this = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = client.threshold().await {
+                    tracing::debug!(partner_id, error = %e, "Autotask still not answering");
+                    return;
+                }
+                cache.lock().await.outage = false;
+                match dispatch::end_pause(&this.db, partner_id).await {
+                    Ok(()) => {
+                        tracing::info!(partner_id, "Autotask answers again: ticket dispatch resumes");
+                        this.wake.notify_one();
+                    }
+                    Err(e) => tracing::warn!(partner_id, error = %e, "could not end the dispatch pause"),
+                }
+            });
         }
     }
 
@@ -299,6 +337,8 @@ impl Dispatcher {
         }
         let failures = {
             let mut cache = cache.lock().await;
+            cache.outage = matches!(&outcome, Err(p) if !p.config);
+            cache.probed = Some(Instant::now());
             match &outcome {
                 Ok(()) => cache.failures = 0,
                 Err(p) => {

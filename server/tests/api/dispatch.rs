@@ -17,7 +17,13 @@ both_databases!(
     independent_incidents_go_in_parallel_within_the_thread_limit,
     notes_fall_due_while_a_backlog_waits,
     a_customer_whose_company_is_gone_does_not_hold_up_the_others,
+    a_held_customer_waits_alone_and_goes_again_when_its_hold_lapses,
+    dispatch_resumes_within_seconds_of_autotask_answering_again,
 );
+
+fn event_query() -> Value {
+    json!({"query": {"search": "", "event_type": "", "severity": "", "outcome": "", "page": 1, "per_page": 50}})
+}
 
 /// The sum of the "Repeated N×" notes on a ticket.
 fn counted(notes: &[Value]) -> i64 {
@@ -284,6 +290,78 @@ async fn a_customer_whose_company_is_gone_does_not_hold_up_the_others(backend: B
     assert_eq!(states(&w).await, ["failed", "failed", "opened", "opened"], "{notes:?}");
     assert!(notes[0].contains("companyID of type: Company does not exist or is invalid"), "{notes:?}");
     assert_eq!(w.tickets().await.len(), 2);
+}
+
+/// A customer held back (its work kept failing while others went through): its events
+/// wait, the other customer's go, the Event log and the Overview say who and why, and
+/// once the hold lapses its events go too and the hold is gone.
+async fn a_held_customer_waits_alone_and_goes_again_when_its_hold_lapses(backend: Backend) {
+    let mut w = world(backend).await;
+    w.app.stop_dispatcher();
+    let (held, _) = w.mapped_customer("c1", "Acme Dental").await;
+    w.mapped_customer("c2", "Birch Logistics").await;
+    w.rule(json!({})).await;
+    let far = server::db::now_ms() + 3_600_000;
+    w.app.sql(&format!("insert into dispatch_hold (partner_id, customer_id, retry_at, failures, last_error, since) select partner_id, customer_id, {far}, 3, 'Autotask refused the data: a test reason', 1 from customer where customer_id = {held}")).await;
+    w.post(&[("c1", "FS01", "backup_failed"), ("c2", "FS01", "backup_failed")]).await;
+    let d = dispatcher(&w);
+    drain(&d).await;
+    assert_eq!(states(&w).await, ["pending", "opened"]);
+    let page = w.admin.ok_json("list_events", &event_query()).await;
+    assert_eq!(page["held"][0]["customer"], "Acme Dental", "{page}");
+    assert_eq!(page["held"][0]["reason"], "Autotask refused the data: a test reason");
+    assert_eq!(page["pending"], 1);
+    let overview = w.admin.ok("get_overview", &[]).await;
+    assert_eq!(overview["dispatch"]["held"], 1, "{overview}");
+
+    w.app.sql("update dispatch_hold set retry_at = 0").await;
+    drain(&d).await;
+    assert_eq!(states(&w).await, ["opened", "opened"]);
+    assert_eq!(count(&w, "select count(*) from dispatch_hold").await, 0, "the hold is let go once its work went through");
+}
+
+/// An outage pauses dispatch with a long backoff (60 s here); Autotask is probed every
+/// few seconds meanwhile, so the ticket opens within seconds of the recovery. While
+/// paused, the Event log and the Overview say so, why, and since when.
+async fn dispatch_resumes_within_seconds_of_autotask_answering_again(backend: Backend) {
+    let mut w = world(backend).await;
+    w.app.stop_dispatcher();
+    w.mapped_customer("c1", "Acme Dental").await;
+    w.rule(json!({})).await;
+    let running = dispatcher_with(&w, DispatchOptions { first_backoff: Duration::from_secs(60), ..Default::default() }).spawn();
+    set_faults(w.sandbox_running(), json!({"rate_5xx": 1.0}));
+    w.post(&[("c1", "FS01", "backup_failed")]).await;
+    let mut page = Value::Null;
+    for _ in 0..300 {
+        page = w.admin.ok_json("list_events", &event_query()).await;
+        if page["problem"].is_string() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(page["problem"].as_str().is_some_and(|p| p.contains("unexpected error")), "{page}");
+    let now = server::db::now_ms();
+    assert!(page["paused_since"].as_i64().is_some_and(|t| t <= now && t > now - 60_000), "{page}");
+    assert!(page["retry_at"].as_i64().is_some_and(|t| t > now + 30_000), "a long backoff: {page}");
+    let overview = w.admin.ok("get_overview", &[]).await;
+    assert!(overview["dispatch"]["problem"].is_string(), "{overview}");
+    assert_eq!(overview["dispatch"]["pending"], 1);
+
+    set_faults(w.sandbox_running(), json!({}));
+    let recovered = std::time::Instant::now();
+    for _ in 0..300 {
+        if states(&w).await == ["opened"] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = recovered.elapsed();
+    running.stop();
+    eprintln!("resumed_after_outage_ms: {}", took.as_millis());
+    assert_eq!(states(&w).await, ["opened"]);
+    assert!(took < Duration::from_secs(10), "resumed {took:?} after Autotask answered again");
+    let overview = w.admin.ok("get_overview", &[]).await;
+    assert_eq!(overview["dispatch"]["problem"], Value::Null, "{overview}");
 }
 
 impl World {

@@ -141,8 +141,41 @@ pub struct EventPage {
     pub problem: Option<String>,
     /// When it tries again.
     pub retry_at: Option<UnixMillis>,
+    /// Since when it has been failing.
+    pub paused_since: Option<UnixMillis>,
+    /// Customers held back on their own while the others' tickets go through.
+    pub held: Vec<HeldCustomer>,
     /// The Autotask web UI, for ticket links.
     pub autotask_web_url: Option<String>,
+}
+
+/// A customer whose ticket work keeps failing, held back with its own backoff so it
+/// does not hold up the partner's other customers. Its events wait; none are lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct HeldCustomer {
+    /// The customer.
+    pub customer_id: i64,
+    /// Its name.
+    pub customer: String,
+    /// The last failure.
+    pub reason: String,
+    /// Held since.
+    pub since: UnixMillis,
+    /// The next try.
+    pub retry_at: UnixMillis,
+}
+
+/// Ticket dispatch in brief, for the Overview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DispatchSummary {
+    /// Events waiting.
+    pub pending: i64,
+    /// Why dispatch is paused, if it is.
+    pub problem: Option<String>,
+    /// Since when.
+    pub paused_since: Option<UnixMillis>,
+    /// Customers held back on their own.
+    pub held: i64,
 }
 
 /// A link to a ticket in the Autotask web UI.

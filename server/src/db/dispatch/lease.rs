@@ -45,9 +45,13 @@ pub async fn release(db: &Db, partner_id: i64, holder: &str) -> Result<(), sqlx:
         .map(|_| ())
 }
 
-/// Gives the lease back and pauses the partner until `retry_at`, saying why.
+/// Gives the lease back and pauses the partner until `retry_at`, saying why. The pause's
+/// start (`last_error_at`) is kept while failures follow one another.
 pub async fn release_paused(db: &Db, partner_id: i64, holder: &str, retry_at: i64, error: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("update dispatch_lease set expires_at = 0, retry_at = $1, last_error = $2, last_error_at = $3 where partner_id = $4 and holder = $5")
+    sqlx::query(
+        "update dispatch_lease set expires_at = 0, retry_at = $1, last_error = $2, \
+         last_error_at = case when last_error is null or last_error_at is null then $3 else last_error_at end where partner_id = $4 and holder = $5",
+    )
         .bind(retry_at)
         .bind(error)
         .bind(now)
@@ -64,10 +68,33 @@ pub async fn resume(db: &Db, partner_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("delete from dispatch_hold where partner_id = $1").bind(partner_id).execute(&db.pool).await.map(|_| ())
 }
 
-/// The partner's pause: (retry at, why), when it is paused or was.
-pub async fn health(db: &Db, partner_id: i64) -> Result<(Option<i64>, Option<String>), sqlx::Error> {
-    let row: Option<(Option<i64>, Option<String>)> =
-        sqlx::query_as("select retry_at, last_error from dispatch_lease where partner_id = $1").bind(partner_id).fetch_optional(&db.pool).await?;
+/// Ends an outage's pause early: Autotask answers again (the customers held back keep
+/// their own backoff).
+pub async fn end_pause(db: &Db, partner_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("update dispatch_lease set retry_at = null where partner_id = $1 and retry_at is not null")
+        .bind(partner_id)
+        .execute(&db.pool)
+        .await
+        .map(|_| ())
+}
+
+/// The partner's pause, when it is paused or its last round failed.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct Health {
+    /// The next try.
+    pub retry_at: Option<i64>,
+    /// Why.
+    pub last_error: Option<String>,
+    /// Since when rounds have been failing.
+    pub last_error_at: Option<i64>,
+}
+
+/// The partner's pause, if any.
+pub async fn health(db: &Db, partner_id: i64) -> Result<Health, sqlx::Error> {
+    let row: Option<Health> = sqlx::query_as("select retry_at, last_error, last_error_at from dispatch_lease where partner_id = $1")
+        .bind(partner_id)
+        .fetch_optional(&db.pool)
+        .await?;
     Ok(row.unwrap_or_default())
 }
 
@@ -75,6 +102,7 @@ pub async fn health(db: &Db, partner_id: i64) -> Result<(Option<i64>, Option<Str
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Hold {
     pub customer_id: i64,
+    pub customer_name: String,
     pub retry_at: i64,
     pub failures: i64,
     pub last_error: String,
@@ -83,7 +111,10 @@ pub struct Hold {
 
 /// The partner's held-back customers.
 pub async fn holds(db: &Db, partner_id: i64) -> Result<Vec<Hold>, sqlx::Error> {
-    sqlx::query_as("select customer_id, retry_at, failures, last_error, since from dispatch_hold where partner_id = $1 order by since")
+    sqlx::query_as(
+        "select h.customer_id, coalesce(c.name, '') as customer_name, h.retry_at, h.failures, h.last_error, h.since from dispatch_hold h \
+         left join customer c on c.customer_id = h.customer_id and c.partner_id = h.partner_id where h.partner_id = $1 order by h.since",
+    )
         .bind(partner_id)
         .fetch_all(&db.pool)
         .await
