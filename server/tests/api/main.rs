@@ -6,6 +6,7 @@ mod access;
 mod auth;
 mod autotask_client;
 mod billing;
+mod chaos;
 mod companies;
 mod connection;
 mod dispatch;

@@ -178,7 +178,11 @@ impl Lane<'_> {
             }
             Some(t) => {
                 let n = dispatch::unnoted(&self.s.d.db, inc.id, i64::MAX).await?.count;
-                let repeats = if n > 0 { format!(" It had failed {n} more time(s) since the last note.") } else { String::new() };
+                let repeats = match n {
+                    0 => String::new(),
+                    1 => " It had failed once more since the last note.".to_string(),
+                    n => format!(" It had failed {n} more times since the last note."),
+                };
                 let text = format!(
                     "{} reported at {}: {}.{repeats}",
                     event_label(&ev.event_type),
