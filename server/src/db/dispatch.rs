@@ -51,11 +51,13 @@ pub async fn open_incidents(db: &Db, partner_id: i64, keys: &[String]) -> Result
     bind_all_as(sqlx::query_as(&sql), &args).fetch_all(&db.pool).await
 }
 
-/// Open incidents with a ticket whose note is due, earliest first (at most 100).
+/// Open incidents with a ticket whose note is due, earliest first (at most 100), leaving
+/// out those of customers held back at `now`.
 pub async fn notes_due(db: &Db, partner_id: i64, now: i64) -> Result<Vec<Incident>, sqlx::Error> {
     let sql = format!(
-        "select {INCIDENT_COLUMNS} from incident where partner_id = $1 and state = 'open' and note_due_at <= $2 and ticket_id is not null \
-         order by note_due_at limit 100"
+        "select {INCIDENT_COLUMNS} from incident i where i.partner_id = $1 and i.state = 'open' and i.note_due_at <= $2 and i.ticket_id is not null \
+         and not exists (select 1 from dispatch_hold h where h.partner_id = i.partner_id and h.customer_id = i.customer_id and h.retry_at > $2) \
+         order by i.note_due_at limit 100"
     );
     sqlx::query_as(&sql).bind(partner_id).bind(now).fetch_all(&db.pool).await
 }

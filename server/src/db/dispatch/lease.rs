@@ -4,13 +4,14 @@
 
 use crate::db::Db;
 
-/// Partners with pending events (of customers not held back) or notes due, not paused,
+/// Partners with pending events or notes due (of customers not held back), not paused,
 /// and not leased by another holder.
 pub async fn partners_with_work(db: &Db, holder: &str, now: i64) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "select p.partner_id from partner p where (exists (select 1 from event e where e.partner_id = p.partner_id and e.dispatch_state = 'pending' \
              and not exists (select 1 from dispatch_hold h where h.partner_id = e.partner_id and h.customer_id = e.customer_id and h.retry_at > $1)) \
-           or exists (select 1 from incident i where i.partner_id = p.partner_id and i.note_due_at <= $1 and i.state = 'open')) \
+           or exists (select 1 from incident i where i.partner_id = p.partner_id and i.note_due_at <= $1 and i.state = 'open' \
+             and not exists (select 1 from dispatch_hold h where h.partner_id = i.partner_id and h.customer_id = i.customer_id and h.retry_at > $1))) \
          and not exists (select 1 from dispatch_lease l where l.partner_id = p.partner_id and (l.retry_at > $1 or (l.expires_at > $1 and l.holder <> $2)))",
     )
     .bind(now)

@@ -98,7 +98,8 @@ impl<'a> Shared<'a> {
     /// The round: a batch of events in lanes, then the notes due. Ok(true) = more to do.
     pub(super) async fn run(&self) -> Result<bool, Pause> {
         let now = now_ms();
-        let held: HashSet<i64> = dispatch::holds(&self.d.db, self.partner_id).await?.into_iter().map(|h| h.customer_id).collect();
+        // Customers with a hold, and when each may go again.
+        let held: HashMap<i64, i64> = dispatch::holds(&self.d.db, self.partner_id).await?.into_iter().map(|h| (h.customer_id, h.retry_at)).collect();
         let events = crate::db::events::pending(&self.d.db, self.partner_id, self.d.opts.batch, now).await?;
         let more = events.len() as i64 == self.d.opts.batch;
         let mut open = self.load_open(&events).await?;
@@ -166,9 +167,9 @@ impl<'a> Shared<'a> {
     /// After the lanes (or the notes): when nothing went through, the partner pauses;
     /// otherwise a customer whose work failed is held back on its own, and one that
     /// went through again is let go.
-    async fn settle(&self, done: Vec<Done>, held: &HashSet<i64>) -> Result<(), Pause> {
+    async fn settle(&self, done: Vec<Done>, held: &HashMap<i64, i64>) -> Result<(), Pause> {
         let went_through = done.iter().any(|(_, r)| r.is_ok());
-        let mut freed: Vec<i64> = done.iter().filter(|(c, r)| matches!(r, Ok(true)) && held.contains(c)).map(|(c, _)| *c).collect();
+        let mut freed: Vec<i64> = done.iter().filter(|(c, r)| matches!(r, Ok(true)) && held.contains_key(c)).map(|(c, _)| *c).collect();
         let mut failed: HashMap<i64, Pause> = HashMap::new();
         for (customer, r) in done {
             if let Err(p) = r {
@@ -307,13 +308,12 @@ impl<'a> Shared<'a> {
         Ok(())
     }
 
-    /// The notes whose interval has passed, several at once, also while events wait
-    /// (at most 100 a round, so a batch of events follows). Returns true when more
+    /// The notes whose interval has passed (customers held back wait), several at
+    /// once, also while events wait (at most 100 a round, so a batch of events follows). Returns true when more
     /// may be due.
-    async fn notes_due(&self, held: &HashSet<i64>) -> Result<bool, Pause> {
+    async fn notes_due(&self, held: &HashMap<i64, i64>) -> Result<bool, Pause> {
         let due = dispatch::notes_due(&self.d.db, self.partner_id, now_ms()).await?;
         let more = due.len() >= 100;
-        let due: Vec<Incident> = due.into_iter().filter(|inc| !held.contains(&lane_of(&inc.key).1)).collect();
         if due.is_empty() {
             return Ok(more);
         }
