@@ -3,9 +3,9 @@
 use crate::api::overview::get_overview;
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
-use leptos::prelude::*;
 use crate::format::count_of;
 use crate::types::tickets::DispatchSummary;
+use leptos::prelude::*;
 use leptos_router::components::A;
 
 /// Counts, the Autotask connection state and recent history.

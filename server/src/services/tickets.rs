@@ -181,10 +181,27 @@ impl TicketService for SqlTickets {
         let held = dispatch::holds(&self.db, partner_id).await.internal()?;
         let held = held
             .into_iter()
-            .map(|h| HeldCustomer { customer_id: h.customer_id, customer: h.customer_name, reason: h.last_error, since: h.since, retry_at: h.retry_at })
+            .map(|h| HeldCustomer {
+                customer_id: h.customer_id,
+                customer: h.customer_name,
+                reason: h.last_error,
+                since: h.since,
+                retry_at: h.retry_at,
+            })
             .collect();
         let autotask_web_url = crate::db::connection::web_url(&self.db, partner_id).await.internal()?;
         let paused_since = health.last_error.as_ref().and(health.last_error_at);
-        Ok(EventPage { rows, total, page, per_page, pending, problem: health.last_error, retry_at: health.retry_at, paused_since, held, autotask_web_url })
+        Ok(EventPage {
+            rows,
+            total,
+            page,
+            per_page,
+            pending,
+            problem: health.last_error,
+            retry_at: health.retry_at,
+            paused_since,
+            held,
+            autotask_web_url,
+        })
     }
 }

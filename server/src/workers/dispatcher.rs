@@ -71,7 +71,7 @@ impl Default for DispatchOptions {
         Self {
             poll: Duration::from_secs(1),
             lease: Duration::from_secs(6),
-            batch: 500,
+            batch: 5_000,
             lanes: 6,
             instance_dir: None,
             max_backoff: Duration::from_secs(300),

@@ -285,8 +285,7 @@ async fn a_customer_whose_company_is_gone_does_not_hold_up_the_others(backend: B
     events.extend([("c2", "FS01", "backup_failed"), ("c2", "FS02", "backup_failed")]);
     w.post(&events).await;
     drain(&dispatcher(&w)).await;
-    let notes: Vec<String> =
-        sqlx::query_scalar("select dispatch_note from event order by event_id").fetch_all(&w.app.state.db.pool).await.unwrap();
+    let notes: Vec<String> = sqlx::query_scalar("select dispatch_note from event order by event_id").fetch_all(&w.app.state.db.pool).await.unwrap();
     assert_eq!(states(&w).await, ["failed", "failed", "opened", "opened"], "{notes:?}");
     assert!(notes[0].contains("companyID of type: Company does not exist or is invalid"), "{notes:?}");
     assert_eq!(w.tickets().await.len(), 2);

@@ -166,7 +166,8 @@ impl TestApp {
 
     /// Starts `taskbridge serve` on this app's data in a child process and waits until it answers.
     pub async fn spawn_serve(&self) -> (std::process::Child, SocketAddr) {
-        let addr: SocketAddr = format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()).parse().unwrap();
+        let addr: SocketAddr =
+            format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()).parse().unwrap();
         let child = self.serve_command(addr).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
         let http = reqwest::Client::new();
         for _ in 0..400 {

@@ -53,14 +53,14 @@ pub async fn release_paused(db: &Db, partner_id: i64, holder: &str, retry_at: i6
         "update dispatch_lease set expires_at = 0, retry_at = $1, last_error = $2, \
          last_error_at = case when last_error is null or last_error_at is null then $3 else last_error_at end where partner_id = $4 and holder = $5",
     )
-        .bind(retry_at)
-        .bind(error)
-        .bind(now)
-        .bind(partner_id)
-        .bind(holder)
-        .execute(&db.pool)
-        .await
-        .map(|_| ())
+    .bind(retry_at)
+    .bind(error)
+    .bind(now)
+    .bind(partner_id)
+    .bind(holder)
+    .execute(&db.pool)
+    .await
+    .map(|_| ())
 }
 
 /// Ends the partner's pause, and its customers', at once (after its settings or rules change).
@@ -116,9 +116,9 @@ pub async fn holds(db: &Db, partner_id: i64) -> Result<Vec<Hold>, sqlx::Error> {
         "select h.customer_id, coalesce(c.name, '') as customer_name, h.retry_at, h.failures, h.last_error, h.since from dispatch_hold h \
          left join customer c on c.customer_id = h.customer_id and c.partner_id = h.partner_id where h.partner_id = $1 order by h.since",
     )
-        .bind(partner_id)
-        .fetch_all(&db.pool)
-        .await
+    .bind(partner_id)
+    .fetch_all(&db.pool)
+    .await
 }
 
 /// Holds a customer back until `retry_at` (`failures` counts this failure too).
@@ -142,7 +142,10 @@ pub async fn hold(db: &Db, partner_id: i64, customer_id: i64, failures: i64, ret
 pub async fn release_holds(db: &Db, partner_id: i64, customers: &[i64]) -> Result<(), sqlx::Error> {
     for chunk in customers.chunks(400) {
         let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        sqlx::query(&format!("delete from dispatch_hold where partner_id = $1 and customer_id in ({list})")).bind(partner_id).execute(&db.pool).await?;
+        sqlx::query(&format!("delete from dispatch_hold where partner_id = $1 and customer_id in ({list})"))
+            .bind(partner_id)
+            .execute(&db.pool)
+            .await?;
     }
     Ok(())
 }

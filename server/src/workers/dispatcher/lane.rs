@@ -73,18 +73,20 @@ impl Lane<'_> {
             return Ok(());
         }
         if self.s.settings.do_not_map {
-            self.s.finish(ev, Outcome::NotSent, "Not sent: ticketing is off (the queue is set to \u{201c}Do not map\u{201d} on the Setup page).", None)
+            self.s
+                .finish(ev, Outcome::NotSent, "Not sent: ticketing is off (the queue is set to \u{201c}Do not map\u{201d} on the Setup page).", None)
                 .await?;
             return Ok(());
         }
         let Some(company_id) = self.s.company(ev.customer_id).await? else {
-            self.s.finish(
-                ev,
-                Outcome::NotSent,
-                "Not sent: customer not mapped. Link it to an Autotask company on the Customer Map; later events will open tickets.",
-                None,
-            )
-            .await?;
+            self.s
+                .finish(
+                    ev,
+                    Outcome::NotSent,
+                    "Not sent: customer not mapped. Link it to an Autotask company on the Customer Map; later events will open tickets.",
+                    None,
+                )
+                .await?;
             return Ok(());
         };
         let complete = rules.iter().filter(|r| r.covers(ty)).any(|r| r.complete_on_recovery);

@@ -188,8 +188,7 @@ impl<'a> Shared<'a> {
         if !went_through {
             return Err(failed.into_values().next().expect("one failure"));
         }
-        let holds: HashMap<i64, i64> =
-            dispatch::holds(&self.d.db, self.partner_id).await?.into_iter().map(|h| (h.customer_id, h.failures)).collect();
+        let holds: HashMap<i64, i64> = dispatch::holds(&self.d.db, self.partner_id).await?.into_iter().map(|h| (h.customer_id, h.failures)).collect();
         let now = now_ms();
         for (customer, p) in failed {
             let failures = holds.get(&customer).copied().unwrap_or_default() + 1;

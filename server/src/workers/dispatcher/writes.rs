@@ -203,7 +203,8 @@ impl Lane<'_> {
                 }
             }
         };
-        dispatch::record_recovery(&self.s.d.db, inc.id, state, ev.event_id, &format!("Counted in the recovery note on ticket {number}."), now).await?;
+        dispatch::record_recovery(&self.s.d.db, inc.id, state, ev.event_id, &format!("Counted in the recovery note on ticket {number}."), now)
+            .await?;
         Ok((outcome, note, inc))
     }
 }
