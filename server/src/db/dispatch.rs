@@ -62,6 +62,19 @@ pub async fn notes_due(db: &Db, partner_id: i64, now: i64) -> Result<Vec<Inciden
     sqlx::query_as(&sql).bind(partner_id).bind(now).fetch_all(&db.pool).await
 }
 
+/// Whether any of the partner's notes is due (customers held back aside).
+pub async fn any_note_due(db: &Db, partner_id: i64, now: i64) -> Result<bool, sqlx::Error> {
+    let hit: Option<i64> = sqlx::query_scalar(
+        "select i.incident_id from incident i where i.partner_id = $1 and i.state = 'open' and i.note_due_at <= $2 and i.ticket_id is not null \
+         and not exists (select 1 from dispatch_hold h where h.partner_id = i.partner_id and h.customer_id = i.customer_id and h.retry_at > $2) limit 1",
+    )
+    .bind(partner_id)
+    .bind(now)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(hit.is_some())
+}
+
 /// What opens an incident.
 #[derive(Debug, Clone)]
 pub struct NewIncident<'a> {

@@ -19,9 +19,12 @@
 //!   written when due even while a backlog of events waits.
 //! - When nothing goes through, the partner pauses with backoff; events wait, none are lost.
 //!
-//! This file is the loop and the lease; `round.rs` handles one batch of events in lanes,
-//! and `writes.rs` the Autotask writes (ticket, notes, recovery) each exactly once.
+//! This file is the loop, the lease and the outage probe; `round.rs` is one round (the
+//! reader and the runner of lanes, holds, notes due) with its bookkeeping in `board.rs`,
+//! `lane.rs` one lane's events, `writes.rs` the Autotask writes (ticket, notes, recovery)
+//! each exactly once, and `instance.rs` the name kept in the data directory.
 
+mod board;
 mod instance;
 mod lane;
 mod round;
@@ -48,7 +51,7 @@ pub struct DispatchOptions {
     /// How long a partner's lease lasts without renewal (renewed every quarter of it):
     /// the longest another instance waits to take over a dead one's work.
     pub lease: Duration,
-    /// Events per round.
+    /// Events read at a time (a round reads on while lanes work, up to 3 batches ahead).
     pub batch: i64,
     /// Lanes (customer + device) worked on at once; the client keeps each entity within
     /// Autotask's thread limit whatever this is.
@@ -71,8 +74,8 @@ impl Default for DispatchOptions {
         Self {
             poll: Duration::from_secs(1),
             lease: Duration::from_secs(6),
-            batch: 5_000,
-            lanes: 6,
+            batch: 20_000,
+            lanes: 16,
             instance_dir: None,
             max_backoff: Duration::from_secs(300),
             first_backoff: Duration::from_secs(1),

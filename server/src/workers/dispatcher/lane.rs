@@ -2,10 +2,12 @@
 //! incident's ticket, counts as a repeat for the next note, or completes the ticket on
 //! recovery.
 
-use super::round::{incident_key, write_repeats, Lane};
+use super::board::{merge_repeats, write_repeats, Repeats};
+use super::round::{incident_key, Lane};
 use super::{Pause, Rule};
 use crate::db::dispatch::{self, Incident, NewIncident};
 use app::types::tickets::{EventRow, EventType, Outcome};
+use std::collections::HashMap;
 
 impl Lane<'_> {
     /// Handles one event; every step is safe to repeat after a failure.
@@ -117,8 +119,17 @@ impl Lane<'_> {
         self.ensure_ticket(inc, ev).await
     }
 
-    /// Writes this lane's buffered repeats now (before a recovery counts the rest).
+    /// Writes this lane's counted repeats now (before a recovery counts the rest),
+    /// with those an earlier run of the lane left in the round's buffer.
     async fn flush_repeats(&mut self) -> Result<(), sqlx::Error> {
-        write_repeats(self.s.d, std::mem::take(&mut self.repeats)).await
+        let _writing = self.s.writing.lock().await;
+        let mut mine = std::mem::take(&mut self.repeats);
+        let earlier: HashMap<i64, Repeats> = {
+            let ids: Vec<i64> = self.open.values().map(|i| i.id).collect();
+            let mut shared = self.s.repeats.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            ids.iter().filter_map(|id| shared.remove_entry(id)).collect()
+        };
+        merge_repeats(&mut mine, earlier);
+        write_repeats(self.s.d, mine).await
     }
 }

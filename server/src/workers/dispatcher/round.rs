@@ -1,16 +1,18 @@
-//! One round of a partner's dispatch: a batch of pending events in lanes (one per
-//! customer and device, in order within a lane, several lanes at once), each event
-//! opening an incident's ticket, counting as a repeat, or completing on recovery; then
-//! the repeat notes that are due, also several at once.
+//! One round of a partner's dispatch. A reader hands pending events to their lanes
+//! (one per customer and device) as it reads them, and goes on reading while lanes wait
+//! for Autotask; a runner works several lanes at once, each lane's events in order.
+//! Each event opens an incident's ticket, counts as a repeat, or completes on recovery.
+//! Then the repeat notes that are due, also several at once.
 //!
 //! A lane that fails while others go through holds back its customer alone; when
 //! nothing goes through, the partner pauses.
 
+use super::board::{merge_repeats, write_repeats, Board, Job, Repeats, FLUSH_AT, ROUND_FOR};
 use super::{Dispatcher, Lease, PartnerCache, Pause, Rule};
 use crate::autotask::client::AutotaskClient;
 use crate::autotask::entities::Ticket;
 use crate::autotask::query::{Filter, Query};
-use crate::db::dispatch::{self, Incident, RepeatBatch};
+use crate::db::dispatch::{self, Incident};
 use crate::db::now_ms;
 use crate::services::tickets::{self, ResolveError, Resolved};
 use app::types::tickets::{EventRow, EventType, Outcome, TicketSettings};
@@ -20,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The lane of a customer's device: its events are handled in order.
-fn lane_key(customer_id: i64, device: &str) -> String {
+pub(super) fn lane_key(customer_id: i64, device: &str) -> String {
     format!("{customer_id}|{}", device.trim().to_lowercase())
 }
 
@@ -29,23 +31,13 @@ pub(super) fn incident_key(customer_id: i64, device: &str, event_type: EventType
 }
 
 /// The lane and the customer of an incident, from its key.
-fn lane_of(key: &str) -> (&str, i64) {
+pub(super) fn lane_of(key: &str) -> (&str, i64) {
     let lane = key.rsplit_once('|').map_or(key, |(lane, _)| lane);
     (lane, lane.split_once('|').and_then(|(c, _)| c.parse().ok()).unwrap_or_default())
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Buffered repeats of one incident (written in one statement per incident).
-#[derive(Debug, Default)]
-pub(super) struct Repeats {
-    pub(super) event_ids: Vec<i64>,
-    pub(super) last_event_at: i64,
-    pub(super) ticket_id: Option<i64>,
-    pub(super) ticket_number: Option<String>,
-    pub(super) due_at: i64,
 }
 
 /// What a round's lanes share.
@@ -57,8 +49,11 @@ pub(super) struct Shared<'a> {
     cache: Arc<tokio::sync::Mutex<PartnerCache>>,
     resolved: tokio::sync::Mutex<Option<Resolved>>,
     companies: Mutex<HashMap<i64, Option<i64>>>,
-    /// Repeats the lanes counted, written once at the end of the round.
-    repeats: Mutex<HashMap<i64, Repeats>>,
+    /// Repeats the lanes counted, written now and then and at the end of the round.
+    pub(super) repeats: Mutex<HashMap<i64, Repeats>>,
+    /// Held while repeats are written: a recovery counting its incident's repeats waits
+    /// for a write in progress, so none is in neither place.
+    pub(super) writing: tokio::sync::Mutex<()>,
     lease: &'a Lease,
 }
 
@@ -91,50 +86,131 @@ impl<'a> Shared<'a> {
             resolved: tokio::sync::Mutex::new(None),
             companies: Mutex::default(),
             repeats: Mutex::default(),
+            writing: tokio::sync::Mutex::new(()),
             lease,
         }
     }
 
-    /// The round: a batch of events in lanes, then the notes due. Ok(true) = more to do.
+    /// The round: pending events fed to their lanes as they are read, several lanes at
+    /// once, then the notes due. Reading goes on while lanes wait for Autotask, until
+    /// the partner is caught up, a note falls due, or [`ROUND_FOR`] has passed.
+    /// Ok(true) = more to do.
     pub(super) async fn run(&self) -> Result<bool, Pause> {
-        let now = now_ms();
         // Customers with a hold, and when each may go again.
         let held: HashMap<i64, i64> = dispatch::holds(&self.d.db, self.partner_id).await?.into_iter().map(|h| (h.customer_id, h.retry_at)).collect();
-        let events = crate::db::events::pending(&self.d.db, self.partner_id, self.d.opts.batch, now).await?;
-        let more = events.len() as i64 == self.d.opts.batch;
-        let mut open = self.load_open(&events).await?;
-        let mut lanes: Vec<(String, i64, Vec<EventRow>)> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
-        for ev in events {
-            let key = lane_key(ev.customer_id, &ev.device);
-            let at = *index.entry(key.clone()).or_insert_with(|| {
-                lanes.push((key, ev.customer_id, Vec::new()));
-                lanes.len() - 1
-            });
-            lanes[at].2.push(ev);
-        }
-        let lanes: Vec<(HashMap<String, Incident>, i64, Vec<EventRow>)> = lanes
-            .into_iter()
-            .map(|(key, customer, events)| {
-                let mine: Vec<String> = open.keys().filter(|k| lane_of(k).0 == key).cloned().collect();
-                (mine.into_iter().filter_map(|k| open.remove_entry(&k)).collect(), customer, events)
-            })
-            .collect();
-        let done: Vec<Done> = stream::iter(lanes)
-            .map(|(open, customer, events)| async move { (customer, self.run_lane(open, events).await) })
-            .buffer_unordered(self.d.opts.lanes.max(1))
-            .collect()
-            .await;
+        let board = &Mutex::new(Board::default());
+        let (jobs, mut next_job) = tokio::sync::mpsc::unbounded_channel::<Job>();
+        let feeder = async move {
+            let outcome = self.feed(board, &jobs).await;
+            drop(jobs);
+            outcome
+        };
+        let runner = async {
+            let mut waiting: std::collections::VecDeque<Job> = Default::default();
+            let mut running = futures_util::stream::FuturesUnordered::new();
+            let mut done: Vec<Done> = Vec::new();
+            let mut open_channel = true;
+            loop {
+                while running.len() < self.d.opts.lanes.max(1) {
+                    let Some(job) = waiting.pop_front() else { break };
+                    running.push(async move {
+                        let ran = job.events.len();
+                        let (open, result) = self.run_lane(job.open, job.events).await;
+                        (job.key, job.customer, open, ran, result)
+                    });
+                }
+                tokio::select! {
+                    job = next_job.recv(), if open_channel => match job {
+                        Some(job) => waiting.push_back(job),
+                        None => open_channel = false,
+                    },
+                    Some((key, customer, open, ran, result)) = running.next(), if !running.is_empty() => {
+                        if let Some(job) = lock(board).finished(&key, open, ran, result.is_err()) {
+                            // A lane going on goes first: its ticket is open, so its next
+                            // events are mostly repeats, counted at once.
+                            waiting.push_front(job);
+                        }
+                        done.push((customer, result));
+                    },
+                    else => break,
+                }
+            }
+            done
+        };
+        let (fed, done) = tokio::join!(feeder, runner);
         self.flush_repeats().await?;
         self.fill_numbers().await;
+        let more = fed? || done.iter().any(|(_, r)| matches!(r, Ok(false)));
         self.settle(done, &held).await?;
         let notes_left = self.notes_due(&held).await?;
         Ok(more || notes_left)
     }
 
+    /// Reads pending events and hands them to their lanes; writes the counted repeats
+    /// now and then meanwhile. Ok(true) = it stopped before the partner was caught up.
+    async fn feed(&self, board: &Mutex<Board>, jobs: &tokio::sync::mpsc::UnboundedSender<Job>) -> Result<bool, Pause> {
+        let started = std::time::Instant::now();
+        let batch = self.d.opts.batch.max(1);
+        let mut after = 0;
+        loop {
+            if self.d.is_stopped() || !self.lease.valid() || started.elapsed() > ROUND_FOR {
+                return Ok(true);
+            }
+            if lock(board).in_hand >= 3 * batch {
+                // Far enough ahead of the lanes: let them catch up.
+                self.flush_if_many().await?;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+            let events = crate::db::events::pending(&self.d.db, self.partner_id, after, batch, now_ms()).await?;
+            let Some(last) = events.last() else {
+                // Caught up: the round ends with its lanes; until then, events that arrive
+                // meanwhile join it.
+                if lock(board).in_hand == 0 {
+                    return Ok(false);
+                }
+                self.flush_if_many().await?;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            };
+            after = last.event_id;
+            let fresh: Vec<EventRow> = {
+                let b = lock(board);
+                events.iter().filter(|e| !b.knows(&lane_key(e.customer_id, &e.device))).cloned().collect()
+            };
+            let mut open = self.load_open(&fresh).await?;
+            {
+                let mut b = lock(board);
+                for ev in events {
+                    let key = lane_key(ev.customer_id, &ev.device);
+                    if let Some(job) = b.add(key, ev, &mut open) {
+                        // The runner outlives the feeder: a send cannot fail while it runs.
+                        let _ = jobs.send(job);
+                    }
+                }
+            }
+            self.flush_if_many().await?;
+            // Notes fall due on their interval, also during a storm: end the round for them.
+            let now = now_ms();
+            let counted_due = lock(&self.repeats).values().any(|r| r.due_at <= now);
+            if counted_due || dispatch::any_note_due(&self.d.db, self.partner_id, now).await? {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Writes the counted repeats once there are many (the lanes go on meanwhile).
+    async fn flush_if_many(&self) -> Result<(), sqlx::Error> {
+        let many = lock(&self.repeats).values().map(|r| r.event_ids.len()).sum::<usize>() >= FLUSH_AT;
+        if many {
+            self.flush_repeats().await?;
+        }
+        Ok(())
+    }
+
     /// One lane's events, in order; an event that keeps failing stops the lane (its
     /// events stay pending). Ok(true) = all handled.
-    async fn run_lane(&self, open: HashMap<String, Incident>, events: Vec<EventRow>) -> Result<bool, Pause> {
+    async fn run_lane(&self, open: HashMap<String, Incident>, events: Vec<EventRow>) -> (HashMap<String, Incident>, Result<bool, Pause>) {
         let mut lane = Lane { s: self, open, repeats: HashMap::new(), now: now_ms() };
         let mut outcome = Ok(true);
         'events: for ev in &events {
@@ -160,8 +236,8 @@ impl<'a> Shared<'a> {
                 }
             }
         }
-        lock(&self.repeats).extend(lane.repeats);
-        outcome
+        merge_repeats(&mut lock(&self.repeats), lane.repeats);
+        (lane.open, outcome)
     }
 
     /// After the lanes (or the notes): when nothing went through, the partner pauses;
@@ -281,6 +357,7 @@ impl<'a> Shared<'a> {
 
     /// Writes the repeats the lanes counted.
     async fn flush_repeats(&self) -> Result<(), sqlx::Error> {
+        let _writing = self.writing.lock().await;
         let repeats = std::mem::take(&mut *lock(&self.repeats));
         write_repeats(self.d, repeats).await
     }
@@ -343,34 +420,4 @@ impl<'a> Shared<'a> {
             }
         }
     }
-}
-
-/// Writes buffered repeats: counts on the incident, outcome on each event.
-pub(super) async fn write_repeats(d: &Dispatcher, repeats: HashMap<i64, Repeats>) -> Result<(), sqlx::Error> {
-    if repeats.is_empty() {
-        return Ok(());
-    }
-    let notes: Vec<String> = repeats
-        .values()
-        .map(|r| {
-            format!(
-                "Repeat of the open incident: counted for the next note on ticket {}.",
-                r.ticket_number.clone().or(r.ticket_id.map(|t| t.to_string())).unwrap_or_default()
-            )
-        })
-        .collect();
-    let batches: Vec<RepeatBatch<'_>> = repeats
-        .iter()
-        .zip(&notes)
-        .map(|((incident_id, r), note)| RepeatBatch {
-            incident_id: *incident_id,
-            event_ids: &r.event_ids,
-            last_event_at: r.last_event_at,
-            due_at: r.due_at,
-            ticket_id: r.ticket_id,
-            ticket_number: r.ticket_number.as_deref(),
-            note,
-        })
-        .collect();
-    dispatch::record_repeats(&d.db, &batches, now_ms()).await
 }
