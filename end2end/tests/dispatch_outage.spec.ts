@@ -35,7 +35,7 @@ test("an Autotask outage pauses dispatch, the Event log and the Overview say why
     await hydrated(page);
     const paused = page.getByTestId("dispatch-problem");
     await expect(paused).toContainText("Ticket dispatch is paused", { timeout: 30_000 });
-    await expect(paused).toContainText("unexpected error");
+    await expect(paused).toContainText("Autotask is unavailable");
     await expect(paused).toContainText("Paused since");
     await expect(paused).toContainText("1 event is waiting");
     if (shots) await page.screenshot({ path: `${shots}/event-log-paused.png`, fullPage: true });

@@ -338,7 +338,7 @@ async fn dispatch_resumes_within_seconds_of_autotask_answering_again(backend: Ba
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(page["problem"].as_str().is_some_and(|p| p.contains("unexpected error")), "{page}");
+    assert!(page["problem"].as_str().is_some_and(|p| p.contains("Autotask is unavailable")), "{page}");
     let now = server::db::now_ms();
     assert!(page["paused_since"].as_i64().is_some_and(|t| t <= now && t > now - 60_000), "{page}");
     assert!(page["retry_at"].as_i64().is_some_and(|t| t > now + 30_000), "a long backoff: {page}");
