@@ -107,12 +107,13 @@ async fn five_thousand_events_under_faults_and_a_sigkill_give_exactly_once_ticke
     externals.dedup();
     let incidents = CUSTOMERS * DEVICES;
     assert_eq!((tickets.len(), externals.len()), (incidents, incidents), "exactly one ticket per incident");
-    let tenant = w.sandbox_running().sandbox.read();
     let mut by_ticket: HashMap<i64, Vec<Value>> = HashMap::new();
-    for n in tenant.rows("TicketNotes").into_iter().flat_map(|rows| rows.values()) {
-        by_ticket.entry(n["ticketID"].as_i64().unwrap()).or_default().push(json!(n));
+    {
+        let tenant = w.sandbox_running().sandbox.read();
+        for n in tenant.rows("TicketNotes").into_iter().flat_map(|rows| rows.values()) {
+            by_ticket.entry(n["ticketID"].as_i64().unwrap()).or_default().push(json!(n));
+        }
     }
-    drop(tenant);
     let mut counted = 0;
     for t in &tickets {
         let notes = by_ticket.remove(&t["id"].as_i64().unwrap()).unwrap_or_default();

@@ -168,7 +168,7 @@ impl TestApp {
     pub async fn spawn_serve(&self) -> (std::process::Child, SocketAddr) {
         let addr: SocketAddr =
             format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()).parse().unwrap();
-        let child = self.serve_command(addr).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let mut child = self.serve_command(addr).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
         let http = reqwest::Client::new();
         for _ in 0..400 {
             if http.get(format!("http://{addr}/api/v1/health")).send().await.is_ok() {
@@ -176,6 +176,8 @@ impl TestApp {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("taskbridge serve did not start on {addr}");
     }
 
