@@ -50,6 +50,8 @@ pub struct DiscoveredCompany {
     pub contact_last: Option<String>,
     /// Its email.
     pub contact_email: Option<String>,
+    /// It is inactive in Autotask.
+    pub contact_inactive: bool,
     /// Why it would fail to import, if it would.
     pub problem: Option<String>,
 }
@@ -76,6 +78,7 @@ const SAVE_COLUMNS: &[&str] = &[
     "contact_first",
     "contact_last",
     "contact_email",
+    "contact_inactive",
     "problem",
     "seen_at",
 ];
@@ -123,6 +126,7 @@ pub async fn save_batch(db: &Db, partner_id: i64, rows: &[DiscoveredCompany], se
             .bind(c.contact_first.as_deref())
             .bind(c.contact_last.as_deref())
             .bind(c.contact_email.as_deref())
+            .bind(i64::from(c.contact_inactive))
             .bind(c.problem.as_deref())
             .bind(seen_at);
     }
@@ -263,12 +267,14 @@ pub struct ImportSource {
     pub contact_last: Option<String>,
     /// Its email.
     pub contact_email: Option<String>,
+    /// 1 when it is inactive in Autotask.
+    pub contact_inactive: i64,
     /// 1 when the latest discovery did not see it.
     pub missing: i64,
 }
 
 const IMPORT_COLUMNS: &str = "company_id, name, is_active, address1, address2, city, state, postal_code, country_code, country_name, \
-     contact_id, contact_first, contact_last, contact_email, missing";
+     contact_id, contact_first, contact_last, contact_email, contact_inactive, missing";
 
 /// What the import rules read of these companies (at most ~500 at a time).
 pub async fn import_sources(db: &Db, partner_id: i64, ids: &[i64]) -> Result<Vec<ImportSource>, sqlx::Error> {

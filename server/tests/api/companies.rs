@@ -14,6 +14,7 @@ both_databases!(
     import_applies_every_rule_row_by_row_and_is_idempotent,
     the_list_searches_filters_sorts_and_pages,
     imports_and_discoveries_are_guarded,
+    an_inactive_primary_contact_fails_the_preview_and_the_import_alike,
 );
 
 /// A world connected to a sandbox of `companies` companies (seed 21).
@@ -303,4 +304,37 @@ async fn imports_and_discoveries_are_guarded(backend: Backend) {
     assert!(matches!(twice, AppError::Conflict(ref m) if m.contains("already running") && m.contains(&a.email)), "{twice:?}");
     sb.sandbox.set_faults(sandbox::faults::Faults::default());
     wait(&admin, &running).await;
+}
+
+/// A company whose only primary contact is inactive in Autotask: the list says it would
+/// fail, and the import fails it for the same reason, creating no customer (seed 000:
+/// the primary contact must be active).
+async fn an_inactive_primary_contact_fails_the_preview_and_the_import_alike(backend: Backend) {
+    let w = connected(backend, 5).await;
+    let (admin, at) = (&w.admin, w.autotask());
+    let company = at
+        .create(
+            "Companies",
+            &json!({"companyName": "Rule Dormant Dental Inc", "companyType": 1, "ownerResourceID": 29_682_885, "isActive": true,
+                "address1": "1 Main St", "city": "Austin", "state": "TX", "countryID": 237}),
+        )
+        .await
+        .unwrap();
+    let contact = json!({"firstName": "Dana", "lastName": "Doe", "emailAddress": "dana@dormant.example", "isActive": 0, "primaryContact": true});
+    at.create_child("Companies", company, "Contacts", "Contacts", &contact).await.unwrap();
+    let (done, _) = discover(admin).await;
+    assert_eq!(done["state"], "done", "{done}");
+    let page = list(admin, json!({"filter": {"search": "Rule Dormant"}})).await;
+    let preview = row(&page, company)["problem"].as_str().unwrap_or_default().to_string();
+    assert!(preview.contains("(Dana Doe) is inactive in Autotask"), "{page}");
+
+    let job = import(admin, json!({"ids": [company]})).await;
+    assert_eq!((job["succeeded"].as_i64(), job["failed"].as_i64()), (Some(0), Some(1)), "{job}");
+    let page = list(admin, json!({"filter": {"search": "Rule Dormant"}})).await;
+    let after = row(&page, company);
+    assert_eq!(after["status"], "failed", "{after}");
+    assert_eq!(after["reason"].as_str(), Some(preview.as_str()), "the import says what the preview said: {after}");
+    let customers: i64 =
+        sqlx::query_scalar("select count(*) from customer where name = 'Rule Dormant Dental Inc'").fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(customers, 0);
 }

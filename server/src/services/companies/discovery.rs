@@ -88,6 +88,7 @@ fn discovered(company: Company, type_label: String, country: Option<(String, Str
         contact_id: contact.as_ref().map(|c| c.id),
         contact_first: contact.as_ref().and_then(|c| c.first_name.clone()),
         contact_last: contact.as_ref().and_then(|c| c.last_name.clone()),
+        contact_inactive: rule_input.contact_inactive,
         contact_email: contact.and_then(|c| c.email_address),
         problem,
     }

@@ -43,7 +43,7 @@ impl From<&crate::db::companies::ImportSource> for Discovered {
             country_code: r.country_code.clone(),
             country_name: r.country_name.clone(),
             contact: r.contact_id.map(|_| (r.contact_first.clone(), r.contact_last.clone(), r.contact_email.clone())),
-            contact_inactive: false,
+            contact_inactive: r.contact_inactive != 0,
         }
     }
 }
