@@ -9,7 +9,9 @@ use sqlx::{Any, Transaction};
 
 mod lease;
 
-pub use lease::{acquire, end_pause, health, hold, holds, partners_with_work, release, release_holds, release_paused, resume, Health, Hold};
+pub use lease::{
+    acquire, end_pause, health, hold, holds, not_held, partners_with_work, release, release_holds, release_paused, resume, Health, Hold,
+};
 
 /// An open incident as the dispatcher works with it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -51,27 +53,23 @@ pub async fn open_incidents(db: &Db, partner_id: i64, keys: &[String]) -> Result
     bind_all_as(sqlx::query_as(&sql), &args).fetch_all(&db.pool).await
 }
 
+/// The condition of an incident (alias `i`) of partner `$1` whose repeat note is due at
+/// `$2`: open, with a ticket, its customer not held back.
+fn note_due() -> String {
+    format!("i.partner_id = $1 and i.state = 'open' and i.note_due_at <= $2 and i.ticket_id is not null and {}", not_held("i", 2))
+}
+
 /// Open incidents with a ticket whose note is due, earliest first (at most 100), leaving
 /// out those of customers held back at `now`.
 pub async fn notes_due(db: &Db, partner_id: i64, now: i64) -> Result<Vec<Incident>, sqlx::Error> {
-    let sql = format!(
-        "select {INCIDENT_COLUMNS} from incident i where i.partner_id = $1 and i.state = 'open' and i.note_due_at <= $2 and i.ticket_id is not null \
-         and not exists (select 1 from dispatch_hold h where h.partner_id = i.partner_id and h.customer_id = i.customer_id and h.retry_at > $2) \
-         order by i.note_due_at limit 100"
-    );
+    let sql = format!("select {INCIDENT_COLUMNS} from incident i where {} order by i.note_due_at limit 100", note_due());
     sqlx::query_as(&sql).bind(partner_id).bind(now).fetch_all(&db.pool).await
 }
 
 /// Whether any of the partner's notes is due (customers held back aside).
 pub async fn any_note_due(db: &Db, partner_id: i64, now: i64) -> Result<bool, sqlx::Error> {
-    let hit: Option<i64> = sqlx::query_scalar(
-        "select i.incident_id from incident i where i.partner_id = $1 and i.state = 'open' and i.note_due_at <= $2 and i.ticket_id is not null \
-         and not exists (select 1 from dispatch_hold h where h.partner_id = i.partner_id and h.customer_id = i.customer_id and h.retry_at > $2) limit 1",
-    )
-    .bind(partner_id)
-    .bind(now)
-    .fetch_optional(&db.pool)
-    .await?;
+    let sql = format!("select i.incident_id from incident i where {} limit 1", note_due());
+    let hit: Option<i64> = sqlx::query_scalar(&sql).bind(partner_id).bind(now).fetch_optional(&db.pool).await?;
     Ok(hit.is_some())
 }
 

@@ -58,9 +58,8 @@ impl From<EventRecord> for EventRow {
 /// arrival order, leaving out those of customers held back at `now`.
 pub async fn pending(db: &Db, partner_id: i64, after: i64, limit: i64, now: i64) -> Result<Vec<EventRow>, sqlx::Error> {
     let sql = format!(
-        "{EVENT_SELECT} where e.partner_id = $1 and e.dispatch_state = 'pending' and e.event_id > $4 \
-         and not exists (select 1 from dispatch_hold h where h.partner_id = e.partner_id and h.customer_id = e.customer_id and h.retry_at > $3) \
-         order by e.event_id limit $2"
+        "{EVENT_SELECT} where e.partner_id = $1 and e.dispatch_state = 'pending' and e.event_id > $4 and {} order by e.event_id limit $2",
+        super::dispatch::not_held("e", 3)
     );
     let rows: Vec<EventRecord> = sqlx::query_as(&sql).bind(partner_id).bind(limit).bind(now).bind(after).fetch_all(&db.pool).await?;
     Ok(rows.into_iter().map(EventRow::from).collect())

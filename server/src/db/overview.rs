@@ -23,7 +23,7 @@ impl SqlOverview {
         let health = super::dispatch::health(&self.db, partner_id).await?;
         Ok(DispatchSummary {
             pending: super::events::pending_count(&self.db, partner_id).await?,
-            paused_since: health.last_error.as_ref().and(health.last_error_at),
+            paused_since: health.paused_since(),
             problem: health.last_error,
             held: super::dispatch::holds(&self.db, partner_id).await?.len() as i64,
         })

@@ -190,7 +190,7 @@ impl TicketService for SqlTickets {
             })
             .collect();
         let autotask_web_url = crate::db::connection::web_url(&self.db, partner_id).await.internal()?;
-        let paused_since = health.last_error.as_ref().and(health.last_error_at);
+        let paused_since = health.paused_since();
         Ok(EventPage {
             rows,
             total,

@@ -7,17 +7,16 @@ use crate::db::Db;
 /// Partners with pending events or notes due (of customers not held back), not paused,
 /// and not leased by another holder.
 pub async fn partners_with_work(db: &Db, holder: &str, now: i64) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar(
+    let sql = format!(
         "select p.partner_id from partner p where (exists (select 1 from event e where e.partner_id = p.partner_id and e.dispatch_state = 'pending' \
-             and not exists (select 1 from dispatch_hold h where h.partner_id = e.partner_id and h.customer_id = e.customer_id and h.retry_at > $1)) \
+             and {}) \
            or exists (select 1 from incident i where i.partner_id = p.partner_id and i.note_due_at <= $1 and i.state = 'open' \
-             and not exists (select 1 from dispatch_hold h where h.partner_id = i.partner_id and h.customer_id = i.customer_id and h.retry_at > $1))) \
+             and {})) \
          and not exists (select 1 from dispatch_lease l where l.partner_id = p.partner_id and (l.retry_at > $1 or (l.expires_at > $1 and l.holder <> $2)))",
-    )
-    .bind(now)
-    .bind(holder)
-    .fetch_all(&db.pool)
-    .await
+        not_held("e", 1),
+        not_held("i", 1)
+    );
+    sqlx::query_scalar(&sql).bind(now).bind(holder).fetch_all(&db.pool).await
 }
 
 /// Takes or renews the partner's lease until `until`; false when another holder has it.
@@ -90,6 +89,13 @@ pub struct Health {
     pub last_error_at: Option<i64>,
 }
 
+impl Health {
+    /// Since when dispatch has been paused, while it is.
+    pub fn paused_since(&self) -> Option<i64> {
+        self.last_error.as_ref().and(self.last_error_at)
+    }
+}
+
 /// The partner's pause, if any.
 pub async fn health(db: &Db, partner_id: i64) -> Result<Health, sqlx::Error> {
     let row: Option<Health> = sqlx::query_as("select retry_at, last_error, last_error_at from dispatch_lease where partner_id = $1")
@@ -97,6 +103,15 @@ pub async fn health(db: &Db, partner_id: i64) -> Result<Health, sqlx::Error> {
         .fetch_optional(&db.pool)
         .await?;
     Ok(row.unwrap_or_default())
+}
+
+/// The SQL condition that a row (alias `alias`, with `partner_id` and `customer_id`)
+/// belongs to no customer held back at the time bound to `$now_param`: one definition
+/// for every read of the dispatcher's work.
+pub fn not_held(alias: &str, now_param: u8) -> String {
+    format!(
+        "not exists (select 1 from dispatch_hold h where h.partner_id = {alias}.partner_id and h.customer_id = {alias}.customer_id and h.retry_at > ${now_param})"
+    )
 }
 
 /// A customer held back after its work failed `failures` times in a row.

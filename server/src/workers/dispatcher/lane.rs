@@ -3,7 +3,7 @@
 //! recovery.
 
 use super::board::{merge_repeats, write_repeats, Repeats};
-use super::round::{incident_key, Lane};
+use super::round::{incident_key, lock, Lane};
 use super::{Pause, Rule};
 use crate::db::dispatch::{self, Incident, NewIncident};
 use app::types::tickets::{EventRow, EventType, Outcome};
@@ -126,7 +126,7 @@ impl Lane<'_> {
         let mut mine = std::mem::take(&mut self.repeats);
         let earlier: HashMap<i64, Repeats> = {
             let ids: Vec<i64> = self.open.values().map(|i| i.id).collect();
-            let mut shared = self.s.repeats.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut shared = lock(&self.s.repeats);
             ids.iter().filter_map(|id| shared.remove_entry(id)).collect()
         };
         merge_repeats(&mut mine, earlier);

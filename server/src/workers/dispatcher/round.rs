@@ -36,7 +36,8 @@ pub(super) fn lane_of(key: &str) -> (&str, i64) {
     (lane, lane.split_once('|').and_then(|(c, _)| c.parse().ok()).unwrap_or_default())
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// A std mutex's guard, even after a panic elsewhere (the data stays usable).
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
