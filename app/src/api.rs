@@ -4,11 +4,14 @@
 //! middleware refuses anonymous calls to every path here except [`PUBLIC_ENDPOINTS`].
 
 pub mod auth;
+pub mod backup_users;
 pub mod billing;
 pub mod companies;
 pub mod connection;
+pub mod contacts;
 pub mod map;
 pub mod overview;
+pub mod storage;
 pub mod tickets;
 pub mod tokens;
 pub mod users;

@@ -1,7 +1,8 @@
-//! Shared building blocks: the signed-in layout, status badges, times, dialogs, panels, the pager, the URL query.
+//! Shared building blocks: the signed-in layout, status badges, times, dialogs, form field messages, panels, the pager, the URL query.
 
 pub mod badge;
 pub mod dialog;
+pub mod field;
 pub mod job;
 pub mod layout;
 pub mod pager;

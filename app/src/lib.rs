@@ -75,6 +75,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=pages::overview::OverviewPage />
                     <Route path=path!("setup") view=pages::setup::SetupPage />
                     <Route path=path!("companies") view=pages::companies::CompaniesPage />
+                    <Route path=path!("contacts") view=pages::contacts::ContactsPage />
+                    <Route path=path!("backup-users") view=pages::backup_users::BackupUsersPage />
+                    <Route path=path!("storage") view=pages::storage::StoragePage />
                     <Route path=path!("map") view=pages::map::CustomerMapPage />
                     <Route path=path!("notifications") view=pages::notifications::NotificationsPage />
                     <Route path=path!("events") view=pages::events::EventLogPage />

@@ -1,9 +1,11 @@
 //! One module per route.
 
 pub mod account;
+pub mod backup_users;
 pub mod billing;
 pub mod billing_settings;
 pub mod companies;
+pub mod contacts;
 pub mod events;
 pub mod map;
 pub mod not_found;
@@ -11,6 +13,7 @@ pub mod notifications;
 pub mod overview;
 pub mod setup;
 pub mod signin;
+pub mod storage;
 pub mod ticket_settings;
 pub mod tokens;
 pub mod users;

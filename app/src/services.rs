@@ -8,7 +8,11 @@ use crate::types::billing::{
     BillingSchedule, BillingSettings, PreviewQuery, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, ServiceOption,
 };
 use crate::types::companies::{CompanyPage, CompanyQuery, ImportSelection, JobKind, JobView};
+use crate::types::contacts::{
+    BackupUserInput, BackupUserPage, BackupUserQuery, BackupUserSaved, ChoicesSet, ContactPage, ContactQuery, ContactSelection, Resolution,
+};
 use crate::types::map::{CompanyMapPage, ContractOption, CustomerMapPage, MapChange, MapHistoryEntry, MapQuery, MapSaved};
+use crate::types::storage::{Destination, DestinationInput, Package, PackageInput, StorageItem, StorageLists};
 use crate::types::tickets::{CustomerChoice, EventPage, EventQuery, NotificationRule, RuleInput, TestTicket, TicketPicklists, TicketSettings};
 use crate::types::{
     ApiTokenSummary, ConnectionInput, ConnectionTest, ConnectionView, CreatedApiToken, CurrentUser, NewUser, Overview, Role, SiteInfo, UserSummary,
@@ -179,6 +183,54 @@ pub trait BillingService: Send + Sync {
     async fn save_schedule(&self, actor: &CurrentUser, schedule: BillingSchedule) -> Result<BillingSchedule, AppError>;
 }
 
+/// Storage destinations and packages (what a backup user needs).
+#[async_trait::async_trait]
+pub trait StorageService: Send + Sync {
+    /// Both lists, with how many backup users use each.
+    async fn lists(&self, partner_id: i64) -> Result<StorageLists, AppError>;
+    /// Adds a destination (`id` None) or changes one.
+    async fn save_destination(&self, actor: &CurrentUser, id: Option<i64>, input: DestinationInput) -> Result<Destination, AppError>;
+    /// Adds a package (`id` None) or changes one.
+    async fn save_package(&self, actor: &CurrentUser, id: Option<i64>, input: PackageInput) -> Result<Package, AppError>;
+    /// Retires one (kept for its users, no longer offered) or reactivates it.
+    async fn set_retired(&self, actor: &CurrentUser, item: StorageItem, id: i64, retired: bool) -> Result<(), AppError>;
+    /// Deletes one no backup user uses (otherwise says by how many it is used).
+    async fn delete(&self, actor: &CurrentUser, item: StorageItem, id: i64) -> Result<(), AppError>;
+}
+
+/// Autotask contacts: fetching them, the list, the import choices, and import as backup users.
+#[async_trait::async_trait]
+pub trait ContactService: Send + Sync {
+    /// A filtered, sorted page of the fetched contacts with their integration status.
+    async fn list(&self, partner_id: i64, query: ContactQuery) -> Result<ContactPage, AppError>;
+    /// Starts fetching every contact of the partner's Autotask (one fetch at a time).
+    async fn start_fetch(&self, actor: &CurrentUser) -> Result<JobView, AppError>;
+    /// Sets the destination and/or package chosen for importing the selected contacts.
+    async fn set_choices(
+        &self,
+        actor: &CurrentUser,
+        selection: ContactSelection,
+        destination_id: Option<i64>,
+        package_id: Option<i64>,
+    ) -> Result<ChoicesSet, AppError>;
+    /// Starts importing the selected contacts as backup users (each must have a destination
+    /// and a package chosen; the error says which are missing).
+    async fn start_import(&self, actor: &CurrentUser, selection: ContactSelection) -> Result<JobView, AppError>;
+}
+
+/// Backup users: the list, edits and deletion, and settling a Modified contact.
+#[async_trait::async_trait]
+pub trait BackupUserService: Send + Sync {
+    /// A filtered page of the partner's backup users.
+    async fn list(&self, partner_id: i64, query: BackupUserQuery) -> Result<BackupUserPage, AppError>;
+    /// Changes a user (a new email unlinks it from its contact, as the seed says).
+    async fn save(&self, actor: &CurrentUser, backup_user_id: i64, input: BackupUserInput) -> Result<BackupUserSaved, AppError>;
+    /// Deletes a user; its contact shows blank again.
+    async fn delete(&self, actor: &CurrentUser, backup_user_id: i64) -> Result<(), AppError>;
+    /// "Update from Autotask" or "Keep Taskbridge's" on a Modified user.
+    async fn resolve(&self, actor: &CurrentUser, backup_user_id: i64, resolution: Resolution) -> Result<(), AppError>;
+}
+
 /// Everything a server function may touch. Built once by `server`, provided as context.
 #[derive(Clone)]
 pub struct Services {
@@ -200,6 +252,12 @@ pub struct Services {
     pub tickets: Arc<dyn TicketService>,
     /// Billing settings.
     pub billing: Arc<dyn BillingService>,
+    /// Storage destinations and packages.
+    pub storage: Arc<dyn StorageService>,
+    /// Autotask contacts.
+    pub contacts: Arc<dyn ContactService>,
+    /// Backup users.
+    pub backup_users: Arc<dyn BackupUserService>,
     /// Deployment facts for the sign-in page.
     pub site: SiteInfo,
 }

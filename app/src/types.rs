@@ -6,8 +6,10 @@
 pub mod billing;
 pub mod companies;
 pub mod connection;
+pub mod contacts;
 pub mod map;
 pub mod money;
+pub mod storage;
 pub mod tickets;
 
 use crate::error::AppError;

@@ -4,6 +4,8 @@
 //! It lives outside the server crate so the server library carries no benchmark code.
 
 mod benches;
+mod contacts;
+mod session;
 
 use clap::{Parser, Subcommand};
 
@@ -39,6 +41,22 @@ enum BenchCommand {
         /// Discovered Autotask companies.
         #[arg(long, default_value_t = 25_000)]
         companies: usize,
+        /// PostgreSQL to run on instead of a temporary SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// "Get Autotask contacts" against the thread limit, Contacts pages (p50/p95 over HTTP),
+    /// and importing 5,000 contacts as backup users.
+    Contacts {
+        /// Companies in the sandbox (each mapped to a customer).
+        #[arg(long, default_value_t = 25_000)]
+        companies: usize,
+        /// Contacts in the sandbox.
+        #[arg(long, default_value_t = 60_000)]
+        contacts: usize,
+        /// Latency of every sandbox call.
+        #[arg(long, default_value_t = 150)]
+        latency_ms: u64,
         /// PostgreSQL to run on instead of a temporary SQLite file.
         #[arg(long)]
         database_url: Option<String>,
@@ -86,6 +104,9 @@ async fn main() -> std::process::ExitCode {
             benches::events(events, incidents, latency_ms, note_interval_minutes, database_url).await
         }
         BenchCommand::Billing { customers, changed_pct, latency_ms } => benches::billing(customers, changed_pct, latency_ms).await,
+        BenchCommand::Contacts { companies, contacts, latency_ms, database_url } => {
+            contacts::contacts(companies, contacts, latency_ms, database_url).await
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -11,7 +11,7 @@ pub mod http;
 pub mod query;
 pub mod retry;
 
-pub use client::{AutotaskClient, ClientOptions, Credentials, FetchProgress};
+pub use client::{AutotaskClient, ClientOptions, Credentials, FetchProgress, PageSink};
 pub use clients::{AutotaskClients, PartnerConnection};
 pub use error::AutotaskError;
 pub use query::{Filter, Query};

@@ -4,10 +4,12 @@
 
 pub mod audit;
 pub mod auth;
+pub mod backup_users;
 pub mod billing;
 pub mod billing_schedule;
 pub mod companies;
 pub mod connection;
+pub mod contacts;
 pub mod customers;
 pub mod dispatch;
 pub mod dynamic;
@@ -17,6 +19,7 @@ pub mod links;
 pub mod map;
 pub mod overview;
 pub mod partners;
+pub mod storage;
 pub mod tickets;
 pub mod tokens;
 pub mod usage;

@@ -2,6 +2,7 @@
 //! bearer tokens. Every route is declared in [`routes`]: the router, the OpenAPI document
 //! and the access tests all read that one list, so a route cannot skip its check.
 
+pub mod backup_users;
 pub mod body;
 pub mod customers;
 pub mod error;
@@ -41,6 +42,8 @@ pub struct ApiRoute {
     pub access: Access,
     /// One line for the OpenAPI document.
     pub summary: &'static str,
+    /// Query parameters: (name, description), all optional strings.
+    pub query: &'static [(&'static str, &'static str)],
     /// The OpenAPI request body schema, for routes that take one.
     pub request_schema: Option<fn() -> Value>,
     /// The OpenAPI response schema (a JSON Schema object).
@@ -57,6 +60,7 @@ pub fn routes() -> Vec<ApiRoute> {
             path: "/api/v1/health",
             access: Access::Public,
             summary: "Liveness and database reachability (for load balancers).",
+            query: &[],
             request_schema: None,
             response_schema: schema::of::<HealthAnswer>,
             handler: get(health),
@@ -66,6 +70,7 @@ pub fn routes() -> Vec<ApiRoute> {
             path: "/api/v1/openapi.json",
             access: Access::Public,
             summary: "This API's OpenAPI 3.1 description.",
+            query: &[],
             request_schema: None,
             response_schema: || json!({"type": "object"}),
             handler: get(openapi),
@@ -75,6 +80,7 @@ pub fn routes() -> Vec<ApiRoute> {
             path: "/api/v1/partner",
             access: Access::Token,
             summary: "The partner the token belongs to (use it to check a token).",
+            query: &[],
             request_schema: None,
             response_schema: schema::of::<PartnerAnswer>,
             handler: get(partner),
@@ -84,6 +90,7 @@ pub fn routes() -> Vec<ApiRoute> {
             path: "/api/v1/customers",
             access: Access::Token,
             summary: "Registers or updates the backup platform's customers, one or up to 1,000 per call, keyed by your own reference; they then appear on the Customer Map. A batch answers per customer; a single invalid customer answers 422 naming the field.",
+            query: &[],
             request_schema: Some(crate::machine_api::customers::request_schema),
             response_schema: crate::machine_api::customers::response_schema,
             handler: axum::routing::post(crate::machine_api::customers::upsert),
@@ -93,6 +100,7 @@ pub fn routes() -> Vec<ApiRoute> {
             path: "/api/v1/events",
             access: Access::Token,
             summary: "Backup events, one or up to 1,000 per call. Each is stored before the answer; the same id twice is one event. A batch answers per event; a single invalid event answers 422 naming the field.",
+            query: &[],
             request_schema: Some(crate::machine_api::events::request_schema),
             response_schema: crate::machine_api::events::response_schema,
             handler: axum::routing::post(crate::machine_api::events::receive),
@@ -102,9 +110,43 @@ pub fn routes() -> Vec<ApiRoute> {
             path: "/api/v1/usage",
             access: Access::Token,
             summary: "Usage per customer, product and billing month (the current quantity), one or up to 1,000 per call; the same customer, product and month again replaces it. A single invalid report answers 422 naming the field.",
+            query: &[],
             request_schema: Some(crate::machine_api::usage::request_schema),
             response_schema: crate::machine_api::usage::response_schema,
             handler: axum::routing::post(crate::machine_api::usage::receive),
+        },
+        ApiRoute {
+            method: Method::GET,
+            path: "/api/v1/backup-users",
+            access: Access::Token,
+            summary: "Backup users to provision, as a change feed: every change after `changed_since`, oldest first, deleted users included (`deleted: true`). Store `next_cursor` and send it as `changed_since` on the next call; while `has_more`, ask again at once. A change appears a few seconds after it is made.",
+            query: &[
+                ("changed_since", "The `next_cursor` of the previous answer, or an RFC 3339 time; absent: from the beginning."),
+                ("limit", "Users per page, 1 to 1,000 (default 500)."),
+            ],
+            request_schema: None,
+            response_schema: schema::of::<backup_users::BackupUsersAnswer>,
+            handler: get(backup_users::feed),
+        },
+        ApiRoute {
+            method: Method::GET,
+            path: "/api/v1/destinations",
+            access: Access::Token,
+            summary: "The partner's storage destinations (bucket, container or root folder at a provider), retired ones flagged.",
+            query: &[],
+            request_schema: None,
+            response_schema: schema::of::<backup_users::DestinationsAnswer>,
+            handler: get(backup_users::destinations),
+        },
+        ApiRoute {
+            method: Method::GET,
+            path: "/api/v1/packages",
+            access: Access::Token,
+            summary: "The partner's packages (storage quotas in GB; null is unlimited), retired ones flagged.",
+            query: &[],
+            request_schema: None,
+            response_schema: schema::of::<backup_users::PackagesAnswer>,
+            handler: get(backup_users::packages),
         },
     ]
 }
@@ -203,6 +245,15 @@ pub fn openapi_document() -> Value {
             responses.insert("401".into(), json!({"description": "Missing, unknown or revoked token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}));
         }
         let mut operation = json!({"summary": route.summary, "responses": responses});
+        if !route.query.is_empty() {
+            let parameters: Vec<Value> = route
+                .query
+                .iter()
+                .map(|(name, description)| json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}}))
+                .collect();
+            operation["parameters"] = json!(parameters);
+            operation["responses"]["422"] = json!({"description": "A query parameter is invalid; `error.field` names it", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+        }
         if let Some(schema) = route.request_schema {
             operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema()}}});
             operation["responses"]["400"] = json!({"description": "The body is not valid JSON or not of this shape, or holds no items or too many", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});

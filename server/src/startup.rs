@@ -89,6 +89,9 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
         map: Arc::new(map),
         tickets: Arc::new(tickets),
         billing: Arc::new(crate::services::billing::SqlBilling::new(db.clone(), settings.clone())),
+        storage: Arc::new(crate::services::storage::SqlStorage::new(db.clone())),
+        contacts: Arc::new(crate::services::contacts::SqlContacts::new(db.clone(), settings.clone(), crate::workers::jobs::Jobs::new(db.clone()))),
+        backup_users: Arc::new(crate::services::backup_users::SqlBackupUsers::new(db.clone())),
         site,
     };
     let leptos_options =

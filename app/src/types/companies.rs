@@ -230,6 +230,10 @@ pub enum JobKind {
     Discover,
     /// Create customers from companies.
     Import,
+    /// Fetch the partner's contacts from Autotask.
+    ContactFetch,
+    /// Create backup users from contacts.
+    ContactImport,
 }
 
 impl JobKind {
@@ -238,6 +242,8 @@ impl JobKind {
         match self {
             JobKind::Discover => "discover",
             JobKind::Import => "import",
+            JobKind::ContactFetch => "contact_fetch",
+            JobKind::ContactImport => "contact_import",
         }
     }
     /// Parses the stored form.
@@ -245,6 +251,8 @@ impl JobKind {
         match s {
             "discover" => Some(Self::Discover),
             "import" => Some(Self::Import),
+            "contact_fetch" => Some(Self::ContactFetch),
+            "contact_import" => Some(Self::ContactImport),
             _ => None,
         }
     }
@@ -253,6 +261,8 @@ impl JobKind {
         match self {
             JobKind::Discover => "Discovery",
             JobKind::Import => "Import",
+            JobKind::ContactFetch => "Getting Autotask contacts",
+            JobKind::ContactImport => "Contact import",
         }
     }
 }

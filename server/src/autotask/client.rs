@@ -20,7 +20,7 @@ mod write;
 
 pub use options::{ClientOptions, PRODUCTION_DISCOVERY_URL};
 
-pub use read::Row;
+pub use read::{PageSink, Row};
 
 use super::endpoint::Destinations;
 use super::entities::{ThresholdInfo, ZoneInfo};

@@ -7,6 +7,15 @@ use super::Db;
 use sqlx::{Any, Transaction};
 use std::collections::{HashMap, HashSet};
 
+/// A customer's name.
+pub async fn name(db: &Db, partner_id: i64, customer_id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("select name from customer where partner_id = $1 and customer_id = $2")
+        .bind(partner_id)
+        .bind(customer_id)
+        .fetch_optional(&db.pool)
+        .await
+}
+
 /// A customer found by the platform's reference.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CustomerByRef {

@@ -40,6 +40,20 @@ pub fn bind_all_as<'q, O>(
     q
 }
 
+/// Binds every argument in order, for a query of one column decoding into `O`.
+pub fn bind_all_scalar<'q, O>(
+    mut q: sqlx::query::QueryScalar<'q, Any, O, AnyArguments<'q>>,
+    args: &'q [Arg],
+) -> sqlx::query::QueryScalar<'q, Any, O, AnyArguments<'q>> {
+    for a in args {
+        q = match a {
+            Arg::Int(v) => q.bind(*v),
+            Arg::Text(v) => q.bind(v.as_str()),
+        };
+    }
+    q
+}
+
 /// Escapes `%`, `_` and `\` for a `like ... escape '\'` pattern.
 pub fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")

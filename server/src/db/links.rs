@@ -23,6 +23,20 @@ pub async fn customers_of_company(tx: &mut Transaction<'static, Any>, partner_id
     .await
 }
 
+/// The customers linked to each of these companies (at most ~500 at a time):
+/// (company, customer, customer name), by customer name.
+pub async fn customers_of_companies(db: &super::Db, partner_id: i64, company_ids: &[i64]) -> Result<Vec<(i64, i64, String)>, sqlx::Error> {
+    if company_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (list, args) = super::dynamic::in_list("l.company_id in", partner_id, company_ids);
+    let sql = format!(
+        "select l.company_id, l.customer_id, c.name from customer_link l join customer c on c.customer_id = l.customer_id \
+         where l.partner_id = $1 and {list} order by c.name_key, c.customer_id"
+    );
+    super::dynamic::bind_all_as(sqlx::query_as(&sql), &args).fetch_all(&db.pool).await
+}
+
 /// Links a customer to a company, remembering both names as they are now.
 #[allow(clippy::too_many_arguments)]
 pub async fn insert(

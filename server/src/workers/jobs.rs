@@ -46,6 +46,21 @@ impl Progress {
         self.total.store(total, Ordering::Relaxed);
     }
 
+    /// Copies an Autotask fetch's counters into this progress while `fut` runs.
+    pub async fn mirror<T>(&self, fetch: &crate::autotask::FetchProgress, fut: impl Future<Output = T>) -> T {
+        let copy = || self.set(fetch.fetched.load(Ordering::Relaxed) as i64, fetch.expected.load(Ordering::Relaxed) as i64);
+        tokio::pin!(fut);
+        loop {
+            tokio::select! {
+                out = &mut fut => {
+                    copy();
+                    return out;
+                }
+                _ = tokio::time::sleep(Duration::from_millis(150)) => copy(),
+            }
+        }
+    }
+
     fn stage_name(&self) -> String {
         self.stage.lock().map(|s| s.clone()).unwrap_or_default()
     }

@@ -95,7 +95,43 @@ async fn no_server_function_or_route_returns_another_partners_data(backend: Back
         )
         .await;
 
+    // B's storage and a backup user (made directly: the import path is covered in contacts.rs).
+    let b_destination = b_browser
+        .ok_json(
+            "save_destination",
+            &serde_json::json!({"destination_id": null, "input": {"name": "Bravo bucket", "provider": "wasabi", "location": "bravo-backups", "region": "us-east-1"}}),
+        )
+        .await["destination_id"]
+        .as_i64()
+        .unwrap();
+    let b_package = b_browser
+        .ok_json("save_package", &serde_json::json!({"package_id": null, "input": {"name": "Bravo plan", "limit_gb": "50"}}))
+        .await["package_id"]
+        .as_i64()
+        .unwrap();
+    let b_customer: i64 = sqlx::query_scalar(
+        "insert into customer (partner_id, name, name_key, country_code, region, source, created_at, updated_at) \
+         values ($1, 'Bravo customer', 'bravo customer', 'US', 'us', 'api', 0, 0) returning customer_id",
+    )
+    .bind(partner_id_of(&app, &b.email).await)
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
+    let b_user: i64 = sqlx::query_scalar(
+        "insert into backup_user (partner_id, customer_id, first_name, last_name, email, email_key, destination_id, package_id, created_at, created_by, updated_at) \
+         values ($1, $2, 'Bravo', 'User', 'bravo-user@bravo.example', 'bravo-user@bravo.example', $3, $4, 0, 'test', 0) returning backup_user_id",
+    )
+    .bind(partner_id_of(&app, &b.email).await)
+    .bind(b_customer)
+    .bind(b_destination)
+    .bind(b_package)
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
     let b_markers = [
+        "Bravo bucket",
+        "Bravo plan",
+        "bravo-user@bravo.example",
         b.name.as_str(),
         b.email.as_str(),
         "bravo-tech@bravo.example",
@@ -122,6 +158,37 @@ async fn no_server_function_or_route_returns_another_partners_data(backend: Back
         let (_, error) = a_browser.err(endpoint, &args).await;
         assert_eq!(error, AppError::NotFound, "{endpoint} with another partner's id");
     }
+    // The same for JSON-bodied functions.
+    for (endpoint, body) in [
+        (
+            "save_destination",
+            serde_json::json!({"destination_id": b_destination, "input": {"name": "Stolen", "provider": "wasabi", "location": "stolen-bucket", "region": "us-east-1"}}),
+        ),
+        ("save_package", serde_json::json!({"package_id": b_package, "input": {"name": "Stolen", "limit_gb": "1"}})),
+        ("set_storage_retired", serde_json::json!({"item": "destination", "id": b_destination, "retired": true})),
+        ("delete_storage_item", serde_json::json!({"item": "package", "id": b_package})),
+        (
+            "save_backup_user",
+            serde_json::json!({"backup_user_id": b_user, "input": {"first_name": "X", "last_name": "Y", "email": "x@alpha.example", "customer_id": b_customer, "destination_id": b_destination, "package_id": b_package}}),
+        ),
+        ("resolve_backup_user", serde_json::json!({"backup_user_id": b_user, "resolution": "keep_taskbridge"})),
+    ] {
+        let error = a_browser.err_json(endpoint, &body).await;
+        assert!(matches!(error, AppError::NotFound | AppError::Invalid { .. }), "{endpoint} with another partner's ids: {error:?}");
+    }
+    let (_, error) = a_browser.err("delete_backup_user", &[("backup_user_id", &b_user.to_string())]).await;
+    assert_eq!(error, AppError::NotFound, "delete_backup_user with another partner's id");
+    for endpoint in ["list_contacts", "list_backup_users"] {
+        let body =
+            a_browser.call_json(endpoint, &serde_json::json!({"query": {"filter": {}, "page": 1, "per_page": 50}})).await.text().await.unwrap();
+        for marker in ["Bravo customer", "bravo-user@bravo.example", "Bravo bucket"] {
+            assert!(!body.contains(marker), "{endpoint} leaked {marker:?}: {body}");
+        }
+    }
+    // B's storage and user are untouched.
+    let lists = b_browser.ok("list_storage", &[]).await;
+    assert_eq!((lists["destinations"][0]["name"].as_str(), lists["destinations"][0]["retired"].as_bool()), (Some("Bravo bucket"), Some(false)));
+    assert_eq!(lists["packages"][0]["users"], 1);
     // B's token still works: nothing above touched it.
     let client = reqwest::Client::new();
     let me = |token: String| {
@@ -149,6 +216,11 @@ async fn no_server_function_or_route_returns_another_partners_data(backend: Back
     }
 }
 
+/// The partner id of a user, by email.
+async fn partner_id_of(app: &crate::helpers::TestApp, email: &str) -> i64 {
+    sqlx::query_scalar("select partner_id from app_user where email = $1").bind(email).fetch_one(&app.state.db.pool).await.unwrap()
+}
+
 async fn technicians_are_refused_every_admin_function(backend: Backend) {
     let app = spawn(backend).await;
     let a = app.partner("Techs").await;
@@ -165,10 +237,33 @@ async fn technicians_are_refused_every_admin_function(backend: Backend) {
         ("list_api_tokens", vec![]),
         ("create_api_token", vec![("name", "sneaky")]),
         ("revoke_api_token", vec![("token_id", "1")]),
+        ("start_contact_fetch", vec![]),
+        ("delete_backup_user", vec![("backup_user_id", "1")]),
     ] {
         let (_, error) = tech.err(endpoint, &args).await;
         assert_eq!(error, AppError::Forbidden, "{endpoint}");
     }
+    for (endpoint, body) in [
+        (
+            "save_destination",
+            serde_json::json!({"destination_id": null, "input": {"name": "T", "provider": "wasabi", "location": "tech-bucket", "region": "us-east-1"}}),
+        ),
+        ("save_package", serde_json::json!({"package_id": null, "input": {"name": "T", "limit_gb": "1"}})),
+        ("set_storage_retired", serde_json::json!({"item": "package", "id": 1, "retired": true})),
+        ("delete_storage_item", serde_json::json!({"item": "package", "id": 1})),
+        ("set_contact_choices", serde_json::json!({"selection": {"ids": [1]}, "destination_id": 1, "package_id": null})),
+        ("import_contacts", serde_json::json!({"selection": {"ids": [1]}})),
+        (
+            "save_backup_user",
+            serde_json::json!({"backup_user_id": 1, "input": {"first_name": "X", "last_name": "Y", "email": "x@techs.example", "customer_id": 1, "destination_id": 1, "package_id": 1}}),
+        ),
+        ("resolve_backup_user", serde_json::json!({"backup_user_id": 1, "resolution": "take_autotask"})),
+    ] {
+        assert_eq!(tech.err_json(endpoint, &body).await, AppError::Forbidden, "{endpoint}");
+    }
+    // Technicians read storage, contacts and backup users.
+    tech.ok("list_storage", &[]).await;
+    tech.ok_json("list_backup_users", &serde_json::json!({"query": {"filter": {}, "page": 1, "per_page": 50}})).await;
     // What a technician may do still works.
     let me = tech.ok("get_current_user", &[]).await;
     assert_eq!(me["role"], "technician");

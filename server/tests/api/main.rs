@@ -9,6 +9,7 @@ mod billing;
 mod chaos;
 mod companies;
 mod connection;
+mod contacts;
 mod dispatch;
 mod events;
 mod fuzz;

@@ -32,6 +32,9 @@ impl<T: Entity> Row for T {
     }
 }
 
+/// Receives the pages of a streamed read.
+pub type PageSink<'a, T> = dyn Fn(Vec<T>) + Send + Sync + 'a;
+
 #[derive(serde::Deserialize)]
 struct PageOf<T> {
     items: Vec<T>,
@@ -50,10 +53,17 @@ impl AutotaskClient {
 
     /// Every matching record, by id-walk: each next page asks for ids above the last seen.
     async fn all_of<T: Row>(&self, entity: &str, query: &Query) -> Result<Vec<T>, AutotaskError> {
-        self.all_of_counted(entity, query, None).await
+        self.all_of_counted(entity, query, None, None).await
     }
 
-    async fn all_of_counted<T: Row>(&self, entity: &str, query: &Query, progress: Option<&FetchProgress>) -> Result<Vec<T>, AutotaskError> {
+    /// The id-walk; with `sink`, each page is handed on as it arrives instead of collected.
+    async fn all_of_counted<T: Row>(
+        &self,
+        entity: &str,
+        query: &Query,
+        progress: Option<&FetchProgress>,
+        sink: Option<&PageSink<'_, T>>,
+    ) -> Result<Vec<T>, AutotaskError> {
         let mut out = Vec::new();
         let mut after: Option<i64> = None;
         loop {
@@ -65,7 +75,10 @@ impl AutotaskClient {
             let n = page.len();
             FetchProgress::add(progress, n);
             after = page.last().and_then(Row::row_id);
-            out.extend(page);
+            match sink {
+                Some(sink) => sink(page),
+                None => out.extend(page),
+            }
             if n < query.max_records || after.is_none() {
                 return Ok(out);
             }
@@ -93,7 +106,13 @@ impl AutotaskClient {
     /// The first page and the count come together; the id density of the first page
     /// estimates where the rest lie, which is split into as many ranges as there are
     /// thread slots (the last one open-ended, so no record is missed if ids are uneven).
-    async fn fetch_all_of<T: Row>(&self, entity: &str, filters: Vec<Filter>, progress: Option<&FetchProgress>) -> Result<Vec<T>, AutotaskError> {
+    async fn fetch_all_of<T: Row>(
+        &self,
+        entity: &str,
+        filters: Vec<Filter>,
+        progress: Option<&FetchProgress>,
+        sink: Option<&PageSink<'_, T>>,
+    ) -> Result<Vec<T>, AutotaskError> {
         let base = Query::new(filters);
         let count = async {
             let count = self.count(entity, &base).await;
@@ -105,20 +124,26 @@ impl AutotaskClient {
         let (count, first) = tokio::join!(count, self.page_of::<T>(entity, &base));
         let first = first?;
         FetchProgress::add(progress, first.len());
-        if first.len() < MAX_RECORDS {
-            return Ok(first);
-        }
-        let (Some(first_id), Some(last_id)) = (first.first().and_then(Row::row_id), first.last().and_then(Row::row_id)) else {
+        let (full, first_id, last_id) = (first.len() >= MAX_RECORDS, first.first().and_then(Row::row_id), first.last().and_then(Row::row_id));
+        let first = match sink {
+            Some(sink) => {
+                sink(first);
+                Vec::new()
+            }
+            None => first,
+        };
+        let (true, Some(first_id), Some(last_id)) = (full, first_id, last_id) else {
             return Ok(first);
         };
+        let first_len = MAX_RECORDS as i64;
         let remaining = match count {
-            Ok(total) => (total - first.len() as i64).max(0),
+            Ok(total) => (total - first_len).max(0),
             Err(_) => {
-                let rest = self.all_of_counted::<T>(entity, &base.clone().and(Filter::gt("id", last_id)), progress).await?;
+                let rest = self.all_of_counted::<T>(entity, &base.clone().and(Filter::gt("id", last_id)), progress, sink).await?;
                 return Ok(first.into_iter().chain(rest).collect());
             }
         };
-        let density = (first.len() as f64 - 1.0) / ((last_id - first_id).max(1) as f64);
+        let density = (first_len as f64 - 1.0) / ((last_id - first_id).max(1) as f64);
         let parts = self.opts.max_threads_per_entity.max(1) as i64;
         let span = (remaining as f64 / density.max(1e-9)).ceil() as i64;
         let step = (span / parts).max(1);
@@ -136,7 +161,7 @@ impl AutotaskClient {
             if let Some(hi) = hi {
                 q = q.and(Filter::lt("id", hi));
             }
-            async move { self.all_of_counted::<T>(entity, &q, progress).await }
+            async move { self.all_of_counted::<T>(entity, &q, progress, sink).await }
         });
         let parts = futures_util::future::join_all(tasks).await;
         let mut out = first;
@@ -148,17 +173,28 @@ impl AutotaskClient {
 
     /// Every matching record as raw JSON, fetched in parallel id ranges.
     pub async fn fetch_all_raw(&self, entity: &str, filters: Vec<Filter>) -> Result<Vec<Value>, AutotaskError> {
-        self.fetch_all_of(entity, filters, None).await
+        self.fetch_all_of(entity, filters, None, None).await
     }
 
     /// Every matching record, typed, fetched in parallel id ranges.
     pub async fn fetch_all<T: Entity>(&self, filters: Vec<Filter>) -> Result<Vec<T>, AutotaskError> {
-        self.fetch_all_of(T::NAME, filters, None).await
+        self.fetch_all_of(T::NAME, filters, None, None).await
     }
 
     /// Like [`Self::fetch_all`], counting into `progress` as pages arrive.
     pub async fn fetch_all_counted<T: Entity>(&self, filters: Vec<Filter>, progress: &FetchProgress) -> Result<Vec<T>, AutotaskError> {
-        self.fetch_all_of(T::NAME, filters, Some(progress)).await
+        self.fetch_all_of(T::NAME, filters, Some(progress), None).await
+    }
+
+    /// Like [`Self::fetch_all_counted`], handing each page to `sink` as it arrives (in no
+    /// particular order), so the caller can store pages while the others are still read.
+    pub async fn fetch_all_streamed<T: Entity>(
+        &self,
+        filters: Vec<Filter>,
+        progress: &FetchProgress,
+        sink: &PageSink<'_, T>,
+    ) -> Result<(), AutotaskError> {
+        self.fetch_all_of(T::NAME, filters, Some(progress), Some(sink)).await.map(|_| ())
     }
 
     /// One record by id (`None` when Autotask answers `{"item": null}` or 404).

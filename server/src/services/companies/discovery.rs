@@ -10,27 +10,10 @@ use crate::db::companies::{self as store, DiscoveredCompany};
 use crate::db::now_ms;
 use crate::workers::jobs::{Outcome, Progress};
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 /// Rows written per statement when saving a discovery.
 const SAVE_BATCH: usize = 100;
-
-/// Copies a fetch's counters into the job's progress while `fut` runs.
-async fn mirrored<T>(progress: &Progress, fetch: &FetchProgress, fut: impl Future<Output = T>) -> T {
-    let copy = || progress.set(fetch.fetched.load(Ordering::Relaxed) as i64, fetch.expected.load(Ordering::Relaxed) as i64);
-    tokio::pin!(fut);
-    loop {
-        tokio::select! {
-            out = &mut fut => {
-                copy();
-                return out;
-            }
-            _ = tokio::time::sleep(Duration::from_millis(150)) => copy(),
-        }
-    }
-}
 
 fn describe(e: AutotaskError) -> String {
     e.to_string()
@@ -110,12 +93,11 @@ impl SqlCompanies {
 
         progress.stage("Fetching companies", 0);
         let fetch = FetchProgress::default();
-        let companies = mirrored(progress, &fetch, client.fetch_all_counted::<Company>(vec![Filter::all()], &fetch)).await.map_err(describe)?;
+        let companies = progress.mirror(&fetch, client.fetch_all_counted::<Company>(vec![Filter::all()], &fetch)).await.map_err(describe)?;
         progress.stage("Fetching primary contacts", 0);
         let fetch = FetchProgress::default();
-        let contacts = mirrored(progress, &fetch, client.fetch_all_counted::<Contact>(vec![Filter::eq("primaryContact", true)], &fetch))
-            .await
-            .map_err(describe)?;
+        let contacts =
+            progress.mirror(&fetch, client.fetch_all_counted::<Contact>(vec![Filter::eq("primaryContact", true)], &fetch)).await.map_err(describe)?;
         let mut primary = primary_contacts(contacts);
 
         let fetched: Vec<DiscoveredCompany> = companies
@@ -142,6 +124,7 @@ impl SqlCompanies {
         let problems = fetched.iter().filter(|f| f.problem.is_some()).count();
         progress.stage("Matching names", 0);
         crate::services::map::rematch(&self.db, partner_id).await.map_err(|e| format!("matching: {e}"))?;
+        crate::services::contacts::companies_changed(&self.db, partner_id).await.map_err(|e| format!("contacts: {e}"))?;
         progress.succeeded.store(saved, Ordering::Relaxed);
         let new = (saved - before + gone as i64).max(0);
         Ok(format!(

@@ -31,6 +31,7 @@ impl SqlCompanies {
             progress.set(done, ids.len() as i64);
         }
         crate::services::map::rematch(&self.db, partner_id).await.map_err(|e| format!("matching: {e}"))?;
+        crate::services::contacts::links_changed(&self.db, partner_id).await.map_err(|e| format!("contacts: {e}"))?;
         let failed = progress.failed.load(Ordering::Relaxed);
         let mut summary = format!("Imported {} of {} companies as customers ({created} new, {updated} updated)", done - failed, ids.len());
         if failed > 0 {

@@ -225,6 +225,7 @@ impl SqlCustomerMap {
         }
         tx.commit().await.internal()?;
         super::rematch(&self.db, partner_id).await?;
+        crate::services::contacts::links_changed(&self.db, partner_id).await.internal()?;
         Ok(MapSaved { applied: changes.len(), created })
     }
 }

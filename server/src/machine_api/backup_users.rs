@@ -1,0 +1,236 @@
+//! `GET /api/v1/backup-users`, `/destinations` and `/packages`: what the backup platform
+//! reads to provision accounts. Backup users are read as a change feed: every change
+//! after a cursor, oldest first, deletions included, so polling with the last
+//! `next_cursor` never misses or repeats one.
+
+use super::error::{ApiError, FieldError};
+use crate::db::backup_users::{self as store, UserRow};
+use crate::db::storage;
+use crate::db::tokens::ApiCaller;
+use crate::state::AppState;
+use app::types::storage::DestinationKind;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Largest page of the feed.
+pub const MAX_LIMIT: i64 = 1_000;
+
+/// The feed shows changes once they are this old. A change is stamped when its
+/// transaction starts and visible when it commits, so a younger stamp may still be joined
+/// by an older one committing late; every transaction that writes backup users is one
+/// short batch, far below this.
+pub const SETTLE_MS: i64 = 3_000;
+
+/// The query of `GET /api/v1/backup-users`.
+#[derive(Debug, Deserialize)]
+pub struct FeedQuery {
+    /// The `next_cursor` of the previous answer (or an RFC 3339 time).
+    pub changed_since: Option<String>,
+    /// Page size, 1 to 1,000 (default 500).
+    pub limit: Option<String>,
+}
+
+/// One backup user as the platform provisions it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BackupUserItem {
+    /// Taskbridge's id of the user.
+    pub backup_user_id: i64,
+    /// The login, lower-cased.
+    pub email: String,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Taskbridge's id of the customer.
+    pub customer_id: i64,
+    /// Your reference of the customer, when you registered it.
+    pub customer_ref: Option<String>,
+    /// The customer's name.
+    pub customer_name: String,
+    /// Where its backups go.
+    pub destination_id: i64,
+    /// Its storage quota.
+    pub package_id: i64,
+    /// The Autotask contact it was imported from, while linked.
+    pub autotask_contact_id: Option<i64>,
+    /// True when the user was deleted: remove the account.
+    pub deleted: bool,
+    /// When it last changed (RFC 3339).
+    pub updated_at: String,
+}
+
+/// A page of the change feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BackupUsersAnswer {
+    /// Changes after the cursor, oldest first.
+    pub backup_users: Vec<BackupUserItem>,
+    /// Send this as `changed_since` next time (also when nothing changed).
+    pub next_cursor: String,
+    /// More changes wait: ask again at once.
+    pub has_more: bool,
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)).unwrap_or_default()
+}
+
+/// Reads a cursor (`<ms>.<id>`) or an RFC 3339 time.
+pub fn parse_cursor(raw: &str) -> Option<(i64, i64)> {
+    let raw = raw.trim();
+    if let Some((ms, id)) = raw.split_once('.') {
+        if let (Ok(ms), Ok(id)) = (ms.parse::<i64>(), id.parse::<i64>()) {
+            return (ms >= 0 && id >= 0).then_some((ms, id));
+        }
+    }
+    chrono::DateTime::parse_from_rfc3339(raw).ok().map(|t| (t.timestamp_millis() - 1, i64::MAX))
+}
+
+fn item(r: UserRow) -> BackupUserItem {
+    BackupUserItem {
+        backup_user_id: r.backup_user_id,
+        email: r.email,
+        first_name: r.first_name,
+        last_name: r.last_name,
+        customer_id: r.customer_id,
+        customer_ref: r.customer_ref,
+        customer_name: r.customer_name,
+        destination_id: r.destination_id,
+        package_id: r.package_id,
+        autotask_contact_id: r.contact_id,
+        deleted: r.deleted_at.is_some(),
+        updated_at: rfc3339(r.updated_at),
+    }
+}
+
+/// `GET /api/v1/backup-users`.
+pub async fn feed(
+    State(state): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    query: Result<Query<FeedQuery>, QueryRejection>,
+) -> Result<Json<BackupUsersAnswer>, ApiError> {
+    let Query(query) =
+        query.map_err(|e| ApiError::BadBody(format!("The query string cannot be read: {}", app::format::excerpt(&e.body_text(), 200))))?;
+    let after = match query.changed_since.as_deref().filter(|s| !s.trim().is_empty()) {
+        None => (-1, 0),
+        Some(raw) => parse_cursor(raw).ok_or_else(|| ApiError::Invalid {
+            code: "invalid_query",
+            error: FieldError::new("changed_since", "Send the next_cursor of the previous answer, or an RFC 3339 time such as 2026-12-01T00:00:00Z."),
+        })?,
+    };
+    let limit = match query.limit.as_deref() {
+        None => 500,
+        Some(raw) => raw.trim().parse::<i64>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| ApiError::Invalid {
+            code: "invalid_query",
+            error: FieldError::new("limit", format!("Send a limit from 1 to {MAX_LIMIT}.")),
+        })?,
+    };
+    let until = crate::db::now_ms() - SETTLE_MS;
+    let mut rows = store::changed_after(&state.db, caller.partner_id, after, until, limit + 1)
+        .await
+        .map_err(|e| ApiError::unavailable(e, "Taskbridge could not read backup users right now; retry shortly."))?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = rows.last().map(|r| (r.updated_at, r.backup_user_id)).unwrap_or(if after.0 < 0 { (0, 0) } else { after });
+    Ok(Json(BackupUsersAnswer { backup_users: rows.into_iter().map(item).collect(), next_cursor: format!("{}.{}", next.0, next.1), has_more }))
+}
+
+/// A destination as the platform reads it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DestinationItem {
+    /// Id (backup users name it as `destination_id`).
+    pub destination_id: i64,
+    /// The partner's name for it.
+    pub name: String,
+    /// amazon_s3, azure_blob, wasabi, backblaze_b2, google_cloud, s3_compatible or local_nas.
+    pub provider: String,
+    /// bucket, container or root_folder.
+    pub kind: String,
+    /// The bucket or container name, or the folder's path.
+    pub location: String,
+    /// The provider's region, where it has one.
+    pub region: Option<String>,
+    /// Retired: its users keep it; no new user gets it.
+    pub retired: bool,
+}
+
+/// Every destination of the partner.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DestinationsAnswer {
+    /// By name.
+    pub destinations: Vec<DestinationItem>,
+}
+
+/// A package as the platform reads it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PackageItem {
+    /// Id (backup users name it as `package_id`).
+    pub package_id: i64,
+    /// Name.
+    pub name: String,
+    /// The storage quota in GB; null is unlimited.
+    pub limit_gb: Option<i64>,
+    /// Retired: its users keep it; no new user gets it.
+    pub retired: bool,
+}
+
+/// Every package of the partner.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PackagesAnswer {
+    /// By name.
+    pub packages: Vec<PackageItem>,
+}
+
+fn kind_name(kind: DestinationKind) -> &'static str {
+    match kind {
+        DestinationKind::Bucket => "bucket",
+        DestinationKind::Container => "container",
+        DestinationKind::RootFolder => "root_folder",
+    }
+}
+
+/// `GET /api/v1/destinations`.
+pub async fn destinations(State(state): State<AppState>, Extension(caller): Extension<ApiCaller>) -> Result<Json<DestinationsAnswer>, ApiError> {
+    let list = storage::destinations(&state.db, caller.partner_id)
+        .await
+        .map_err(|e| ApiError::unavailable(e, "Taskbridge could not read destinations right now; retry shortly."))?;
+    let destinations = list
+        .into_iter()
+        .map(|d| DestinationItem {
+            destination_id: d.destination_id,
+            name: d.name,
+            provider: d.provider.as_str().into(),
+            kind: kind_name(d.kind).into(),
+            location: d.location,
+            region: d.region,
+            retired: d.retired,
+        })
+        .collect();
+    Ok(Json(DestinationsAnswer { destinations }))
+}
+
+/// `GET /api/v1/packages`.
+pub async fn packages(State(state): State<AppState>, Extension(caller): Extension<ApiCaller>) -> Result<Json<PackagesAnswer>, ApiError> {
+    let list = storage::packages(&state.db, caller.partner_id)
+        .await
+        .map_err(|e| ApiError::unavailable(e, "Taskbridge could not read packages right now; retry shortly."))?;
+    let packages =
+        list.into_iter().map(|p| PackageItem { package_id: p.package_id, name: p.name, limit_gb: p.limit_gb, retired: p.retired }).collect();
+    Ok(Json(PackagesAnswer { packages }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_and_times_are_read_strictly() {
+        assert_eq!(parse_cursor("1764547200000.42"), Some((1_764_547_200_000, 42)));
+        assert_eq!(parse_cursor("2026-12-01T00:00:00Z"), Some((1_796_083_199_999, i64::MAX)));
+        for bad in ["", "yesterday", "12.x", "-5.3", "1.2.3"] {
+            assert_eq!(parse_cursor(bad), None, "{bad:?}");
+        }
+    }
+}
