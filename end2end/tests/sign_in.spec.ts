@@ -7,7 +7,7 @@ test("an admin signs in and sees the console for their partner", async ({ page }
   await signIn(page, admin);
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
-  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users", exact: true })).toBeVisible();
   await expect(page.getByText("Autotask: not set up")).toBeVisible();
   await expect(page.getByTestId("overview-connection")).toHaveText("Not set up");
   await expect(page.getByTestId("active-users")).toHaveText("1");
@@ -38,7 +38,7 @@ test("a signed-in page loaded directly comes alive in the browser", async ({ pag
     // Hydration must finish on a server-rendered console page (a mismatch leaves it dead).
     await hydrated(page);
   }
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" }).click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users", exact: true }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Users" })).toBeVisible();
   await expect(page).toHaveURL(/\/users$/);
 });

@@ -9,7 +9,7 @@ test("a technician cannot open the Users page", async ({ page, request, baseURL 
   await signIn(page, tech);
   const nav = page.getByRole("navigation", { name: "Main" });
   await expect(nav.getByRole("link", { name: "Overview" })).toBeVisible();
-  await expect(nav.getByRole("link", { name: "Users" })).toHaveCount(0);
+  await expect(nav.getByRole("link", { name: "Users", exact: true })).toHaveCount(0);
   await page.goto("/users");
   await expect(page.getByRole("alert")).toContainText("You need the admin role");
   await expect(page.getByRole("table")).toHaveCount(0);
@@ -18,7 +18,7 @@ test("a technician cannot open the Users page", async ({ page, request, baseURL 
 test("an admin adds a technician who can then sign in", async ({ page, browser }) => {
   const admin = createPartner("Adduser");
   await signIn(page, admin);
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" }).click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users", exact: true }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Users" })).toBeVisible();
   await page.getByRole("button", { name: "Add user" }).click();
 
