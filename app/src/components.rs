@@ -1,4 +1,4 @@
-//! Shared building blocks: the signed-in layout, status badges, times, dialogs, form field messages, panels, the pager, the URL query.
+//! Shared building blocks: the signed-in layout, status badges, times, dialogs, form field messages, panels, the pager, table sorting and selection, the URL query.
 
 pub mod badge;
 pub mod dialog;
@@ -7,5 +7,7 @@ pub mod job;
 pub mod layout;
 pub mod pager;
 pub mod panel;
+pub mod search;
+pub mod table;
 pub mod time;
 pub mod url_query;

@@ -99,6 +99,13 @@ pub fn decode_query_value(raw: &str) -> String {
     percent_encoding::percent_decode_str(&raw.replace('+', " ")).decode_utf8_lossy().into_owned()
 }
 
+/// The decoded `key=value` pairs of a URL's query string (the last of a repeated key).
+pub fn query_params(url: &str) -> std::collections::HashMap<String, String> {
+    url.split_once('?')
+        .map(|(_, qs)| qs.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), decode_query_value(v))).collect())
+        .unwrap_or_default()
+}
+
 /// What a query value keeps unencoded: RFC 3986's unreserved characters and `/`.
 const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
 

@@ -59,31 +59,8 @@ pub async fn discover(companies: usize, contacts: usize, latency_ms: u64) -> any
 /// already linked), served by a real server over HTTP. Times the Customer Map server
 /// function for filtered 100-row pages, and the full matching pass.
 pub async fn map(customers: usize, companies: usize, database_url: Option<String>) -> anyhow::Result<()> {
-    use server::config::{ServeArgs, StoreArgs};
-    let dir = std::env::temp_dir().join(format!("taskbridge-bench-map-{}", server::crypto::random_token(6).to_lowercase()));
-    std::fs::create_dir_all(&dir)?;
-    let args = ServeArgs {
-        store: StoreArgs { data_dir: dir.clone(), database_url, master_key: None, master_key_file: None },
-        listen: "127.0.0.1:0".parse()?,
-        site_root: "target/site".into(),
-        demo: false,
-        public_url: None,
-        trust_proxy: false,
-        session_idle_minutes: 480,
-        session_max_hours: 168,
-        metrics_token: None,
-        embedded_sandbox: None,
-        autotask_discovery_url: None,
-        request_timeout_secs: 60,
-        autotask_allowed_hosts: Vec::new(),
-        metrics_public: false,
-    };
-    let state = server::startup::build_state(&args).await?;
-    let db = state.db.clone();
-    let password = format!("bench-{}", server::crypto::random_token(12));
-    let email = format!("bench-{}@bench.example", server::crypto::random_token(6).to_lowercase().replace(['-', '_'], "x"));
-    let admin = app::types::NewUser { email: email.clone(), name: "Bench Admin".into(), role: app::types::Role::Admin, password: password.clone() };
-    let partner_id = server::db::partners::create_partner(&db, &format!("Bench MSP {}", server::crypto::random_token(4)), admin).await?.partner_id;
+    let session = crate::session::Session::start("map", database_url, None).await?;
+    let (db, partner_id) = (session.db.clone(), session.partner_id);
 
     // Companies with the sandbox generator's realistic names.
     let seeded = Instant::now();
@@ -154,14 +131,7 @@ pub async fn map(customers: usize, companies: usize, database_url: Option<String
         tx.commit().await?;
     }
     // Fresh statistics, as autovacuum/analyze would keep them in production.
-    match db.kind {
-        server::db::DbKind::Postgres => {
-            sqlx::query("vacuum analyze").execute(&db.pool).await?;
-        }
-        server::db::DbKind::Sqlite => {
-            sqlx::query("analyze").execute(&db.pool).await?;
-        }
-    }
+    session.analyze().await?;
     eprintln!(
         "{} companies, {customers} customers ({} linked) seeded in {:.1} s",
         rows.len(),
@@ -180,29 +150,6 @@ pub async fn map(customers: usize, companies: usize, database_url: Option<String
     matching.sort_by(f64::total_cmp);
 
     // Pages through the real server function over HTTP, as the browser calls it.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(server::startup::serve_on(listener, state, Duration::from_secs(60), async {
-        let _ = rx.await;
-    }));
-    let origin = format!("http://{addr}");
-    let http = reqwest::Client::new();
-    let signed = http
-        .post(format!("{origin}/rpc/sign_in"))
-        .header("origin", &origin)
-        .header("accept", "application/json")
-        .form(&[("email", email.as_str()), ("password", password.as_str()), ("next", "/")])
-        .send()
-        .await?;
-    let cookie = signed
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("tb_session="))
-        .map(|c| c.split(';').next().unwrap_or_default().to_string())
-        .context("no session cookie")?;
     let queries: Vec<(&str, serde_json::Value)> = vec![
         ("map_customers", serde_json::json!({"customers": "unmatched", "search": "", "page": 1, "per_page": 100})),
         ("map_customers", serde_json::json!({"customers": "matched", "search": "", "page": 3, "per_page": 100})),
@@ -218,16 +165,7 @@ pub async fn map(customers: usize, companies: usize, database_url: Option<String
     for round in 0..30 {
         for (qi, (endpoint, query)) in queries.iter().enumerate() {
             let t = Instant::now();
-            let r = http
-                .post(format!("{origin}/rpc/{endpoint}"))
-                .header("origin", &origin)
-                .header("cookie", &cookie)
-                .json(&serde_json::json!({"query": query}))
-                .send()
-                .await?;
-            let status = r.status();
-            let body = r.bytes().await?;
-            anyhow::ensure!(status.is_success(), "{endpoint} answered {status}: {}", String::from_utf8_lossy(&body));
+            session.rpc(endpoint, &serde_json::json!({"query": query})).await?;
             if round > 0 {
                 times.push(t.elapsed().as_secs_f64() * 1000.0);
                 per_query[qi].push(t.elapsed().as_secs_f64() * 1000.0);
@@ -239,14 +177,8 @@ pub async fn map(customers: usize, companies: usize, database_url: Option<String
         eprintln!("{endpoint} {query}: p50 {:.1} ms, max {:.1} ms", t[t.len() / 2], t[t.len() - 1]);
     }
     times.sort_by(f64::total_cmp);
-    let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize];
-    let _ = tx.send(());
-    let _ = server.await;
-    if std::env::var_os("TASKBRIDGE_BENCH_KEEP").is_none() {
-        let _ = std::fs::remove_dir_all(&dir);
-    } else {
-        eprintln!("kept {}", dir.display());
-    }
+    let pct = |p: f64| crate::session::percentile(&times, p);
+    session.stop().await;
     println!("customers: {customers}");
     println!("companies: {}", rows.len());
     println!("suggestions: {found}");

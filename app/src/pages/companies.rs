@@ -11,6 +11,7 @@ use crate::components::job::JobProgress;
 use crate::components::layout::Me;
 use crate::components::pager::Pager;
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
+use crate::components::table::{select_page_header, select_row_cell, sort_header, RowSelection, SelectionBar};
 use crate::components::time::Time;
 use crate::components::url_query::use_url_query;
 use crate::error::AppError;
@@ -20,7 +21,6 @@ use crate::types::companies::{
     CompanyFilter, CompanyPage, CompanyQuery, CompanyRow, CompanySort, ImportSelection, ImportStatus, JobView, StatusFilter, TypeOption,
 };
 use leptos::prelude::*;
-use std::collections::BTreeSet;
 use table::CompanyTable;
 
 const PAGE_SIZES: &[u32] = &[25, 50, 100, 200];
@@ -97,13 +97,12 @@ pub fn CompaniesPage() -> impl IntoView {
     let on_finish = Callback::new(move |_: JobView| reload.update(|n| *n += 1));
 
     // Selection: explicit ids, or "all matching" the current filter.
-    let selected = RwSignal::new(BTreeSet::<i64>::new());
-    let all_matching = RwSignal::new(false);
+    let sel = RowSelection::new();
+    let (selected, all_matching) = (sel.selected, sel.all_matching);
     Effect::new(move |prev: Option<CompanyFilter>| {
         let filter = query.with(|q| q.filter.clone());
         if prev.is_some_and(|p| p != filter) {
-            selected.set(BTreeSet::new());
-            all_matching.set(false);
+            sel.clear();
         }
         filter
     });
@@ -132,8 +131,7 @@ pub fn CompaniesPage() -> impl IntoView {
             match import_companies(selection).await {
                 Ok(job) => {
                     import_job.set(Some(job));
-                    selected.set(BTreeSet::new());
-                    all_matching.set(false);
+                    sel.clear();
                 }
                 Err(e) => start_error.set(Some(e)),
             }
@@ -184,7 +182,7 @@ pub fn CompaniesPage() -> impl IntoView {
                     }.into_any(),
                     Ok(page) => {
                         total_matching.set(page.total);
-                        view! { <CompanyTable page is_admin selected all_matching query set_page=Callback::new(move |n: u32| set_query(&|q| q.page = n)) set_sort=Callback::new(move |s: CompanySort| set_query(&|q| { q.sort = s; q.page = 1; })) /> }.into_any()
+                        view! { <CompanyTable page is_admin sel query set_page=Callback::new(move |n: u32| set_query(&|q| q.page = n)) set_sort=Callback::new(move |s: CompanySort| set_query(&|q| { q.sort = s; q.page = 1; })) /> }.into_any()
                     }
                 }
             })}
@@ -202,14 +200,6 @@ pub fn CompaniesPage() -> impl IntoView {
 /// Search box and filters; changes go to the URL (page back to 1).
 #[component]
 fn Filters(query: Memo<CompanyQuery>, set_query: Callback<CompanyQuery>, types: RwSignal<Vec<TypeOption>>) -> impl IntoView {
-    let search = RwSignal::new(query.get_untracked().filter.search);
-    // Follow the URL when it changes from elsewhere (back button, clear filters).
-    Effect::new(move |_| {
-        let s = query.with(|q| q.filter.search.clone());
-        if s.trim() != search.get_untracked().trim() {
-            search.set(s);
-        }
-    });
     let apply = move |f: &dyn Fn(&mut CompanyQuery)| {
         let mut q = query.get_untracked();
         f(&mut q);
@@ -217,26 +207,10 @@ fn Filters(query: Memo<CompanyQuery>, set_query: Callback<CompanyQuery>, types: 
         set_query.run(q);
     };
     // Search as you type, after a short pause.
-    let typed = RwSignal::new(0u32);
-    let on_input = move |ev: leptos::ev::Event| {
-        search.set(event_target_value(&ev));
-        typed.update(|n| *n += 1);
-        #[cfg(feature = "hydrate")]
-        {
-            let mine = typed.get_untracked();
-            set_timeout(
-                move || {
-                    if typed.get_untracked() == mine {
-                        let text = search.get_untracked();
-                        if text.trim() != query.get_untracked().filter.search.trim() {
-                            apply(&|q| q.filter.search = text.clone());
-                        }
-                    }
-                },
-                std::time::Duration::from_millis(300),
-            );
-        }
-    };
+    let (search, on_input) = crate::components::search::use_search(
+        Memo::new(move |_| query.with(|q| q.filter.search.clone())),
+        Callback::new(move |text: String| apply(&|q| q.filter.search = text.clone())),
+    );
     view! {
         <form class="toolbar" role="search" aria-label="Filter companies" on:submit=move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
@@ -314,12 +288,7 @@ mod tests {
             per_page: 100,
         };
         let url = query_string(&q);
-        let params: std::collections::HashMap<String, String> = url
-            .split_once('?')
-            .map(|(_, qs)| {
-                qs.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), crate::format::decode_query_value(v))).collect()
-            })
-            .unwrap_or_default();
+        let params = crate::format::query_params(&url);
         assert_eq!(query_from_params(|k| params.get(k).cloned()), q);
         assert_eq!(query_string(&CompanyQuery::default()), "/companies");
     }

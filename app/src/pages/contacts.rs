@@ -12,14 +12,15 @@ use crate::components::dialog::ConfirmDialog;
 use crate::components::job::JobProgress;
 use crate::components::layout::Me;
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
+use crate::components::table::RowSelection;
 use crate::error::AppError;
-use crate::format::{count_of, encode_query_value, page_url, thousands};
+use crate::format::{count_of, encode_query_value, page_url};
 use crate::types::companies::{JobState, JobView};
 use crate::types::contacts::{ContactFilter, ContactQuery, ContactRow, ContactSelection, ContactSort, IntegrationStatus};
 use crate::types::storage::StorageLists;
 use filters::{storage_notice, Filters, SetForSelected};
 use leptos::prelude::*;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use table::ContactTable;
 
 const PAGE_SIZES: &[u32] = &[25, 50, 100, 200];
@@ -81,17 +82,6 @@ fn names(rows: &[&ContactRow]) -> String {
     }
 }
 
-/// The selection and the choices the page knows of (the rows on screen).
-#[derive(Clone, Copy)]
-pub(crate) struct Selection {
-    /// Explicitly selected ids.
-    pub selected: RwSignal<BTreeSet<i64>>,
-    /// Every contact matching the filter is selected.
-    pub all_matching: RwSignal<bool>,
-    /// The rows last shown, by id.
-    pub shown: RwSignal<BTreeMap<i64, ContactRow>>,
-}
-
 /// Get contacts, filter, choose destinations and packages, import.
 #[component]
 pub fn ContactsPage() -> impl IntoView {
@@ -117,12 +107,13 @@ pub fn ContactsPage() -> impl IntoView {
         }
     });
     let on_finish = Callback::new(move |_: JobView| reload.update(|n| *n += 1));
-    let sel = Selection { selected: RwSignal::new(BTreeSet::new()), all_matching: RwSignal::new(false), shown: RwSignal::new(BTreeMap::new()) };
+    let sel = RowSelection::new();
+    // The rows last shown, by id: what the page knows of their choices.
+    let shown = RwSignal::new(BTreeMap::<i64, ContactRow>::new());
     Effect::new(move |prev: Option<ContactFilter>| {
         let filter = query.with(|q| q.filter.clone());
         if prev.is_some_and(|p| p != filter) {
-            sel.selected.set(BTreeSet::new());
-            sel.all_matching.set(false);
+            sel.clear();
         }
         filter
     });
@@ -180,7 +171,7 @@ pub fn ContactsPage() -> impl IntoView {
             return None;
         }
         let selected = sel.selected.get_untracked();
-        let shown = sel.shown.get_untracked();
+        let shown = shown.get_untracked();
         let rows: Vec<&ContactRow> = selected.iter().filter_map(|id| shown.get(id)).filter(|r| r.backup_user_id.is_none()).collect();
         let no_dest: Vec<&ContactRow> = rows.iter().copied().filter(|r| r.destination_id.is_none()).collect();
         let no_pkg: Vec<&ContactRow> = rows.iter().copied().filter(|r| r.package_id.is_none()).collect();
@@ -207,8 +198,7 @@ pub fn ContactsPage() -> impl IntoView {
             match import_contacts(target).await {
                 Ok(job) => {
                     import_job.set(Some(job));
-                    sel.selected.set(BTreeSet::new());
-                    sel.all_matching.set(false);
+                    sel.clear();
                 }
                 Err(e) => error.set(Some(e)),
             }
@@ -259,7 +249,7 @@ pub fn ContactsPage() -> impl IntoView {
                     }.into_any(),
                     Ok(page) => {
                         total_matching.set(page.total);
-                        sel.shown.set(page.rows.iter().map(|r| (r.contact_id, r.clone())).collect());
+                        shown.set(page.rows.iter().map(|r| (r.contact_id, r.clone())).collect());
                         view! {
                             {storage_notice(&storage, is_admin)}
                             {is_admin.then(|| view! { <SetForSelected storage=storage.clone() selection_count set_choice selection=Callback::new(move |_: ()| selection()) /> }.into_any())}
@@ -304,12 +294,7 @@ mod tests {
             per_page: 100,
         };
         let url = query_string(&q);
-        let params: std::collections::HashMap<String, String> = url
-            .split_once('?')
-            .map(|(_, qs)| {
-                qs.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), crate::format::decode_query_value(v))).collect()
-            })
-            .unwrap_or_default();
+        let params = crate::format::query_params(&url);
         assert_eq!(query_from_params(|k| params.get(k).cloned()), q);
         assert_eq!(query_string(&ContactQuery::default()), "/contacts");
     }

@@ -301,12 +301,7 @@ mod tests {
             per_page: 100,
         };
         let url = query_string(&q);
-        let params: std::collections::HashMap<String, String> = url
-            .split_once('?')
-            .map(|(_, qs)| {
-                qs.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), crate::format::decode_query_value(v))).collect()
-            })
-            .unwrap_or_default();
+        let params = crate::format::query_params(&url);
         assert_eq!(query_from_params(|k| params.get(k).cloned()), q);
         assert_eq!(query_string(&EventQuery::default()), "/events");
     }

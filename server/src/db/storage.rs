@@ -142,7 +142,7 @@ fn table_of(item: StorageItem) -> (&'static str, &'static str) {
     }
 }
 
-/// Retires (`retired` true) or reactivates one; false when the partner has none with this id.
+/// Retires (`retired` true) or reactivates one.
 pub async fn set_retired(
     tx: &mut Transaction<'static, Any>,
     item: StorageItem,
@@ -150,16 +150,16 @@ pub async fn set_retired(
     id: i64,
     retired: bool,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<(), sqlx::Error> {
     let (table, key) = table_of(item);
-    let done = sqlx::query(&format!("update {table} set retired_at = $1, updated_at = $2 where partner_id = $3 and {key} = $4"))
+    sqlx::query(&format!("update {table} set retired_at = $1, updated_at = $2 where partner_id = $3 and {key} = $4"))
         .bind(retired.then_some(now))
         .bind(now)
         .bind(partner_id)
         .bind(id)
         .execute(&mut **tx)
-        .await?;
-    Ok(done.rows_affected() == 1)
+        .await
+        .map(|_| ())
 }
 
 /// The name of one of the partner's destinations or packages.
@@ -182,17 +182,15 @@ pub async fn users_of(tx: &mut Transaction<'static, Any>, item: StorageItem, par
         .await
 }
 
-/// Deletes an unused one: contacts that had it chosen lose the choice. False when the
-/// partner has none with this id.
-pub async fn delete(tx: &mut Transaction<'static, Any>, item: StorageItem, partner_id: i64, id: i64) -> Result<bool, sqlx::Error> {
+/// Deletes an unused one: contacts that had it chosen lose the choice.
+pub async fn delete(tx: &mut Transaction<'static, Any>, item: StorageItem, partner_id: i64, id: i64) -> Result<(), sqlx::Error> {
     let (table, key) = table_of(item);
     sqlx::query(&format!("update autotask_contact set {key} = null where partner_id = $1 and {key} = $2"))
         .bind(partner_id)
         .bind(id)
         .execute(&mut **tx)
         .await?;
-    let done = sqlx::query(&format!("delete from {table} where partner_id = $1 and {key} = $2")).bind(partner_id).bind(id).execute(&mut **tx).await?;
-    Ok(done.rows_affected() == 1)
+    sqlx::query(&format!("delete from {table} where partner_id = $1 and {key} = $2")).bind(partner_id).bind(id).execute(&mut **tx).await.map(|_| ())
 }
 
 /// The partner's packages by name.

@@ -23,97 +23,32 @@ fn autotask_link(web_url: &Option<String>, id: i64) -> Option<String> {
 pub(super) fn CompanyTable(
     page: CompanyPage,
     is_admin: bool,
-    selected: RwSignal<BTreeSet<i64>>,
-    all_matching: RwSignal<bool>,
+    sel: RowSelection,
     query: Memo<CompanyQuery>,
     set_page: Callback<u32>,
     set_sort: Callback<CompanySort>,
 ) -> impl IntoView {
-    let ids: Vec<i64> = page.rows.iter().map(|r| r.company_id).collect();
-    let ids = StoredValue::new(ids);
-    let page_all = move || all_matching.get() || ids.with_value(|ids| !ids.is_empty() && selected.with(|s| ids.iter().all(|id| s.contains(id))));
-    let toggle_page = move |ev: leptos::ev::Event| {
-        let on = event_target_checked(&ev);
-        all_matching.set(false);
-        ids.with_value(|ids| {
-            selected.update(|s| {
-                for id in ids {
-                    if on {
-                        s.insert(*id);
-                    } else {
-                        s.remove(id);
-                    }
-                }
-            })
-        });
-    };
+    let ids = StoredValue::new(page.rows.iter().map(|r| r.company_id).collect::<Vec<_>>());
     let total = page.total;
     let shown = page.rows.len();
     let (current, per_page) = (i64::from(page.page), i64::from(page.per_page));
     let discovered_at = page.discovered_at;
     let web_url = page.autotask_web_url.clone();
-    let sort_header = move |label: &'static str, asc: CompanySort, desc: Option<CompanySort>| {
-        let state = move || {
-            let s = query.with(|q| q.sort);
-            if s == asc {
-                "ascending"
-            } else if Some(s) == desc {
-                "descending"
-            } else {
-                "none"
-            }
-        };
-        view! {
-            <th scope="col" aria-sort=state>
-                <button type="button" class="th-sort" on:click=move |_| set_sort.run(if query.with_untracked(|q| q.sort == asc) { desc.unwrap_or(asc) } else { asc })>
-                    {label}
-                    <span aria-hidden="true">{move || match state() { "ascending" => " \u{25b2}", "descending" => " \u{25bc}", _ => "" }}</span>
-                </button>
-            </th>
-        }
-        .into_any()
-    };
-    let selection_bar = move || {
-        let count = selected.with(|s| s.len());
-        if all_matching.get() {
-            Some(view! {
-                <div class="selection-bar" role="status">
-                    <span>{format!("All {} matching companies are selected.", thousands(total))}</span>
-                    <button type="button" class="btn btn-small btn-quiet" on:click=move |_| { all_matching.set(false); selected.set(BTreeSet::new()); }>"Clear selection"</button>
-                </div>
-            }.into_any())
-        } else if count > 0 {
-            let whole_page = page_all();
-            Some(view! {
-                <div class="selection-bar" role="status">
-                    <span>{format!("{} selected.", thousands(count as i64))}</span>
-                    {(whole_page && total > count as i64).then(|| view! {
-                        <button type="button" class="btn btn-small btn-quiet" data-testid="select-all-matching" on:click=move |_| all_matching.set(true)>
-                            {format!("Select all {} matching", thousands(total))}
-                        </button>
-                    })}
-                    <button type="button" class="btn btn-small btn-quiet" on:click=move |_| selected.set(BTreeSet::new())>"Clear selection"</button>
-                </div>
-            }.into_any())
-        } else {
-            None
-        }
-    };
+    let sorted_by = Memo::new(move |_| query.with(|q| q.sort));
+    let sort = move |label: &'static str, asc: CompanySort, desc: Option<CompanySort>| sort_header(label, sorted_by, asc, desc, set_sort);
     view! {
-        {move || selection_bar()}
+        <SelectionBar sel page=ids total noun="companies" />
         <div class="table-wrap table-sticky">
             <table class="table" aria-label="Autotask companies">
                 <thead><tr>
-                    {is_admin.then(|| view! {
-                        <th scope="col" class="col-check"><input type="checkbox" aria-label="Select every company on this page" prop:checked=page_all on:change=toggle_page /></th>
-                    })}
-                    {sort_header("Company", CompanySort::Name, Some(CompanySort::NameDesc))}
-                    {sort_header("Autotask ID", CompanySort::Id, None)}
+                    {is_admin.then(|| select_page_header(sel, ids, "Select every company on this page"))}
+                    {sort("Company", CompanySort::Name, Some(CompanySort::NameDesc))}
+                    {sort("Autotask ID", CompanySort::Id, None)}
                     <th scope="col">"Type"</th>
-                    {sort_header("Location", CompanySort::Country, None)}
+                    {sort("Location", CompanySort::Country, None)}
                     <th scope="col">"Region"</th>
                     <th scope="col">"Primary contact"</th>
-                    {sort_header("Status", CompanySort::Status, None)}
+                    {sort("Status", CompanySort::Status, None)}
                 </tr></thead>
                 <tbody>
                     {page.rows.into_iter().map(|row| {
@@ -122,16 +57,8 @@ pub(super) fn CompanyTable(
                         let link = autotask_link(&web_url, id);
                         let badge = status_badge(&row);
                         view! {
-                            <tr data-company-id=id.to_string() class:row-selected=move || all_matching.get() || selected.with(|s| s.contains(&id))>
-                                {is_admin.then(|| view! {
-                                    <td class="col-check"><input type="checkbox" aria-label=format!("Select {name}") prop:checked=move || all_matching.get() || selected.with(|s| s.contains(&id)) on:change=move |ev| {
-                                        let on = event_target_checked(&ev);
-                                        if all_matching.get_untracked() {
-                                            all_matching.set(false);
-                                        }
-                                        selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
-                                    } /></td>
-                                })}
+                            <tr data-company-id=id.to_string() class:row-selected=move || sel.has(id)>
+                                {is_admin.then(|| select_row_cell(sel, id, format!("Select {name}")))}
                                 <td class="cell-name">
                                     {match link {
                                         Some(href) => view! { <a href=href target="_blank" rel="noopener noreferrer">{row.name.clone()}</a> }.into_any(),
@@ -168,4 +95,5 @@ pub(super) fn CompanyTable(
             {discovered_at.map(|at| view! { " \u{00b7} discovered " <Time ms=Some(at) /> })}
         </Pager>
     }
+    .into_any()
 }

@@ -74,39 +74,17 @@ pub(super) fn Filters(
     set_query: Callback<ContactQuery>,
     scope_names: RwSignal<(Option<String>, Option<String>)>,
 ) -> impl IntoView {
-    let search = RwSignal::new(query.get_untracked().filter.search);
-    Effect::new(move |_| {
-        let s = query.with(|q| q.filter.search.clone());
-        if s.trim() != search.get_untracked().trim() {
-            search.set(s);
-        }
-    });
     let apply = move |f: &dyn Fn(&mut ContactQuery)| {
         let mut q = query.get_untracked();
         f(&mut q);
         q.page = 1;
         set_query.run(q);
     };
-    let typed = RwSignal::new(0u32);
-    let on_input = move |ev: leptos::ev::Event| {
-        search.set(event_target_value(&ev));
-        typed.update(|n| *n += 1);
-        #[cfg(feature = "hydrate")]
-        {
-            let mine = typed.get_untracked();
-            set_timeout(
-                move || {
-                    if typed.get_untracked() == mine {
-                        let text = search.get_untracked();
-                        if text.trim() != query.get_untracked().filter.search.trim() {
-                            apply(&|q| q.filter.search = text.clone());
-                        }
-                    }
-                },
-                std::time::Duration::from_millis(300),
-            );
-        }
-    };
+    // Search as you type, after a short pause.
+    let (search, on_input) = crate::components::search::use_search(
+        Memo::new(move |_| query.with(|q| q.filter.search.clone())),
+        Callback::new(move |text: String| apply(&|q| q.filter.search = text.clone())),
+    );
     // The company or customer the list is narrowed to (from a link), shown as a removable chip.
     let scope = move || {
         let (company_name, customer_name) = scope_names.get();

@@ -4,6 +4,7 @@
 use super::*;
 use crate::components::badge::{Badge, Tone};
 use crate::components::pager::Pager;
+use crate::components::table::{select_page_header, select_row_cell, sort_header, SelectionBar};
 use crate::components::time::Time;
 use crate::types::contacts::ContactPage;
 
@@ -74,30 +75,13 @@ pub(super) fn ContactTable(
     page: ContactPage,
     storage: StorageLists,
     is_admin: bool,
-    sel: Selection,
+    sel: RowSelection,
     query: Memo<ContactQuery>,
     set_choice: Callback<(ContactSelection, Option<i64>, Option<i64>)>,
     set_page: Callback<u32>,
     set_sort: Callback<ContactSort>,
 ) -> impl IntoView {
-    let Selection { selected, all_matching, .. } = sel;
     let ids = StoredValue::new(page.rows.iter().map(|r| r.contact_id).collect::<Vec<_>>());
-    let page_all = move || all_matching.get() || ids.with_value(|ids| !ids.is_empty() && selected.with(|s| ids.iter().all(|id| s.contains(id))));
-    let toggle_page = move |ev: leptos::ev::Event| {
-        let on = event_target_checked(&ev);
-        all_matching.set(false);
-        ids.with_value(|ids| {
-            selected.update(|s| {
-                for id in ids {
-                    if on {
-                        s.insert(*id);
-                    } else {
-                        s.remove(id);
-                    }
-                }
-            })
-        });
-    };
     let total = page.total;
     let shown = page.rows.len();
     let (current, per_page) = (i64::from(page.page), i64::from(page.per_page));
@@ -110,63 +94,17 @@ pub(super) fn ContactTable(
         .collect();
     let packages: Vec<Choice> =
         storage.packages.iter().map(|p| Choice { id: p.package_id, short: p.name.clone(), long: p.option_label(), retired: p.retired }).collect();
-    let sort_header = move |label: &'static str, asc: ContactSort, desc: Option<ContactSort>| {
-        let state = move || {
-            let s = query.with(|q| q.sort);
-            if s == asc {
-                "ascending"
-            } else if Some(s) == desc {
-                "descending"
-            } else {
-                "none"
-            }
-        };
-        view! {
-            <th scope="col" aria-sort=state>
-                <button type="button" class="th-sort" on:click=move |_| set_sort.run(if query.with_untracked(|q| q.sort == asc) { desc.unwrap_or(asc) } else { asc })>
-                    {label}
-                    <span aria-hidden="true">{move || match state() { "ascending" => " \u{25b2}", "descending" => " \u{25bc}", _ => "" }}</span>
-                </button>
-            </th>
-        }
-    };
-    let selection_bar = move || {
-        let count = selected.with(|s| s.len());
-        if all_matching.get() {
-            Some(view! {
-                <div class="selection-bar" role="status">
-                    <span>{format!("All {} matching contacts are selected.", thousands(total))}</span>
-                    <button type="button" class="btn btn-small btn-quiet" on:click=move |_| { all_matching.set(false); selected.set(BTreeSet::new()); }>"Clear selection"</button>
-                </div>
-            }.into_any())
-        } else if count > 0 {
-            let whole_page = page_all();
-            Some(view! {
-                <div class="selection-bar" role="status">
-                    <span>{format!("{} selected.", thousands(count as i64))}</span>
-                    {(whole_page && total > count as i64).then(|| view! {
-                        <button type="button" class="btn btn-small btn-quiet" data-testid="select-all-matching" on:click=move |_| all_matching.set(true)>
-                            {format!("Select all {} matching", thousands(total))}
-                        </button>
-                    })}
-                    <button type="button" class="btn btn-small btn-quiet" on:click=move |_| selected.set(BTreeSet::new())>"Clear selection"</button>
-                </div>
-            }.into_any())
-        } else {
-            None
-        }
-    };
+    let sorted_by = Memo::new(move |_| query.with(|q| q.sort));
+    let sort = move |label: &'static str, asc: ContactSort, desc: Option<ContactSort>| sort_header(label, sorted_by, asc, desc, set_sort);
     view! {
-        {move || selection_bar()}
+        <SelectionBar sel page=ids total noun="contacts" />
         <div class="table-wrap table-sticky">
             <table class="table" aria-label="Autotask contacts">
                 <thead><tr>
-                    {is_admin.then(|| view! {
-                        <th scope="col" class="col-check"><input type="checkbox" aria-label="Select every contact on this page" prop:checked=page_all on:change=toggle_page /></th>
-                    })}
-                    {sort_header("Contact", ContactSort::Name, Some(ContactSort::NameDesc))}
-                    {sort_header("Company", ContactSort::Company, None)}
-                    {sort_header("Integration status", ContactSort::Status, None)}
+                    {is_admin.then(|| select_page_header(sel, ids, "Select every contact on this page"))}
+                    {sort("Contact", ContactSort::Name, Some(ContactSort::NameDesc))}
+                    {sort("Company", ContactSort::Company, None)}
+                    {sort("Integration status", ContactSort::Status, None)}
                     <th scope="col">"Destination"</th>
                     <th scope="col">"Package"</th>
                 </tr></thead>
@@ -185,16 +123,8 @@ pub(super) fn ContactTable(
                             (None, _) => "No company".into(),
                         };
                         view! {
-                            <tr data-contact-id=id.to_string() class:row-selected=move || all_matching.get() || selected.with(|s| s.contains(&id))>
-                                {is_admin.then(|| view! {
-                                    <td class="col-check"><input type="checkbox" aria-label=format!("Select {shown_name}") prop:checked=move || all_matching.get() || selected.with(|s| s.contains(&id)) on:change=move |ev| {
-                                        let on = event_target_checked(&ev);
-                                        if all_matching.get_untracked() {
-                                            all_matching.set(false);
-                                        }
-                                        selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
-                                    } /></td>
-                                })}
+                            <tr data-contact-id=id.to_string() class:row-selected=move || sel.has(id)>
+                                {is_admin.then(|| select_row_cell(sel, id, format!("Select {shown_name}")))}
                                 <td class="cell-name">
                                     {match link {
                                         Some(href) => view! { <a href=href target="_blank" rel="noopener noreferrer">{shown_name.clone()}</a> }.into_any(),
