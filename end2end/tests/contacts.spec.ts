@@ -32,8 +32,8 @@ test("an admin adds storage, gets contacts with progress, chooses destination an
 
   await signIn(page, admin);
   // Storage: add a destination and a package, checked at the field.
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Storage" }).click();
-  await expect(page.getByRole("heading", { level: 1, name: "Storage" })).toBeVisible();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Storage accounts" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Storage accounts" })).toBeVisible();
   await expect(page.getByText("No destinations yet")).toBeVisible();
   await page.getByTestId("add-destination").click();
   const dialog = page.getByRole("dialog");
@@ -95,6 +95,11 @@ test("an admin adds storage, gets contacts with progress, chooses destination an
   await expect(failed.locator(".badge-reason")).toBeVisible();
   await expect(failed).toHaveAttribute("aria-label", /^Failed: It has no email address in Autotask/);
   if (shots) await page.screenshot({ path: `${shots}/contacts.png`, fullPage: true });
+  // The company link narrows the list to that company, in the URL and as a removable chip.
+  await ann.getByRole("link", { name: companyName }).click();
+  await expect(page).toHaveURL(new RegExp(`company=${company}`));
+  await expect(page.locator(".chip")).toContainText(`Company: ${companyName}`);
+  await expect(page.locator(".pager")).toContainText("of 3");
 
   // Backup users: a new name shows the contact Modified, with what differs.
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Backup users" }).click();

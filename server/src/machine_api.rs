@@ -125,7 +125,7 @@ pub fn routes() -> Vec<ApiRoute> {
                 ("limit", "Users per page, 1 to 1,000 (default 500)."),
             ],
             request_schema: None,
-            response_schema: schema::of::<backup_users::BackupUsersAnswer>,
+            response_schema: backup_users::feed_schema,
             handler: get(backup_users::feed),
         },
         ApiRoute {
@@ -135,7 +135,7 @@ pub fn routes() -> Vec<ApiRoute> {
             summary: "The partner's storage destinations (bucket, container or root folder at a provider), retired ones flagged.",
             query: &[],
             request_schema: None,
-            response_schema: schema::of::<backup_users::DestinationsAnswer>,
+            response_schema: backup_users::destinations_schema,
             handler: get(backup_users::destinations),
         },
         ApiRoute {
@@ -145,7 +145,7 @@ pub fn routes() -> Vec<ApiRoute> {
             summary: "The partner's packages (storage quotas in GB; null is unlimited), retired ones flagged.",
             query: &[],
             request_schema: None,
-            response_schema: schema::of::<backup_users::PackagesAnswer>,
+            response_schema: backup_users::packages_schema,
             handler: get(backup_users::packages),
         },
     ]
@@ -279,6 +279,31 @@ pub fn openapi_document() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    out.push(r.clone());
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_in_the_document_resolves() {
+        let doc = openapi_document();
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(!found.is_empty());
+        for r in found {
+            let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected reference {r}"));
+            assert!(doc["components"]["schemas"][name].is_object(), "{r} points nowhere");
+        }
+    }
 
     #[test]
     fn the_document_is_built_from_the_types() {

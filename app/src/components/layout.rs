@@ -110,7 +110,7 @@ const NAV: &[NavItem] = &[
     NavItem { href: "/companies", label: "Companies", admin_only: false },
     NavItem { href: "/contacts", label: "Contacts", admin_only: false },
     NavItem { href: "/backup-users", label: "Backup users", admin_only: false },
-    NavItem { href: "/storage", label: "Storage", admin_only: false },
+    NavItem { href: "/storage", label: "Storage accounts", admin_only: false },
     NavItem { href: "/map", label: "Customer Map", admin_only: false },
     NavItem { href: "/notifications", label: "Notifications", admin_only: false },
     NavItem { href: "/events", label: "Event log", admin_only: false },

@@ -209,7 +209,10 @@ fn user_row(
         Some(r) => format!("ref {r}"),
         None => format!("#{}", u.customer_id),
     };
-    let customer = view! { {u.customer_name.clone()} <br /> <span class="muted small">{customer_id}</span> };
+    let customer = view! {
+        <a href=format!("/backup-users?customer={}", u.customer_id) title="Show only this customer\u{2019}s users">{u.customer_name.clone()}</a>
+        <br /> <span class="muted small">{customer_id}</span>
+    };
     view! {
         <tr data-backup-user=u.email.clone()>
             <td class="cell-name">{name.clone()}<br /><span class="muted small">{u.email.clone()}</span><br /><span class="muted small">"changed " <Time ms=Some(u.updated_at) /></span></td>

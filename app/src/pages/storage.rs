@@ -1,4 +1,4 @@
-//! The Storage page: storage destinations (where a backup user's data goes) and packages
+//! The Storage accounts page (seed 001): storage destinations (where a backup user's data goes) and packages
 //! (how much it may store). Admins add, change, retire and delete them; a destination or
 //! package in use cannot be deleted, and says by how many users.
 
@@ -67,7 +67,7 @@ pub fn StoragePage() -> impl IntoView {
     let controls = Controls { pending, confirm_open, reactivate };
 
     view! {
-        <PageHeader title="Storage" lead="Where backup users\u{2019} data goes (destinations) and how much each may store (packages). Every backup user needs one of each." />
+        <PageHeader title="Storage accounts" lead="Where backup users\u{2019} data goes (destinations) and how much each may store (packages). Every backup user needs one of each." />
         {move || action_error.get().map(|error| view! { <ErrorPanel error /> })}
         {move || notice.get().map(|text| view! { <div class="panel panel-success" role="status">{text}</div> })}
         <Transition fallback=|| view! { <Loading what="storage" /> }>

@@ -66,6 +66,7 @@ pub struct BackupUserItem {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BackupUsersAnswer {
     /// Changes after the cursor, oldest first.
+    #[schema(inline)]
     pub backup_users: Vec<BackupUserItem>,
     /// Send this as `changed_since` next time (also when nothing changed).
     pub next_cursor: String,
@@ -160,6 +161,7 @@ pub struct DestinationItem {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DestinationsAnswer {
     /// By name.
+    #[schema(inline)]
     pub destinations: Vec<DestinationItem>,
 }
 
@@ -180,6 +182,7 @@ pub struct PackageItem {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PackagesAnswer {
     /// By name.
+    #[schema(inline)]
     pub packages: Vec<PackageItem>,
 }
 
@@ -221,9 +224,58 @@ pub async fn packages(State(state): State<AppState>, Extension(caller): Extensio
     Ok(Json(PackagesAnswer { packages }))
 }
 
+/// OpenAPI schema of the feed's answer, with an example.
+pub fn feed_schema() -> serde_json::Value {
+    let mut schema = super::schema::of::<BackupUsersAnswer>();
+    schema["examples"] = serde_json::json!([{
+        "backup_users": [
+            {"backup_user_id": 812, "email": "ann.lee@acmedental.example", "first_name": "Ann", "last_name": "Lee", "customer_id": 57,
+             "customer_ref": "cust-1042", "customer_name": "Acme Dental Inc", "destination_id": 3, "package_id": 2,
+             "autotask_contact_id": 30680449, "deleted": false, "updated_at": "2026-12-01T09:30:12.000Z"},
+            {"backup_user_id": 790, "email": "bob.ray@acmedental.example", "first_name": "Bob", "last_name": "Ray", "customer_id": 57,
+             "customer_ref": "cust-1042", "customer_name": "Acme Dental Inc", "destination_id": 3, "package_id": 2,
+             "autotask_contact_id": null, "deleted": true, "updated_at": "2026-12-01T09:31:40.000Z"}
+        ],
+        "next_cursor": "1796117500000.790",
+        "has_more": false
+    }]);
+    schema
+}
+
+/// OpenAPI schema of the destinations, with an example.
+pub fn destinations_schema() -> serde_json::Value {
+    let mut schema = super::schema::of::<DestinationsAnswer>();
+    schema["examples"] = serde_json::json!([{"destinations": [
+        {"destination_id": 3, "name": "US backups", "provider": "wasabi", "kind": "bucket", "location": "msp-backups-us", "region": "us-east-1", "retired": false},
+        {"destination_id": 4, "name": "Office NAS", "provider": "local_nas", "kind": "root_folder", "location": "\\\\nas01\\backups", "region": null, "retired": false}
+    ]}]);
+    schema
+}
+
+/// OpenAPI schema of the packages, with an example.
+pub fn packages_schema() -> serde_json::Value {
+    let mut schema = super::schema::of::<PackagesAnswer>();
+    schema["examples"] = serde_json::json!([{"packages": [
+        {"package_id": 2, "name": "Standard 500 GB", "limit_gb": 500, "retired": false},
+        {"package_id": 5, "name": "Unlimited", "limit_gb": null, "retired": false}
+    ]}]);
+    schema
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_examples_have_the_answers_shape() {
+        for (schema, key) in [(feed_schema(), "backup_users"), (destinations_schema(), "destinations"), (packages_schema(), "packages")] {
+            let example = &schema["examples"][0];
+            assert!(schema["properties"][key].is_object() && example[key].as_array().is_some_and(|a| !a.is_empty()), "{schema}");
+            for field in example[key][0].as_object().unwrap().keys() {
+                assert!(schema["properties"][key]["items"]["properties"][field].is_object(), "{key}.{field} is not in the schema: {schema}");
+            }
+        }
+    }
 
     #[test]
     fn cursors_and_times_are_read_strictly() {

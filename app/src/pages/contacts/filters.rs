@@ -16,7 +16,7 @@ pub(super) fn storage_notice(storage: &StorageLists, is_admin: bool) -> Option<A
         view! {
             <div class="panel panel-warn" role="status">
                 {format!("There is {what} to choose yet: every backup user needs both. ")}
-                {if is_admin { view! { <a href="/storage">"Add them on Storage"</a> }.into_any() } else { view! { <span>"An admin adds them on Storage."</span> }.into_any() }}
+                {if is_admin { view! { <a href="/storage">"Add them on Storage accounts"</a> }.into_any() } else { view! { <span>"An admin adds them on Storage accounts."</span> }.into_any() }}
             </div>
         }
         .into_any()
@@ -61,6 +61,7 @@ pub(super) fn SetForSelected(
                 <button type="submit" class="btn" data-testid="set-for-selected" disabled=move || destination.get().is_empty() && package.get().is_empty()>
                     {move || format!("Set for {}", count_of(selection_count(), "contact", "contacts"))}
                 </button>
+                <a class="small" href="/storage">"Add a destination or package"</a>
             </form>
         </Show>
     }

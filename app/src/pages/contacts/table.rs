@@ -136,7 +136,10 @@ pub(super) fn ContactTable(
                                     {if row.email.is_empty() { view! { <span class="muted small">"No email"</span> }.into_any() } else { view! { <span class="muted small">{row.email.clone()}</span> }.into_any() }}
                                 </td>
                                 <td class="cell-contact">
-                                    <span>{company}</span><br />
+                                    {match row.company_id {
+                                        Some(cid) => view! { <a href=format!("/contacts?company={cid}") title="Show only this company\u{2019}s contacts">{company}</a> }.into_any(),
+                                        None => view! { <span>{company}</span> }.into_any(),
+                                    }}<br />
                                     {match (&row.customer, row.company_id) {
                                         // The customer's name when it differs from the company's (it mostly does not).
                                         (Some((id, customer)), _) if row.company_name.as_deref() == Some(customer.as_str()) => {
