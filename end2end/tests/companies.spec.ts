@@ -39,6 +39,10 @@ test("an admin discovers companies with live progress, filters them, and imports
 
   // Select the first page and import it.
   await page.getByLabel("Rows").selectOption("25");
+  // Wait for the unfiltered page to be the one shown: the header box selects the rows on screen.
+  await expect(page).not.toHaveURL(/status=/);
+  await expect(page.locator(".pager")).toContainText("1\u201325 of 121");
+  await expect(page.locator("tbody tr")).toHaveCount(25);
   await page.getByLabel("Select every company on this page").check();
   await expect(page.locator(".selection-bar")).toContainText("25 selected.");
   await page.getByTestId("import").click();
