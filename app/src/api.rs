@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod map;
 pub mod overview;
 pub mod storage;
+pub mod sync;
 pub mod tickets;
 pub mod tokens;
 pub mod users;

@@ -13,6 +13,7 @@ use crate::types::contacts::{
 };
 use crate::types::map::{CompanyMapPage, ContractOption, CustomerMapPage, MapChange, MapHistoryEntry, MapQuery, MapSaved};
 use crate::types::storage::{Destination, DestinationInput, Package, PackageInput, StorageItem, StorageLists};
+use crate::types::sync::{ClientPage, ClientQuery, ClientRow, SyncSettings, SyncSettingsInput};
 use crate::types::tickets::{CustomerChoice, EventPage, EventQuery, NotificationRule, RuleInput, TestTicket, TicketPicklists, TicketSettings};
 use crate::types::{
     ApiTokenSummary, ConnectionInput, ConnectionTest, ConnectionView, CreatedApiToken, CurrentUser, NewUser, Overview, Role, SiteInfo, UserSummary,
@@ -231,6 +232,21 @@ pub trait BackupUserService: Send + Sync {
     async fn resolve(&self, actor: &CurrentUser, backup_user_id: i64, resolution: Resolution) -> Result<(), AppError>;
 }
 
+/// The active customer and contract sync from Autotask.
+#[async_trait::async_trait]
+pub trait SyncService: Send + Sync {
+    /// The settings and the last round.
+    async fn settings(&self, partner_id: i64) -> Result<SyncSettings, AppError>;
+    /// Switches sync types on or off and sets the interval (a type switched on runs soon).
+    async fn save_settings(&self, actor: &CurrentUser, input: SyncSettingsInput) -> Result<SyncSettings, AppError>;
+    /// A filtered page of the followed companies with their contracts.
+    async fn clients(&self, partner_id: i64, query: ClientQuery) -> Result<ClientPage, AppError>;
+    /// Runs a round now, as a job with progress.
+    async fn sync_now(&self, actor: &CurrentUser) -> Result<JobView, AppError>;
+    /// Syncs one company again (Retry on a failed or skipped row).
+    async fn retry(&self, actor: &CurrentUser, company_id: i64) -> Result<ClientRow, AppError>;
+}
+
 /// Everything a server function may touch. Built once by `server`, provided as context.
 #[derive(Clone)]
 pub struct Services {
@@ -258,6 +274,8 @@ pub struct Services {
     pub contacts: Arc<dyn ContactService>,
     /// Backup users.
     pub backup_users: Arc<dyn BackupUserService>,
+    /// The customer and contract sync.
+    pub sync: Arc<dyn SyncService>,
     /// Deployment facts for the sign-in page.
     pub site: SiteInfo,
 }

@@ -10,6 +10,7 @@ pub mod contacts;
 pub mod map;
 pub mod money;
 pub mod storage;
+pub mod sync;
 pub mod tickets;
 
 use crate::error::AppError;

@@ -273,6 +273,8 @@ pub fn generate(spec: Spec) -> Tenant {
                     "isDefaultContract": n == 0,
                     "estimatedRevenue": (rng.below(20_000) as f64) + 0.5,
                     "billingPreference": 1,
+                    // Spec-2026's read-only change time; derived, so the random stream is unchanged.
+                    "lastModifiedDateTime": date(2026, 1 + (contract_id % 10) as u32, 1 + (contract_id % 28) as u32),
                 })),
             );
             if contract_type != CONTRACT_RECURRING {

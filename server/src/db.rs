@@ -20,6 +20,7 @@ pub mod map;
 pub mod overview;
 pub mod partners;
 pub mod storage;
+pub mod sync;
 pub mod tickets;
 pub mod tokens;
 pub mod usage;

@@ -9,5 +9,6 @@ pub mod connection;
 pub mod contacts;
 pub mod map;
 pub mod storage;
+pub mod sync;
 pub mod tickets;
 pub mod user_calls;

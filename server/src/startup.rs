@@ -92,6 +92,7 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
         storage: Arc::new(crate::services::storage::SqlStorage::new(db.clone())),
         contacts: Arc::new(crate::services::contacts::SqlContacts::new(db.clone(), settings.clone(), crate::workers::jobs::Jobs::new(db.clone()))),
         backup_users: Arc::new(crate::services::backup_users::SqlBackupUsers::new(db.clone())),
+        sync: Arc::new(crate::services::sync::SqlSync::new(db.clone(), settings.clone(), crate::workers::jobs::Jobs::new(db.clone()))),
         site,
     };
     let leptos_options =
@@ -190,17 +191,24 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let dispatcher = start_dispatcher(&state, &args.store.data_dir);
     let scheduler = crate::workers::billing_schedule::spawn(state.db.clone(), state.connections.clone());
+    let sync = crate::workers::sync::spawn(state.db.clone(), sync_service(&state));
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!("Taskbridge is listening on http://{}", listener.local_addr()?);
     serve_on(listener, state, Duration::from_secs(args.request_timeout_secs), shutdown_signal()).await?;
     dispatcher.stop();
     scheduler.abort();
+    sync.abort();
     #[cfg(feature = "sandbox")]
     if let Some(running) = embedded {
         running.stop().await;
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The customer sync over this state's database (for its polling worker).
+pub fn sync_service(state: &AppState) -> crate::services::sync::SqlSync {
+    crate::services::sync::SqlSync::new(state.db.clone(), state.connections.clone(), crate::workers::jobs::Jobs::new(state.db.clone()))
 }
 
 /// Starts the ticket dispatcher for this state's database (see `workers/dispatcher.rs`);

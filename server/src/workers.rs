@@ -4,3 +4,4 @@
 pub mod billing_schedule;
 pub mod dispatcher;
 pub mod jobs;
+pub mod sync;

@@ -234,6 +234,8 @@ pub enum JobKind {
     ContactFetch,
     /// Create backup users from contacts.
     ContactImport,
+    /// A customer and contract sync round (Sync now, or the polling schedule).
+    Sync,
 }
 
 impl JobKind {
@@ -244,6 +246,7 @@ impl JobKind {
             JobKind::Import => "import",
             JobKind::ContactFetch => "contact_fetch",
             JobKind::ContactImport => "contact_import",
+            JobKind::Sync => "sync",
         }
     }
     /// Parses the stored form.
@@ -253,6 +256,7 @@ impl JobKind {
             "import" => Some(Self::Import),
             "contact_fetch" => Some(Self::ContactFetch),
             "contact_import" => Some(Self::ContactImport),
+            "sync" => Some(Self::Sync),
             _ => None,
         }
     }
@@ -263,6 +267,7 @@ impl JobKind {
             JobKind::Import => "Import",
             JobKind::ContactFetch => "Getting Autotask contacts",
             JobKind::ContactImport => "Contact import",
+            JobKind::Sync => "Customer sync",
         }
     }
 }

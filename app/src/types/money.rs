@@ -27,6 +27,16 @@ impl Money {
         }
     }
 
+    /// From ten-thousandths, as stored.
+    pub const fn from_minor(minor: i64) -> Self {
+        Self(minor)
+    }
+
+    /// In ten-thousandths, for storing exactly.
+    pub const fn minor(self) -> i64 {
+        self.0
+    }
+
     /// In currency units, for the wire and the database.
     pub fn to_f64(self) -> f64 {
         self.0 as f64 / Self::SCALE as f64

@@ -53,6 +53,8 @@ pub struct Company {
     #[serde(rename = "countryID")]
     pub country_id: Option<i64>,
     pub phone: Option<String>,
+    pub alternate_phone1: Option<String>,
+    pub alternate_phone2: Option<String>,
     pub fax: Option<String>,
     pub web_address: Option<String>,
     #[serde(rename = "parentCompanyID")]
@@ -129,6 +131,7 @@ pub struct Contract {
     pub end_date: Option<String>,
     pub estimated_revenue: Option<f64>,
     pub is_default_contract: Option<bool>,
+    pub last_modified_date_time: Option<String>,
     pub user_defined_fields: Vec<Udf>,
 }
 entity!(Contract, "Contracts");
@@ -190,6 +193,8 @@ pub struct ContractServiceUnit {
     pub end_date: Option<String>,
     pub units: Option<i64>,
     pub price: Option<f64>,
+    #[serde(rename = "vendorCompanyID")]
+    pub vendor_company_id: Option<i64>,
 }
 entity!(ContractServiceUnit, "ContractServiceUnits");
 

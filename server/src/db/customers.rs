@@ -173,3 +173,46 @@ pub async fn update_draft(
     );
     bind_draft(q, d).bind(now).bind(customer_id).bind(partner_id).bind(d.name.to_lowercase()).execute(&mut **tx).await.map(|_| ())
 }
+
+/// Customers of the partner named `name` (case-insensitively) that no company is linked
+/// to yet: the ones a new link should take rather than create a duplicate.
+pub async fn unlinked_named(tx: &mut Transaction<'static, Any>, partner_id: i64, name: &str) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select customer_id from customer c where partner_id = $1 and name_key = $2 \
+         and not exists (select 1 from customer_link l where l.customer_id = c.customer_id) order by customer_id",
+    )
+    .bind(partner_id)
+    .bind(name.trim().to_lowercase())
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Overwrites what the customer sync owns (name, address, country, region), leaving the
+/// customer admin and everything else as they are.
+pub async fn update_synced(
+    tx: &mut Transaction<'static, Any>,
+    partner_id: i64,
+    customer_id: i64,
+    d: &CustomerDraft,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update customer set name = $1, address1 = $2, address2 = $3, city = $4, state = $5, postal_code = $6, country_code = $7, region = $8, \
+         updated_at = $9, name_key = $10 where customer_id = $11 and partner_id = $12",
+    )
+    .bind(d.name.as_str())
+    .bind(d.address1.as_str())
+    .bind(d.address2.as_str())
+    .bind(d.city.as_str())
+    .bind(d.state.as_str())
+    .bind(d.postal_code.as_str())
+    .bind(d.country_code.as_str())
+    .bind(d.region.as_str())
+    .bind(now)
+    .bind(d.name.to_lowercase())
+    .bind(customer_id)
+    .bind(partner_id)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}

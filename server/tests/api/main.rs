@@ -17,6 +17,7 @@ mod helpers;
 mod map;
 mod security;
 mod store;
+mod sync;
 mod tickets;
 mod tokens;
 mod world;

@@ -54,6 +54,14 @@ fn text(value: &Option<String>) -> String {
 
 /// The customer a company becomes, or the reason it cannot (shown on the FAILED badge).
 pub fn check(company: &Discovered) -> Result<CustomerDraft, String> {
+    let draft = address(company)?;
+    let admin = primary_admin(company)?;
+    Ok(CustomerDraft { admin_first: admin.0, admin_last: admin.1, admin_email: admin.2, ..draft })
+}
+
+/// The name, address, country and region a company gives its customer (every rule but
+/// the primary contact's: the customer sync writes these alone), or why it cannot.
+pub fn address(company: &Discovered) -> Result<CustomerDraft, String> {
     let name = company.name.trim();
     if name.is_empty() {
         return Err("The company has no name in Autotask.".into());
@@ -73,7 +81,6 @@ pub fn check(company: &Discovered) -> Result<CustomerDraft, String> {
     };
     let state = text(&company.state);
     let state = if state.is_empty() { state } else { iso_state(&country_code, &state, company.country_name.as_deref())? };
-    let admin = primary_admin(company)?;
     Ok(CustomerDraft {
         name: name.to_string(),
         address1: text(&company.address1),
@@ -83,9 +90,7 @@ pub fn check(company: &Discovered) -> Result<CustomerDraft, String> {
         postal_code: text(&company.postal_code),
         region: region_for(&country_code).to_string(),
         country_code,
-        admin_first: admin.0,
-        admin_last: admin.1,
-        admin_email: admin.2,
+        ..CustomerDraft::default()
     })
 }
 

@@ -1,0 +1,198 @@
+//! The active customer and contract sync from Autotask (seed 004), one way: a round reads
+//! what changed since the high-water marks (`companies.rs`, `contracts.rs`) and writes
+//! the followed companies, their customers and contracts under the rules in `rules.rs`.
+//! Rounds run as jobs (Sync now, or `workers::sync` on the polling schedule), so one
+//! round per partner runs at a time, on any number of instances.
+
+mod companies;
+mod contracts;
+mod page;
+pub mod rules;
+
+use crate::autotask::AutotaskClient;
+use crate::db::sync::{self as store, Stored};
+use crate::db::{now_ms, Db};
+use crate::error::SqlxResultExt;
+use crate::services::connection::SqlAutotaskSettings;
+use crate::workers::jobs::{Jobs, Outcome, Progress};
+use app::error::AppError;
+use app::services::SyncService;
+use app::types::companies::{JobKind, JobView};
+use app::types::sync::{ClientPage, ClientQuery, ClientRow, RoundOutcome, SyncSettings, SyncSettingsInput, SyncTrigger};
+use app::types::CurrentUser;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// A round is skipped while more than this share of the hourly budget is used.
+pub const BUDGET_SHARE: f64 = 0.5;
+
+/// `SyncService` over the database and the partner's Autotask.
+#[derive(Clone)]
+pub struct SqlSync {
+    db: Db,
+    settings: SqlAutotaskSettings,
+    jobs: Jobs,
+}
+
+impl SqlSync {
+    /// The sync on this database, through the partner's saved connection.
+    pub fn new(db: Db, settings: SqlAutotaskSettings, jobs: Jobs) -> Self {
+        Self { db, settings, jobs }
+    }
+
+    /// Starts a round as a job (`actor` says who or what started it).
+    pub async fn start_round(&self, partner_id: i64, actor: &str, trigger: SyncTrigger) -> Result<JobView, AppError> {
+        let this = self.clone();
+        self.jobs
+            .spawn(partner_id, JobKind::Sync, actor, "Reading changes from Autotask", move |progress: Arc<Progress>| async move {
+                this.round(partner_id, trigger, &progress).await
+            })
+            .await
+    }
+
+    /// One round: the job's work. Its outcome is also kept with the settings.
+    async fn round(&self, partner_id: i64, trigger: SyncTrigger, progress: &Progress) -> Outcome {
+        let stored = store::get(&self.db, partner_id).await.map_err(|e| format!("database: {e}"))?;
+        let client = match self.settings.client(partner_id).await {
+            Ok(c) => c,
+            Err(p) => return self.finish(partner_id, RoundOutcome::Failed, p.message, (None, None)).await,
+        };
+        match run(&self.db, &client, partner_id, &stored, trigger, progress).await {
+            Ok(r) => self.finish(partner_id, r.outcome, r.message, r.marks).await,
+            Err(message) => self.finish(partner_id, RoundOutcome::Failed, message, (None, None)).await,
+        }
+    }
+
+    async fn finish(&self, partner_id: i64, outcome: RoundOutcome, message: String, marks: (Option<String>, Option<String>)) -> Outcome {
+        store::finish_round(&self.db, partner_id, outcome, &message, (marks.0.as_deref(), marks.1.as_deref()), now_ms())
+            .await
+            .map_err(|e| format!("database: {e}"))?;
+        match outcome {
+            RoundOutcome::Failed => Err(message),
+            _ => Ok(message),
+        }
+    }
+}
+
+/// How a round went.
+struct Round {
+    outcome: RoundOutcome,
+    message: String,
+    /// The marks reached (companies, contracts).
+    marks: (Option<String>, Option<String>),
+}
+
+/// A round's reads and writes. `only` syncs one company (Retry) and leaves the marks.
+async fn run(db: &Db, client: &AutotaskClient, partner_id: i64, stored: &Stored, trigger: SyncTrigger, progress: &Progress) -> Result<Round, String> {
+    run_for(db, client, partner_id, stored, trigger, progress, None).await
+}
+
+async fn run_for(
+    db: &Db,
+    client: &AutotaskClient,
+    partner_id: i64,
+    stored: &Stored,
+    trigger: SyncTrigger,
+    progress: &Progress,
+    only: Option<i64>,
+) -> Result<Round, String> {
+    let input = &stored.settings.input;
+    if !input.customers && !input.contracts {
+        return Ok(Round {
+            outcome: RoundOutcome::Skipped,
+            message: "Sync is off: switch on a sync type on the Setup page.".into(),
+            marks: (None, None),
+        });
+    }
+    let autotask = |e: crate::autotask::AutotaskError| format!("Autotask: {e}");
+    if only.is_none() {
+        let budget = client.threshold().await.map_err(autotask)?;
+        let used = budget.current_timeframe_request_count as f64 / budget.external_request_threshold.max(1) as f64;
+        if used > BUDGET_SHARE {
+            return Ok(Round {
+                outcome: RoundOutcome::Skipped,
+                message: format!(
+                    "Skipped: {} of the {} calls Autotask allows an hour are used (over half); the next round tries again.",
+                    app::format::thousands(budget.current_timeframe_request_count),
+                    app::format::thousands(budget.external_request_threshold)
+                ),
+                marks: (None, None),
+            });
+        }
+    }
+    let now = now_ms();
+    let (customer_type, labels) = companies::company_types(client).await.map_err(autotask)?;
+    progress.stage("Reading changed companies", 0);
+    let read = companies::read(client, stored.companies_mark.as_deref(), customer_type, input.customers, only).await.map_err(autotask)?;
+    let cx = companies::Context { db, partner_id, customer_type, labels: &labels, customers_on: input.customers, trigger, now };
+    let applied = companies::apply(&cx, &read, progress).await.map_err(|e| format!("database: {e}"))?;
+    let mut message = companies::summary(&applied.counts);
+    let (failed, mut contracts_mark) = (applied.counts.failed + applied.counts.skipped, None);
+    if input.contracts {
+        progress.stage("Reading changed contracts", 0);
+        let qualifying: HashSet<i64> =
+            crate::db::sync::clients::qualifying_ids(db, partner_id).await.map_err(|e| format!("database: {e}"))?.into_iter().collect();
+        let read =
+            contracts::read(client, stored.contracts_mark.as_deref(), &applied.newly_qualifying, &qualifying, only, now).await.map_err(autotask)?;
+        let counts = contracts::apply(db, partner_id, &read, trigger, now, progress).await.map_err(|e| format!("database: {e}"))?;
+        message.push_str(&format!("; {}", contracts::summary(&counts)));
+        contracts_mark = mark_after(stored.contracts_mark.as_deref(), read.mark, now);
+    }
+    message.push('.');
+    let companies_mark = mark_after(stored.companies_mark.as_deref(), read.mark, now);
+    let marks = if only.is_some() { (None, None) } else { (companies_mark, if input.contracts { contracts_mark } else { None }) };
+    Ok(Round { outcome: if failed > 0 { RoundOutcome::Partial } else { RoundOutcome::Ok }, message, marks })
+}
+
+/// The mark after a round: the newest change seen, never earlier than the old mark; after
+/// a first (full) read that saw nothing, this server's time (the overlap covers skew).
+fn mark_after(old: Option<&str>, seen: Option<String>, now: i64) -> Option<String> {
+    let fallback = old.is_none().then(|| rules::normal_time(&app::format::iso_utc(now))).flatten();
+    rules::later(old.map(str::to_string), seen.or(fallback))
+}
+
+#[async_trait::async_trait]
+impl SyncService for SqlSync {
+    async fn settings(&self, partner_id: i64) -> Result<SyncSettings, AppError> {
+        Ok(store::get(&self.db, partner_id).await.internal()?.settings)
+    }
+
+    async fn save_settings(&self, actor: &CurrentUser, input: SyncSettingsInput) -> Result<SyncSettings, AppError> {
+        input.validate().map_err(|m| AppError::invalid("every_minutes", m))?;
+        store::save(&self.db, actor, &input, now_ms()).await.internal()?;
+        let what = format!(
+            "Sync settings: Active customers {}, Active customer contracts {}, every {} min",
+            if input.customers { "on" } else { "off" },
+            if input.contracts { "on" } else { "off" },
+            input.every_minutes
+        );
+        let _ = crate::db::audit::record(&self.db.pool, actor.partner_id, &actor.email, "sync_settings", &what).await;
+        self.settings(actor.partner_id).await
+    }
+
+    async fn clients(&self, partner_id: i64, query: ClientQuery) -> Result<ClientPage, AppError> {
+        page::clients(&self.db, partner_id, query).await
+    }
+
+    async fn sync_now(&self, actor: &CurrentUser) -> Result<JobView, AppError> {
+        let input = store::get(&self.db, actor.partner_id).await.internal()?.settings.input;
+        if !input.customers && !input.contracts {
+            return Err(AppError::invalid("sync", "Switch on Active customers or Active customer contracts on the Setup page first."));
+        }
+        self.settings.client(actor.partner_id).await.map_err(|p| AppError::invalid("connection", p.message))?;
+        self.start_round(actor.partner_id, &actor.email, SyncTrigger::Manual).await
+    }
+
+    async fn retry(&self, actor: &CurrentUser, company_id: i64) -> Result<ClientRow, AppError> {
+        let stored = store::get(&self.db, actor.partner_id).await.internal()?;
+        if crate::db::sync::clients::companies(&self.db, actor.partner_id, &[company_id]).await.internal()?.is_empty() {
+            return Err(AppError::NotFound);
+        }
+        let client = self.settings.client(actor.partner_id).await.map_err(|p| AppError::invalid("connection", p.message))?;
+        let progress = Progress::default();
+        run_for(&self.db, &client, actor.partner_id, &stored, SyncTrigger::Manual, &progress, Some(company_id))
+            .await
+            .map_err(|m| AppError::invalid("retry", m))?;
+        page::one(&self.db, actor.partner_id, company_id).await?.ok_or(AppError::NotFound)
+    }
+}
