@@ -79,6 +79,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("backup-users") view=pages::backup_users::BackupUsersPage />
                     <Route path=path!("storage") view=pages::storage::StoragePage />
                     <Route path=path!("map") view=pages::map::CustomerMapPage />
+                    <Route path=path!("clients") view=pages::clients::ClientsPage />
                     <Route path=path!("notifications") view=pages::notifications::NotificationsPage />
                     <Route path=path!("events") view=pages::events::EventLogPage />
                     <Route path=path!("billing") view=pages::billing::BillingPage />

@@ -2,7 +2,7 @@
 //! page, Sync now and Retry.
 
 use crate::error::AppError;
-use crate::types::companies::{JobKind, JobView};
+use crate::types::companies::JobView;
 use crate::types::sync::{ClientPage, ClientQuery, ClientRow, SyncSettings, SyncSettingsInput};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -46,5 +46,5 @@ pub async fn retry_client_sync(company_id: i64) -> Result<ClientRow, AppError> {
 #[server(prefix = "/rpc", endpoint = "latest_sync_job")]
 pub async fn latest_sync_job() -> Result<Option<JobView>, AppError> {
     let user = crate::auth::require_user()?;
-    crate::services::services()?.companies.latest_job(user.partner_id, JobKind::Sync).await
+    crate::services::services()?.companies.latest_job(user.partner_id, crate::types::companies::JobKind::Sync).await
 }

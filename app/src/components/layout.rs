@@ -112,6 +112,7 @@ const NAV: &[NavItem] = &[
     NavItem { href: "/backup-users", label: "Backup users", admin_only: false },
     NavItem { href: "/storage", label: "Storage accounts", admin_only: false },
     NavItem { href: "/map", label: "Customer Map", admin_only: false },
+    NavItem { href: "/clients", label: "Clients", admin_only: false },
     NavItem { href: "/notifications", label: "Notifications", admin_only: false },
     NavItem { href: "/events", label: "Event log", admin_only: false },
     NavItem { href: "/billing", label: "Billing", admin_only: false },

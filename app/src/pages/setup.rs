@@ -47,7 +47,10 @@ pub fn SetupPage() -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 let is_admin = me.await.is_ok_and(|m| m.is_admin());
-                view! { <crate::pages::billing_settings::BillingSettingsCard is_admin /> }
+                view! {
+                    <crate::pages::billing_settings::BillingSettingsCard is_admin />
+                    <crate::pages::sync_settings::SyncSettingsCard is_admin />
+                }
             })}
         </Suspense>
     }

@@ -190,6 +190,8 @@ pub struct ClientContract {
     pub vendor: String,
     /// The current period's price over the contract's service units.
     pub overall_cost: Money,
+    /// ISO code of its currency (Autotask's internal currency), or empty.
+    pub currency: String,
     /// Active in Autotask.
     pub active: bool,
     /// What the latest sync changed.

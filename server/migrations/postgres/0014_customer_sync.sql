@@ -72,6 +72,8 @@ create table synced_contract (
     -- Ten-thousandths of the internal currency: the current period's price summed over
     -- the contract's service units.
     overall_cost bigint not null,
+    -- The ISO code of that currency (Autotask's internal one), or '' when unknown.
+    currency text not null default '',
     is_active bigint not null,
     sync_state text not null,
     reason text,

@@ -114,7 +114,7 @@ pub async fn claim(db: &Db, partner_id: i64, next: i64, now: i64) -> Result<bool
 }
 
 /// Records how a round ended, and the marks it reached (`None` leaves a mark as it is;
-/// the caller only ever moves one forward).
+/// the caller only ever moves one forward); the next round is due an interval after this one.
 pub async fn finish_round(
     db: &Db,
     partner_id: i64,
@@ -125,7 +125,8 @@ pub async fn finish_round(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "update sync_settings set last_round_at = $2, last_outcome = $3, last_message = $4, \
-         companies_mark = coalesce($5, companies_mark), contracts_mark = coalesce($6, contracts_mark) where partner_id = $1",
+         companies_mark = coalesce($5, companies_mark), contracts_mark = coalesce($6, contracts_mark), \
+         next_round_at = $2 + every_minutes * 60000 where partner_id = $1",
     )
     .bind(partner_id)
     .bind(now)

@@ -180,7 +180,14 @@ impl SyncService for SqlSync {
             return Err(AppError::invalid("sync", "Switch on Active customers or Active customer contracts on the Setup page first."));
         }
         self.settings.client(actor.partner_id).await.map_err(|p| AppError::invalid("connection", p.message))?;
-        self.start_round(actor.partner_id, &actor.email, SyncTrigger::Manual).await
+        match self.start_round(actor.partner_id, &actor.email, SyncTrigger::Manual).await {
+            // A round already running (the schedule's, or another admin's) is the one to follow.
+            Err(AppError::Conflict(m)) => match self.jobs.latest(actor.partner_id, JobKind::Sync).await? {
+                Some(job) if job.state == app::types::companies::JobState::Running => Ok(job),
+                _ => Err(AppError::Conflict(m)),
+            },
+            other => other,
+        }
     }
 
     async fn retry(&self, actor: &CurrentUser, company_id: i64) -> Result<ClientRow, AppError> {

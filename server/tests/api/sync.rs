@@ -229,7 +229,7 @@ async fn the_schedule_starts_due_rounds_once_and_a_busy_budget_skips_the_round(b
     assert!(s["last_outcome"] == "ok" || s["last_outcome"] == "partial", "{s}");
     assert!(s["last_message"].as_str().unwrap().contains("customers synced"), "{s}");
     let next = s["next_round_at"].as_i64().unwrap();
-    assert!((next - (now + 5 * 60_000)).abs() < 1_000, "the next round is an interval on: {s}");
+    assert!(next >= now + 5 * 60_000 && next < now + 5 * 60_000 + 30_000, "the next round is an interval after this one: {s}");
     // Not due before then; due after.
     assert_eq!(server::workers::sync::try_run_once(db, &sync, next - 1_000).await.unwrap(), 0);
 

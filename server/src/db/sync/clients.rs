@@ -60,6 +60,8 @@ pub struct SyncedContract {
     pub vendor_name: String,
     /// Ten-thousandths (see `Money`).
     pub overall_cost: i64,
+    /// ISO code of the internal currency, or empty.
+    pub currency: String,
     pub is_active: i64,
     pub sync_state: String,
     pub reason: Option<String>,
@@ -70,7 +72,7 @@ pub struct SyncedContract {
 }
 
 const CONTRACT_COLUMNS: &str =
-    "contract_id, company_id, contract_name, vendor_name, overall_cost, is_active, sync_state, reason, changes, sync_trigger, modified_at, synced_at";
+    "contract_id, company_id, contract_name, vendor_name, overall_cost, currency, is_active, sync_state, reason, changes, sync_trigger, modified_at, synced_at";
 
 /// The rows of these companies (at most ~500 at a time), by id.
 pub async fn companies(db: &Db, partner_id: i64, ids: &[i64]) -> Result<HashMap<i64, SyncedCompany>, sqlx::Error> {
@@ -146,7 +148,7 @@ pub async fn contracts(db: &Db, partner_id: i64, ids: &[i64]) -> Result<HashMap<
 pub async fn save_contract(tx: &mut Transaction<'static, Any>, partner_id: i64, c: &SyncedContract) -> Result<(), sqlx::Error> {
     let updates: Vec<String> = CONTRACT_COLUMNS.split(", ").skip(1).map(|col| format!("{col} = excluded.{col}")).collect();
     let sql = format!(
-        "insert into synced_contract (partner_id, {CONTRACT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+        "insert into synced_contract (partner_id, {CONTRACT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
          on conflict (partner_id, contract_id) do update set {}",
         updates.join(", ")
     );
@@ -157,6 +159,7 @@ pub async fn save_contract(tx: &mut Transaction<'static, Any>, partner_id: i64, 
         .bind(c.contract_name.as_str())
         .bind(c.vendor_name.as_str())
         .bind(c.overall_cost)
+        .bind(c.currency.as_str())
         .bind(c.is_active)
         .bind(c.sync_state.as_str())
         .bind(c.reason.as_deref())

@@ -27,6 +27,8 @@ pub struct Read {
     pub contracts: Vec<(Contract, Money, String)>,
     /// The newest change seen.
     pub mark: Option<String>,
+    /// The internal currency's ISO code (empty when Autotask does not say).
+    pub currency: String,
 }
 
 /// Reads the changed contracts (all, without a mark) and those of `newly` qualifying
@@ -74,7 +76,7 @@ pub async fn read(
             vendor_names.entry(contract).or_default().insert(name.trim().to_string());
         }
     }
-    let contracts = found
+    let contracts: Vec<(Contract, Money, String)> = found
         .into_iter()
         .map(|c| {
             let vendor = vendor_names.get(&c.id).map(|v| v.iter().cloned().collect::<Vec<_>>().join(", ")).unwrap_or_else(|| DEFAULT_VENDOR.into());
@@ -82,7 +84,8 @@ pub async fn read(
             (c, money, vendor)
         })
         .collect();
-    Ok(Read { contracts, mark })
+    let currency = if contracts.is_empty() { String::new() } else { crate::services::billing::push::internal_currency(client).await };
+    Ok(Read { contracts, mark, currency })
 }
 
 /// How a round's contracts went.
@@ -111,6 +114,7 @@ pub async fn apply(db: &Db, partner_id: i64, read: &Read, trigger: SyncTrigger, 
                 contract_name: contract.contract_name.as_deref().map(str::trim).unwrap_or_default().to_string(),
                 vendor_name: vendor.clone(),
                 overall_cost: money.minor(),
+                currency: read.currency.clone(),
                 is_active: i64::from(contract.status == Some(1)),
                 sync_state: ClientState::Synced.as_str().into(),
                 sync_trigger: trigger.as_str().into(),

@@ -16,6 +16,7 @@ fn contract(c: SyncedContract) -> ClientContract {
         name: c.contract_name,
         vendor: c.vendor_name,
         overall_cost: Money::from_minor(c.overall_cost),
+        currency: c.currency,
         active: c.is_active != 0,
         changes: c.changes,
         synced_at: c.synced_at,
