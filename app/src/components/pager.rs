@@ -33,3 +33,35 @@ pub fn Pager(
         </nav>
     }
 }
+
+/// The page sizes a server-paged list offers; 50 is the default.
+pub const PAGE_SIZES: &[u32] = &[25, 50, 100, 200];
+
+/// `per` from the URL when it is one of [`PAGE_SIZES`], else the default 50.
+pub fn per_page_param(raw: Option<String>) -> u32 {
+    raw.and_then(|v| v.parse().ok()).filter(|n| PAGE_SIZES.contains(n)).unwrap_or(50)
+}
+
+/// The "Rows" drop-down of a list's toolbar (`id` names its select for the label).
+#[component]
+pub fn RowsPerPage(
+    /// The select's id.
+    id: &'static str,
+    /// The rows per page now.
+    #[prop(into)]
+    current: Signal<u32>,
+    /// Called with the size chosen.
+    on_change: Callback<u32>,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>"Rows"</label>
+            <select id=id on:change=move |ev| on_change.run(event_target_value(&ev).parse().unwrap_or(50))>
+                {PAGE_SIZES.iter().map(|n| {
+                    let n = *n;
+                    view! { <option value=n.to_string() selected=move || current.get() == n>{n.to_string()}</option> }
+                }).collect_view()}
+            </select>
+        </div>
+    }
+}

@@ -21,8 +21,6 @@ use crate::types::storage::{limit_label, StorageLists};
 use edit::EditUser;
 use leptos::prelude::*;
 
-const PAGE_SIZES: &[u32] = &[25, 50, 100, 200];
-
 fn query_from_params(get: impl Fn(&str) -> Option<String>) -> BackupUserQuery {
     BackupUserQuery {
         filter: BackupUserFilter {
@@ -37,7 +35,7 @@ fn query_from_params(get: impl Fn(&str) -> Option<String>) -> BackupUserQuery {
             }),
         },
         page: get("page").and_then(|v| v.parse().ok()).unwrap_or(1),
-        per_page: get("per").and_then(|v| v.parse().ok()).filter(|n| PAGE_SIZES.contains(n)).unwrap_or(50),
+        per_page: crate::components::pager::per_page_param(get("per")),
     }
 }
 

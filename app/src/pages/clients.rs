@@ -16,7 +16,6 @@ use crate::types::sync::{ClientFilter, ClientQuery, ClientState};
 use leptos::prelude::*;
 use table::ClientTable;
 
-const PAGE_SIZES: &[u32] = &[25, 50, 100, 200];
 const STATES: &[ClientState] = &[ClientState::Synced, ClientState::Failed, ClientState::Skipped, ClientState::NotQualifying];
 
 fn query_from_params(get: impl Fn(&str) -> Option<String>) -> ClientQuery {
@@ -31,7 +30,7 @@ fn query_from_params(get: impl Fn(&str) -> Option<String>) -> ClientQuery {
             }),
         },
         page: get("page").and_then(|v| v.parse().ok()).filter(|n| *n >= 1).unwrap_or(1),
-        per_page: get("per").and_then(|v| v.parse().ok()).filter(|n| PAGE_SIZES.contains(n)).unwrap_or(50),
+        per_page: crate::components::pager::per_page_param(get("per")),
     }
 }
 
@@ -183,18 +182,7 @@ fn Filters(query: Memo<ClientQuery>, set_query: Callback<ClientQuery>) -> impl I
                     <option value="no" selected=move || query.with(|q| q.filter.has_contracts == Some(false))>"Without contracts"</option>
                 </select>
             </div>
-            <div class="field">
-                <label for="client-per">"Rows"</label>
-                <select id="client-per" on:change=move |ev| {
-                    let v: u32 = event_target_value(&ev).parse().unwrap_or(50);
-                    apply(&|q| q.per_page = v);
-                }>
-                    {PAGE_SIZES.iter().map(|n| {
-                        let n = *n;
-                        view! { <option value=n.to_string() selected=move || query.with(|q| q.per_page == n)>{n.to_string()}</option> }
-                    }).collect_view()}
-                </select>
-            </div>
+            <crate::components::pager::RowsPerPage id="client-per" current=Signal::derive(move || query.with(|q| q.per_page)) on_change=Callback::new(move |v: u32| apply(&|q| q.per_page = v)) />
             <button type="submit" class="sr-only">"Search"</button>
         </form>
     }

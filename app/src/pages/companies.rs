@@ -23,8 +23,6 @@ use crate::types::companies::{
 use leptos::prelude::*;
 use table::CompanyTable;
 
-const PAGE_SIZES: &[u32] = &[25, 50, 100, 200];
-
 /// The list's state, read from and written to the URL.
 fn query_from_params(get: impl Fn(&str) -> Option<String>) -> CompanyQuery {
     CompanyQuery {
@@ -40,7 +38,7 @@ fn query_from_params(get: impl Fn(&str) -> Option<String>) -> CompanyQuery {
         },
         sort: CompanySort::parse(&get("sort").unwrap_or_default()),
         page: get("page").and_then(|v| v.parse().ok()).unwrap_or(1),
-        per_page: get("per").and_then(|v| v.parse().ok()).filter(|n| PAGE_SIZES.contains(n)).unwrap_or(50),
+        per_page: crate::components::pager::per_page_param(get("per")),
     }
 }
 
@@ -258,18 +256,7 @@ fn Filters(query: Memo<CompanyQuery>, set_query: Callback<CompanyQuery>, types: 
                         .collect_view()}
                 </select>
             </div>
-            <div class="field">
-                <label for="company-per">"Rows"</label>
-                <select id="company-per" on:change=move |ev| {
-                    let v: u32 = event_target_value(&ev).parse().unwrap_or(50);
-                    apply(&|q| q.per_page = v);
-                }>
-                    {PAGE_SIZES.iter().map(|n| {
-                        let n = *n;
-                        view! { <option value=n.to_string() selected=move || query.with(|q| q.per_page == n)>{n.to_string()}</option> }
-                    }).collect_view()}
-                </select>
-            </div>
+            <crate::components::pager::RowsPerPage id="company-per" current=Signal::derive(move || query.with(|q| q.per_page)) on_change=Callback::new(move |v: u32| apply(&|q| q.per_page = v)) />
             <button type="submit" class="sr-only">"Search"</button>
         </form>
     }

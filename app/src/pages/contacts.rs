@@ -23,8 +23,6 @@ use leptos::prelude::*;
 use std::collections::BTreeMap;
 use table::ContactTable;
 
-const PAGE_SIZES: &[u32] = &[25, 50, 100, 200];
-
 fn query_from_params(get: impl Fn(&str) -> Option<String>) -> ContactQuery {
     ContactQuery {
         filter: ContactFilter {
@@ -40,7 +38,7 @@ fn query_from_params(get: impl Fn(&str) -> Option<String>) -> ContactQuery {
         },
         sort: ContactSort::parse(&get("sort").unwrap_or_default()),
         page: get("page").and_then(|v| v.parse().ok()).unwrap_or(1),
-        per_page: get("per").and_then(|v| v.parse().ok()).filter(|n| PAGE_SIZES.contains(n)).unwrap_or(50),
+        per_page: crate::components::pager::per_page_param(get("per")),
     }
 }
 

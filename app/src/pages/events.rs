@@ -12,8 +12,6 @@ use crate::format::{count_of, encode_query_value, page_url};
 use crate::types::tickets::{event_label, ticket_link, EventPage, EventQuery, EventRow, EventType, HeldCustomer, Outcome, EVENT_TYPES};
 use leptos::prelude::*;
 
-const PAGE_SIZES: &[u32] = &[25, 50, 100, 200];
-
 fn query_from_params(get: impl Fn(&str) -> Option<String>) -> EventQuery {
     EventQuery {
         search: get("q").unwrap_or_default(),
@@ -21,7 +19,7 @@ fn query_from_params(get: impl Fn(&str) -> Option<String>) -> EventQuery {
         severity: get("severity").filter(|s| ["ok", "warning", "error"].contains(&s.as_str())).unwrap_or_default(),
         outcome: get("outcome").filter(|o| Outcome::parse(o).is_some()).unwrap_or_default(),
         page: get("page").and_then(|v| v.parse().ok()).unwrap_or(1),
-        per_page: get("per").and_then(|v| v.parse().ok()).filter(|n| PAGE_SIZES.contains(n)).unwrap_or(50),
+        per_page: crate::components::pager::per_page_param(get("per")),
     }
 }
 
@@ -202,12 +200,7 @@ fn EventFilters(query: Memo<EventQuery>, set_query: Callback<EventQuery>) -> imp
                     {Outcome::ALL.into_iter().map(|o| view! { <option value=o.as_str() selected=move || query.with(|q| q.outcome == o.as_str())>{o.label()}</option> }).collect_view()}
                 </select>
             </div>
-            <div class="field">
-                <label for="event-per">"Rows"</label>
-                <select id="event-per" on:change=move |ev| { let v: u32 = event_target_value(&ev).parse().unwrap_or(50); apply(&|q| q.per_page = v); }>
-                    {PAGE_SIZES.iter().map(|n| { let n = *n; view! { <option value=n.to_string() selected=move || query.with(|q| q.per_page == n)>{n.to_string()}</option> } }).collect_view()}
-                </select>
-            </div>
+            <crate::components::pager::RowsPerPage id="event-per" current=Signal::derive(move || query.with(|q| q.per_page)) on_change=Callback::new(move |v: u32| apply(&|q| q.per_page = v)) />
             <button type="submit" class="sr-only">"Search"</button>
         </form>
     }

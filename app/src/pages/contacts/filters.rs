@@ -140,18 +140,7 @@ pub(super) fn Filters(
                 </select>
             </div>
             {scope}
-            <div class="field">
-                <label for="contact-per">"Rows"</label>
-                <select id="contact-per" on:change=move |ev| {
-                    let v: u32 = event_target_value(&ev).parse().unwrap_or(50);
-                    apply(&|q| q.per_page = v);
-                }>
-                    {PAGE_SIZES.iter().map(|n| {
-                        let n = *n;
-                        view! { <option value=n.to_string() selected=move || query.with(|q| q.per_page == n)>{n.to_string()}</option> }
-                    }).collect_view()}
-                </select>
-            </div>
+            <crate::components::pager::RowsPerPage id="contact-per" current=Signal::derive(move || query.with(|q| q.per_page)) on_change=Callback::new(move |v: u32| apply(&|q| q.per_page = v)) />
             <button type="submit" class="sr-only">"Search"</button>
         </form>
     }
