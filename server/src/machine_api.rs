@@ -7,7 +7,9 @@ pub mod body;
 pub mod customers;
 pub mod error;
 pub mod events;
+pub mod feed;
 mod schema;
+pub mod synced;
 pub mod usage;
 
 pub use body::MAX_BATCH;
@@ -127,6 +129,19 @@ pub fn routes() -> Vec<ApiRoute> {
             request_schema: None,
             response_schema: backup_users::feed_schema,
             handler: get(backup_users::feed),
+        },
+        ApiRoute {
+            method: Method::GET,
+            path: "/api/v1/customers",
+            access: Access::Token,
+            summary: "The customers the customer sync keeps up to date from Autotask, with their synced details (address, phones, email, web site) and contracts (vendor, overall cost), as a change feed: every change after `changed_since`, oldest first; a company that stopped being an active Customer comes with `active: false`. Store `next_cursor` and send it as `changed_since` next time; while `has_more`, ask again at once.",
+            query: &[
+                ("changed_since", "The `next_cursor` of the previous answer, or an RFC 3339 time; absent: from the beginning."),
+                ("limit", "Customers per page, 1 to 1,000 (default 500)."),
+            ],
+            request_schema: None,
+            response_schema: synced::feed_schema,
+            handler: get(synced::feed),
         },
         ApiRoute {
             method: Method::GET,

@@ -55,10 +55,12 @@ create table synced_company (
     modified_at text,
     synced_at bigint not null,
     contracts bigint not null default 0,
+    -- When this row or its contracts were last written (the machine API's change feed).
+    changed_at bigint not null default 0,
     primary key (partner_id, company_id)
 );
 create index synced_company_by_name on synced_company (partner_id, name_key, company_id);
-create index synced_company_by_time on synced_company (partner_id, synced_at, company_id);
+create index synced_company_by_change on synced_company (partner_id, changed_at, company_id);
 create index synced_company_by_customer on synced_company (partner_id, customer_id);
 
 -- The contracts of qualifying companies.

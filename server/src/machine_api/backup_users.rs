@@ -3,7 +3,8 @@
 //! after a cursor, oldest first, deletions included, so polling with the last
 //! `next_cursor` never misses or repeats one.
 
-use super::error::{ApiError, FieldError};
+use super::error::ApiError;
+use super::feed::{self, FeedQuery, SETTLE_MS};
 use crate::db::backup_users::{self as store, UserRow};
 use crate::db::storage;
 use crate::db::tokens::ApiCaller;
@@ -12,26 +13,8 @@ use app::types::storage::DestinationKind;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::{Extension, Json};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
-
-/// Largest page of the feed.
-pub const MAX_LIMIT: i64 = 1_000;
-
-/// The feed shows changes once they are this old. A change is stamped when its
-/// transaction starts and visible when it commits, so a younger stamp may still be joined
-/// by an older one committing late; every transaction that writes backup users is one
-/// short batch, far below this.
-pub const SETTLE_MS: i64 = 3_000;
-
-/// The query of `GET /api/v1/backup-users`.
-#[derive(Debug, Deserialize)]
-pub struct FeedQuery {
-    /// The `next_cursor` of the previous answer (or an RFC 3339 time).
-    pub changed_since: Option<String>,
-    /// Page size, 1 to 1,000 (default 500).
-    pub limit: Option<String>,
-}
 
 /// One backup user as the platform provisions it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -74,21 +57,6 @@ pub struct BackupUsersAnswer {
     pub has_more: bool,
 }
 
-fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)).unwrap_or_default()
-}
-
-/// Reads a cursor (`<ms>.<id>`) or an RFC 3339 time.
-pub fn parse_cursor(raw: &str) -> Option<(i64, i64)> {
-    let raw = raw.trim();
-    if let Some((ms, id)) = raw.split_once('.') {
-        if let (Ok(ms), Ok(id)) = (ms.parse::<i64>(), id.parse::<i64>()) {
-            return (ms >= 0 && id >= 0).then_some((ms, id));
-        }
-    }
-    chrono::DateTime::parse_from_rfc3339(raw).ok().map(|t| (t.timestamp_millis() - 1, i64::MAX))
-}
-
 fn item(r: UserRow) -> BackupUserItem {
     BackupUserItem {
         backup_user_id: r.backup_user_id,
@@ -102,7 +70,7 @@ fn item(r: UserRow) -> BackupUserItem {
         package_id: r.package_id,
         autotask_contact_id: r.contact_id,
         deleted: r.deleted_at.is_some(),
-        updated_at: rfc3339(r.updated_at),
+        updated_at: feed::rfc3339(r.updated_at),
     }
 }
 
@@ -112,30 +80,15 @@ pub async fn feed(
     Extension(caller): Extension<ApiCaller>,
     query: Result<Query<FeedQuery>, QueryRejection>,
 ) -> Result<Json<BackupUsersAnswer>, ApiError> {
-    let Query(query) =
-        query.map_err(|e| ApiError::BadBody(format!("The query string cannot be read: {}", app::format::excerpt(&e.body_text(), 200))))?;
-    let after = match query.changed_since.as_deref().filter(|s| !s.trim().is_empty()) {
-        None => (-1, 0),
-        Some(raw) => parse_cursor(raw).ok_or_else(|| ApiError::Invalid {
-            code: "invalid_query",
-            error: FieldError::new("changed_since", "Send the next_cursor of the previous answer, or an RFC 3339 time such as 2026-12-01T00:00:00Z."),
-        })?,
-    };
-    let limit = match query.limit.as_deref() {
-        None => 500,
-        Some(raw) => raw.trim().parse::<i64>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| ApiError::Invalid {
-            code: "invalid_query",
-            error: FieldError::new("limit", format!("Send a limit from 1 to {MAX_LIMIT}.")),
-        })?,
-    };
+    let (after, limit) = feed::bounds(query)?;
     let until = crate::db::now_ms() - SETTLE_MS;
     let mut rows = store::changed_after(&state.db, caller.partner_id, after, until, limit + 1)
         .await
         .map_err(|e| ApiError::unavailable(e, "Taskbridge could not read backup users right now; retry shortly."))?;
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next = rows.last().map(|r| (r.updated_at, r.backup_user_id)).unwrap_or(if after.0 < 0 { (0, 0) } else { after });
-    Ok(Json(BackupUsersAnswer { backup_users: rows.into_iter().map(item).collect(), next_cursor: format!("{}.{}", next.0, next.1), has_more }))
+    let next_cursor = feed::next_cursor(rows.last().map(|r| (r.updated_at, r.backup_user_id)), after);
+    Ok(Json(BackupUsersAnswer { backup_users: rows.into_iter().map(item).collect(), next_cursor, has_more }))
 }
 
 /// A destination as the platform reads it.
@@ -274,15 +227,6 @@ mod tests {
             for field in example[key][0].as_object().unwrap().keys() {
                 assert!(schema["properties"][key]["items"]["properties"][field].is_object(), "{key}.{field} is not in the schema: {schema}");
             }
-        }
-    }
-
-    #[test]
-    fn cursors_and_times_are_read_strictly() {
-        assert_eq!(parse_cursor("1764547200000.42"), Some((1_764_547_200_000, 42)));
-        assert_eq!(parse_cursor("2026-12-01T00:00:00Z"), Some((1_796_083_199_999, i64::MAX)));
-        for bad in ["", "yesterday", "12.x", "-5.3", "1.2.3"] {
-            assert_eq!(parse_cursor(bad), None, "{bad:?}");
         }
     }
 }

@@ -318,45 +318,37 @@ async fn the_machine_api_feeds_backup_users_destinations_and_packages(backend: B
     fetch(admin).await;
     choose(admin, &[t.id("Ann"), t.id("Bob")], Some(t.destination), Some(t.package)).await;
     import(admin, &[t.id("Ann"), t.id("Bob")]).await;
-    let get = |path: String| {
-        let url = w.app.url(&path);
-        let token = w.token.clone();
-        async move {
-            let r = reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap();
-            (r.status().as_u16(), r.json::<Value>().await.unwrap())
-        }
-    };
-    let (status, body) = get("/api/v1/destinations".into()).await;
+    let (status, body) = w.api_get("/api/v1/destinations").await;
     assert_eq!(status, 200);
     assert_eq!(body["destinations"][0]["location"], "msp-backups-us");
-    let (_, body) = get("/api/v1/packages".into()).await;
+    let (_, body) = w.api_get("/api/v1/packages").await;
     assert_eq!(body["packages"][0]["limit_gb"], 500);
     // The feed shows a change once it has settled, then nothing more from its cursor.
-    let settle = Duration::from_millis(server::machine_api::backup_users::SETTLE_MS as u64 + 200);
+    let settle = Duration::from_millis(server::machine_api::feed::SETTLE_MS as u64 + 200);
     tokio::time::sleep(settle).await;
-    let (status, first) = get("/api/v1/backup-users?limit=1".into()).await;
+    let (status, first) = w.api_get("/api/v1/backup-users?limit=1").await;
     assert_eq!(status, 200, "{first}");
     assert_eq!((first["backup_users"].as_array().unwrap().len(), &first["has_more"]), (1, &json!(true)), "{first}");
     let cursor = first["next_cursor"].as_str().unwrap().to_string();
-    let (_, second) = get(format!("/api/v1/backup-users?changed_since={cursor}")).await;
+    let (_, second) = w.api_get(&format!("/api/v1/backup-users?changed_since={cursor}")).await;
     assert_eq!((second["backup_users"].as_array().unwrap().len(), &second["has_more"]), (1, &json!(false)), "{second}");
     let emails: Vec<&str> = [&first, &second].iter().map(|b| b["backup_users"][0]["email"].as_str().unwrap()).collect();
     assert!(emails.contains(&"ann.lee@dental.example") && emails.contains(&"bob@dental.example"), "{emails:?}");
     assert_eq!(second["backup_users"][0]["destination_id"], t.destination);
     let cursor = second["next_cursor"].as_str().unwrap().to_string();
-    let (_, none) = get(format!("/api/v1/backup-users?changed_since={cursor}")).await;
+    let (_, none) = w.api_get(&format!("/api/v1/backup-users?changed_since={cursor}")).await;
     assert_eq!((none["backup_users"].as_array().unwrap().len(), none["next_cursor"].as_str()), (0, Some(cursor.as_str())));
     // A deletion comes through the feed.
     let bob_user = row(&list(admin, json!({"company_id": t.mapped})).await, t.id("Bob"))["backup_user_id"].as_i64().unwrap();
     admin.ok("delete_backup_user", &[("backup_user_id", &bob_user.to_string())]).await;
     tokio::time::sleep(settle).await;
-    let (_, deleted) = get(format!("/api/v1/backup-users?changed_since={cursor}")).await;
+    let (_, deleted) = w.api_get(&format!("/api/v1/backup-users?changed_since={cursor}")).await;
     assert_eq!(deleted["backup_users"][0]["backup_user_id"], bob_user, "{deleted}");
     assert_eq!(deleted["backup_users"][0]["deleted"], true);
     // A bad cursor or limit names the parameter.
-    let (status, body) = get("/api/v1/backup-users?changed_since=yesterday".into()).await;
+    let (status, body) = w.api_get("/api/v1/backup-users?changed_since=yesterday").await;
     assert_eq!((status, body["error"]["field"].as_str()), (422, Some("changed_since")), "{body}");
-    let (status, body) = get("/api/v1/backup-users?limit=5000".into()).await;
+    let (status, body) = w.api_get("/api/v1/backup-users?limit=5000").await;
     assert_eq!((status, body["error"]["field"].as_str()), (422, Some("limit")), "{body}");
 }
 

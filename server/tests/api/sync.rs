@@ -20,6 +20,7 @@ both_databases!(
     contracts_carry_their_vendor_and_the_current_period_cost,
     the_schedule_starts_due_rounds_once_and_a_busy_budget_skips_the_round,
     settings_are_checked_and_sync_needs_a_type_switched_on,
+    the_machine_api_feeds_synced_customers_with_their_contracts_and_their_changes,
 );
 
 async fn settings(admin: &Browser, customers: bool, contracts: bool, every: i64) -> Value {
@@ -270,4 +271,57 @@ async fn settings_are_checked_and_sync_needs_a_type_switched_on(backend: Backend
     assert_eq!(tech.err("retry_client_sync", &[("company_id", "1")]).await.1, app::error::AppError::Forbidden);
     let refused = tech.err_json("save_sync_settings", &json!({"input": {"customers": true, "contracts": true, "every_minutes": 5}})).await;
     assert_eq!(refused, app::error::AppError::Forbidden);
+}
+
+async fn the_machine_api_feeds_synced_customers_with_their_contracts_and_their_changes(backend: Backend) {
+    let w = World::new(backend, "Sync", World::sandbox(76, 12)).await;
+    let (admin, at) = (&w.admin, w.autotask());
+    settings(admin, true, true, 5).await;
+    sync_now(admin).await;
+    let followed = clients(admin, all()).await["total"].as_u64().unwrap();
+    let settle = std::time::Duration::from_millis(server::machine_api::feed::SETTLE_MS as u64 + 200);
+    tokio::time::sleep(settle).await;
+    // Page by page from the beginning: every followed company once.
+    let (mut cursor, mut seen, mut pages) = (String::new(), Vec::new(), 0);
+    loop {
+        let (status, page) = w.api_get(&format!("/api/v1/customers?limit=3&changed_since={cursor}")).await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(page["customers"].as_array().unwrap().iter().cloned());
+        cursor = page["next_cursor"].as_str().unwrap().to_string();
+        pages += 1;
+        if page["has_more"] == false {
+            break;
+        }
+    }
+    assert_eq!(seen.len() as u64, followed, "{seen:?}");
+    assert!(pages > 1);
+    let ids: HashSet<i64> = seen.iter().map(|c| c["autotask_company_id"].as_i64().unwrap()).collect();
+    assert_eq!(ids.len(), seen.len(), "no company twice");
+    let with_contracts = seen.iter().find(|c| !c["contracts"].as_array().unwrap().is_empty()).expect("a customer with contracts");
+    assert_eq!(with_contracts["contracts"][0]["vendor"], "MSP Managed Services");
+    assert!(with_contracts["contracts"][0]["overall_cost"].is_number());
+    let synced = seen.iter().find(|c| c["sync_state"] == "synced").unwrap();
+    assert!(synced["customer_id"].is_i64() && synced["active"] == true, "{synced}");
+
+    // Nothing new: an empty page and the same cursor.
+    let (_, none) = w.api_get(&format!("/api/v1/customers?changed_since={cursor}")).await;
+    assert_eq!((none["customers"].as_array().unwrap().len(), none["next_cursor"].as_str()), (0, Some(cursor.as_str())), "{none}");
+    // A change in Autotask comes through once synced.
+    let company = synced["autotask_company_id"].as_i64().unwrap();
+    at.patch("Companies", &json!({"id": company, "fax": "+1 512 555 0111"})).await.unwrap();
+    sync_now(admin).await;
+    tokio::time::sleep(settle).await;
+    let (_, changed) = w.api_get(&format!("/api/v1/customers?changed_since={cursor}")).await;
+    let changed = changed["customers"].as_array().unwrap();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!((changed[0]["autotask_company_id"].as_i64(), changed[0]["fax"].as_str()), (Some(company), Some("+1 512 555 0111")));
+    // Bad parameters name themselves; another partner's token sees nothing of these.
+    let (status, body) = w.api_get("/api/v1/customers?changed_since=soon").await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("changed_since")), "{body}");
+    let other = w.app.partner("Other").await;
+    let other = w.app.signed_in(&other.email, &other.password).await;
+    let token = other.ok("create_api_token", &[("name", "Other platform")]).await["token"].as_str().unwrap().to_string();
+    let r = reqwest::Client::new().get(w.app.url("/api/v1/customers")).bearer_auth(token).send().await.unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["customers"], json!([]), "{body}");
 }

@@ -75,6 +75,12 @@ impl World {
         (r.status().as_u16(), r.json().await.unwrap())
     }
 
+    /// GETs from the machine API with the partner's token: (status, body).
+    pub async fn api_get(&self, path: &str) -> (u16, Value) {
+        let r = reqwest::Client::new().get(self.app.url(path)).bearer_auth(&self.token).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
     /// Registers backup-platform customers `(ref, name)`; returns their ids in order.
     pub async fn register(&self, customers: &[(&str, &str)]) -> Vec<i64> {
         let list: Vec<Value> = customers.iter().map(|(r, n)| json!({"ref": r, "name": n})).collect();

@@ -98,8 +98,8 @@ pub async fn save_company(tx: &mut Transaction<'static, Any>, partner_id: i64, c
     let params: Vec<String> = (2..=24).map(|i| format!("${i}")).collect();
     let updates: Vec<String> = COMPANY_COLUMNS.split(", ").skip(1).map(|col| format!("{col} = excluded.{col}")).collect();
     let sql = format!(
-        "insert into synced_company (partner_id, {COMPANY_COLUMNS}, name_key) values ($1, {}, $25) on conflict (partner_id, company_id) do update set {}, \
-         name_key = excluded.name_key",
+        "insert into synced_company (partner_id, {COMPANY_COLUMNS}, name_key, changed_at) values ($1, {}, $25, $26) \
+         on conflict (partner_id, company_id) do update set {}, name_key = excluded.name_key, changed_at = excluded.changed_at",
         params.join(", "),
         updates.join(", ")
     );
@@ -117,6 +117,7 @@ pub async fn save_company(tx: &mut Transaction<'static, Any>, partner_id: i64, c
         .bind(c.synced_at)
         .bind(c.contracts)
         .bind(c.name.to_lowercase())
+        .bind(crate::db::now_ms())
         .execute(&mut **tx)
         .await
         .map(|_| ())
@@ -180,7 +181,8 @@ pub async fn recount_contracts(tx: &mut Transaction<'static, Any>, partner_id: i
     let (list, args) = in_list("company_id in", partner_id, company_ids);
     let sql = format!(
         "update synced_company set contracts = (select count(*) from synced_contract k where k.partner_id = synced_company.partner_id \
-         and k.company_id = synced_company.company_id) where partner_id = $1 and {list}"
+         and k.company_id = synced_company.company_id), changed_at = {} where partner_id = $1 and {list}",
+        crate::db::now_ms()
     );
     crate::db::dynamic::bind_all(sqlx::query(&sql), &args).execute(&mut **tx).await.map(|_| ())
 }
@@ -239,6 +241,36 @@ pub async fn page(
     );
     let rows = bind_all_as(sqlx::query_as(&sql), &args).fetch_all(&db.pool).await?;
     Ok((rows, total, page, per_page))
+}
+
+/// A followed company in the machine API's change feed.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FeedRow {
+    #[sqlx(flatten)]
+    pub company: SyncedCompany,
+    /// The backup platform's reference of its customer, when it registered it.
+    pub customer_ref: Option<String>,
+    pub changed_at: i64,
+}
+
+/// The companies written after the cursor `(changed_at, company_id)` and no later than
+/// `until`, oldest first.
+pub async fn changed_after(db: &Db, partner_id: i64, after: (i64, i64), until: i64, limit: i64) -> Result<Vec<FeedRow>, sqlx::Error> {
+    let columns: Vec<String> = COMPANY_COLUMNS.split(", ").map(|c| format!("s.{c}")).collect();
+    sqlx::query_as(&format!(
+        "select {}, c.external_ref as customer_ref, s.changed_at from synced_company s \
+         left join customer c on c.customer_id = s.customer_id and c.partner_id = s.partner_id \
+         where s.partner_id = $1 and (s.changed_at > $2 or (s.changed_at = $2 and s.company_id > $3)) and s.changed_at <= $4 \
+         order by s.changed_at, s.company_id limit $5",
+        columns.join(", ")
+    ))
+    .bind(partner_id)
+    .bind(after.0)
+    .bind(after.1)
+    .bind(until)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await
 }
 
 /// How many companies the sync follows.
