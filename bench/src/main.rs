@@ -6,6 +6,7 @@
 mod benches;
 mod contacts;
 mod session;
+mod sync;
 
 use clap::{Parser, Subcommand};
 
@@ -61,6 +62,22 @@ enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// The customer and contract sync: a first full round, then a polling round after 1%
+    /// of the companies and contracts changed, with the calls each made.
+    Sync {
+        /// Companies in the sandbox.
+        #[arg(long, default_value_t = 25_000)]
+        companies: usize,
+        /// Share of followed companies and contracts that change between rounds, in percent.
+        #[arg(long, default_value_t = 1.0)]
+        changed_pct: f64,
+        /// Latency of every sandbox call.
+        #[arg(long, default_value_t = 150)]
+        latency_ms: u64,
+        /// PostgreSQL to run on instead of a temporary SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// A billing push: reads, writes per changed quantity, wall time.
     Billing {
         /// Mapped customers (each with 4 products on a recurring contract).
@@ -103,6 +120,7 @@ async fn main() -> std::process::ExitCode {
         BenchCommand::Events { events, incidents, latency_ms, note_interval_minutes, database_url } => {
             benches::events(events, incidents, latency_ms, note_interval_minutes, database_url).await
         }
+        BenchCommand::Sync { companies, changed_pct, latency_ms, database_url } => sync::sync(companies, changed_pct, latency_ms, database_url).await,
         BenchCommand::Billing { customers, changed_pct, latency_ms } => benches::billing(customers, changed_pct, latency_ms).await,
         BenchCommand::Contacts { companies, contacts, latency_ms, database_url } => {
             contacts::contacts(companies, contacts, latency_ms, database_url).await

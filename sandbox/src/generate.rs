@@ -120,7 +120,7 @@ pub fn generate(spec: Spec) -> Tenant {
     }
 
     // Company 0 is the tenant's own company.
-    t.insert("Companies", obj(json!({"id": 0, "companyName": "Sandbox MSP (your company)", "companyType": 8, "isActive": true, "countryID": 237, "ownerResourceID": 29_682_885, "createDate": date(2019, 5, 1)})));
+    t.insert("Companies", obj(json!({"id": 0, "companyName": "Sandbox MSP (your company)", "companyType": 8, "isActive": true, "countryID": 237, "ownerResourceID": 29_682_885, "createDate": date(2019, 5, 1), "lastTrackedModifiedDateTime": date(2019, 5, 1)})));
     let mut names: Vec<String> = Vec::with_capacity(spec.companies);
     let mut company_ids = Vec::with_capacity(spec.companies);
     let mut id = 1_000i64;

@@ -155,6 +155,7 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/_sandbox/stats", get(stats))
         .route("/_sandbox/stats/reset", post(reset_stats))
         .route("/_sandbox/budget/reset", post(reset_budget))
+        .route("/_sandbox/records/{entity}", axum::routing::patch(control_update))
         .route_layer(axum::middleware::from_fn(loopback_only));
     Router::new().merge(control).fallback(any(dispatch)).with_state(sandbox)
 }
@@ -231,6 +232,19 @@ async fn stats(State(sb): State<Arc<Sandbox>>) -> Json<serde_json::Value> {
     let mut value = serde_json::to_value(sb.limits.stats()).unwrap_or_default();
     value["hourly_count"] = json!(sb.limits.hourly_count());
     Json(value)
+}
+
+/// `PATCH /_sandbox/records/{entity}`: changes a record as an Autotask user would (tests
+/// and demos: an edit that Taskbridge's sync then picks up), with the API's PATCH body.
+async fn control_update(
+    State(sb): State<Arc<Sandbox>>,
+    axum::extract::Path(entity): axum::extract::Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(value) => sb.control_update(&entity, value).unwrap_or_else(|e| e.into_response()),
+        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({"error": format!("the body is not JSON: {e}")}))).into_response(),
+    }
 }
 
 async fn reset_stats(State(sb): State<Arc<Sandbox>>) -> StatusCode {

@@ -442,3 +442,37 @@ async fn the_control_endpoint_is_for_this_machine_only() {
     let refused = start(SandboxConfig { companies: 1, contacts: 1, ..SandboxConfig::default() }, "0.0.0.0:0".parse().unwrap()).await;
     assert!(refused.is_err_and(|e| e.to_string().contains("loopback")));
 }
+
+/// Tests and demos edit records as an Autotask user would, through the control endpoint:
+/// the API's checks apply and the change times move, so a sync sees the edit.
+#[tokio::test]
+async fn the_control_endpoint_edits_companies_and_contracts_with_their_change_times() {
+    let sb = sandbox(10).await;
+    let at = At::new(&sb);
+    let client = Client::new();
+    let (_, company) = at.post("/Companies/query", all()).await;
+    let first = company["items"][0].clone();
+    let id = first["id"].as_i64().unwrap();
+    let control = |entity: &str| format!("{}/_sandbox/records/{entity}", sb.base_url());
+    let edited = client.patch(control("companies")).json(&json!({"id": id, "phone": "+1 512 555 0100"})).send().await.unwrap();
+    assert_eq!(edited.status(), StatusCode::OK);
+    let (_, now) = at.get(&format!("/Companies/{id}")).await;
+    assert_eq!(now["item"]["phone"], "+1 512 555 0100");
+    assert!(
+        first["lastTrackedModifiedDateTime"].is_string()
+            && now["item"]["lastTrackedModifiedDateTime"].as_str() > first["lastTrackedModifiedDateTime"].as_str(),
+        "{now} {first}"
+    );
+    let (_, contracts) = at.post("/Contracts/query", all()).await;
+    let contract = contracts["items"][0].clone();
+    let renamed = client.patch(control("Contracts")).json(&json!({"id": contract["id"], "contractName": "Renamed in a demo"})).send().await.unwrap();
+    assert_eq!(renamed.status(), StatusCode::OK);
+    let (_, now) = at.get(&format!("/Contracts/{}", contract["id"])).await;
+    assert_eq!(now["item"]["contractName"], "Renamed in a demo");
+    assert!(now["item"]["lastModifiedDateTime"].as_str().unwrap() > contract["lastModifiedDateTime"].as_str().unwrap(), "{now}");
+    // The API's own checks apply; an unknown entity is a 404.
+    let bad = client.patch(control("companies")).json(&json!({"id": id, "companyType": 99})).send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let unknown = client.patch(control("Widgets")).json(&json!({"id": 1})).send().await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}

@@ -93,6 +93,16 @@ impl Sandbox {
         Ok(Json(json!({"itemId": id})).into_response())
     }
 
+    /// A PATCH for tests and demos, outside the API: no credentials, budget, latency or
+    /// faults, but the same checks and the same computed fields (`lastTrackedModifiedDateTime`,
+    /// `lastModifiedDateTime`) as an API update. `entity` is matched case-insensitively.
+    pub fn control_update(&self, entity: &str, body: Value) -> Result<Response, ApiError> {
+        let Some(entity) = crate::surface::ENTITIES.iter().map(|(e, _)| *e).find(|e| e.eq_ignore_ascii_case(entity)) else {
+            return Err(ApiError::status(http::StatusCode::NOT_FOUND, format!("There is no entity {entity}.")));
+        };
+        self.update(entity, body, None, false)
+    }
+
     pub(super) fn update(&self, entity: &str, body: Value, parent: Option<(&str, i64)>, replace: bool) -> Result<Response, ApiError> {
         let changed = writes::normalise(entity, &body, false)?;
         let Some(id) = changed.get("id").and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))) else {

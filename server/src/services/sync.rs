@@ -144,11 +144,12 @@ async fn run_for(
     Ok(Round { outcome: if failed > 0 { RoundOutcome::Partial } else { RoundOutcome::Ok }, message, marks })
 }
 
-/// The mark after a round: the newest change seen, never earlier than the old mark; after
-/// a first (full) read that saw nothing, this server's time (the overlap covers skew).
+/// The mark after a round: the newest change seen, never earlier than the old mark. A first
+/// (full) read saw everything older than its start, so its mark is at least `now`, when the
+/// read began (the overlap covers the skew between this server's clock and Autotask's).
 fn mark_after(old: Option<&str>, seen: Option<String>, now: i64) -> Option<String> {
-    let fallback = old.is_none().then(|| rules::normal_time(&app::format::iso_utc(now))).flatten();
-    rules::later(old.map(str::to_string), seen.or(fallback))
+    let started = old.is_none().then(|| rules::normal_time(&app::format::iso_utc(now))).flatten();
+    rules::later(rules::later(old.map(str::to_string), seen), started)
 }
 
 #[async_trait::async_trait]

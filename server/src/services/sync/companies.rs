@@ -285,17 +285,21 @@ async fn write_customer(
 
 /// The words for a round's company counts.
 pub fn summary(c: &Counts) -> String {
-    use app::format::count_of;
-    let mut parts =
-        vec![format!("{} ({} new, {} updated)", count_of(c.created + c.updated, "customer synced", "customers synced"), c.created, c.updated)];
+    use app::format::{count_of, thousands};
+    let mut parts = vec![format!(
+        "{} ({} new, {} updated)",
+        count_of(c.created + c.updated, "customer synced", "customers synced"),
+        thousands(c.created),
+        thousands(c.updated)
+    )];
     if c.stopped > 0 {
         parts.push(format!("{} no longer active", count_of(c.stopped, "customer", "customers")));
     }
     if c.failed > 0 {
-        parts.push(format!("{} failed", c.failed));
+        parts.push(format!("{} failed", thousands(c.failed)));
     }
     if c.skipped > 0 {
-        parts.push(format!("{} skipped", c.skipped));
+        parts.push(format!("{} skipped", thousands(c.skipped)));
     }
     parts.join(", ")
 }

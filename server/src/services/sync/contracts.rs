@@ -148,5 +148,10 @@ pub async fn apply(db: &Db, partner_id: i64, read: &Read, trigger: SyncTrigger, 
 
 /// The words for a round's contract counts.
 pub fn summary(c: &Counts) -> String {
-    format!("{} ({} new, {} updated)", app::format::count_of(c.created + c.updated, "contract synced", "contracts synced"), c.created, c.updated)
+    format!(
+        "{} ({} new, {} updated)",
+        app::format::count_of(c.created + c.updated, "contract synced", "contracts synced"),
+        app::format::thousands(c.created),
+        app::format::thousands(c.updated)
+    )
 }
