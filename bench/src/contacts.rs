@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 /// Runs the benchmark and prints `name: value` lines.
 pub async fn contacts(companies: usize, contacts: usize, latency_ms: u64, database_url: Option<String>) -> anyhow::Result<()> {
-    let generated = Instant::now();
     let seed = 1;
     let config = sandbox::SandboxConfig {
         seed,
@@ -17,20 +16,7 @@ pub async fn contacts(companies: usize, contacts: usize, latency_ms: u64, databa
         faults: sandbox::faults::Faults { latency_ms, ..Default::default() },
         ..sandbox::SandboxConfig::default()
     };
-    let sb = sandbox::start(config, "127.0.0.1:0".parse()?).await?;
-    eprintln!("sandbox with {companies} companies and {contacts} contacts ready in {:.1} s", generated.elapsed().as_secs_f64());
-    let s = Session::start("contacts", database_url, Some(format!("{}/ATServicesRest/", sb.base_url()))).await?;
-    s.form(
-        "save_autotask_connection",
-        &[
-            ("username", sandbox::api::USERNAME),
-            ("secret", sandbox::api::SECRET),
-            ("integration_code", sandbox::api::INTEGRATION_CODE),
-            ("zone_override", ""),
-            ("password", s.password.as_str()),
-        ],
-    )
-    .await?;
+    let (sb, s) = Session::with_sandbox("contacts", config, database_url).await?;
 
     // Get Autotask contacts, timed from the click to the job's end.
     sb.sandbox.limits.reset_stats();

@@ -23,6 +23,31 @@ pub struct Session {
 }
 
 impl Session {
+    /// Starts the sandbox of `config`, and a server whose partner is connected to it.
+    pub async fn with_sandbox(
+        label: &str,
+        config: sandbox::SandboxConfig,
+        database_url: Option<String>,
+    ) -> anyhow::Result<(sandbox::RunningSandbox, Session)> {
+        let generated = Instant::now();
+        let (companies, contacts) = (config.companies, config.contacts);
+        let sb = sandbox::start(config, "127.0.0.1:0".parse()?).await?;
+        eprintln!("sandbox with {companies} companies and {contacts} contacts ready in {:.1} s", generated.elapsed().as_secs_f64());
+        let s = Session::start(label, database_url, Some(format!("{}/ATServicesRest/", sb.base_url()))).await?;
+        s.form(
+            "save_autotask_connection",
+            &[
+                ("username", sandbox::api::USERNAME),
+                ("secret", sandbox::api::SECRET),
+                ("integration_code", sandbox::api::INTEGRATION_CODE),
+                ("zone_override", ""),
+                ("password", s.password.as_str()),
+            ],
+        )
+        .await?;
+        Ok((sb, s))
+    }
+
     /// Starts a server (Autotask discovery at `discovery_url`, when given) with a new partner,
     /// and signs its admin in.
     pub async fn start(label: &str, database_url: Option<String>, discovery_url: Option<String>) -> anyhow::Result<Session> {

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 /// Runs the benchmark and prints `name: value` lines.
 pub async fn sync(companies: usize, changed_pct: f64, latency_ms: u64, database_url: Option<String>) -> anyhow::Result<()> {
-    let generated = Instant::now();
     let config = sandbox::SandboxConfig {
         seed: 1,
         companies,
@@ -18,20 +17,7 @@ pub async fn sync(companies: usize, changed_pct: f64, latency_ms: u64, database_
         faults: sandbox::faults::Faults { latency_ms, ..Default::default() },
         ..sandbox::SandboxConfig::default()
     };
-    let sb = sandbox::start(config, "127.0.0.1:0".parse()?).await?;
-    eprintln!("sandbox with {companies} companies ready in {:.1} s", generated.elapsed().as_secs_f64());
-    let s = Session::start("sync", database_url, Some(format!("{}/ATServicesRest/", sb.base_url()))).await?;
-    s.form(
-        "save_autotask_connection",
-        &[
-            ("username", sandbox::api::USERNAME),
-            ("secret", sandbox::api::SECRET),
-            ("integration_code", sandbox::api::INTEGRATION_CODE),
-            ("zone_override", ""),
-            ("password", s.password.as_str()),
-        ],
-    )
-    .await?;
+    let (sb, s) = Session::with_sandbox("sync", config, database_url).await?;
     s.rpc("save_sync_settings", &json!({"input": {"customers": true, "contracts": true, "every_minutes": 5}})).await?;
 
     // The first round: everything qualifying.
