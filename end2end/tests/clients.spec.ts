@@ -2,7 +2,7 @@ import { test, expect } from "@playwright/test";
 import { randomUUID } from "node:crypto";
 import { SANDBOX_PORT } from "../playwright.config";
 import { autotaskCreate, connectSandbox, createPartner } from "./fixtures/partner";
-import { signIn } from "./fixtures/pages";
+import { hydrated, signIn } from "./fixtures/pages";
 
 const shots = process.env.TB_SHOTS;
 
@@ -61,6 +61,7 @@ test("an admin switches the customer sync on, syncs, sees clients with contracts
   });
   expect(patched.ok()).toBeTruthy();
   await page.goto(`/clients?q=${tag}`);
+  await hydrated(page);
   await page.getByTestId("sync-now").click();
   await expect(row.getByTestId("sync-note")).toContainText("+1 512 555 0199", { timeout: 30_000 });
   await expect(row).toContainText("+1 512 555 0199");
