@@ -13,7 +13,8 @@ use leptos::prelude::*;
 #[component]
 pub fn BillingSettingsCard(is_admin: bool) -> impl IntoView {
     let save = ServerAction::<SaveBillingSettings>::new();
-    let current = Resource::new(move || save.version().get(), |_| get_billing_settings());
+    let saved = crate::components::saved::saves(save);
+    let current = Resource::new(move || saved.get(), |_| get_billing_settings());
     let services = RwSignal::new(None::<Vec<ServiceOption>>);
     view! {
         <section class="card form billing-settings" aria-labelledby="billing-settings-title">
@@ -37,7 +38,8 @@ pub fn BillingSettingsCard(is_admin: bool) -> impl IntoView {
 #[component]
 fn ScheduleForm(is_admin: bool) -> impl IntoView {
     let save = ServerAction::<SaveBillingSchedule>::new();
-    let current = Resource::new(move || save.version().get(), |_| get_billing_schedule());
+    let saved = crate::components::saved::saves(save);
+    let current = Resource::new(move || saved.get(), |_| get_billing_schedule());
     let every = RwSignal::new(String::new());
     let hold = RwSignal::new(String::new());
     let allow_add = RwSignal::new(false);

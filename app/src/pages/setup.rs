@@ -15,14 +15,7 @@ pub fn SetupPage() -> impl IntoView {
     let me = expect_context::<crate::components::layout::Me>().0;
     let save = ServerAction::<SaveAutotaskConnection>::new();
     let test = ServerAction::<TestAutotaskConnection>::new();
-    // Reload (and rebuild the form) only after a save that succeeded: a refused one keeps
-    // what was typed and shows why.
-    let saved = RwSignal::new(0u32);
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = save.value().get() {
-            saved.update(|n| *n += 1);
-        }
-    });
+    let saved = crate::components::saved::saves(save);
     let connection = Resource::new(move || (saved.get(), test.version().get()), |_| get_autotask_connection());
     if let Some(changed) = use_context::<crate::components::layout::ConnectionChanged>() {
         Effect::new(move |_| {

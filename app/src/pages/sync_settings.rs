@@ -45,14 +45,7 @@ pub fn last_round(s: &SyncSettings) -> AnyView {
 #[component]
 pub fn SyncSettingsCard(is_admin: bool) -> impl IntoView {
     let save = ServerAction::<SaveSyncSettings>::new();
-    // Reload (and rebuild the form) only after a save that succeeded: a refused one keeps
-    // what was typed and shows why.
-    let saved = RwSignal::new(0u32);
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = save.value().get() {
-            saved.update(|n| *n += 1);
-        }
-    });
+    let saved = crate::components::saved::saves(save);
     let current = Resource::new(move || saved.get(), |_| get_sync_settings());
     view! {
         <section class="card form sync-settings" aria-labelledby="sync-settings-title">

@@ -44,7 +44,8 @@ fn pin(choice: &Choice, list: &[PickOption]) -> Choice {
 #[component]
 pub fn TicketSettingsCard() -> impl IntoView {
     let save = ServerAction::<SaveTicketSettings>::new();
-    let current = Resource::new(move || save.version().get(), |_| get_ticket_settings());
+    let saved = crate::components::saved::saves(save);
+    let current = Resource::new(move || saved.get(), |_| get_ticket_settings());
     // Kept here so the retrieved lists survive the form's refresh after a save.
     let lists = RwSignal::new(None::<TicketPicklists>);
     view! {
