@@ -35,11 +35,15 @@ pub fn ErrorPanel(
     error: AppError,
 ) -> impl IntoView {
     let title = match &error {
-        AppError::Forbidden => "Not allowed",
+        AppError::Forbidden | AppError::CrossSite => "Not allowed",
         AppError::NotFound => "Not found",
         AppError::Unauthorized => "Signed out",
         AppError::Transport(_) => "Connection problem",
-        _ => "Something went wrong",
+        // The message says what to do first (e.g. switch something on in Setup).
+        AppError::Invalid { .. } => "Check this first",
+        AppError::Conflict(_) => "Not now",
+        AppError::TooManyAttempts(_) => "Too many attempts",
+        AppError::Internal => "Something went wrong",
     };
     view! {
         <div class="panel panel-error" role="alert">

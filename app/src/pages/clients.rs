@@ -76,6 +76,8 @@ pub fn ClientsPage() -> impl IntoView {
     });
     let on_finish = Callback::new(move |_: JobView| reload.update(|n| *n += 1));
     let running = move || job.with(|j| j.as_ref().is_some_and(|j| j.state == JobState::Running));
+    // Whether a sync type is on, as the last page said (None until it loaded).
+    let sync_on = RwSignal::new(None::<bool>);
     let start = move |_| {
         error.set(None);
         leptos::task::spawn_local(async move {
@@ -91,7 +93,8 @@ pub fn ClientsPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let is_admin = me.await.is_ok_and(|m| m.is_admin());
                     is_admin.then(|| view! {
-                        <button type="button" class="btn btn-primary" data-testid="sync-now" disabled=running on:click=start>
+                        <button type="button" class="btn btn-primary" data-testid="sync-now" disabled=move || running() || sync_on.get() == Some(false)
+                            title=move || (sync_on.get() == Some(false)).then_some("Switch on a sync type under Customer sync on the Setup page first.") on:click=start>
                             {move || if running() { "Syncing\u{2026}" } else { "Sync now" }}
                         </button>
                     })
@@ -104,7 +107,11 @@ pub fn ClientsPage() -> impl IntoView {
         <Transition fallback=|| view! { <Loading what="clients" /> }>
             {move || Suspend::new(async move {
                 let is_admin = me.await.is_ok_and(|m| m.is_admin());
-                match list.await {
+                let page = list.await;
+                if let Ok(p) = &page {
+                    sync_on.set(Some(p.settings.input.customers || p.settings.input.contracts));
+                }
+                match page {
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                     Ok(page) if page.followed == 0 => {
                         let on = page.settings.input.customers || page.settings.input.contracts;
