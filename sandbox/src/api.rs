@@ -29,6 +29,10 @@ pub const USERNAME: &str = "sandbox-api@taskbridge.local";
 pub const SECRET: &str = "sandbox-secret";
 /// The accepted API integration code (tracking identifier).
 pub const INTEGRATION_CODE: &str = "TASKBRIDGE-SANDBOX";
+/// The Resource of the API user (its writes carry it as the webhook `PersonID`).
+pub const API_RESOURCE_ID: i64 = crate::generate::RESOURCES[0].0;
+/// The Resource an edit through the control endpoint is made by (a person in Autotask).
+pub const CONTROL_RESOURCE_ID: i64 = crate::generate::RESOURCES[1].0;
 /// A second API user whose security level grants no entity access (403 on everything).
 pub const NO_ACCESS_USERNAME: &str = "noaccess-api@taskbridge.local";
 
@@ -42,6 +46,7 @@ fn parent_field(entity: &str) -> &'static str {
         "ContractServices" | "ContractServiceAdjustments" | "ContractServiceUnits" | "ContractServiceBundles" => "contractID",
         "ServiceBundleServices" => "serviceBundleID",
         "TicketNotes" => "ticketID",
+        "CompanyWebhookFields" | "CompanyWebhookUdfFields" | "CompanyWebhookExcludedResources" => "webhookID",
         _ => "id",
     }
 }
@@ -104,7 +109,7 @@ pub async fn handle(State(sb): State<Arc<Sandbox>>, method: Method, uri: Uri, he
     }
 }
 
-async fn handle_inner(sb: &Sandbox, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Result<Response, ApiError> {
+async fn handle_inner(sb: &Arc<Sandbox>, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Result<Response, ApiError> {
     let path = uri.path();
     let full_uri = uri.to_string();
     // Long GET URLs are refused by IIS before the API sees them.
@@ -290,6 +295,8 @@ async fn handle_inner(sb: &Sandbox, method: &Method, uri: &Uri, headers: &Header
     }
     let is_child = parent.is_some();
     let id = param("id");
+    // Who makes a write: the impersonated resource, or the API user's own.
+    let by = header(headers, "impersonationresourceid").and_then(|v| v.parse::<i64>().ok()).unwrap_or(API_RESOURCE_ID);
     let answer = match (method, id) {
         (&Method::GET, Some(id)) => {
             let tenant = sb.read();
@@ -308,9 +315,9 @@ async fn handle_inner(sb: &Sandbox, method: &Method, uri: &Uri, headers: &Header
             Ok(json_response(sb.page(entity, &q, &Value::Null, &base, Some(&q_body))))
         }
         (&Method::DELETE, Some(id)) => sb.delete(entity, id, parent.map(|p| (parent_field(entity), p))),
-        (&Method::POST, None) => sb.create(entity, body_json()?, parent.map(|p| (parent_field(entity), p))),
-        (&Method::PATCH, None) => sb.update(entity, body_json()?, parent.map(|p| (parent_field(entity), p)), false),
-        (&Method::PUT, None) => sb.update(entity, body_json()?, parent.map(|p| (parent_field(entity), p)), true),
+        (&Method::POST, None) => sb.create(entity, body_json()?, parent.map(|p| (parent_field(entity), p)), by),
+        (&Method::PATCH, None) => sb.update(entity, body_json()?, parent.map(|p| (parent_field(entity), p)), false, by),
+        (&Method::PUT, None) => sb.update(entity, body_json()?, parent.map(|p| (parent_field(entity), p)), true, by),
         _ => Err(ApiError::method(method.as_str())),
     };
     let is_write = matches!(*method, Method::POST | Method::PATCH | Method::PUT);

@@ -4,7 +4,8 @@
 //! only the base URL changed.
 //!
 //! Control endpoint (outside the API): `GET|PUT /_sandbox/faults`, `GET /_sandbox/stats`,
-//! `POST /_sandbox/stats/reset`, `POST /_sandbox/budget/reset`, `GET /_sandbox`.
+//! `POST /_sandbox/stats/reset`, `POST /_sandbox/budget/reset`, `GET /_sandbox`,
+//! `PATCH /_sandbox/records/{entity}` (an edit by an Autotask user), `GET|PUT /_sandbox/webhooks`.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod api;
@@ -17,6 +18,7 @@ pub mod query;
 pub mod schema;
 pub mod store;
 pub mod surface;
+pub mod webhooks;
 pub mod writes;
 
 use axum::extract::State;
@@ -80,6 +82,8 @@ pub struct Sandbox {
     pub zone_moved: AtomicBool,
     data_file: Option<PathBuf>,
     dirty: AtomicBool,
+    /// Webhook callouts: queues, timings, counters.
+    pub hooks: webhooks::Hooks,
 }
 
 impl Sandbox {
@@ -103,6 +107,7 @@ impl Sandbox {
             dice: Dice::new(config.seed),
             data_file: config.data_file.clone(),
             dirty: AtomicBool::new(config.data_file.as_ref().is_some_and(|p| !p.exists())),
+            hooks: webhooks::Hooks::default(),
         });
         sandbox.flush();
         Ok(sandbox)
@@ -156,6 +161,7 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/_sandbox/stats/reset", post(reset_stats))
         .route("/_sandbox/budget/reset", post(reset_budget))
         .route("/_sandbox/records/{entity}", axum::routing::patch(control_update))
+        .route("/_sandbox/webhooks", get(get_webhooks).put(put_webhooks))
         .route_layer(axum::middleware::from_fn(loopback_only));
     Router::new().merge(control).fallback(any(dispatch)).with_state(sandbox)
 }
@@ -244,6 +250,18 @@ async fn control_update(
     match serde_json::from_slice::<serde_json::Value>(&body) {
         Ok(value) => sb.control_update(&entity, value).unwrap_or_else(|e| e.into_response()),
         Err(e) => (StatusCode::BAD_REQUEST, Json(json!({"error": format!("the body is not JSON: {e}")}))).into_response(),
+    }
+}
+
+async fn get_webhooks(State(sb): State<Arc<Sandbox>>) -> Json<webhooks::HookStatus> {
+    Json(sb.hooks.status())
+}
+
+/// `PUT /_sandbox/webhooks {"time_scale": 0.01, "dotnet_escaped_signatures": true}`.
+async fn put_webhooks(State(sb): State<Arc<Sandbox>>, body: axum::body::Bytes) -> Response {
+    match serde_json::from_slice::<webhooks::HookStatus>(&body).map_err(|e| e.to_string()).and_then(|s| sb.hooks.configure(&s)) {
+        Ok(()) => Json(sb.hooks.status()).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({"error": e}))).into_response(),
     }
 }
 

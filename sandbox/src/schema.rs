@@ -129,9 +129,47 @@ pub fn picklist(entity: &str, field: &str) -> Option<&'static [Pick]> {
         ("TicketNotes", "noteType") => const { &[def(1, "Task Summary"), p(2, "Task Detail"), p(3, "Task Notes"), p(13, "Internal Note")] },
         ("TicketNotes", "publish") => const { &[def(1, "All Autotask Users"), p(2, "Internal Project Team"), p(3, "Internal & Co-managed")] },
         ("Contacts", "namePrefix") => const { &[p(1, "Mr."), p(2, "Mrs."), p(3, "Ms."), p(4, "Dr.")] },
+        ("CompanyWebhookFields", "fieldID") => const { &COMPANY_WEBHOOK_PICKS },
+        ("CompanyWebhookUdfFields", "udfFieldID") => const { &[p(1, "Backup Customer ID"), p(2, "Customer Ranking"), p(3, "Data Region")] },
         _ => return None,
     })
 }
+
+/// The company fields a webhook can subscribe to: (`fieldID`, label, Company field). The
+/// ids are the tenant's picklist values (7 Company Name and 24 Company Type as Autotask's
+/// own examples use them); clients look them up in `entityInformation/fields`.
+pub const COMPANY_WEBHOOK_FIELDS: [(i64, &str, &str); 20] = [
+    (1, "Address 1", "address1"),
+    (2, "Address 2", "address2"),
+    (3, "City", "city"),
+    (4, "State", "state"),
+    (5, "Postal Code", "postalCode"),
+    (6, "Country", "countryID"),
+    (7, "Company Name", "companyName"),
+    (8, "Phone", "phone"),
+    (9, "Alternate Phone 1", "alternatePhone1"),
+    (10, "Alternate Phone 2", "alternatePhone2"),
+    (11, "Fax", "fax"),
+    (12, "Web Address", "webAddress"),
+    (13, "Active", "isActive"),
+    (14, "Company Number", "companyNumber"),
+    (15, "Owner", "ownerResourceID"),
+    (16, "Classification", "classification"),
+    (17, "Parent Company", "parentCompanyID"),
+    (18, "Additional Address Information", "additionalAddressInformation"),
+    (19, "Tax ID", "taxID"),
+    (24, "Company Type", "companyType"),
+];
+
+const COMPANY_WEBHOOK_PICKS: [Pick; 20] = {
+    let mut out = [p(0, ""); 20];
+    let mut i = 0;
+    while i < 20 {
+        out[i] = p(COMPANY_WEBHOOK_FIELDS[i].0, COMPANY_WEBHOOK_FIELDS[i].1);
+        i += 1;
+    }
+    out
+};
 
 /// For dependent picklists, the field whose value filters this one.
 pub fn picklist_parent(entity: &str, field: &str) -> Option<&'static str> {
@@ -152,6 +190,8 @@ pub fn reference(entity: &str, field: &str) -> Option<&'static str> {
         (_, "contractServiceID") => "ContractServices",
         (_, "serviceBundleID") => "ServiceBundles",
         (_, "ticketID") => "Tickets",
+        (_, "webhookID") => "CompanyWebhooks",
+        (_, "resourceID") => "Resources",
         (_, "ownerResourceID" | "assignedResourceID" | "creatorResourceID" | "completedByResourceID") => "Resources",
         _ => return None,
     })
@@ -171,6 +211,10 @@ pub fn required(entity: &str) -> &'static [&'static str] {
         "ServiceBundleServices" => const { &["serviceBundleID", "serviceID"] },
         "Tickets" => const { &["companyID", "title", "status", "priority"] },
         "TicketNotes" => const { &["ticketID", "description", "noteType", "publish"] },
+        "CompanyWebhooks" => const { &["name", "webhookUrl", "deactivationUrl", "secretKey", "isActive"] },
+        "CompanyWebhookFields" => const { &["webhookID", "fieldID"] },
+        "CompanyWebhookUdfFields" => const { &["webhookID", "udfFieldID"] },
+        "CompanyWebhookExcludedResources" => const { &["webhookID", "resourceID"] },
         _ => const { &[] },
     }
 }
@@ -184,6 +228,8 @@ pub fn read_only(entity: &str, field: &str) -> bool {
             | (_, "lastTrackedModifiedDateTime" | "lastTrackedModificationDateTime" | "creatorResourceID" | "createdByResourceID")
             | ("Tickets", "ticketNumber" | "completedDate" | "completedByResourceID" | "creatorType" | "lastActivityPersonType")
             | ("ContractServiceUnits", _)
+            | ("WebhookEventErrorLogs", _)
+            | ("CompanyWebhooks", "webhookGUID" | "isReady")
     )
 }
 

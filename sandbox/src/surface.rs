@@ -86,6 +86,11 @@ pub const ENTITIES: &[(&str, &str)] = &[
     ("Tickets", "Ticket"),
     ("TicketNotes", "TicketNote"),
     ("Resources", "Resource"),
+    ("CompanyWebhooks", "CompanyWebhook"),
+    ("CompanyWebhookFields", "CompanyWebhookField"),
+    ("CompanyWebhookUdfFields", "CompanyWebhookUdfField"),
+    ("CompanyWebhookExcludedResources", "CompanyWebhookExcludedResource"),
+    ("WebhookEventErrorLogs", "WebhookEventErrorLog"),
 ];
 
 fn intern(name: &str) -> &'static str {

@@ -112,7 +112,8 @@ pub fn validate(tenant: &Tenant, entity: &str, record: &Record, changed: &Record
         if let Some(target) = schema::reference(entity, field) {
             let Some(id) = value.as_i64() else { continue };
             let referenced = tenant.get(target, id);
-            let active = referenced.is_some_and(|r| match r.get("isActive") {
+            // A webhook's children may be changed while the webhook is switched off.
+            let active = referenced.is_some_and(|r| field == "webhookID" || match r.get("isActive") {
                 Some(Value::Bool(b)) => *b,
                 Some(Value::Number(n)) => n.as_i64() != Some(0),
                 _ => true,
@@ -154,6 +155,9 @@ pub fn validate(tenant: &Tenant, entity: &str, record: &Record, changed: &Record
             ));
         }
     }
+    if entity == "CompanyWebhooks" {
+        webhook_limits(record)?;
+    }
     if entity == "Contracts" {
         if let (Some(start), Some(end)) = (
             record.get("startDate").and_then(Value::as_str).and_then(parse_datetime),
@@ -165,6 +169,31 @@ pub fn validate(tenant: &Tenant, entity: &str, record: &Record, changed: &Record
         }
     }
     Ok(())
+}
+
+/// A webhook's documented lengths, and URLs a callout can be sent to.
+fn webhook_limits(record: &Record) -> Result<(), ApiError> {
+    for (field, max) in [("name", 50), ("webhookUrl", 500), ("deactivationUrl", 500), ("secretKey", 64), ("notificationEmailAddress", 150)] {
+        let len = record.get(field).and_then(Value::as_str).map_or(0, |s| s.chars().count());
+        if len > max {
+            return Err(ApiError::server(format!("{field} exceeds the maximum length of {max} characters.")));
+        }
+    }
+    for field in ["webhookUrl", "deactivationUrl"] {
+        let url = record.get(field).and_then(Value::as_str).unwrap_or_default();
+        if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() < 10 {
+            return Err(ApiError::server(format!("{field} must be an absolute http or https URL.")));
+        }
+    }
+    Ok(())
+}
+
+/// A new webhook's GUID (the callouts carry it for routing).
+fn new_guid(seed: u64) -> String {
+    use rand_xoshiro::rand_core::{RngCore, SeedableRng};
+    let mut rng = rand_xoshiro::SplitMix64::seed_from_u64(seed);
+    let (a, b) = (rng.next_u64(), rng.next_u64());
+    format!("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xfff, (b >> 48) & 0x3fff | 0x8000, b & 0xffff_ffff_ffff)
 }
 
 /// Sets the fields Autotask computes on create.
@@ -198,7 +227,26 @@ pub fn on_create(tenant: &mut Tenant, entity: &str, record: &mut Record) {
         "Contracts" => {
             record.insert("lastModifiedDateTime".into(), stamp);
         }
+        "CompanyWebhooks" => {
+            let seed = now.timestamp_nanos_opt().unwrap_or_default() as u64 ^ tenant.table(entity).next_id as u64;
+            record.insert("webhookGUID".into(), Value::from(new_guid(seed)));
+            // Ready once a field is subscribed.
+            record.insert("isReady".into(), Value::Bool(false));
+        }
         _ => {}
+    }
+}
+
+/// A webhook is ready once it has at least one subscribed field or UDF field.
+pub fn refresh_webhook_ready(tenant: &mut Tenant, webhook_id: i64) {
+    let subscribed = ["CompanyWebhookFields", "CompanyWebhookUdfFields"].iter().any(|child| {
+        tenant.rows(child).is_some_and(|rows| {
+            rows.values().any(|r| r.get("webhookID").and_then(Value::as_i64) == Some(webhook_id) && r.get("isSubscribedField") == Some(&Value::Bool(true)))
+        })
+    });
+    if let Some(mut hook) = tenant.get("CompanyWebhooks", webhook_id).cloned() {
+        hook.insert("isReady".into(), Value::Bool(subscribed));
+        tenant.replace("CompanyWebhooks", webhook_id, hook);
     }
 }
 

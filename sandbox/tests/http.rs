@@ -2,52 +2,14 @@
 //! official Swagger definitions.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{all, sandbox, At};
 use reqwest::{Client, Method, StatusCode};
 use sandbox::api::{INTEGRATION_CODE, SECRET, USERNAME};
 use sandbox::faults::Faults;
-use sandbox::{start, RunningSandbox, SandboxConfig};
+use sandbox::{start, SandboxConfig};
 use serde_json::{json, Value};
-
-async fn sandbox(companies: usize) -> RunningSandbox {
-    let config = SandboxConfig { seed: 7, companies, contacts: companies * 2, ..SandboxConfig::default() };
-    start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap()
-}
-
-struct At {
-    client: Client,
-    base: String,
-}
-
-impl At {
-    fn new(sb: &RunningSandbox) -> Self {
-        Self { client: Client::new(), base: format!("{}/ATServicesRest/V1.0", sb.base_url()) }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.base) };
-        let mut req =
-            self.client.request(method, url).header("ApiIntegrationCode", INTEGRATION_CODE).header("UserName", USERNAME).header("Secret", SECRET);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status();
-        let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.call(Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(Method::POST, path, Some(body)).await
-    }
-}
-
-fn all() -> Value {
-    json!({"filter": [{"op": "gte", "field": "id", "value": 0}]})
-}
 
 #[tokio::test]
 async fn zone_information_needs_no_auth_and_points_back_at_the_sandbox() {

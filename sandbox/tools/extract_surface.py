@@ -27,6 +27,11 @@ ENTITIES = {
     "Tickets": "TicketModel",
     "TicketNotes": "TicketNoteModel",
     "Resources": "ResourceModel",
+    "CompanyWebhooks": "CompanyWebhookModel",
+    "CompanyWebhookFields": "CompanyWebhookFieldModel",
+    "CompanyWebhookUdfFields": "CompanyWebhookUdfFieldModel",
+    "CompanyWebhookExcludedResources": "CompanyWebhookExcludedResourceModel",
+    "WebhookEventErrorLogs": "WebhookEventErrorLogModel",
 }
 # Child collections: (parent, child segment) -> entity.
 CHILDREN = {
@@ -37,6 +42,9 @@ CHILDREN = {
     ("Contracts", "ServiceUnits"): "ContractServiceUnits",
     ("ServiceBundles", "Services"): "ServiceBundleServices",
     ("Tickets", "Notes"): "TicketNotes",
+    ("CompanyWebhooks", "Fields"): "CompanyWebhookFields",
+    ("CompanyWebhooks", "UdfFields"): "CompanyWebhookUdfFields",
+    ("CompanyWebhooks", "ExcludedResources"): "CompanyWebhookExcludedResources",
 }
 
 def main(path):

@@ -2,6 +2,7 @@
 //! pageDetails, counts, create, update (PATCH or PUT) and delete, children included.
 
 use super::*;
+use crate::webhooks::Change;
 
 impl Sandbox {
     /// One page of results with Autotask's pageDetails. `get_search` is the original
@@ -67,7 +68,7 @@ impl Sandbox {
         tenant.rows(entity).map_or(0, |rows| rows.range(start..).filter(|(_, r)| q.filter.iter().all(|f| query::matches(f, r))).count())
     }
 
-    pub(super) fn create(&self, entity: &str, body: Value, parent: Option<(&str, i64)>) -> Result<Response, ApiError> {
+    pub(super) fn create(self: &Arc<Self>, entity: &str, body: Value, parent: Option<(&str, i64)>, by: i64) -> Result<Response, ApiError> {
         let mut values = writes::normalise(entity, &body, true)?;
         if let Some((field, id)) = parent {
             values.insert(field.to_string(), Value::from(id));
@@ -88,22 +89,29 @@ impl Sandbox {
         }
         writes::on_create(&mut tenant, entity, &mut values);
         let id = tenant.insert(entity, values);
+        if let (Some(webhook), "CompanyWebhookFields" | "CompanyWebhookUdfFields") = (parent.map(|(_, p)| p), entity) {
+            writes::refresh_webhook_ready(&mut tenant, webhook);
+        }
+        let created = (entity == "Companies").then(|| tenant.get(entity, id).cloned()).flatten();
         drop(tenant);
         self.mark_dirty();
+        if let Some(after) = created {
+            self.call_out(&Change { action: "Create", before: None, after: &after, person: by });
+        }
         Ok(Json(json!({"itemId": id})).into_response())
     }
 
     /// A PATCH for tests and demos, outside the API: no credentials, budget, latency or
     /// faults, but the same checks and the same computed fields (`lastTrackedModifiedDateTime`,
     /// `lastModifiedDateTime`) as an API update. `entity` is matched case-insensitively.
-    pub fn control_update(&self, entity: &str, body: Value) -> Result<Response, ApiError> {
+    pub fn control_update(self: &Arc<Self>, entity: &str, body: Value) -> Result<Response, ApiError> {
         let Some(entity) = crate::surface::ENTITIES.iter().map(|(e, _)| *e).find(|e| e.eq_ignore_ascii_case(entity)) else {
             return Err(ApiError::status(http::StatusCode::NOT_FOUND, format!("There is no entity {entity}.")));
         };
-        self.update(entity, body, None, false)
+        self.update(entity, body, None, false, CONTROL_RESOURCE_ID)
     }
 
-    pub(super) fn update(&self, entity: &str, body: Value, parent: Option<(&str, i64)>, replace: bool) -> Result<Response, ApiError> {
+    pub(super) fn update(self: &Arc<Self>, entity: &str, body: Value, parent: Option<(&str, i64)>, replace: bool, by: i64) -> Result<Response, ApiError> {
         let changed = writes::normalise(entity, &body, false)?;
         let Some(id) = changed.get("id").and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))) else {
             return Err(ApiError::server("id is required for an update. Send it in the body; PATCH and PUT go to the collection URL."));
@@ -147,9 +155,16 @@ impl Sandbox {
         }
         writes::validate(&tenant, entity, &merged, &changed, replace)?;
         writes::on_update(entity, &before, &mut merged);
+        let after = (entity == "Companies").then(|| merged.clone());
         tenant.replace(entity, id, merged);
+        if let (Some(webhook), "CompanyWebhookFields" | "CompanyWebhookUdfFields") = (parent.map(|(_, p)| p), entity) {
+            writes::refresh_webhook_ready(&mut tenant, webhook);
+        }
         drop(tenant);
         self.mark_dirty();
+        if let Some(after) = after {
+            self.call_out(&Change { action: "Update", before: Some(&before), after: &after, person: by });
+        }
         Ok(Json(json!({"itemId": id})).into_response())
     }
 
@@ -162,6 +177,17 @@ impl Sandbox {
             ));
         }
         tenant.remove(entity, id);
+        if entity == "CompanyWebhooks" {
+            // A webhook's fields and excluded resources go with it.
+            for child in ["CompanyWebhookFields", "CompanyWebhookUdfFields", "CompanyWebhookExcludedResources"] {
+                for child_id in tenant.children(child, "webhookID", id) {
+                    tenant.remove(child, child_id);
+                }
+            }
+        }
+        if let (Some((_, webhook)), "CompanyWebhookFields" | "CompanyWebhookUdfFields") = (parent, entity) {
+            writes::refresh_webhook_ready(&mut tenant, webhook);
+        }
         drop(tenant);
         self.mark_dirty();
         Ok(Json(json!({"itemId": id})).into_response())
