@@ -13,7 +13,7 @@ use crate::types::contacts::{
 };
 use crate::types::map::{CompanyMapPage, ContractOption, CustomerMapPage, MapChange, MapHistoryEntry, MapQuery, MapSaved};
 use crate::types::storage::{Destination, DestinationInput, Package, PackageInput, StorageItem, StorageLists};
-use crate::types::sync::{ClientPage, ClientQuery, ClientRow, SyncSettings, SyncSettingsInput};
+use crate::types::sync::{ClientPage, ClientQuery, ClientRow, InstantUpdates, SyncSettings, SyncSettingsInput};
 use crate::types::tickets::{CustomerChoice, EventPage, EventQuery, NotificationRule, RuleInput, TestTicket, TicketPicklists, TicketSettings};
 use crate::types::{
     ApiTokenSummary, ConnectionInput, ConnectionTest, ConnectionView, CreatedApiToken, CurrentUser, NewUser, Overview, Role, SiteInfo, UserSummary,
@@ -245,6 +245,13 @@ pub trait SyncService: Send + Sync {
     async fn sync_now(&self, actor: &CurrentUser) -> Result<JobView, AppError>;
     /// Syncs one company again (Retry on a failed or skipped row).
     async fn retry(&self, actor: &CurrentUser, company_id: i64) -> Result<ClientRow, AppError>;
+    /// Instant updates: the registered webhook and what it delivered.
+    async fn instant_updates(&self, partner_id: i64) -> Result<InstantUpdates, AppError>;
+    /// Registers the company webhook in Autotask, calling `callout_base` (which must be the
+    /// configured public address the admin confirmed).
+    async fn enable_instant_updates(&self, actor: &CurrentUser, callout_base: String) -> Result<InstantUpdates, AppError>;
+    /// Deletes the webhook in Autotask and forgets it (polling goes on).
+    async fn disable_instant_updates(&self, actor: &CurrentUser) -> Result<InstantUpdates, AppError>;
 }
 
 /// Everything a server function may touch. Built once by `server`, provided as context.

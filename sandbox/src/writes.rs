@@ -113,10 +113,13 @@ pub fn validate(tenant: &Tenant, entity: &str, record: &Record, changed: &Record
             let Some(id) = value.as_i64() else { continue };
             let referenced = tenant.get(target, id);
             // A webhook's children may be changed while the webhook is switched off.
-            let active = referenced.is_some_and(|r| field == "webhookID" || match r.get("isActive") {
-                Some(Value::Bool(b)) => *b,
-                Some(Value::Number(n)) => n.as_i64() != Some(0),
-                _ => true,
+            let active = referenced.is_some_and(|r| {
+                field == "webhookID"
+                    || match r.get("isActive") {
+                        Some(Value::Bool(b)) => *b,
+                        Some(Value::Number(n)) => n.as_i64() != Some(0),
+                        _ => true,
+                    }
             });
             if !active {
                 return Err(ApiError::server(format!(
@@ -241,7 +244,8 @@ pub fn on_create(tenant: &mut Tenant, entity: &str, record: &mut Record) {
 pub fn refresh_webhook_ready(tenant: &mut Tenant, webhook_id: i64) {
     let subscribed = ["CompanyWebhookFields", "CompanyWebhookUdfFields"].iter().any(|child| {
         tenant.rows(child).is_some_and(|rows| {
-            rows.values().any(|r| r.get("webhookID").and_then(Value::as_i64) == Some(webhook_id) && r.get("isSubscribedField") == Some(&Value::Bool(true)))
+            rows.values()
+                .any(|r| r.get("webhookID").and_then(Value::as_i64) == Some(webhook_id) && r.get("isSubscribedField") == Some(&Value::Bool(true)))
         })
     });
     if let Some(mut hook) = tenant.get("CompanyWebhooks", webhook_id).cloned() {

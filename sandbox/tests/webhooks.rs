@@ -77,7 +77,10 @@ async fn register(at: &At, base: &str, fields: &[(i64, bool, bool)]) -> i64 {
     assert!(hook["item"]["webhookGUID"].as_str().is_some_and(|g| g.len() == 36), "{hook}");
     for (field, subscribed, always) in fields {
         let (status, body) = at
-            .post(&format!("/CompanyWebhooks/{id}/Fields"), json!({"FieldID": field, "IsSubscribedField": subscribed, "IsDisplayAlwaysField": always}))
+            .post(
+                &format!("/CompanyWebhooks/{id}/Fields"),
+                json!({"FieldID": field, "IsSubscribedField": subscribed, "IsDisplayAlwaysField": always}),
+            )
             .await;
         assert_eq!(status, 200, "{body}");
     }
@@ -97,7 +100,8 @@ async fn a_subscribed_change_is_called_out_signed_and_an_excluded_resource_is_no
     // The field ids come from the picklist, as a client finds them.
     let (_, info) = at.get("/CompanyWebhookFields/entityInformation/fields").await;
     let picks = info["fields"].as_array().unwrap().iter().find(|f| f["name"] == "fieldID").unwrap()["picklistValues"].clone();
-    let value = |label: &str| picks.as_array().unwrap().iter().find(|p| p["label"] == label).unwrap()["value"].as_str().unwrap().parse::<i64>().unwrap();
+    let value =
+        |label: &str| picks.as_array().unwrap().iter().find(|p| p["label"] == label).unwrap()["value"].as_str().unwrap().parse::<i64>().unwrap();
     let (name, phone, kind) = (value("Company Name"), value("Phone"), value("Company Type"));
     let id = register(&at, &base, &[(name, true, true), (phone, true, false), (kind, false, true)]).await;
     let (_, hook) = at.get(&format!("/CompanyWebhooks/{id}")).await;

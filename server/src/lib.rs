@@ -12,6 +12,7 @@ pub mod db;
 pub mod embedded_sandbox;
 pub mod error;
 pub mod exports;
+pub mod hooks;
 pub mod machine_api;
 pub mod metrics;
 pub mod services;

@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 /// Resolves the session and enforces sign-in and same-origin rules.
 pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
-    if path.starts_with("/pkg/") || path.starts_with("/api/v1/") || path == "/metrics" || path == "/favicon.svg" {
+    if path.starts_with("/pkg/") || path.starts_with("/api/v1/") || path.starts_with("/hooks/") || path == "/metrics" || path == "/favicon.svg" {
         return next.run(req).await;
     }
     let headers = req.headers();

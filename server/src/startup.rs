@@ -78,6 +78,12 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
     let companies = crate::services::companies::SqlCompanies::new(db.clone(), settings.clone(), crate::workers::jobs::Jobs::new(db.clone()));
     let map = crate::services::map::SqlCustomerMap::new(db.clone(), settings.clone());
     let dispatch_wake = Arc::new(tokio::sync::Notify::new());
+    let sync = crate::services::sync::SqlSync::new(
+        db.clone(),
+        settings.clone(),
+        crate::workers::jobs::Jobs::new(db.clone()),
+        crate::services::sync::Instant { public_url: args.public_url.clone(), key: master_key.clone(), wake: Arc::new(tokio::sync::Notify::new()) },
+    );
     let tickets = crate::services::tickets::SqlTickets::new(db.clone(), settings.clone(), dispatch_wake.clone());
     let services = Services {
         auth: auth.clone(),
@@ -92,7 +98,7 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
         storage: Arc::new(crate::services::storage::SqlStorage::new(db.clone())),
         contacts: Arc::new(crate::services::contacts::SqlContacts::new(db.clone(), settings.clone(), crate::workers::jobs::Jobs::new(db.clone()))),
         backup_users: Arc::new(crate::services::backup_users::SqlBackupUsers::new(db.clone())),
-        sync: Arc::new(crate::services::sync::SqlSync::new(db.clone(), settings.clone(), crate::workers::jobs::Jobs::new(db.clone()))),
+        sync: Arc::new(sync.clone()),
         site,
     };
     let leptos_options =
@@ -120,6 +126,7 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
             metrics_public: args.metrics_public,
         },
         dispatch_wake,
+        sync,
         connections: settings,
         autotask_clients,
     })
@@ -139,6 +146,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/exports/customer-map.csv", get(crate::services::map::export))
         .route("/exports/billing-history.csv", get(crate::services::billing::history::export))
         .merge(crate::machine_api::router(state.clone()))
+        .merge(crate::hooks::router(state.clone()))
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
         .fallback(file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(from_fn_with_state(state.clone(), crate::session::gate))
@@ -192,12 +200,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let dispatcher = start_dispatcher(&state, &args.store.data_dir);
     let scheduler = crate::workers::billing_schedule::spawn(state.db.clone(), state.connections.clone());
     let sync = crate::workers::sync::spawn(state.db.clone(), sync_service(&state));
+    let callouts = crate::workers::callouts::spawn(sync_service(&state));
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!("Taskbridge is listening on http://{}", listener.local_addr()?);
     serve_on(listener, state, Duration::from_secs(args.request_timeout_secs), shutdown_signal()).await?;
     dispatcher.stop();
     scheduler.abort();
     sync.abort();
+    callouts.abort();
     #[cfg(feature = "sandbox")]
     if let Some(running) = embedded {
         running.stop().await;
@@ -208,7 +218,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 /// The customer sync over this state's database (for its polling worker).
 pub fn sync_service(state: &AppState) -> crate::services::sync::SqlSync {
-    crate::services::sync::SqlSync::new(state.db.clone(), state.connections.clone(), crate::workers::jobs::Jobs::new(state.db.clone()))
+    state.sync.clone()
 }
 
 /// Starts the ticket dispatcher for this state's database (see `workers/dispatcher.rs`);

@@ -35,6 +35,8 @@ pub struct AppState {
     pub autotask_clients: Arc<crate::autotask::AutotaskClients>,
     /// Wakes the ticket dispatcher when events arrive.
     pub dispatch_wake: Arc<tokio::sync::Notify>,
+    /// The customer sync (its webhook callouts arrive at `/hooks/autotask/`).
+    pub sync: crate::services::sync::SqlSync,
 }
 
 /// Settings the middleware needs on every request.

@@ -1,9 +1,9 @@
 //! The customer and contract sync: its settings (Setup, admins change them), the Clients
-//! page, Sync now and Retry.
+//! page, Sync now and Retry, and instant updates (the Autotask webhook).
 
 use crate::error::AppError;
 use crate::types::companies::JobView;
-use crate::types::sync::{ClientPage, ClientQuery, ClientRow, SyncSettings, SyncSettingsInput};
+use crate::types::sync::{ClientPage, ClientQuery, ClientRow, InstantUpdates, SyncSettings, SyncSettingsInput};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -47,4 +47,25 @@ pub async fn retry_client_sync(company_id: i64) -> Result<ClientRow, AppError> {
 pub async fn latest_sync_job() -> Result<Option<JobView>, AppError> {
     let user = crate::auth::require_user()?;
     crate::services::services()?.companies.latest_job(user.partner_id, crate::types::companies::JobKind::Sync).await
+}
+
+/// Instant updates: the registered webhook and what it delivered.
+#[server(prefix = "/rpc", endpoint = "get_instant_updates")]
+pub async fn get_instant_updates() -> Result<InstantUpdates, AppError> {
+    let user = crate::auth::require_user()?;
+    crate::services::services()?.sync.instant_updates(user.partner_id).await
+}
+
+/// Registers the Autotask company webhook calling `callout_base`.
+#[server(prefix = "/rpc", endpoint = "enable_instant_updates")]
+pub async fn enable_instant_updates(callout_base: String) -> Result<InstantUpdates, AppError> {
+    let admin = crate::auth::require_admin()?;
+    crate::services::services()?.sync.enable_instant_updates(&admin, callout_base).await
+}
+
+/// Deletes the Autotask company webhook.
+#[server(prefix = "/rpc", endpoint = "disable_instant_updates")]
+pub async fn disable_instant_updates() -> Result<InstantUpdates, AppError> {
+    let admin = crate::auth::require_admin()?;
+    crate::services::services()?.sync.disable_instant_updates(&admin).await
 }

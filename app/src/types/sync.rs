@@ -275,3 +275,34 @@ mod tests {
         assert_eq!(RoundOutcome::parse("partial"), Some(RoundOutcome::Partial));
     }
 }
+
+/// Instant updates (an Autotask company webhook calling Taskbridge) as Setup shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstantUpdates {
+    /// Where Autotask's callouts would go, from `TASKBRIDGE_PUBLIC_URL` (None: not set,
+    /// so instant updates cannot be switched on).
+    pub callout_base: Option<String>,
+    /// The webhook registered in Autotask, if any.
+    pub webhook: Option<RegisteredWebhook>,
+    /// Callouts received and not yet applied.
+    pub pending: i64,
+}
+
+/// The registered webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredWebhook {
+    /// Autotask's CompanyWebhooks id.
+    pub webhook_id: i64,
+    /// The URL Autotask calls.
+    pub url: String,
+    pub registered_at: UnixMillis,
+    pub registered_by: String,
+    /// When Autotask said it switched the callout off (after 25 failed deliveries).
+    pub deactivated_at: Option<UnixMillis>,
+    /// Callouts received.
+    pub callouts: i64,
+    pub last_callout_at: Option<UnixMillis>,
+    /// Callouts refused for a wrong signature.
+    pub bad_signatures: i64,
+    pub last_bad_signature_at: Option<UnixMillis>,
+}

@@ -111,7 +111,14 @@ impl Sandbox {
         self.update(entity, body, None, false, CONTROL_RESOURCE_ID)
     }
 
-    pub(super) fn update(self: &Arc<Self>, entity: &str, body: Value, parent: Option<(&str, i64)>, replace: bool, by: i64) -> Result<Response, ApiError> {
+    pub(super) fn update(
+        self: &Arc<Self>,
+        entity: &str,
+        body: Value,
+        parent: Option<(&str, i64)>,
+        replace: bool,
+        by: i64,
+    ) -> Result<Response, ApiError> {
         let changed = writes::normalise(entity, &body, false)?;
         let Some(id) = changed.get("id").and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))) else {
             return Err(ApiError::server("id is required for an update. Send it in the body; PATCH and PUT go to the collection URL."));

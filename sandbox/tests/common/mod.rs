@@ -47,4 +47,3 @@ impl At {
 pub fn all() -> Value {
     json!({"filter": [{"op": "gte", "field": "id", "value": 0}]})
 }
-

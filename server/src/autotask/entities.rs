@@ -250,6 +250,20 @@ pub struct Resource {
 }
 entity!(Resource, "Resources");
 
+/// `CompanyWebhooks`: a callout Autotask makes when companies change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CompanyWebhook {
+    pub id: i64,
+    pub name: Option<String>,
+    pub webhook_url: Option<String>,
+    #[serde(rename = "webhookGUID")]
+    pub webhook_guid: Option<String>,
+    pub is_active: Option<bool>,
+    pub is_ready: Option<bool>,
+}
+entity!(CompanyWebhook, "CompanyWebhooks");
+
 /// `ZoneInformation`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]

@@ -2,7 +2,9 @@
 //! marks, and the due round claimed with one conditional write so that, with several
 //! instances, one runs each. The followed companies and contracts are in `clients.rs`.
 
+pub mod callouts;
 pub mod clients;
+pub mod webhooks;
 
 use super::Db;
 use app::types::sync::{RoundOutcome, SyncSettings, SyncSettingsInput};

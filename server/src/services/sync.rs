@@ -4,8 +4,10 @@
 //! Rounds run as jobs (Sync now, or `workers::sync` on the polling schedule), so one
 //! round per partner runs at a time, on any number of instances.
 
+pub mod callouts;
 mod companies;
 mod contracts;
+pub mod instant;
 mod page;
 pub mod rules;
 
@@ -18,7 +20,7 @@ use crate::workers::jobs::{Jobs, Outcome, Progress};
 use app::error::AppError;
 use app::services::SyncService;
 use app::types::companies::{JobKind, JobView};
-use app::types::sync::{ClientPage, ClientQuery, ClientRow, RoundOutcome, SyncSettings, SyncSettingsInput, SyncTrigger};
+use app::types::sync::{ClientPage, ClientQuery, ClientRow, InstantUpdates, RoundOutcome, SyncSettings, SyncSettingsInput, SyncTrigger};
 use app::types::CurrentUser;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -32,12 +34,29 @@ pub struct SqlSync {
     db: Db,
     settings: SqlAutotaskSettings,
     jobs: Jobs,
+    instant: Instant,
+}
+
+/// What instant updates (the Autotask webhook) need.
+#[derive(Clone)]
+pub struct Instant {
+    /// `TASKBRIDGE_PUBLIC_URL`: callouts go to its `/hooks/autotask/`.
+    pub public_url: Option<String>,
+    /// Seals the webhook secrets.
+    pub key: Arc<crate::crypto::MasterKey>,
+    /// Wakes the callout worker when a callout is stored.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 impl SqlSync {
     /// The sync on this database, through the partner's saved connection.
-    pub fn new(db: Db, settings: SqlAutotaskSettings, jobs: Jobs) -> Self {
-        Self { db, settings, jobs }
+    pub fn new(db: Db, settings: SqlAutotaskSettings, jobs: Jobs, instant: Instant) -> Self {
+        Self { db, settings, jobs, instant }
+    }
+
+    /// Waits until a callout is stored (or `most` passes).
+    pub async fn callout_stored(&self, most: std::time::Duration) {
+        let _ = tokio::time::timeout(most, self.instant.wake.notified()).await;
     }
 
     /// Starts a round as a job (`actor` says who or what started it).
@@ -82,11 +101,14 @@ struct Round {
     marks: (Option<String>, Option<String>),
 }
 
-/// A round's reads and writes. `only` syncs one company (Retry) and leaves the marks.
+/// A round's reads and writes.
 async fn run(db: &Db, client: &AutotaskClient, partner_id: i64, stored: &Stored, trigger: SyncTrigger, progress: &Progress) -> Result<Round, String> {
     run_for(db, client, partner_id, stored, trigger, progress, None).await
 }
 
+/// [`run`], or with `only` just those companies (Retry, webhook callouts), leaving the
+/// marks. A callout re-reads its companies; their contracts are read when they start to
+/// qualify (contract changes themselves have no webhooks: polling brings them).
 async fn run_for(
     db: &Db,
     client: &AutotaskClient,
@@ -94,7 +116,7 @@ async fn run_for(
     stored: &Stored,
     trigger: SyncTrigger,
     progress: &Progress,
-    only: Option<i64>,
+    only: Option<&[i64]>,
 ) -> Result<Round, String> {
     let input = &stored.settings.input;
     if !input.customers && !input.contracts {
@@ -128,12 +150,17 @@ async fn run_for(
     let applied = companies::apply(&cx, &read, progress).await.map_err(|e| format!("database: {e}"))?;
     let mut message = companies::summary(&applied.counts);
     let (failed, mut contracts_mark) = (applied.counts.failed + applied.counts.skipped, None);
-    if input.contracts {
+    let contracts_of = match (only, trigger) {
+        (Some(_), SyncTrigger::Webhook) => Some(applied.newly_qualifying.as_slice()),
+        (only, _) => only,
+    };
+    if input.contracts && contracts_of.is_none_or(|ids| !ids.is_empty()) {
         progress.stage("Reading changed contracts", 0);
         let qualifying: HashSet<i64> =
             crate::db::sync::clients::qualifying_ids(db, partner_id).await.map_err(|e| format!("database: {e}"))?.into_iter().collect();
-        let read =
-            contracts::read(client, stored.contracts_mark.as_deref(), &applied.newly_qualifying, &qualifying, only, now).await.map_err(autotask)?;
+        let read = contracts::read(client, stored.contracts_mark.as_deref(), &applied.newly_qualifying, &qualifying, contracts_of, now)
+            .await
+            .map_err(autotask)?;
         let counts = contracts::apply(db, partner_id, &read, trigger, now, progress).await.map_err(|e| format!("database: {e}"))?;
         message.push_str(&format!("; {}", contracts::summary(&counts)));
         contracts_mark = mark_after(stored.contracts_mark.as_deref(), read.mark, now);
@@ -198,9 +225,21 @@ impl SyncService for SqlSync {
         }
         let client = self.settings.client(actor.partner_id).await.map_err(|p| AppError::invalid("connection", p.message))?;
         let progress = Progress::default();
-        run_for(&self.db, &client, actor.partner_id, &stored, SyncTrigger::Manual, &progress, Some(company_id))
+        run_for(&self.db, &client, actor.partner_id, &stored, SyncTrigger::Manual, &progress, Some(&[company_id]))
             .await
             .map_err(|m| AppError::invalid("retry", m))?;
         page::one(&self.db, actor.partner_id, company_id).await?.ok_or(AppError::NotFound)
+    }
+
+    async fn instant_updates(&self, partner_id: i64) -> Result<InstantUpdates, AppError> {
+        self.instant_status(partner_id).await
+    }
+
+    async fn enable_instant_updates(&self, actor: &CurrentUser, callout_base: String) -> Result<InstantUpdates, AppError> {
+        self.register(actor, &callout_base).await
+    }
+
+    async fn disable_instant_updates(&self, actor: &CurrentUser) -> Result<InstantUpdates, AppError> {
+        self.unregister(actor).await
     }
 }

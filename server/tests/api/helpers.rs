@@ -41,12 +41,17 @@ pub struct TestApp {
     _dir: std::sync::Arc<tempfile::TempDir>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     dispatcher: Option<server::workers::dispatcher::DispatchHandle>,
+    /// The webhook callout worker.
+    callouts: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(d) = self.dispatcher.take() {
             d.stop();
+        }
+        if let Some(c) = self.callouts.take() {
+            c.abort();
         }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -108,9 +113,12 @@ pub async fn spawn_with(backend: Backend, options: Options) -> TestApp {
 }
 
 async fn start_app(backend: Backend, args: ServeArgs, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
-    let state = server::startup::build_state(&args).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    // Without a public URL of its own, the app is reached (by Autotask's callouts too) at its address.
+    let mut own = args.clone();
+    own.public_url = own.public_url.or_else(|| Some(format!("http://{addr}")));
+    let state = server::startup::build_state(&own).await.unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let serve_state = state.clone();
     tokio::spawn(async move {
@@ -121,7 +129,8 @@ async fn start_app(backend: Backend, args: ServeArgs, dir: std::sync::Arc<tempfi
         .unwrap();
     });
     let dispatcher = Some(server::startup::start_dispatcher(&state, &args.store.data_dir));
-    TestApp { addr, state, backend, args, _dir: dir, shutdown: Some(tx), dispatcher }
+    let callouts = Some(server::workers::callouts::spawn(state.sync.clone()));
+    TestApp { addr, state, backend, args, _dir: dir, shutdown: Some(tx), dispatcher, callouts }
 }
 
 /// A partner with an admin, created the way the CLI does.
@@ -140,6 +149,13 @@ impl TestApp {
         }
     }
 
+    /// Stops the webhook callout worker (callouts are then stored, not applied).
+    pub fn stop_callouts(&mut self) {
+        if let Some(c) = self.callouts.take() {
+            c.abort();
+        }
+    }
+
     /// Stops this server and starts a new one on the same data (database, master key).
     pub async fn restart(self) -> TestApp {
         self.restart_with(|_| ()).await
@@ -149,6 +165,9 @@ impl TestApp {
     pub async fn restart_with(mut self, change: impl FnOnce(&mut ServeArgs)) -> TestApp {
         if let Some(d) = self.dispatcher.take() {
             d.stop();
+        }
+        if let Some(c) = self.callouts.take() {
+            c.abort();
         }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

@@ -41,6 +41,14 @@ impl AutotaskClient {
         Self::item_id(&v)
     }
 
+    /// Deletes a record (`DELETE /{path}`, e.g. `CompanyWebhooks/7`), where the entity
+    /// allows it. Retried like an update: a repeat after a lost answer finds nothing to
+    /// delete, which the caller may treat as done.
+    pub async fn delete(&self, entity: &str, path: &str) -> Result<i64, AutotaskError> {
+        let v = self.call(Method::DELETE, entity, path, None, true).await?;
+        Self::item_id(&v)
+    }
+
     /// Sparse update of a child (`PATCH /{Parent}/{id}/{Child}`).
     pub async fn patch_child(&self, parent: &str, parent_id: i64, child: &str, child_entity: &str, body: &Value) -> Result<i64, AutotaskError> {
         let v = self.call(Method::PATCH, child_entity, &format!("{parent}/{parent_id}/{child}"), Some(body), true).await?;

@@ -44,17 +44,25 @@ pub async fn company_types(client: &AutotaskClient) -> Result<(i64, HashMap<i64,
     Ok((customer, labels))
 }
 
-/// Reads the companies changed since `mark` (or, without one, every active Customer), and
-/// for the qualifying ones their primary contact's email and the countries.
+/// Reads the companies changed since `mark` (or, without one, every active Customer; with
+/// `only`, those companies), and for the qualifying ones their primary contact's email and
+/// the countries.
 pub async fn read(
     client: &AutotaskClient,
     mark: Option<&str>,
     customer_type: i64,
     with_details: bool,
-    only: Option<i64>,
+    only: Option<&[i64]>,
 ) -> Result<Read, AutotaskError> {
     let companies: Vec<Company> = match (only, mark) {
-        (Some(id), _) => client.get::<Company>(id).await?.into_iter().collect(),
+        (Some([id]), _) => client.get::<Company>(*id).await?.into_iter().collect(),
+        (Some(ids), _) => {
+            let mut all = Vec::new();
+            for batch in in_batches("id", ids) {
+                all.extend(client.query::<Company>(&Query::new([batch])).await?);
+            }
+            all
+        }
         (None, None) => client.fetch_all(vec![Filter::eq("companyType", customer_type), Filter::eq("isActive", true)]).await?,
         (None, Some(m)) => client.query(&Query::new([Filter::gte("lastTrackedModifiedDateTime", rules::read_from(m))])).await?,
     };

@@ -31,22 +31,28 @@ pub struct Read {
     pub currency: String,
 }
 
-/// Reads the changed contracts (all, without a mark) and those of `newly` qualifying
-/// companies; keeps the ones of `qualifying` companies.
+/// Reads the changed contracts (all, without a mark; with `only_companies`, theirs) and
+/// those of `newly` qualifying companies; keeps the ones of `qualifying` companies.
 pub async fn read(
     client: &AutotaskClient,
     mark: Option<&str>,
     newly: &[i64],
     qualifying: &HashSet<i64>,
-    only_company: Option<i64>,
+    only_companies: Option<&[i64]>,
     now: i64,
 ) -> Result<Read, AutotaskError> {
-    let mut found: Vec<Contract> = match (only_company, mark) {
-        (Some(id), _) => client.query(&Query::new([Filter::eq("companyID", id)])).await?,
+    let mut found: Vec<Contract> = match (only_companies, mark) {
+        (Some(ids), _) => {
+            let mut all = Vec::new();
+            for batch in in_batches("companyID", ids) {
+                all.extend(client.query::<Contract>(&Query::new([batch])).await?);
+            }
+            all
+        }
         (None, None) => client.fetch_all(vec![Filter::all()]).await?,
         (None, Some(m)) => client.query(&Query::new([Filter::gte("lastModifiedDateTime", read_from(m))])).await?,
     };
-    if only_company.is_none() && mark.is_some() {
+    if only_companies.is_none() && mark.is_some() {
         for batch in in_batches("companyID", newly) {
             found.extend(client.query::<Contract>(&Query::new([batch])).await?);
         }
