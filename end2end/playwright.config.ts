@@ -57,7 +57,7 @@ export default defineConfig({
       stderr: "pipe",
     },
     {
-      command: `rm -rf "${E2E_DATA_DIR}" && exec "${TASKBRIDGE_BIN}" serve --listen 127.0.0.1:${PORT} --data-dir "${E2E_DATA_DIR}" --site-root "${path.join(root, "target", "site")}" --autotask-discovery-url http://127.0.0.1:${SANDBOX_PORT}/ATServicesRest/`,
+      command: `rm -rf "${E2E_DATA_DIR}" && exec "${TASKBRIDGE_BIN}" serve --listen 127.0.0.1:${PORT} --data-dir "${E2E_DATA_DIR}" --public-url http://127.0.0.1:${PORT} --site-root "${path.join(root, "target", "site")}" --autotask-discovery-url http://127.0.0.1:${SANDBOX_PORT}/ATServicesRest/`,
       url: `http://127.0.0.1:${PORT}/api/v1/health`,
       reuseExistingServer: false,
       timeout: 60_000,

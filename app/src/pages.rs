@@ -15,6 +15,7 @@ pub mod overview;
 pub mod setup;
 pub mod signin;
 pub mod storage;
+pub mod sync_instant;
 pub mod sync_settings;
 pub mod ticket_settings;
 pub mod tokens;

@@ -66,3 +66,52 @@ test("an admin switches the customer sync on, syncs, sees clients with contracts
   await expect(row.getByTestId("sync-note")).toContainText("+1 512 555 0199", { timeout: 30_000 });
   await expect(row).toContainText("+1 512 555 0199");
 });
+
+test("an admin turns on instant updates and an edit in Autotask reaches Clients without a round", async ({ page, request, baseURL }) => {
+  const admin = createPartner("Instant");
+  await connectSandbox(request, baseURL!, admin);
+  const tag = randomUUID().slice(0, 6);
+  const company = await autotaskCreate(request, "Companies", {
+    companyName: `E2E Instant ${tag} LLC`, companyType: 1, ownerResourceID: 29682885, isActive: true, address1: "4 Pier St", city: "Austin", state: "TX", postalCode: "78701", countryID: 237, phone: "+1 512 555 0110",
+  });
+  await signIn(page, admin);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Setup" }).click();
+  const card = page.getByRole("region", { name: "Customer sync" });
+  await card.getByTestId("sync-customers").check();
+  await card.getByLabel("Look for changes every (minutes)").fill("60");
+  await card.getByTestId("save-sync").click();
+  await expect(card.getByText("Saved.")).toBeVisible();
+
+  // Off until an admin confirms the address Autotask will call.
+  const instant = page.getByTestId("instant-updates");
+  await expect(instant.getByTestId("instant-state")).toHaveText("Off.");
+  await expect(instant.getByTestId("instant-on")).toBeDisabled();
+  await expect(instant.getByText(`${baseURL}/hooks/autotask/`)).toBeVisible();
+  await instant.getByTestId("instant-confirm").check();
+  await instant.getByTestId("instant-on").click();
+  await expect(instant.getByTestId("instant-state")).toContainText("On", { timeout: 20_000 });
+  await expect(instant.getByTestId("instant-details")).toContainText("Autotask company webhook");
+  await expect(instant.getByTestId("instant-received")).toHaveText("No callout received yet.");
+
+  // The first round, then a person's edit in Autotask arrives by callout alone.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Clients" }).click();
+  await page.getByTestId("sync-now").click();
+  await expect(page.getByTestId("sync-last-round")).toContainText("customers synced", { timeout: 30_000 });
+  const edited = await request.patch(`http://127.0.0.1:${SANDBOX_PORT}/_sandbox/records/Companies`, { data: { id: company, phone: "+1 512 555 0188" } });
+  expect(edited.ok()).toBeTruthy();
+  const row = page.locator(`tr[data-company-id='${company}']`);
+  await expect(async () => {
+    await page.goto(`/clients?q=${tag}`);
+    await expect(row).toContainText("+1 512 555 0188", { timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
+  await expect(row).toContainText("Webhook");
+  if (shots) await page.screenshot({ path: `${shots}/clients-webhook.png`, fullPage: true });
+
+  // Setup counts the callout; turning off deletes the webhook in Autotask.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Setup" }).click();
+  await expect(instant.getByTestId("instant-received")).toContainText("1 callout received");
+  if (shots) await instant.screenshot({ path: `${shots}/setup-instant.png` });
+  await hydrated(page);
+  await instant.getByTestId("instant-off").click();
+  await expect(instant.getByTestId("instant-state")).toHaveText("Off.");
+});

@@ -1,5 +1,6 @@
 //! "Customer sync" on the Setup page (seed 004): the two sync types, each switched on on
-//! its own, the seed's recommendation, how often Autotask is polled, and the last round.
+//! its own, the seed's recommendation, how often Autotask is polled, the last round, and
+//! instant updates (`sync_instant.rs`).
 
 use crate::api::sync::{get_sync_settings, SaveSyncSettings};
 use crate::components::badge::{Badge, Tone};
@@ -59,6 +60,7 @@ pub fn SyncSettingsCard(is_admin: bool) -> impl IntoView {
                     }
                 })}
             </Transition>
+            <crate::pages::sync_instant::InstantUpdatesSection is_admin />
         </section>
     }
     .into_any()
