@@ -7,6 +7,7 @@ mod benches;
 mod contacts;
 mod session;
 mod sync;
+mod sync_webhooks;
 
 use clap::{Parser, Subcommand};
 

@@ -15,7 +15,8 @@ pub struct Session {
     /// The admin's password (Setup asks for it again with a new secret).
     pub password: String,
     http: reqwest::Client,
-    origin: String,
+    /// `http://127.0.0.1:PORT`, the server's address (and its public URL).
+    pub origin: String,
     cookie: String,
     dir: PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -54,12 +55,15 @@ impl Session {
         use server::config::{ServeArgs, StoreArgs};
         let dir = std::env::temp_dir().join(format!("taskbridge-bench-{label}-{}", server::crypto::random_token(6).to_lowercase()));
         std::fs::create_dir_all(&dir)?;
+        // Its own address is its public one: the sandbox's webhook callouts come back to it.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
         let args = ServeArgs {
             store: StoreArgs { data_dir: dir.clone(), database_url, master_key: None, master_key_file: None },
             listen: "127.0.0.1:0".parse()?,
             site_root: "target/site".into(),
             demo: false,
-            public_url: None,
+            public_url: Some(format!("http://{addr}")),
             trust_proxy: false,
             session_idle_minutes: 480,
             session_max_hours: 168,
@@ -78,12 +82,16 @@ impl Session {
             app::types::NewUser { email: email.clone(), name: "Bench Admin".into(), role: app::types::Role::Admin, password: password.clone() };
         let partner_id =
             server::db::partners::create_partner(&db, &format!("Bench MSP {}", server::crypto::random_token(4)), admin).await?.partner_id;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
+        let callouts = server::workers::callouts::spawn(state.sync.clone());
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let served = tokio::spawn(server::startup::serve_on(listener, state, Duration::from_secs(120), async {
-            let _ = rx.await;
-        }));
+        let served = tokio::spawn(async move {
+            let served = server::startup::serve_on(listener, state, Duration::from_secs(120), async {
+                let _ = rx.await;
+            })
+            .await;
+            callouts.abort();
+            served
+        });
         let origin = format!("http://{addr}");
         let http = reqwest::Client::new();
         let signed = http

@@ -2,7 +2,8 @@
 //! latency. A first (full) round follows every active Customer; then 1% of the followed
 //! companies and 1% of the contracts change in Autotask (through the sandbox's control
 //! call, as a user's edit) and a polling round reads and applies just those. Prints the
-//! calls each round made per entity against what the changes need.
+//! calls each round made per entity against what the changes need; then the webhook
+//! figures (`sync_webhooks.rs`).
 
 use crate::session::Session;
 use serde_json::json;
@@ -66,8 +67,6 @@ pub async fn sync(companies: usize, changed_pct: f64, latency_ms: u64, database_
     }
     // What the changes need: one page of 500 per entity read by change time, plus one.
     let need = changed_companies.len().div_ceil(500) + 1 + changed_contracts.len().div_ceil(500) + 1;
-    s.stop().await;
-    sb.stop().await;
 
     println!("companies: {companies}");
     println!("followed: {}", followed.len());
@@ -85,5 +84,8 @@ pub async fn sync(companies: usize, changed_pct: f64, latency_ms: u64, database_
     println!("poll_calls_needed_companies_contracts: {need}");
     println!("poll_peak_concurrency: {}", stats.peak_concurrency.values().copied().max().unwrap_or(0));
     println!("poll_round_message: {}", round["message"].as_str().unwrap_or_default());
+    crate::sync_webhooks::measure(&sb, &s, &followed).await?;
+    s.stop().await;
+    sb.stop().await;
     Ok(())
 }

@@ -143,9 +143,15 @@ async fn run_for(
         }
     }
     let now = now_ms();
-    let (customer_type, labels) = companies::company_types(client).await.map_err(autotask)?;
     progress.stage("Reading changed companies", 0);
-    let read = companies::read(client, stored.companies_mark.as_deref(), customer_type, input.customers, only).await.map_err(autotask)?;
+    let ((customer_type, labels), read) = match only {
+        Some(ids) => tokio::try_join!(companies::company_types(client), companies::read_these(client, ids, input.customers)).map_err(autotask)?,
+        None => {
+            let (customer_type, labels) = companies::company_types(client).await.map_err(autotask)?;
+            let read = companies::read(client, stored.companies_mark.as_deref(), customer_type, input.customers).await.map_err(autotask)?;
+            ((customer_type, labels), read)
+        }
+    };
     let cx = companies::Context { db, partner_id, customer_type, labels: &labels, customers_on: input.customers, trigger, now };
     let applied = companies::apply(&cx, &read, progress).await.map_err(|e| format!("database: {e}"))?;
     let mut message = companies::summary(&applied.counts);
