@@ -65,12 +65,18 @@ test("the saved secret goes only to Autotask: another host is refused, and a new
   await hydrated(page);
   const form = page.getByRole("form", { name: "Autotask connection" });
   await expect(form.getByLabel("Secret", { exact: true })).toHaveAttribute("placeholder", /Saved/);
-  await form.getByLabel("Override the zone").check();
-  await form.getByLabel("Zone REST address").fill("https://webservices3.autotask.net/ATServicesRest/");
+  // The region defaults to the zone found from the username; Autotask's zones are listed by name.
+  const region = form.getByLabel("Region (Autotask zone)");
+  await expect(region).toHaveValue("discovered");
+  await expect(region.locator("option").first()).toHaveText("Found from the username \u2014 Taskbridge Sandbox");
+  await expect(region.locator("option")).toContainText(["America East", "America East 2", "UK", "EU1", "Australia 2"]);
+  await region.selectOption({ label: "America East" });
+  await expect(form.getByLabel("Zone REST address")).toHaveCount(0);
   await form.getByRole("button", { name: "Save" }).click();
   // Checked in the browser before anything is sent.
   await expect(form.getByText("Enter the secret again: the username or the zone changed.")).toBeVisible();
   // With the secret, the server still refuses a host that is not Autotask's.
+  await region.selectOption({ label: "Another address\u2026" });
   await form.getByLabel("Zone REST address").fill("https://attacker.example/?");
   await form.getByLabel("Secret", { exact: true }).fill("sandbox-secret");
   await form.getByLabel("Your Taskbridge password").fill(admin.password);
@@ -83,6 +89,6 @@ test("the saved secret goes only to Autotask: another host is refused, and a new
   // Nothing saved was lost.
   await page.reload();
   await expect(form.getByLabel("API username")).toHaveValue("sandbox-api@taskbridge.local");
-  await expect(form.getByLabel("Override the zone")).not.toBeChecked();
+  await expect(form.getByLabel("Region (Autotask zone)")).toHaveValue("discovered");
   await expect(form.getByRole("button", { name: "Test connection" })).toBeEnabled();
 });

@@ -6,6 +6,7 @@ use crate::components::badge::{Badge, Tone};
 use crate::components::panel::{ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
 use crate::error::AppError;
+use crate::types::connection::{zone_named_by, AUTOTASK_ZONES};
 use crate::types::{ConnectionInput, ConnectionTest, ConnectionView};
 use leptos::prelude::*;
 
@@ -60,6 +61,11 @@ fn test_panel(t: &ConnectionTest) -> impl IntoView {
     }
 }
 
+/// The region select's value for "found from the username".
+const REGION_DISCOVERED: &str = "discovered";
+/// Its value for "another address" (typed in).
+const REGION_OTHER: &str = "other";
+
 #[component]
 fn SetupForm(
     current: ConnectionView,
@@ -74,6 +80,18 @@ fn SetupForm(
     let code = RwSignal::new(current.integration_code.clone());
     let override_on = RwSignal::new(current.zone_override.is_some());
     let zone_override = RwSignal::new(current.zone_override.clone().unwrap_or_default());
+    // The region: discovered from the username, a named zone (its address), or another address.
+    let region = RwSignal::new(match current.zone_override.as_deref() {
+        None => REGION_DISCOVERED.to_string(),
+        Some(url) => match AUTOTASK_ZONES.iter().find(|(name, _)| zone_named_by(url) == Some(*name)) {
+            Some((_, known)) => known.to_string(),
+            None => REGION_OTHER.to_string(),
+        },
+    });
+    let discovered_label = match (&current.zone, &current.zone_override) {
+        (Some(z), None) => format!("Found from the username \u{2014} {}", z.name),
+        _ => "Found from the username (recommended)".to_string(),
+    };
     let touched = RwSignal::new(false);
     let initial = (current.username.clone(), current.integration_code.clone(), current.zone_override.clone().unwrap_or_default());
     let dirty = Memo::new(move |_| {
@@ -182,12 +200,36 @@ fn SetupForm(
                     <p id="at-code-error" class="field-error">{move || field_error("integration_code")}</p>
                 </div>
                 <div class="field">
-                    <label class="check"><input type="checkbox" disabled=disabled prop:checked=override_on on:change=move |ev| override_on.set(event_target_checked(&ev)) />" Override the zone"</label>
-                    <Show when=move || override_on.get()>
-                        <label for="at-zone" class="sr-only">"Zone REST address"</label>
+                    <label for="at-region">"Region (Autotask zone)"</label>
+                    <select id="at-region" data-testid="at-region" disabled=disabled prop:value=move || region.get()
+                        on:change=move |ev| {
+                            let value = event_target_value(&ev);
+                            match value.as_str() {
+                                REGION_DISCOVERED => override_on.set(false),
+                                REGION_OTHER => {
+                                    override_on.set(true);
+                                    if zone_named_by(&zone_override.get_untracked()).is_some() {
+                                        zone_override.set(String::new());
+                                    }
+                                }
+                                url => {
+                                    override_on.set(true);
+                                    zone_override.set(url.to_string());
+                                }
+                            }
+                            region.set(value);
+                        }
+                        aria-describedby="at-region-hint">
+                        <option value=REGION_DISCOVERED>{discovered_label}</option>
+                        {AUTOTASK_ZONES.iter().map(|(name, url)| view! { <option value=*url>{*name}</option> }).collect_view()}
+                        <option value=REGION_OTHER>"Another address\u{2026}"</option>
+                    </select>
+                    <p id="at-region-hint" class="field-hint">"Autotask tells Taskbridge the API user\u{2019}s zone; choose one only when your Autotask administrator says so."</p>
+                    <Show when=move || region.get() == REGION_OTHER>
+                        <label for="at-zone">"Zone REST address"</label>
                         <input id="at-zone" type="text" disabled=disabled placeholder="https://webservices3.autotask.net/ATServicesRest/" prop:value=zone_override on:input=move |ev| zone_override.set(event_target_value(&ev)) aria-invalid=move || field_error("zone_override").is_some().to_string() aria-describedby="at-zone-error" />
-                        <p id="at-zone-error" class="field-error">{move || field_error("zone_override")}</p>
                     </Show>
+                    <p id="at-zone-error" class="field-error">{move || field_error("zone_override")}</p>
                 </div>
                 {move || general_error().map(|error| view! { <ErrorPanel error /> })}
                 {is_admin.then(|| view! {

@@ -28,6 +28,39 @@ pub struct ConnectionView {
     pub updated_by: Option<String>,
 }
 
+/// Autotask's zones by name, with their REST addresses (Autotask's API_Zones list), for
+/// the region choice on Setup.
+pub const AUTOTASK_ZONES: &[(&str, &str)] = &[
+    ("America East", "https://webservices3.autotask.net/ATServicesRest/"),
+    ("America East 2", "https://webservices14.autotask.net/ATServicesRest/"),
+    ("America East 3", "https://webservices22.autotask.net/ATServicesRest/"),
+    ("America West", "https://webservices5.autotask.net/ATServicesRest/"),
+    ("America West 2", "https://webservices15.autotask.net/ATServicesRest/"),
+    ("America West 3", "https://webservices24.autotask.net/ATServicesRest/"),
+    ("America West 4", "https://webservices25.autotask.net/ATServicesRest/"),
+    ("UK", "https://webservices4.autotask.net/ATServicesRest/"),
+    ("UK2", "https://webservices16.autotask.net/ATServicesRest/"),
+    ("UK3", "https://webservices28.autotask.net/ATServicesRest/"),
+    ("EU1", "https://webservices19.autotask.net/ATServicesRest/"),
+    ("German (DE1)", "https://webservices18.autotask.net/ATServicesRest/"),
+    ("Spanish", "https://webservices12.autotask.net/ATServicesRest/"),
+    ("Australia / New Zealand", "https://webservices29.autotask.net/ATServicesRest/"),
+    ("Australia 2", "https://webservices26.autotask.net/ATServicesRest/"),
+    ("Australia (old)", "https://webservices6.autotask.net/ATServicesRest/"),
+    ("Limited Release", "https://webservices1.autotask.net/ATServicesRest/"),
+    ("Limited Release (UK)", "https://webservices17.autotask.net/ATServicesRest/"),
+    ("Pre-release", "https://webservices2.autotask.net/ATServicesRest/"),
+    ("Pre-release (UK)", "https://webservices11.autotask.net/ATServicesRest/"),
+    ("Pre-release DE", "https://prde.autotask.net/ATServicesRest/"),
+    ("Pre-release ES", "https://pres.autotask.net/ATServicesRest/"),
+];
+
+/// The named zone whose REST address `url` is (case and a missing final slash aside).
+pub fn zone_named_by(url: &str) -> Option<&'static str> {
+    let wanted = url.trim().trim_end_matches('/').to_ascii_lowercase();
+    AUTOTASK_ZONES.iter().find(|(_, u)| u.trim_end_matches('/').to_ascii_lowercase() == wanted).map(|(name, _)| *name)
+}
+
 /// An Autotask zone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZoneView {
