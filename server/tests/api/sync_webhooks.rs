@@ -16,6 +16,8 @@ both_databases!(
     instant_updates_register_a_webhook_and_an_edit_in_autotask_reaches_the_clients_page,
     callouts_are_verified_stored_once_and_applied_from_autotask_not_the_payload,
     callouts_stored_before_a_crash_are_applied_after_it,
+    a_callout_taken_by_an_instance_killed_mid_apply_is_applied_by_another,
+    two_instances_never_claim_the_same_callout,
     a_webhook_autotask_switches_off_shows_as_deactivated,
 );
 
@@ -235,4 +237,72 @@ async fn a_webhook_autotask_switches_off_shows_as_deactivated(backend: Backend) 
     let again = w.admin.ok("enable_instant_updates", &[("callout_base", &w.app.url("/hooks/autotask/"))]).await;
     assert!(again["webhook"]["deactivated_at"].is_null(), "{again}");
     assert_ne!(again["webhook"]["webhook_id"], id);
+}
+
+async fn a_callout_taken_by_an_instance_killed_mid_apply_is_applied_by_another(backend: Backend) {
+    let mut w = World::new(backend, "Sigkill", World::sandbox(87, 8)).await;
+    let status = switch_on(&w).await;
+    let (id, url) = (status["webhook"]["webhook_id"].as_i64().unwrap(), status["webhook"]["url"].as_str().unwrap().to_string());
+    // Another instance (a real `taskbridge serve` process on the same data) receives the callouts.
+    w.app.stop_callouts();
+    let (mut child, other) = w.app.spawn_serve().await;
+    let moved = url.replace(&w.app.url(""), &format!("http://{other}"));
+    w.autotask().patch("CompanyWebhooks", &json!({"id": id, "webhookUrl": moved})).await.unwrap();
+    // Autotask is slow, so that instance is still re-reading the company when it is killed.
+    let faults = reqwest::Client::new();
+    let set_latency = |ms: u64| faults.put(format!("{}/_sandbox/faults", w.sandbox_running().base_url())).json(&json!({"latency_ms": ms})).send();
+    set_latency(5_000).await.unwrap();
+    let company = a_synced_company(&w).await;
+    edit_in_autotask(&w, json!({"id": company, "alternatePhone1": "+1 512 555 0155"})).await;
+    let db = &w.app.state.db.pool;
+    for _ in 0..500 {
+        let claimed: Option<(Option<i64>,)> =
+            sqlx::query_as("select claimed_until from sync_callout where company_id = $1").bind(company).fetch_optional(db).await.unwrap();
+        if claimed.is_some_and(|c| c.0.is_some()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    set_latency(0).await.unwrap();
+    let applied: (Option<i64>,) =
+        sqlx::query_as("select applied_at from sync_callout where company_id = $1").bind(company).fetch_one(db).await.unwrap();
+    assert_eq!(applied.0, None, "killed before it applied the callout");
+    // Once its claim has run out, this instance applies it.
+    let now = server::db::now_ms();
+    assert_eq!(w.app.state.sync.apply_callouts(now).await.unwrap(), 0, "the dead instance's claim holds a while");
+    assert_eq!(w.app.state.sync.apply_callouts(now + 61_000).await.unwrap(), 1);
+    let r = row(&clients(&w.admin, "").await, company).unwrap();
+    assert!(r["phones"].to_string().contains("555 0155"), "{r}");
+    assert_eq!(r["trigger"], "webhook");
+}
+
+async fn two_instances_never_claim_the_same_callout(backend: Backend) {
+    use server::db::sync::callouts::{claim, store, NewCallout};
+    let w = World::new(backend, "Claims", None).await;
+    let db = &w.app.state.db;
+    for n in 0..300 {
+        let c = NewCallout {
+            partner_id: w.partner.partner_id,
+            guid: "g".into(),
+            sequence: n,
+            company_id: 10_000 + n,
+            action: "Update".into(),
+            received_at: 1,
+        };
+        store(db, &c).await.unwrap();
+    }
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let (a, b, c) = tokio::join!(claim(db, 100, 1_000, 40), claim(db, 100, 1_000, 40), claim(db, 100, 1_000, 40));
+        let round: Vec<i64> = [a.unwrap(), b.unwrap(), c.unwrap()].into_iter().flatten().map(|c| c.callout_id).collect();
+        if round.is_empty() {
+            break;
+        }
+        for id in round {
+            assert!(seen.insert(id), "callout {id} was claimed twice");
+        }
+    }
+    assert_eq!(seen.len(), 300);
 }
