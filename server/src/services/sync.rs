@@ -34,12 +34,12 @@ pub struct SqlSync {
     db: Db,
     settings: SqlAutotaskSettings,
     jobs: Jobs,
-    instant: Instant,
+    instant: WebhookConfig,
 }
 
 /// What instant updates (the Autotask webhook) need.
 #[derive(Clone)]
-pub struct Instant {
+pub struct WebhookConfig {
     /// `TASKBRIDGE_PUBLIC_URL`: callouts go to its `/hooks/autotask/`.
     pub public_url: Option<String>,
     /// Seals the webhook secrets.
@@ -50,7 +50,7 @@ pub struct Instant {
 
 impl SqlSync {
     /// The sync on this database, through the partner's saved connection.
-    pub fn new(db: Db, settings: SqlAutotaskSettings, jobs: Jobs, instant: Instant) -> Self {
+    pub fn new(db: Db, settings: SqlAutotaskSettings, jobs: Jobs, instant: WebhookConfig) -> Self {
         Self { db, settings, jobs, instant }
     }
 
