@@ -82,7 +82,11 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
         db.clone(),
         settings.clone(),
         crate::workers::jobs::Jobs::new(db.clone()),
-        crate::services::sync::WebhookConfig { public_url: args.public_url.clone(), key: master_key.clone(), wake: Arc::new(tokio::sync::Notify::new()) },
+        crate::services::sync::WebhookConfig {
+            public_url: args.public_url.clone(),
+            key: master_key.clone(),
+            wake: Arc::new(tokio::sync::Notify::new()),
+        },
     );
     let tickets = crate::services::tickets::SqlTickets::new(db.clone(), settings.clone(), dispatch_wake.clone());
     let services = Services {

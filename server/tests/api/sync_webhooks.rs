@@ -132,6 +132,35 @@ async fn instant_updates_register_a_webhook_and_an_edit_in_autotask_reaches_the_
     let status = w.admin.ok("get_instant_updates", &[]).await;
     assert_eq!(status["webhook"]["callouts"], 1, "{status}");
 
+    // A company created by a person in Autotask, and an inactive Customer made active, arrive the same way.
+    let sb = w.sandbox_running();
+    let created = reqwest::Client::new()
+        .post(format!("{}/ATServicesRest/V1.0/Companies", sb.base_url()))
+        .header("ApiIntegrationCode", sandbox::api::INTEGRATION_CODE)
+        .header("UserName", sandbox::api::USERNAME)
+        .header("Secret", sandbox::api::SECRET)
+        .header("ImpersonationResourceId", sandbox::api::CONTROL_RESOURCE_ID.to_string())
+        .json(&json!({"companyName": "Webhook Newco LLC", "companyType": 1, "ownerResourceID": 29_682_886, "isActive": true,
+                      "address1": "5 Lake Dr", "city": "Austin", "state": "TX", "postalCode": "78701", "countryID": 237}))
+        .send()
+        .await
+        .unwrap();
+    let new_id = created.json::<Value>().await.unwrap()["itemId"].as_i64().unwrap();
+    let r = until_row(&w.admin, new_id, "the created company", |r| r["state"] == "synced").await;
+    assert_eq!(r["trigger"], "webhook", "{r}");
+    let inactive = at
+        .query_all_raw(
+            "Companies",
+            &server::autotask::Query::new([server::autotask::Filter::eq("companyType", 1), server::autotask::Filter::eq("isActive", false)]),
+        )
+        .await
+        .unwrap();
+    let revived = inactive[0]["id"].as_i64().unwrap();
+    assert!(row(&clients(&w.admin, "").await, revived).is_none(), "an inactive company is not followed");
+    edit_in_autotask(&w, json!({"id": revived, "isActive": true})).await;
+    let r = until_row(&w.admin, revived, "the company made active", |r| r["trigger"] == "webhook").await;
+    assert_ne!(r["state"], "not_qualifying", "{r}");
+
     // Another partner sees none of it and cannot switch it off.
     let other = w.app.partner("Other").await;
     let other = w.app.signed_in(&other.email, &other.password).await;
