@@ -201,6 +201,7 @@ async fn callouts_are_verified_stored_once_and_applied_from_autotask_not_the_pay
     assert_eq!(post_callout(&url, &body, &signed(&secret, &escaped)).await, 200, "a replay is answered, not stored again");
     let older = payload(99, "Older");
     assert_eq!(post_callout(&url, &older, &signed(&secret, &older)).await, 200);
+    until_pending(&w.admin, 0).await;
     let status = w.admin.ok("get_instant_updates", &[]).await;
     assert_eq!(status["webhook"]["callouts"], 2, "the replay is not counted: {status}");
     // Applied from Autotask, not from the payload: nothing changed there, so nothing is written.

@@ -28,7 +28,8 @@ pub enum Stored {
     Superseded,
 }
 
-/// Stores a callout once, and counts it on the webhook.
+/// Stores a callout once. A superseded one is counted on the webhook here; a pending one
+/// when it is applied ([`counted`]), so a storm does not queue on the webhook's row.
 pub async fn store(db: &Db, c: &NewCallout) -> Result<Stored, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
     let inserted = sqlx::query(
@@ -48,11 +49,6 @@ pub async fn store(db: &Db, c: &NewCallout) -> Result<Stored, sqlx::Error> {
         tx.commit().await?;
         return Ok(Stored::Duplicate);
     }
-    sqlx::query("update sync_webhook set callouts = callouts + 1, last_callout_at = $2 where partner_id = $1")
-        .bind(c.partner_id)
-        .bind(c.received_at)
-        .execute(&mut *tx)
-        .await?;
     let later: Option<(i64,)> = sqlx::query_as(
         "select sequence_number from sync_callout where partner_id = $1 and company_id = $2 and webhook_guid = $3 and sequence_number > $4 limit 1",
     )
@@ -72,12 +68,27 @@ pub async fn store(db: &Db, c: &NewCallout) -> Result<Stored, sqlx::Error> {
         .bind(c.received_at)
         .execute(&mut *tx)
         .await?;
+        counted(&mut *tx, c.partner_id, 1, c.received_at).await?;
         Stored::Superseded
     } else {
         Stored::Pending
     };
     tx.commit().await?;
     Ok(stored)
+}
+
+/// Counts `n` callouts received (the last at `last`) on the partner's webhook.
+pub async fn counted<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(executor: E, partner_id: i64, n: i64, last: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update sync_webhook set callouts = callouts + $2, \
+         last_callout_at = case when last_callout_at is null or last_callout_at < $3 then $3 else last_callout_at end where partner_id = $1",
+    )
+    .bind(partner_id)
+    .bind(n)
+    .bind(last)
+    .execute(executor)
+    .await
+    .map(|_| ())
 }
 
 /// A claimed callout.

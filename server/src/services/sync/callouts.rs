@@ -177,11 +177,16 @@ impl SqlSync {
             let mut companies: Vec<i64> = callouts.iter().map(|c| c.company_id).collect();
             companies.sort_unstable();
             companies.dedup();
+            let last = callouts.iter().map(|c| c.received_at).max().unwrap_or(now);
             match self.apply_companies(partner_id, &companies).await {
-                Ok(()) => store::finish(&self.db, &ids, "applied", now_ms()).await?,
+                Ok(()) => {
+                    store::finish(&self.db, &ids, "applied", now_ms()).await?;
+                    store::counted(&self.db.pool, partner_id, ids.len() as i64, last).await?;
+                }
                 Err(reason) if callouts.iter().all(|c| now - c.received_at > GIVE_UP_MS) => {
                     tracing::warn!(partner_id, %reason, "webhook callouts given up; the polling round reads these companies");
                     store::finish(&self.db, &ids, "failed", now_ms()).await?;
+                    store::counted(&self.db.pool, partner_id, ids.len() as i64, last).await?;
                 }
                 Err(reason) => {
                     tracing::info!(partner_id, %reason, "webhook callouts wait for another try");
