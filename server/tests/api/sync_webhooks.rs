@@ -18,6 +18,7 @@ both_databases!(
     callouts_stored_before_a_crash_are_applied_after_it,
     a_callout_taken_by_an_instance_killed_mid_apply_is_applied_by_another,
     two_instances_never_claim_the_same_callout,
+    a_callout_taskbridge_could_not_store_is_retried_by_autotask_and_applied,
     a_webhook_autotask_switches_off_shows_as_deactivated,
 );
 
@@ -335,4 +336,27 @@ async fn two_instances_never_claim_the_same_callout(backend: Backend) {
         }
     }
     assert_eq!(seen.len(), 300);
+}
+
+async fn a_callout_taskbridge_could_not_store_is_retried_by_autotask_and_applied(backend: Backend) {
+    let w = World::new(backend, "Retried", World::sandbox(88, 8)).await;
+    switch_on(&w).await;
+    let sb = &w.sandbox_running().sandbox;
+    sb.hooks.set_time_scale(0.01).unwrap();
+    // The database cannot take callouts for a moment: Taskbridge answers 503, Autotask retries.
+    let db = &w.app.state.db.pool;
+    sqlx::query("alter table sync_callout rename to sync_callout_away").execute(db).await.unwrap();
+    let company = a_synced_company(&w).await;
+    edit_in_autotask(&w, json!({"id": company, "alternatePhone2": "+1 512 555 0144"})).await;
+    for _ in 0..500 {
+        if sb.hooks.status().failed_attempts > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(sb.hooks.status().failed_attempts > 0, "{:?}", sb.hooks.status());
+    sqlx::query("alter table sync_callout_away rename to sync_callout").execute(db).await.unwrap();
+    let r = until_row(&w.admin, company, "the retried callout applied", |r| r["phones"].to_string().contains("555 0144")).await;
+    assert_eq!(r["trigger"], "webhook");
+    assert_eq!(sb.hooks.status().failed_callouts, 0, "delivered on a retry: {:?}", sb.hooks.status());
 }
