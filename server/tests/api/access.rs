@@ -239,6 +239,8 @@ async fn technicians_are_refused_every_admin_function(backend: Backend) {
         ("revoke_api_token", vec![("token_id", "1")]),
         ("start_contact_fetch", vec![]),
         ("delete_backup_user", vec![("backup_user_id", "1")]),
+        ("enable_instant_updates", vec![("callout_base", "http://127.0.0.1/hooks/autotask/")]),
+        ("disable_instant_updates", vec![]),
     ] {
         let (_, error) = tech.err(endpoint, &args).await;
         assert_eq!(error, AppError::Forbidden, "{endpoint}");
@@ -261,8 +263,9 @@ async fn technicians_are_refused_every_admin_function(backend: Backend) {
     ] {
         assert_eq!(tech.err_json(endpoint, &body).await, AppError::Forbidden, "{endpoint}");
     }
-    // Technicians read storage, contacts and backup users.
+    // Technicians read storage, contacts, backup users and the sync's instant updates.
     tech.ok("list_storage", &[]).await;
+    tech.ok("get_instant_updates", &[]).await;
     tech.ok_json("list_backup_users", &serde_json::json!({"query": {"filter": {}, "page": 1, "per_page": 50}})).await;
     // What a technician may do still works.
     let me = tech.ok("get_current_user", &[]).await;
