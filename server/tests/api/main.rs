@@ -18,6 +18,7 @@ mod map;
 mod security;
 mod store;
 mod sync;
+mod sync_recovery;
 mod sync_webhooks;
 mod tickets;
 mod tokens;

@@ -62,6 +62,21 @@ async fn until_pending(admin: &Browser, n: i64) {
     panic!("timed out waiting for {n} pending callouts: {}", admin.ok("get_instant_updates", &[]).await);
 }
 
+/// A company created through the API on behalf of a person (impersonated): its id.
+async fn company_by_person(sb: &sandbox::RunningSandbox, body: Value) -> i64 {
+    let created = reqwest::Client::new()
+        .post(format!("{}/ATServicesRest/V1.0/Companies", sb.base_url()))
+        .header("ApiIntegrationCode", sandbox::api::INTEGRATION_CODE)
+        .header("UserName", sandbox::api::USERNAME)
+        .header("Secret", sandbox::api::SECRET)
+        .header("ImpersonationResourceId", sandbox::api::CONTROL_RESOURCE_ID.to_string())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    created.json::<Value>().await.unwrap()["itemId"].as_i64().unwrap()
+}
+
 /// An edit by a person in Autotask (the sandbox's control call).
 async fn edit_in_autotask(w: &World, body: Value) {
     let r = reqwest::Client::new().patch(format!("{}/_sandbox/records/Companies", w.sandbox_running().base_url())).json(&body).send().await.unwrap();
@@ -135,20 +150,25 @@ async fn instant_updates_register_a_webhook_and_an_edit_in_autotask_reaches_the_
 
     // A company created by a person in Autotask, and an inactive Customer made active, arrive the same way.
     let sb = w.sandbox_running();
-    let created = reqwest::Client::new()
-        .post(format!("{}/ATServicesRest/V1.0/Companies", sb.base_url()))
-        .header("ApiIntegrationCode", sandbox::api::INTEGRATION_CODE)
-        .header("UserName", sandbox::api::USERNAME)
-        .header("Secret", sandbox::api::SECRET)
-        .header("ImpersonationResourceId", sandbox::api::CONTROL_RESOURCE_ID.to_string())
-        .json(&json!({"companyName": "Webhook Newco LLC", "companyType": 1, "ownerResourceID": 29_682_886, "isActive": true,
-                      "address1": "5 Lake Dr", "city": "Austin", "state": "TX", "postalCode": "78701", "countryID": 237}))
-        .send()
-        .await
-        .unwrap();
-    let new_id = created.json::<Value>().await.unwrap()["itemId"].as_i64().unwrap();
+    let new_id = company_by_person(
+        sb,
+        json!({"companyName": "Webhook Newco LLC", "companyType": 1, "ownerResourceID": 29_682_886, "isActive": true,
+               "address1": "5 Lake Dr", "city": "Austin", "state": "TX", "postalCode": "78701", "countryID": 237}),
+    )
+    .await;
     let r = until_row(&w.admin, new_id, "the created company", |r| r["state"] == "synced").await;
     assert_eq!(r["trigger"], "webhook", "{r}");
+    // A Lead is called out too, and applied, but not followed.
+    let lead = company_by_person(sb, json!({"companyName": "Webhook Lead Inc", "companyType": 2, "ownerResourceID": 29_682_886})).await;
+    for _ in 0..400 {
+        if w.admin.ok("get_instant_updates", &[]).await["webhook"]["callouts"] == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let status = w.admin.ok("get_instant_updates", &[]).await;
+    assert_eq!(status["webhook"]["callouts"], 3, "the Lead's callout was applied: {status}");
+    assert!(row(&clients(&w.admin, "").await, lead).is_none(), "a Lead is not followed");
     let inactive = at
         .query_all_raw(
             "Companies",
