@@ -147,6 +147,11 @@ async fn instant_updates_register_a_webhook_and_an_edit_in_autotask_reaches_the_
     assert_eq!(r["trigger"], "webhook", "{r}");
     let status = w.admin.ok("get_instant_updates", &[]).await;
     assert_eq!(status["webhook"]["callouts"], 1, "{status}");
+    // The polling round that reads the same change applies nothing more: once, by either trigger.
+    let job = w.admin.ok("sync_now", &[]).await;
+    let polled = w.admin.finished_job(&job).await;
+    assert!(polled["message"].as_str().unwrap().starts_with("0 customers synced"), "{polled}");
+    assert_eq!(row(&clients(&w.admin, "").await, company).unwrap()["trigger"], "webhook");
 
     // A company created by a person in Autotask, and an inactive Customer made active, arrive the same way.
     let sb = w.sandbox_running();
