@@ -95,7 +95,8 @@ pub struct ServeArgs {
     /// Demo mode: create the "Demo MSP" partner and show its admin's credentials on the sign-in page.
     #[arg(long, env = "TASKBRIDGE_DEMO", default_value_t = false)]
     pub demo: bool,
-    /// The URL people use to reach Taskbridge. With https, cookies are marked Secure.
+    /// The URL people use to reach Taskbridge. With https, cookies are marked Secure;
+    /// Autotask's webhook callouts (instant updates) go to its `/hooks/autotask/`.
     #[arg(long, env = "TASKBRIDGE_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Trust X-Forwarded-For / X-Forwarded-Proto (only behind your own load balancer).
