@@ -6,7 +6,8 @@
 //! 30 s, at most 5 attempts; then it goes to `WebhookEventErrorLogs`, and after 25
 //! consecutive failed deliveries the webhook is switched off and its deactivation URL is
 //! told. Two webhooks of the same URL subscribed to the same event get one callout.
-//! The timings are scaled by [`Hooks::set_time_scale`] for tests.
+//! The timings are scaled by [`Hooks::set_time_scale`] for tests (the timeout never below
+//! [`MIN_TIMEOUT`]).
 
 pub mod payload;
 
@@ -23,6 +24,9 @@ use tokio::sync::mpsc;
 
 /// A delivery times out after this long.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// However the timings are scaled, a delivery waits at least this long for an answer (a
+/// scaled-down 10 ms would time out a busy test machine's answer, not test a timeout).
+pub const MIN_TIMEOUT: Duration = Duration::from_secs(2);
 /// A failed delivery is tried again after this long.
 pub const RETRY_AFTER: Duration = Duration::from_secs(30);
 /// Attempts per callout.
@@ -227,7 +231,7 @@ async fn post(hooks: &Hooks, url: &str, body: &str, signature: &str) -> Result<(
     let sent = hooks
         .http
         .post(url)
-        .timeout(hooks.scaled(TIMEOUT))
+        .timeout(hooks.scaled(TIMEOUT).max(MIN_TIMEOUT))
         .header(http::header::CONTENT_TYPE, "application/json")
         .header("X-Hook-Signature", signature)
         .body(body.to_string())
