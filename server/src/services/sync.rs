@@ -144,16 +144,27 @@ async fn run_for(
     }
     let now = now_ms();
     progress.stage("Reading changed companies", 0);
-    let ((customer_type, labels), read) = match only {
-        Some(ids) => tokio::try_join!(companies::company_types(client), companies::read_these(client, ids, input.customers)).map_err(autotask)?,
-        None => {
-            let (customer_type, labels) = companies::company_types(client).await.map_err(autotask)?;
-            let read = companies::read(client, stored.companies_mark.as_deref(), customer_type, input.customers).await.map_err(autotask)?;
-            ((customer_type, labels), read)
+    // A round's changed contracts do not depend on its companies: read them alongside.
+    let early_contracts = async {
+        match (input.contracts, only) {
+            (true, None) => contracts::changed(client, stored.contracts_mark.as_deref(), None).await.map(Some).map_err(autotask),
+            _ => Ok(None),
         }
     };
-    let cx = companies::Context { db, partner_id, customer_type, labels: &labels, customers_on: input.customers, trigger, now };
-    let applied = companies::apply(&cx, &read, progress).await.map_err(|e| format!("database: {e}"))?;
+    let companies_part = async {
+        let ((customer_type, labels), read) = match only {
+            Some(ids) => tokio::try_join!(companies::company_types(client), companies::read_these(client, ids, input.customers)).map_err(autotask)?,
+            None => {
+                let (customer_type, labels) = companies::company_types(client).await.map_err(autotask)?;
+                let read = companies::read(client, stored.companies_mark.as_deref(), customer_type, input.customers).await.map_err(autotask)?;
+                ((customer_type, labels), read)
+            }
+        };
+        let cx = companies::Context { db, partner_id, customer_type, labels: &labels, customers_on: input.customers, trigger, now };
+        let applied = companies::apply(&cx, &read, progress).await.map_err(|e| format!("database: {e}"))?;
+        Ok::<_, String>((applied, read.mark))
+    };
+    let ((applied, companies_seen), early) = tokio::try_join!(companies_part, early_contracts)?;
     let mut message = companies::summary(&applied.counts);
     let (failed, mut contracts_mark) = (applied.counts.failed + applied.counts.skipped, None);
     let contracts_of = match (only, trigger) {
@@ -164,15 +175,18 @@ async fn run_for(
         progress.stage("Reading changed contracts", 0);
         let qualifying: HashSet<i64> =
             crate::db::sync::clients::qualifying_ids(db, partner_id).await.map_err(|e| format!("database: {e}"))?.into_iter().collect();
-        let read = contracts::read(client, stored.contracts_mark.as_deref(), &applied.newly_qualifying, &qualifying, contracts_of, now)
-            .await
-            .map_err(autotask)?;
+        let found = match early {
+            Some(found) => found,
+            None => contracts::changed(client, stored.contracts_mark.as_deref(), contracts_of).await.map_err(autotask)?,
+        };
+        let add_newly = only.is_none() && stored.contracts_mark.is_some();
+        let read = contracts::read(client, found, add_newly, &applied.newly_qualifying, &qualifying, now).await.map_err(autotask)?;
         let counts = contracts::apply(db, partner_id, &read, trigger, now, progress).await.map_err(|e| format!("database: {e}"))?;
         message.push_str(&format!("; {}", contracts::summary(&counts)));
         contracts_mark = mark_after(stored.contracts_mark.as_deref(), read.mark, now);
     }
     message.push('.');
-    let companies_mark = mark_after(stored.companies_mark.as_deref(), read.mark, now);
+    let companies_mark = mark_after(stored.companies_mark.as_deref(), companies_seen, now);
     let marks = if only.is_some() { (None, None) } else { (companies_mark, if input.contracts { contracts_mark } else { None }) };
     Ok(Round { outcome: if failed > 0 { RoundOutcome::Partial } else { RoundOutcome::Ok }, message, marks })
 }

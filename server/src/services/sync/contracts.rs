@@ -16,10 +16,13 @@ use crate::db::Db;
 use crate::workers::jobs::Progress;
 use app::types::money::Money;
 use app::types::sync::{ClientState, SyncTrigger, DEFAULT_VENDOR};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Contracts written per transaction.
 const BATCH: usize = 200;
+/// Unit batches read at once: Autotask's thread limit per entity.
+const READ_THREADS: usize = 3;
 
 /// What Autotask says about one round's contracts.
 pub struct Read {
@@ -31,17 +34,10 @@ pub struct Read {
     pub currency: String,
 }
 
-/// Reads the changed contracts (all, without a mark; with `only_companies`, theirs) and
-/// those of `newly` qualifying companies; keeps the ones of `qualifying` companies.
-pub async fn read(
-    client: &AutotaskClient,
-    mark: Option<&str>,
-    newly: &[i64],
-    qualifying: &HashSet<i64>,
-    only_companies: Option<&[i64]>,
-    now: i64,
-) -> Result<Read, AutotaskError> {
-    let mut found: Vec<Contract> = match (only_companies, mark) {
+/// The contracts changed since `mark` (all of them, without one; with `only_companies`,
+/// theirs). Independent of the round's companies, so a round reads them alongside.
+pub async fn changed(client: &AutotaskClient, mark: Option<&str>, only_companies: Option<&[i64]>) -> Result<Vec<Contract>, AutotaskError> {
+    Ok(match (only_companies, mark) {
         (Some(ids), _) => {
             let mut all = Vec::new();
             for batch in in_batches("companyID", ids) {
@@ -51,8 +47,21 @@ pub async fn read(
         }
         (None, None) => client.fetch_all(vec![Filter::all()]).await?,
         (None, Some(m)) => client.query(&Query::new([Filter::gte("lastModifiedDateTime", read_from(m))])).await?,
-    };
-    if only_companies.is_none() && mark.is_some() {
+    })
+}
+
+/// Completes what [`changed`] found: with `add_newly`, every contract of the `newly`
+/// qualifying companies; keeps the ones of `qualifying` companies, and reads their current
+/// service units (three batches at a time, the thread limit), vendors and currency.
+pub async fn read(
+    client: &AutotaskClient,
+    mut found: Vec<Contract>,
+    add_newly: bool,
+    newly: &[i64],
+    qualifying: &HashSet<i64>,
+    now: i64,
+) -> Result<Read, AutotaskError> {
+    if add_newly {
         for batch in in_batches("companyID", newly) {
             found.extend(client.query::<Contract>(&Query::new([batch])).await?);
         }
@@ -62,10 +71,14 @@ pub async fn read(
     found.retain(|c| c.company_id.is_some_and(|id| qualifying.contains(&id)) && seen.insert(c.id));
     let ids: Vec<i64> = found.iter().map(|c| c.id).collect();
     let today = app::format::iso_utc(now);
-    let mut units: Vec<ContractServiceUnit> = Vec::new();
-    for batch in in_batches("contractID", &ids) {
-        units.extend(client.query(&Query::new([batch, Filter::lte("startDate", today.clone()), Filter::gt("endDate", today.clone())])).await?);
-    }
+    let units: Vec<ContractServiceUnit> = stream::iter(in_batches("contractID", &ids))
+        .map(|batch| {
+            let query = Query::new([batch, Filter::lte("startDate", today.clone()), Filter::gt("endDate", today.clone())]);
+            async move { client.query::<ContractServiceUnit>(&query).await }
+        })
+        .buffered(READ_THREADS)
+        .try_concat()
+        .await?;
     let vendor_ids: Vec<i64> = units.iter().filter_map(|u| u.vendor_company_id).collect::<BTreeSet<_>>().into_iter().collect();
     let mut vendors: HashMap<i64, String> = HashMap::new();
     for batch in in_batches("id", &vendor_ids) {
