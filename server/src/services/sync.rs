@@ -10,6 +10,7 @@ mod contracts;
 pub mod instant;
 mod page;
 pub mod rules;
+pub mod signature;
 
 use crate::autotask::AutotaskClient;
 use crate::db::sync::{self as store, Stored};
