@@ -35,15 +35,18 @@ async fn sync_now(admin: &Browser) -> Value {
     done
 }
 
-async fn clients(admin: &Browser, filter: Value) -> Value {
+/// A page of the Clients list under `filter` (the sync's other test files use it too).
+pub(crate) async fn clients(admin: &Browser, filter: Value) -> Value {
     admin.ok_json("list_clients", &json!({"query": {"filter": filter, "page": 1, "per_page": 200}})).await
 }
 
-fn all() -> Value {
+/// The filter that lists every followed company.
+pub(crate) fn all() -> Value {
     json!({"q": "", "state": null, "has_contracts": null})
 }
 
-fn client(page: &Value, company_id: i64) -> Option<Value> {
+/// The company's row on a Clients page.
+pub(crate) fn client(page: &Value, company_id: i64) -> Option<Value> {
     page["rows"].as_array().unwrap().iter().find(|r| r["company_id"] == company_id).cloned()
 }
 

@@ -4,6 +4,7 @@
 //! without moving the marks, and the first round after it catches up.
 
 use crate::helpers::{both_databases, set_faults, Backend, Browser};
+use crate::sync::{all, clients};
 use crate::world::World;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -15,26 +16,15 @@ async fn round(admin: &Browser) -> Value {
     admin.finished_job(&job).await
 }
 
-async fn clients(admin: &Browser) -> Value {
-    admin.ok_json("list_clients", &json!({"query": {"filter": {"q": "", "state": null, "has_contracts": null}, "page": 1, "per_page": 200}})).await
-}
-
 /// A followed company with a contract: (company, contract).
 async fn company_with_contract(admin: &Browser) -> (i64, i64) {
-    let page = clients(admin).await;
+    let page = clients(admin, all()).await;
     let row = page["rows"].as_array().unwrap().iter().find(|r| r["state"] == "synced" && !r["contracts"].as_array().unwrap().is_empty()).unwrap();
     (row["company_id"].as_i64().unwrap(), row["contracts"][0]["contract_id"].as_i64().unwrap())
 }
 
-/// Edits made by a person in Autotask (the sandbox's control call).
-async fn edit(w: &World, entity: &str, body: Value) {
-    let url = format!("{}/_sandbox/records/{entity}", w.sandbox_running().base_url());
-    let r = reqwest::Client::new().patch(url).json(&body).send().await.unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-}
-
 async fn applied(admin: &Browser, company: i64, contract: i64, phone: &str, contract_name: &str) {
-    let page = clients(admin).await;
+    let page = clients(admin, all()).await;
     let row = page["rows"].as_array().unwrap().iter().find(|r| r["company_id"] == company).unwrap().clone();
     assert!(row["phones"].to_string().contains(phone), "{row}");
     let c = row["contracts"].as_array().unwrap().iter().find(|c| c["contract_id"] == contract).unwrap();
@@ -46,8 +36,8 @@ async fn a_round_killed_mid_way_loses_no_change(backend: Backend) {
     w.admin.ok_json("save_sync_settings", &json!({"input": {"customers": true, "contracts": true, "every_minutes": 60}})).await;
     assert_eq!(round(&w.admin).await["state"], "done");
     let (company, contract) = company_with_contract(&w.admin).await;
-    edit(&w, "Companies", json!({"id": company, "phone": "+1 512 555 0131"})).await;
-    edit(&w, "Contracts", json!({"id": contract, "contractName": "Renewed while a round died"})).await;
+    w.edit_in_autotask("Companies", json!({"id": company, "phone": "+1 512 555 0131"})).await;
+    w.edit_in_autotask("Contracts", json!({"id": contract, "contractName": "Renewed while a round died"})).await;
 
     // Another instance (a real process) starts the due round, slowly; it is killed mid-way.
     let db = &w.app.state.db.pool;
@@ -83,8 +73,8 @@ async fn an_autotask_outage_is_caught_up_from_the_marks(backend: Backend) {
     let (company, contract) = company_with_contract(&w.admin).await;
     // Autotask is down: changes made meanwhile wait, and the failed rounds say why.
     set_faults(w.sandbox_running(), json!({"rate_5xx": 1.0}));
-    edit(&w, "Companies", json!({"id": company, "phone": "+1 512 555 0132"})).await;
-    edit(&w, "Contracts", json!({"id": contract, "contractName": "Renewed during the outage"})).await;
+    w.edit_in_autotask("Companies", json!({"id": company, "phone": "+1 512 555 0132"})).await;
+    w.edit_in_autotask("Contracts", json!({"id": contract, "contractName": "Renewed during the outage"})).await;
     for _ in 0..2 {
         let failed = round(&w.admin).await;
         assert_eq!(failed["state"], "failed", "{failed}");

@@ -6,6 +6,7 @@
 //! Autotask switches off after 25 failed deliveries shows as deactivated.
 
 use crate::helpers::{both_databases, Backend, Browser};
+use crate::sync::{all, client, clients};
 use crate::world::World;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -32,23 +33,15 @@ async fn switch_on(w: &World) -> Value {
     w.admin.ok("enable_instant_updates", &[("callout_base", &base)]).await
 }
 
-async fn clients(admin: &Browser, q: &str) -> Value {
-    admin.ok_json("list_clients", &json!({"query": {"filter": {"q": q, "state": null, "has_contracts": null}, "page": 1, "per_page": 200}})).await
-}
-
-fn row(page: &Value, company_id: i64) -> Option<Value> {
-    page["rows"].as_array().unwrap().iter().find(|r| r["company_id"] == company_id).cloned()
-}
-
 /// Polls the Clients page until `done` holds for the company's row.
 async fn until_row(admin: &Browser, company_id: i64, what: &str, done: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..400 {
-        if let Some(r) = row(&clients(admin, "").await, company_id).filter(|r| done(r)) {
+        if let Some(r) = client(&clients(admin, all()).await, company_id).filter(|r| done(r)) {
             return r;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("timed out waiting for {what}: {:?}", row(&clients(admin, "").await, company_id));
+    panic!("timed out waiting for {what}: {:?}", client(&clients(admin, all()).await, company_id));
 }
 
 /// Waits until `n` callouts are pending.
@@ -77,12 +70,6 @@ async fn company_by_person(sb: &sandbox::RunningSandbox, body: Value) -> i64 {
     created.json::<Value>().await.unwrap()["itemId"].as_i64().unwrap()
 }
 
-/// An edit by a person in Autotask (the sandbox's control call).
-async fn edit_in_autotask(w: &World, body: Value) {
-    let r = reqwest::Client::new().patch(format!("{}/_sandbox/records/Companies", w.sandbox_running().base_url())).json(&body).send().await.unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-}
-
 fn signed(secret: &str, text: &str) -> String {
     let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(text.as_bytes());
@@ -109,7 +96,7 @@ async fn post_callout(url: &str, body: &str, signature: &str) -> u16 {
 
 /// A synced company of the world's sandbox.
 async fn a_synced_company(w: &World) -> i64 {
-    let page = clients(&w.admin, "").await;
+    let page = clients(&w.admin, all()).await;
     page["rows"].as_array().unwrap().iter().find(|r| r["state"] == "synced").unwrap()["company_id"].as_i64().unwrap()
 }
 
@@ -142,7 +129,7 @@ async fn instant_updates_register_a_webhook_and_an_edit_in_autotask_reaches_the_
 
     // A person edits a synced detail in Autotask: the callout brings it, by webhook.
     let company = a_synced_company(&w).await;
-    edit_in_autotask(&w, json!({"id": company, "phone": "+1 512 555 0177"})).await;
+    w.edit_in_autotask("Companies", json!({"id": company, "phone": "+1 512 555 0177"})).await;
     let r = until_row(&w.admin, company, "the webhook's change", |r| r["phones"].to_string().contains("555 0177")).await;
     assert_eq!(r["trigger"], "webhook", "{r}");
     let status = w.admin.ok("get_instant_updates", &[]).await;
@@ -151,7 +138,7 @@ async fn instant_updates_register_a_webhook_and_an_edit_in_autotask_reaches_the_
     let job = w.admin.ok("sync_now", &[]).await;
     let polled = w.admin.finished_job(&job).await;
     assert!(polled["message"].as_str().unwrap().starts_with("0 customers synced"), "{polled}");
-    assert_eq!(row(&clients(&w.admin, "").await, company).unwrap()["trigger"], "webhook");
+    assert_eq!(client(&clients(&w.admin, all()).await, company).unwrap()["trigger"], "webhook");
 
     // A company created by a person in Autotask, and an inactive Customer made active, arrive the same way.
     let sb = w.sandbox_running();
@@ -173,7 +160,7 @@ async fn instant_updates_register_a_webhook_and_an_edit_in_autotask_reaches_the_
     }
     let status = w.admin.ok("get_instant_updates", &[]).await;
     assert_eq!(status["webhook"]["callouts"], 3, "the Lead's callout was applied: {status}");
-    assert!(row(&clients(&w.admin, "").await, lead).is_none(), "a Lead is not followed");
+    assert!(client(&clients(&w.admin, all()).await, lead).is_none(), "a Lead is not followed");
     let inactive = at
         .query_all_raw(
             "Companies",
@@ -182,8 +169,8 @@ async fn instant_updates_register_a_webhook_and_an_edit_in_autotask_reaches_the_
         .await
         .unwrap();
     let revived = inactive[0]["id"].as_i64().unwrap();
-    assert!(row(&clients(&w.admin, "").await, revived).is_none(), "an inactive company is not followed");
-    edit_in_autotask(&w, json!({"id": revived, "isActive": true})).await;
+    assert!(client(&clients(&w.admin, all()).await, revived).is_none(), "an inactive company is not followed");
+    w.edit_in_autotask("Companies", json!({"id": revived, "isActive": true})).await;
     let r = until_row(&w.admin, revived, "the company made active", |r| r["trigger"] == "webhook").await;
     assert_ne!(r["state"], "not_qualifying", "{r}");
 
@@ -205,7 +192,7 @@ async fn callouts_are_verified_stored_once_and_applied_from_autotask_not_the_pay
     let made = webhook_in_autotask(&w, id).await;
     let (secret, guid) = (made["secretKey"].as_str().unwrap().to_string(), made["webhookGUID"].as_str().unwrap().to_string());
     let company = a_synced_company(&w).await;
-    let name_in_autotask = row(&clients(&w.admin, "").await, company).unwrap()["name"].clone();
+    let name_in_autotask = client(&clients(&w.admin, all()).await, company).unwrap()["name"].clone();
     let payload = |seq: i64, name: &str| {
         json!({"Action": "Update", "Guid": guid, "EntityType": "Company", "Id": company, "Fields": {"CompanyName": name},
                "EventTime": "2026-12-04T08:00:00Z", "SequenceNumber": seq, "PersonID": 29_682_886})
@@ -232,7 +219,7 @@ async fn callouts_are_verified_stored_once_and_applied_from_autotask_not_the_pay
     assert_eq!(status["webhook"]["callouts"], 2, "the replay is not counted: {status}");
     // Applied from Autotask, not from the payload: nothing changed there, so nothing is written.
     until_pending(&w.admin, 0).await;
-    let r = row(&clients(&w.admin, "").await, company).unwrap();
+    let r = client(&clients(&w.admin, all()).await, company).unwrap();
     assert_eq!((&r["name"], &r["trigger"]), (&name_in_autotask, &json!("manual")), "{r}");
     // A change Autotask has (made by Taskbridge's own, excluded, API user: no callout of
     // its own) is what a callout brings.
@@ -253,9 +240,9 @@ async fn callouts_stored_before_a_crash_are_applied_after_it(backend: Backend) {
     // Callouts are stored, but this instance dies before applying them.
     w.app.stop_callouts();
     let company = a_synced_company(&w).await;
-    edit_in_autotask(&w, json!({"id": company, "fax": "+1 512 555 0166"})).await;
+    w.edit_in_autotask("Companies", json!({"id": company, "fax": "+1 512 555 0166"})).await;
     until_pending(&w.admin, 1).await;
-    assert!(!row(&clients(&w.admin, "").await, company).unwrap()["phones"].to_string().contains("0166"));
+    assert!(!client(&clients(&w.admin, all()).await, company).unwrap()["phones"].to_string().contains("0166"));
     // A new instance on the same data applies it at start.
     w.app = w.app.restart().await;
     let admin = w.app.signed_in(&w.partner.email, &w.partner.password).await;
@@ -275,7 +262,7 @@ async fn a_webhook_autotask_switches_off_shows_as_deactivated(backend: Backend) 
     w.autotask().patch("CompanyWebhooks", &json!({"id": id, "webhookUrl": broken})).await.unwrap();
     let company = a_synced_company(&w).await;
     for n in 0..25 {
-        edit_in_autotask(&w, json!({"id": company, "phone": format!("+1 512 555 01{n:02}")})).await;
+        w.edit_in_autotask("Companies", json!({"id": company, "phone": format!("+1 512 555 01{n:02}")})).await;
     }
     for _ in 0..1_000 {
         if !w.admin.ok("get_instant_updates", &[]).await["webhook"]["deactivated_at"].is_null() {
@@ -309,7 +296,7 @@ async fn a_callout_taken_by_an_instance_killed_mid_apply_is_applied_by_another(b
     let set_latency = |ms: u64| faults.put(format!("{}/_sandbox/faults", w.sandbox_running().base_url())).json(&json!({"latency_ms": ms})).send();
     set_latency(5_000).await.unwrap();
     let company = a_synced_company(&w).await;
-    edit_in_autotask(&w, json!({"id": company, "alternatePhone1": "+1 512 555 0155"})).await;
+    w.edit_in_autotask("Companies", json!({"id": company, "alternatePhone1": "+1 512 555 0155"})).await;
     let db = &w.app.state.db.pool;
     for _ in 0..500 {
         let claimed: Option<(Option<i64>,)> =
@@ -329,7 +316,7 @@ async fn a_callout_taken_by_an_instance_killed_mid_apply_is_applied_by_another(b
     let now = server::db::now_ms();
     assert_eq!(w.app.state.sync.apply_callouts(now).await.unwrap(), 0, "the dead instance's claim holds a while");
     assert_eq!(w.app.state.sync.apply_callouts(now + 61_000).await.unwrap(), 1);
-    let r = row(&clients(&w.admin, "").await, company).unwrap();
+    let r = client(&clients(&w.admin, all()).await, company).unwrap();
     assert!(r["phones"].to_string().contains("555 0155"), "{r}");
     assert_eq!(r["trigger"], "webhook");
 }
@@ -372,7 +359,7 @@ async fn a_callout_taskbridge_could_not_store_is_retried_by_autotask_and_applied
     let db = &w.app.state.db.pool;
     sqlx::query("alter table sync_callout rename to sync_callout_away").execute(db).await.unwrap();
     let company = a_synced_company(&w).await;
-    edit_in_autotask(&w, json!({"id": company, "alternatePhone2": "+1 512 555 0144"})).await;
+    w.edit_in_autotask("Companies", json!({"id": company, "alternatePhone2": "+1 512 555 0144"})).await;
     for _ in 0..500 {
         if sb.hooks.status().failed_attempts > 0 {
             break;

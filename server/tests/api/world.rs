@@ -69,6 +69,13 @@ impl World {
         self.sb.as_ref().expect("this world has a sandbox")
     }
 
+    /// Edits `entity` as a person in Autotask would (the sandbox's control call).
+    pub async fn edit_in_autotask(&self, entity: &str, body: Value) {
+        let url = format!("{}/_sandbox/records/{entity}", self.sandbox_running().base_url());
+        let r = reqwest::Client::new().patch(url).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+
     /// POSTs to the machine API with the partner's token: (status, body).
     pub async fn api(&self, path: &str, body: &Value) -> (u16, Value) {
         let r = reqwest::Client::new().post(self.app.url(path)).bearer_auth(&self.token).json(body).send().await.unwrap();
