@@ -154,7 +154,10 @@ impl SqlAuth {
             }
             let attempts = current.map_or(0, |r| r.attempts) + 1;
             let version = seen.map_or(now, |r| now.max(r.updated_at + 1));
-            let next = ThrottleRow { attempts, next_at: now + self.policy.delay_ms(attempts, free), updated_at: version };
+            // No wait owed: no earliest time either. (`now + 0` made a concurrent sign-in that
+            // read the clock a millisecond earlier wait "1 second" for nothing.)
+            let delay = self.policy.delay_ms(attempts, free);
+            let next = ThrottleRow { attempts, next_at: if delay == 0 { 0 } else { now + delay }, updated_at: version };
             if store::claim_throttle(&self.db, scope, key, seen, next).await.internal()? {
                 return Ok(());
             }
