@@ -53,10 +53,21 @@ pub async fn open_incidents(db: &Db, partner_id: i64, keys: &[String]) -> Result
     bind_all_as(sqlx::query_as(&sql), &args).fetch_all(&db.pool).await
 }
 
+/// How the marker of a repeat note begins (`taskbridge-note-{incident}-{last repeat}`);
+/// any other marker is a recovery's.
+pub const NOTE_MARKER_PREFIX: &str = "taskbridge-note-";
+
 /// The condition of an incident (alias `i`) of partner `$1` whose repeat note is due at
-/// `$2`: open, with a ticket, its customer not held back.
+/// `$2`: open, with a ticket, its customer not held back, and no recovery in flight (a
+/// recovery that was attempted and not recorded counts the repeats itself when it is
+/// retried; a note beside it would count them twice, and its completion, landed but
+/// unheard, would look like a technician's).
 fn note_due() -> String {
-    format!("i.partner_id = $1 and i.state = 'open' and i.note_due_at <= $2 and i.ticket_id is not null and {}", not_held("i", 2))
+    format!(
+        "i.partner_id = $1 and i.state = 'open' and i.note_due_at <= $2 and i.ticket_id is not null \
+         and (i.write_marker is null or i.write_marker like '{NOTE_MARKER_PREFIX}%') and {}",
+        not_held("i", 2)
+    )
 }
 
 /// Open incidents with a ticket whose note is due, earliest first (at most 100), leaving

@@ -106,7 +106,14 @@ async fn five_thousand_events_under_faults_and_a_sigkill_give_exactly_once_ticke
     externals.sort_unstable();
     externals.dedup();
     let incidents = CUSTOMERS * DEVICES;
-    assert_eq!((tickets.len(), externals.len()), (incidents, incidents), "exactly one ticket per incident");
+    let reopened: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "select incident_key, state, problem from incident where incident_key in \
+         (select incident_key from incident group by incident_key having count(*) > 1) order by incident_key, incident_id",
+    )
+    .fetch_all(&w.app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!((tickets.len(), externals.len()), (incidents, incidents), "exactly one ticket per incident; incidents opened again: {reopened:?}");
     let mut by_ticket: HashMap<i64, Vec<Value>> = HashMap::new();
     {
         let tenant = w.sandbox_running().sandbox.read();

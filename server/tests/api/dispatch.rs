@@ -13,6 +13,7 @@ use std::time::Duration;
 both_databases!(
     a_note_whose_answer_was_lost_is_counted_once_after_an_outage,
     a_note_written_just_before_a_sigkill_is_counted_once,
+    a_recovery_whose_answer_was_lost_is_not_taken_for_a_note_or_a_technicians_close,
     another_instance_takes_over_a_killed_ones_work_within_10_s,
     independent_incidents_go_in_parallel_within_the_thread_limit,
     notes_fall_due_while_a_backlog_waits,
@@ -156,6 +157,60 @@ async fn a_note_written_just_before_a_sigkill_is_counted_once(backend: Backend) 
     let notes = w.notes(ticket_id).await;
     assert_eq!(counted(&notes), 8, "8 repeats sent, 8 counted: {notes:?}");
     assert!(states(&w).await[1..].iter().all(|s| s == "noted"), "{:?}", states(&w).await);
+}
+
+/// A recovery writes its note, the answer is lost and Autotask then fails: the incident
+/// keeps its counted repeats (their note is due) and the recovery's marker. The notes
+/// phase must leave it to the recovery — writing "Repeated N×" over it counted the
+/// repeats twice, and a completion landed but unheard looked like a technician's close,
+/// which opened a second ticket for the same incident (the chaos run's 110 tickets).
+async fn a_recovery_whose_answer_was_lost_is_not_taken_for_a_note_or_a_technicians_close(backend: Backend) {
+    let mut w = world(backend).await;
+    w.app.stop_dispatcher();
+    w.mapped_customer("c1", "Acme Dental").await;
+    w.rule(json!({})).await;
+    w.settings(json!({"note_interval_minutes": 0})).await;
+    let d = dispatcher(&w);
+    w.post(&[("c1", "FS01", "backup_failed")]).await;
+    drain(&d).await;
+    let ticket_id = w.tickets().await[0]["id"].as_i64().unwrap();
+
+    let mut events = vec![("c1", "FS01", "backup_failed"); 3];
+    events.push(("c1", "FS01", "backup_ok"));
+    w.post(&events).await;
+    set_faults(w.sandbox_running(), json!({"rate_lost_write": 1.0}));
+    let run = tokio::spawn({
+        let d = d.clone();
+        async move { d.try_run_once().await }
+    });
+    for _ in 0..2_000 {
+        if w.notes_in_sandbox(ticket_id).iter().any(|n| n["title"] == "Resolved by Taskbridge") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    set_faults(w.sandbox_running(), json!({"rate_5xx": 1.0}));
+    run.await.unwrap().unwrap();
+    let marker: Option<String> = sqlx::query_scalar("select write_marker from incident").fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert!(marker.is_some_and(|m| m.starts_with("taskbridge-recovery-")), "the recovery was attempted and not recorded");
+    let db = &w.app.state.db;
+    let far = server::db::now_ms() + 3_600_000;
+    assert!(server::db::dispatch::notes_due(db, w.partner.partner_id, far).await.unwrap().is_empty(), "a recovery in flight is no note's business");
+    assert!(!server::db::dispatch::any_note_due(db, w.partner.partner_id, far).await.unwrap());
+
+    set_faults(w.sandbox_running(), json!({}));
+    w.app.sql("update dispatch_lease set retry_at = null").await;
+    w.app.sql("delete from dispatch_hold").await;
+    drain(&d).await;
+    let notes = w.notes(ticket_id).await;
+    let resolved: Vec<&Value> = notes.iter().filter(|n| n["title"] == "Resolved by Taskbridge").collect();
+    assert_eq!(resolved.len(), 1, "one recovery note: {notes:?}");
+    assert!(resolved[0]["description"].as_str().unwrap().contains("It had failed 3 more times"), "{}", resolved[0]);
+    assert_eq!(counted(&notes), 0, "the 3 repeats are counted in the recovery note only: {notes:?}");
+    let tickets = w.tickets().await;
+    assert_eq!(tickets.len(), 1, "no second ticket: {tickets:?}");
+    assert_eq!(tickets[0]["status"], 5);
+    assert_eq!(states(&w).await, ["opened", "noted", "noted", "noted", "completed"]);
 }
 
 /// Three customers' incidents (12 devices, 3 events each) and a `taskbridge serve`

@@ -7,7 +7,7 @@ use super::Pause;
 use crate::autotask::entities::Ticket;
 use crate::autotask::error::AutotaskError;
 use crate::autotask::query::{Filter, Query};
-use crate::db::dispatch::{self, Incident, Opened};
+use crate::db::dispatch::{self, Incident, Opened, NOTE_MARKER_PREFIX};
 use crate::db::now_ms;
 use crate::services::tickets::{self, TicketFacts};
 use app::types::tickets::{event_label, EventRow, Outcome};
@@ -211,12 +211,12 @@ impl Lane<'_> {
 
 /// The marker of a repeat note counting an incident's repeats up to `upto` (an event id).
 fn note_marker(incident_id: i64, upto: i64) -> String {
-    format!("taskbridge-note-{incident_id}-{upto}")
+    format!("{NOTE_MARKER_PREFIX}{incident_id}-{upto}")
 }
 
 /// The last event a stored repeat-note marker counts, if `marker` is one of this incident's.
 fn note_upto(marker: &str, incident_id: i64) -> Option<i64> {
-    marker.strip_prefix(&format!("taskbridge-note-{incident_id}-"))?.parse().ok()
+    marker.strip_prefix(NOTE_MARKER_PREFIX)?.strip_prefix(&format!("{incident_id}-"))?.parse().ok()
 }
 
 #[cfg(test)]
