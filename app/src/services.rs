@@ -7,11 +7,11 @@ use crate::error::AppError;
 use crate::types::billing::{
     BillingSchedule, BillingSettings, PreviewQuery, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection, ServiceOption,
 };
-use crate::types::companies::{CompanyPage, CompanyQuery, ImportSelection, JobKind, JobView};
+use crate::types::companies::{CompanyPage, CompanyQuery, ImportPlan, ImportSelection, JobKind, JobView};
 use crate::types::contacts::{
     BackupUserInput, BackupUserPage, BackupUserQuery, BackupUserSaved, ChoicesSet, ContactPage, ContactQuery, ContactSelection, Resolution,
 };
-use crate::types::map::{CompanyMapPage, ContractOption, CustomerMapPage, MapChange, MapHistoryEntry, MapQuery, MapSaved};
+use crate::types::map::{CompanyMapPage, CompanyRef, ContractOption, CustomerMapPage, MapChange, MapHistoryEntry, MapQuery, MapSaved};
 use crate::types::storage::{Destination, DestinationInput, Package, PackageInput, StorageItem, StorageLists};
 use crate::types::sync::{ClientPage, ClientQuery, ClientRow, InstantUpdates, SyncSettings, SyncSettingsInput};
 use crate::types::tickets::{CustomerChoice, EventPage, EventQuery, NotificationRule, RuleInput, TestTicket, TicketPicklists, TicketSettings};
@@ -112,6 +112,8 @@ pub trait CompanyService: Send + Sync {
     async fn start_discovery(&self, actor: &CurrentUser) -> Result<JobView, AppError>;
     /// Starts importing the selected companies as customers (one import at a time).
     async fn start_import(&self, actor: &CurrentUser, selection: ImportSelection) -> Result<JobView, AppError>;
+    /// What importing the selection would do (nothing is written).
+    async fn plan_import(&self, partner_id: i64, selection: ImportSelection) -> Result<ImportPlan, AppError>;
     /// One job of the partner.
     async fn job(&self, partner_id: i64, job_id: i64) -> Result<JobView, AppError>;
     /// The partner's latest job of a kind, if any.
@@ -128,7 +130,11 @@ pub trait CustomerMapService: Send + Sync {
     /// Applies staged changes all at once (or none, with the reason).
     async fn save(&self, actor: &CurrentUser, changes: Vec<MapChange>) -> Result<MapSaved, AppError>;
     /// The Autotask contracts of a customer's companies, each flagged if unfit for billing.
-    async fn contracts(&self, partner_id: i64, customer_id: i64) -> Result<Vec<ContractOption>, AppError>;
+    /// The contracts of the customer's linked companies, or of `companies` (its links as
+    /// staged, checked to exist in Autotask).
+    async fn contracts(&self, partner_id: i64, customer_id: i64, companies: Option<Vec<i64>>) -> Result<Vec<ContractOption>, AppError>;
+    /// The Autotask company with this ID (looked up in Autotask when never discovered).
+    async fn company(&self, partner_id: i64, company_id: i64) -> Result<CompanyRef, AppError>;
     /// Recent changes to the map, newest first.
     async fn history(&self, partner_id: i64) -> Result<Vec<MapHistoryEntry>, AppError>;
 }

@@ -48,10 +48,19 @@ test("an admin discovers companies with live progress, filters them, and imports
   await page.getByTestId("import").click();
   const dialog = page.getByRole("alertdialog");
   await expect(dialog).toContainText("Import 25 companies as Taskbridge customers?");
+  // The confirmation says what will happen before anything does.
+  const plan = dialog.getByTestId("import-plan");
+  await expect(plan.getByTestId("plan-create")).toContainText(/\d+ new customers?/);
+  await expect(plan.getByTestId("plan-fail")).toContainText(/\d+ compan(y|ies) would fail/);
+  await expect(plan.getByRole("link", { name: "show the companies with a problem" })).toHaveAttribute("href", "/companies?status=problem");
+  const count = async (id: string) => Number((await plan.getByTestId(id).locator("strong").innerText()).replace(/\D/g, ""));
+  const [creating, failing] = [await count("plan-create"), await count("plan-fail")];
+  expect(creating + failing).toBe(25);
+  if (shots) await page.screenshot({ path: `${shots}/companies-import-confirm.png` });
   await dialog.getByRole("button", { name: "Import" }).click();
   const importJob = page.getByTestId("job-import");
   await expect(importJob).toHaveAttribute("data-state", "done", { timeout: 30_000 });
-  await expect(importJob).toContainText(/Imported \d+ of 25 companies as customers \(\d+ new, 0 updated\); \d+ failed/);
+  await expect(importJob).toContainText(`Imported ${creating} of 25 companies as customers (${creating} new, 0 updated); ${failing} failed`);
 
   const failed = page.locator("tbody .badge-bad").first();
   await expect(failed).toHaveText(/FAILED/);

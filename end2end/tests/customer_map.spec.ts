@@ -102,6 +102,46 @@ test("an admin confirms suggested matches, matches by hand, is refused a many-to
   if (shots) await page.screenshot({ path: `${shots}/customer-map.png`, fullPage: true });
 });
 
+test("Axcient's flow: type a customer's Autotask company ID, Get contracts at once, pick one, and save the link with its contract in one go", async ({ page, request, baseURL }) => {
+  const admin = createPartner("Typed");
+  await connectSandbox(request, baseURL!, admin);
+  const suffix = admin.partner.slice(-8);
+  // A company created in Autotask after the last discovery: known only by its ID.
+  const company = await autotaskCreate(request, "Companies", { companyName: `Typed Only Co ${suffix}`, companyType: 1, ownerResourceID: 29682885 });
+  const contract = await autotaskCreate(request, "Contracts", { companyID: company, contractName: `Typed Backup ${suffix}`, contractType: 7, status: 1, startDate: "2025-01-01T00:00:00Z", endDate: "2030-12-31T00:00:00Z" });
+  await autotaskCreate(request, `Contracts/${contract}/Services`, { serviceID: 29683101, unitPrice: 45 });
+  await registerCustomers(request, baseURL!, admin, [{ ref: "typed", name: `Typed Customer ${suffix}` }]);
+
+  await signIn(page, admin);
+  await page.goto("/map");
+  await hydrated(page);
+  const row = page.locator("tr", { has: page.locator("td.cell-name", { hasText: `Typed Customer ${suffix}` }) });
+  await expect(row.getByTestId("get-contracts")).toHaveCount(0);
+  await row.getByRole("button", { name: "Match…" }).click();
+  const picker = page.getByRole("dialog");
+  // A wrong ID is caught as it is typed, not at Save.
+  await picker.getByLabel("Or type an Autotask company ID").fill("987654321");
+  await picker.getByRole("button", { name: "Use this ID" }).click();
+  await expect(picker.locator("#pick-company-id-error")).toHaveText("Autotask has no company with ID 987654321. Check the number in Autotask.");
+  await expect(page.getByTestId("unsaved")).toHaveCount(0);
+  await picker.getByLabel("Or type an Autotask company ID").fill(String(company));
+  await picker.getByRole("button", { name: "Use this ID" }).click();
+  await expect(page.getByTestId("unsaved")).toContainText("1 unsaved change");
+  await expect(page.getByTestId("unsaved")).toContainText(`to “Typed Only Co ${suffix} — Customer” (${company})`);
+  // Contracts come before any save.
+  await row.getByTestId("get-contracts").click();
+  const contracts = page.getByTestId("contracts");
+  await contracts.locator("label", { hasText: `Typed Backup ${suffix}` }).locator("input[type=radio]").check();
+  await page.getByTestId("choose-contract").click();
+  await expect(page.getByTestId("unsaved")).toContainText("2 unsaved changes");
+  if (shots) await page.screenshot({ path: `${shots}/customer-map-typed-id.png`, fullPage: true });
+  await page.getByTestId("save-map").click();
+  await expect(page.getByText("Saved 2 changes.")).toBeVisible();
+  await page.getByLabel("Match status").selectOption("matched");
+  await expect(row.getByTestId("contract")).toContainText(`Typed Backup ${suffix}`);
+  await expect(row).toContainText(`Typed Only Co ${suffix}`);
+});
+
 test("the map survives a server restart: a new server process on the same data shows it", async ({ browser, request, baseURL }) => {
   const admin = createPartner("Restart");
   await connectSandbox(request, baseURL!, admin);

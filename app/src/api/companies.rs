@@ -1,7 +1,7 @@
 //! The Companies page: discover Autotask companies, list them, import them as customers.
 
 use crate::error::AppError;
-use crate::types::companies::{CompanyPage, CompanyQuery, ImportSelection, JobView};
+use crate::types::companies::{CompanyPage, CompanyQuery, ImportPlan, ImportSelection, JobView};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -24,6 +24,13 @@ pub async fn start_discovery() -> Result<JobView, AppError> {
 pub async fn import_companies(selection: ImportSelection) -> Result<JobView, AppError> {
     let admin = crate::auth::require_admin()?;
     crate::services::services()?.companies.start_import(&admin, selection).await
+}
+
+/// What importing the selection would do, for the confirmation (admins, who import).
+#[server(prefix = "/rpc", endpoint = "plan_import", input = Json)]
+pub async fn plan_import(selection: ImportSelection) -> Result<ImportPlan, AppError> {
+    let admin = crate::auth::require_admin()?;
+    crate::services::services()?.companies.plan_import(admin.partner_id, selection).await
 }
 
 /// One job, for its progress.

@@ -1,7 +1,7 @@
 //! The Customer Map page's server functions.
 
 use crate::error::AppError;
-use crate::types::map::{CompanyMapPage, ContractOption, CustomerMapPage, MapChange, MapHistoryEntry, MapQuery, MapSaved};
+use crate::types::map::{CompanyMapPage, CompanyRef, ContractOption, CustomerMapPage, MapChange, MapHistoryEntry, MapQuery, MapSaved};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -26,11 +26,21 @@ pub async fn save_customer_map(changes: Vec<MapChange>) -> Result<MapSaved, AppE
     crate::services::services()?.map.save(&admin, changes).await
 }
 
-/// "Get contracts" for a mapped customer.
-#[server(prefix = "/rpc", endpoint = "get_contracts")]
-pub async fn get_contracts(customer_id: i64) -> Result<Vec<ContractOption>, AppError> {
+/// "Get contracts" for a customer: of the companies it is linked to, or of `companies`,
+/// the ones it will be linked to once the staged changes are saved (so a typed Autotask ID
+/// gets its contracts before the one Save).
+#[server(prefix = "/rpc", endpoint = "get_contracts", input = Json)]
+pub async fn get_contracts(customer_id: i64, companies: Option<Vec<i64>>) -> Result<Vec<ContractOption>, AppError> {
     let user = crate::auth::require_user()?;
-    crate::services::services()?.map.contracts(user.partner_id, customer_id).await
+    crate::services::services()?.map.contracts(user.partner_id, customer_id, companies).await
+}
+
+/// The Autotask company an ID typed on the map stands for: its name to confirm, or a
+/// clear "no such company" before anything is staged.
+#[server(prefix = "/rpc", endpoint = "find_company")]
+pub async fn find_company(company_id: i64) -> Result<CompanyRef, AppError> {
+    let user = crate::auth::require_user()?;
+    crate::services::services()?.map.company(user.partner_id, company_id).await
 }
 
 /// The map's recent history.

@@ -19,8 +19,12 @@ pub fn ConfirmDialog(
     confirm_label: String,
     /// Called when confirmed.
     on_confirm: Callback<()>,
+    /// More about what will happen, below the body (e.g. counts worked out on opening).
+    #[prop(optional)]
+    children: Option<ChildrenFn>,
 ) -> impl IntoView {
     let confirm_label = StoredValue::new(confirm_label);
+    let children = StoredValue::new(children);
     let cancel_ref = NodeRef::<leptos::html::Button>::new();
     Effect::new(move |_| {
         if open.get() {
@@ -46,6 +50,7 @@ pub fn ConfirmDialog(
             >
                 <h2 id="confirm-title">{move || title.get()}</h2>
                 <p id="confirm-body">{move || body.get()}</p>
+                {move || children.with_value(|c| c.as_ref().map(|c| c()))}
                 <div class="modal-actions">
                     <button type="button" class="btn" node_ref=cancel_ref on:click=move |_| open.set(false)>
                         "Cancel"

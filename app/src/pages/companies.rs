@@ -4,7 +4,7 @@
 
 mod table;
 
-use crate::api::companies::{import_companies, latest_company_jobs, list_companies, start_discovery};
+use crate::api::companies::{import_companies, latest_company_jobs, list_companies, plan_import, start_discovery};
 use crate::components::badge::{Badge, Tone};
 use crate::components::dialog::ConfirmDialog;
 use crate::components::job::JobProgress;
@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::format::{encode_query_value, page_url, thousands};
 use crate::regions::{region_label, region_short};
 use crate::types::companies::{
-    CompanyFilter, CompanyPage, CompanyQuery, CompanyRow, CompanySort, ImportSelection, ImportStatus, JobView, StatusFilter, TypeOption,
+    CompanyFilter, CompanyPage, CompanyQuery, CompanyRow, CompanySort, ImportPlan, ImportSelection, ImportStatus, JobView, StatusFilter, TypeOption,
 };
 use leptos::prelude::*;
 use table::CompanyTable;
@@ -118,12 +118,23 @@ pub fn CompaniesPage() -> impl IntoView {
     let total_matching = RwSignal::new(0i64);
     let types = RwSignal::new(Vec::<TypeOption>::new());
     let selection_count = move || if all_matching.get() { total_matching.get() } else { selected.with(|s| s.len() as i64) };
-    let do_import = Callback::new(move |_| {
-        let selection = if all_matching.get_untracked() {
+    let selection = move || {
+        if all_matching.get_untracked() {
             ImportSelection::Matching(query.get_untracked().filter)
         } else {
             ImportSelection::Ids(selected.get_untracked().into_iter().collect())
-        };
+        }
+    };
+    // What the import will do, worked out when the confirmation opens.
+    let plan = RwSignal::new(None::<Result<ImportPlan, AppError>>);
+    let ask_to_import = move |_| {
+        plan.set(None);
+        confirm_open.set(true);
+        let selection = selection();
+        leptos::task::spawn_local(async move { plan.set(Some(plan_import(selection).await)) });
+    };
+    let do_import = Callback::new(move |_| {
+        let selection = selection();
         start_error.set(None);
         leptos::task::spawn_local(async move {
             match import_companies(selection).await {
@@ -147,7 +158,7 @@ pub fn CompaniesPage() -> impl IntoView {
                         <button type="button" class="btn" data-testid="discover" disabled=move || running(discover_job) on:click=discover>
                             {move || if running(discover_job) { "Discovering\u{2026}" } else { "Discover" }}
                         </button>
-                        <button type="button" class="btn btn-primary" data-testid="import" disabled=move || selection_count() == 0 || running(import_job) on:click=move |_| confirm_open.set(true)>
+                        <button type="button" class="btn btn-primary" data-testid="import" disabled=move || selection_count() == 0 || running(import_job) on:click=ask_to_import>
                             {move || match selection_count() { 0 => "Import".to_string(), n => format!("Import {}", thousands(n)) }}
                         </button>
                     })
@@ -188,10 +199,47 @@ pub fn CompaniesPage() -> impl IntoView {
         <ConfirmDialog
             open=confirm_open
             title=Signal::derive(move || format!("Import {} {} as Taskbridge customers?", thousands(selection_count()), if selection_count() == 1 { "company" } else { "companies" }))
-            body=Signal::derive(|| "Each becomes a customer with its name, Autotask ID, address and country, and its primary contact as the customer's admin. Companies imported before are updated, not duplicated. A row that breaks an import rule is marked FAILED with the reason; the others still import.".to_string())
+            body=Signal::derive(|| "Each becomes a customer with its name, Autotask ID, address and country, and its primary contact as the customer's admin. A row that breaks an import rule is marked FAILED with the reason; the others still import.".to_string())
             confirm_label="Import"
             on_confirm=do_import
-        />
+        >
+            <ImportPlanSummary plan confirm_open />
+        </ConfirmDialog>
+    }
+}
+
+/// What the import will do: counts by outcome, with a way to the rows that would fail.
+#[component]
+fn ImportPlanSummary(plan: RwSignal<Option<Result<ImportPlan, AppError>>>, confirm_open: RwSignal<bool>) -> impl IntoView {
+    let companies = |n: i64| format!("{} {}", thousands(n), if n == 1 { "company" } else { "companies" });
+    view! {
+        <div class="import-plan" data-testid="import-plan" role="status">
+            {move || match plan.get() {
+                None => view! { <p class="muted">"Working out what will happen\u{2026}"</p> }.into_any(),
+                Some(Err(error)) => view! { <p class="field-error">{error.to_string()}</p> }.into_any(),
+                Some(Ok(p)) => view! {
+                    <ul class="plan-list">
+                        <li data-testid="plan-create"><strong>{thousands(p.create)}</strong>{if p.create == 1 { " new customer" } else { " new customers" }}</li>
+                        {(p.update > 0).then(|| view! {
+                            <li data-testid="plan-update"><strong>{thousands(p.update)}</strong>{if p.update == 1 { " customer imported before, updated" } else { " customers imported before, updated" }}</li>
+                        })}
+                        {(p.link > 0).then(|| view! {
+                            <li data-testid="plan-link">
+                                <strong>{companies(p.link)}</strong>
+                                " linked to the existing customer of the same name (its details kept)"
+                            </li>
+                        })}
+                        {(p.fail > 0).then(|| view! {
+                            <li data-testid="plan-fail">
+                                <strong>{companies(p.fail)}</strong>
+                                " would fail and stay as they are \u{2014} "
+                                <a href="/companies?status=problem" on:click=move |_| confirm_open.set(false)>"show the companies with a problem"</a>
+                            </li>
+                        })}
+                    </ul>
+                }.into_any(),
+            }}
+        </div>
     }
 }
 

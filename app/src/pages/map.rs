@@ -16,7 +16,7 @@ use pickers::{CompanyPicker, CustomerPicker};
 use staging::Staged;
 use tables::{CompanyTable, CustomerTable};
 
-use crate::api::map::{get_contracts, map_companies, map_customers, map_history, save_customer_map};
+use crate::api::map::{find_company, get_contracts, map_companies, map_customers, map_history, save_customer_map};
 use crate::components::badge::{Badge, Tone};
 use crate::components::dialog::Modal;
 use crate::components::layout::Me;
@@ -44,8 +44,8 @@ struct MapCtx {
     pick_company: RwSignal<Option<(i64, String)>>,
     /// Opens the customer picker for a company.
     pick_customer: RwSignal<Option<(i64, String)>>,
-    /// Opens the contracts dialog for a customer.
-    contracts_for: RwSignal<Option<(i64, String)>>,
+    /// Opens the contracts dialog for a customer, with the companies it will be linked to.
+    contracts_for: RwSignal<Option<(i64, String, Vec<i64>)>>,
 }
 
 impl MapCtx {
@@ -173,6 +173,13 @@ pub fn CustomerMapPage() -> impl IntoView {
     let saving = RwSignal::new(false);
     let save_error = RwSignal::new(None::<AppError>);
     let saved_note = RwSignal::new(None::<String>);
+    // A refusal is about the changes as they were: one undone or added clears it.
+    Effect::new(move |_| {
+        ctx.staged.track();
+        if save_error.with_untracked(Option::is_some) {
+            save_error.set(None);
+        }
+    });
     let save = move |_| {
         let changes: Vec<MapChange> = ctx.staged.get_untracked().into_iter().map(|s| s.change).collect();
         saving.set(true);

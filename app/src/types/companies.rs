@@ -209,6 +209,21 @@ pub struct CompanyPage {
     pub autotask_web_url: Option<String>,
 }
 
+/// What an import of a selection would do, decided as the import decides.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportPlan {
+    /// Companies selected.
+    pub total: i64,
+    /// New customers.
+    pub create: i64,
+    /// Customers an earlier import made, refreshed.
+    pub update: i64,
+    /// Existing unlinked customers of the same name, linked.
+    pub link: i64,
+    /// Rows that would fail (a rule, or several customers of the same name).
+    pub fail: i64,
+}
+
 /// What to import.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -273,6 +273,19 @@ pub struct MapSaved {
     pub created: Vec<(i64, i64)>,
 }
 
+/// An Autotask company found by the ID typed for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompanyRef {
+    /// Its Autotask ID.
+    pub company_id: i64,
+    /// Its name.
+    pub name: String,
+    /// Its type's label (Customer, Prospect ...).
+    pub type_label: String,
+    /// Active in Autotask.
+    pub is_active: bool,
+}
+
 /// One of a customer's Autotask contracts, as "Get contracts" lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContractOption {

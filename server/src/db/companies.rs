@@ -276,10 +276,10 @@ pub struct ImportSource {
 const IMPORT_COLUMNS: &str = "company_id, name, is_active, address1, address2, city, state, postal_code, country_code, country_name, \
      contact_id, contact_first, contact_last, contact_email, contact_inactive, missing";
 
-/// What the import rules read of these companies (at most ~500 at a time).
+/// What the import rules read of these companies (at most ~500 at a time), by id.
 pub async fn import_sources(db: &Db, partner_id: i64, ids: &[i64]) -> Result<Vec<ImportSource>, sqlx::Error> {
     let (sql, args) = in_list(&format!("select {IMPORT_COLUMNS} from autotask_company where partner_id = $1 and company_id in"), partner_id, ids);
-    bind_all_as(sqlx::query_as(&sql), &args).fetch_all(&db.pool).await
+    bind_all_as(sqlx::query_as(&format!("{sql} order by company_id")), &args).fetch_all(&db.pool).await
 }
 
 /// What the import rules read of one company, inside a transaction.

@@ -187,6 +187,18 @@ pub async fn unlinked_named(tx: &mut Transaction<'static, Any>, partner_id: i64,
     .await
 }
 
+/// Every customer of the partner no company is linked to yet: (id, name key), for a
+/// preview that asks [`unlinked_named`]'s question of many names at once.
+pub async fn unlinked(db: &Db, partner_id: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "select customer_id, name_key from customer c where partner_id = $1 \
+         and not exists (select 1 from customer_link l where l.customer_id = c.customer_id) order by customer_id",
+    )
+    .bind(partner_id)
+    .fetch_all(&db.pool)
+    .await
+}
+
 /// Overwrites what the customer sync owns (name, address, country, region), leaving the
 /// customer admin and everything else as they are.
 pub async fn update_synced(

@@ -356,6 +356,15 @@ pub async fn set_contract(
     .map(|_| ())
 }
 
+/// A discovered company's name, type label and active flag.
+pub async fn company_ref(db: &Db, partner_id: i64, company_id: i64) -> Result<Option<(String, String, i64)>, sqlx::Error> {
+    sqlx::query_as("select name, type_label, is_active from autotask_company where partner_id = $1 and company_id = $2")
+        .bind(partner_id)
+        .bind(company_id)
+        .fetch_optional(&db.pool)
+        .await
+}
+
 /// The companies a customer is linked to; None when the partner has no such customer.
 pub async fn companies_of_customer(db: &Db, partner_id: i64, customer_id: i64) -> Result<Option<Vec<i64>>, sqlx::Error> {
     let exists: Option<i64> = sqlx::query_scalar("select customer_id from customer where partner_id = $1 and customer_id = $2")

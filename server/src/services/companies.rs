@@ -13,7 +13,7 @@ use crate::services::connection::SqlAutotaskSettings;
 use crate::workers::jobs::{Jobs, Progress};
 use app::error::AppError;
 use app::services::CompanyService;
-use app::types::companies::{CompanyPage, CompanyQuery, ImportSelection, JobKind, JobView, MAX_SELECTED_IDS};
+use app::types::companies::{CompanyPage, CompanyQuery, ImportPlan, ImportSelection, JobKind, JobView, MAX_SELECTED_IDS};
 use app::types::CurrentUser;
 use std::sync::Arc;
 
@@ -107,6 +107,11 @@ impl CompanyService for SqlCompanies {
                 this.import(partner_id, &email, &ids, &progress).await
             })
             .await
+    }
+
+    async fn plan_import(&self, partner_id: i64, selection: ImportSelection) -> Result<ImportPlan, AppError> {
+        let ids = self.resolve(partner_id, selection).await?;
+        self.plan_ids(partner_id, &ids).await.internal()
     }
 
     async fn job(&self, partner_id: i64, job_id: i64) -> Result<JobView, AppError> {

@@ -21,7 +21,7 @@ use crate::services::connection::SqlAutotaskSettings;
 use crate::services::user_calls::UserCall;
 use app::error::AppError;
 use app::services::CustomerMapService;
-use app::types::map::{CompanyMapPage, ContractOption, CustomerMapPage, Flag, FlagCode, MapChange, MapHistoryEntry, MapQuery, MapSaved};
+use app::types::map::{CompanyMapPage, CompanyRef, ContractOption, CustomerMapPage, Flag, FlagCode, MapChange, MapHistoryEntry, MapQuery, MapSaved};
 use app::types::CurrentUser;
 
 /// Autotask's system value for company type Customer.
@@ -79,9 +79,18 @@ impl CustomerMapService for SqlCustomerMap {
         self.save_changes(actor, changes).await
     }
 
-    async fn contracts(&self, partner_id: i64, customer_id: i64) -> Result<Vec<ContractOption>, AppError> {
+    async fn contracts(&self, partner_id: i64, customer_id: i64, companies: Option<Vec<i64>>) -> Result<Vec<ContractOption>, AppError> {
         self.settings.spend(partner_id, UserCall::Contracts)?;
-        self.customer_contracts(partner_id, customer_id).await
+        self.customer_contracts(partner_id, customer_id, companies).await
+    }
+
+    async fn company(&self, partner_id: i64, company_id: i64) -> Result<CompanyRef, AppError> {
+        if company_id <= 0 {
+            return Err(AppError::invalid("company_id", "Type the company's Autotask ID (a number, e.g. 29683512)."));
+        }
+        self.ensure_companies(partner_id, &std::collections::BTreeSet::from([company_id])).await?;
+        let (name, type_label, active) = crate::db::map::company_ref(&self.db, partner_id, company_id).await.internal()?.ok_or(AppError::NotFound)?;
+        Ok(CompanyRef { company_id, name, type_label, is_active: active != 0 })
     }
 
     async fn history(&self, partner_id: i64) -> Result<Vec<MapHistoryEntry>, AppError> {

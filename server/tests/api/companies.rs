@@ -15,6 +15,7 @@ both_databases!(
     the_list_searches_filters_sorts_and_pages,
     imports_and_discoveries_are_guarded,
     an_inactive_primary_contact_fails_the_preview_and_the_import_alike,
+    import_links_the_existing_customer_of_the_same_name_and_the_plan_says_so_first,
 );
 
 /// A world connected to a sandbox of `companies` companies (seed 21).
@@ -337,4 +338,52 @@ async fn an_inactive_primary_contact_fails_the_preview_and_the_import_alike(back
     let customers: i64 =
         sqlx::query_scalar("select count(*) from customer where name = 'Rule Dormant Dental Inc'").fetch_one(&w.app.state.db.pool).await.unwrap();
     assert_eq!(customers, 0);
+}
+
+/// A company whose name an unlinked customer already bears is linked to that customer,
+/// not imported as a second one; two such customers are a question for the partner (the
+/// row fails saying so). The confirmation's plan counts exactly what the import does.
+async fn import_links_the_existing_customer_of_the_same_name_and_the_plan_says_so_first(backend: Backend) {
+    let w = connected(backend, 3).await;
+    let (admin, at) = (&w.admin, w.autotask());
+    let mut ids = Vec::new();
+    for name in ["Alpenglühen IT LLC", "Zenith Redwood L.L.C.", "Brand New Dental"] {
+        let body = json!({"companyName": name, "companyType": 1, "ownerResourceID": 29_682_885, "isActive": true,
+            "address1": "1 Main St", "city": "Austin", "state": "TX", "countryID": 237});
+        let company = at.create("Companies", &body).await.unwrap();
+        let contact =
+            json!({"firstName": "Pat", "lastName": "Lee", "emailAddress": format!("pat{company}@x.example"), "isActive": 1, "primaryContact": true});
+        at.create_child("Companies", company, "Contacts", "Contacts", &contact).await.unwrap();
+        ids.push(company);
+    }
+    let (done, _) = discover(admin).await;
+    assert_eq!(done["state"], "done", "{done}");
+    // Made on the backup platform before Autotask was connected; one name twice, another
+    // in other letter case.
+    let made = w.register(&[("bp-1", "alpenglühen it llc"), ("bp-2", "Zenith Redwood L.L.C."), ("bp-3", "Zenith Redwood L.L.C.")]).await;
+
+    let selection = json!({"ids": ids});
+    let plan = admin.ok_json("plan_import", &json!({ "selection": selection })).await;
+    assert_eq!(plan, json!({"total": 3, "create": 1, "update": 0, "link": 1, "fail": 1}), "{plan}");
+    let before: i64 = sqlx::query_scalar("select count(*) from customer").fetch_one(&w.app.state.db.pool).await.unwrap();
+
+    let job = import(admin, selection.clone()).await;
+    assert_eq!((job["succeeded"].as_i64(), job["failed"].as_i64()), (Some(2), Some(1)), "{job}");
+    assert!(job["message"].as_str().unwrap_or_default().contains("1 new, 0 updated, 1 linked"), "{job}");
+    let after: i64 = sqlx::query_scalar("select count(*) from customer").fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(after, before + 1, "only Brand New Dental is a new customer");
+    let linked: Vec<(i64, i64)> =
+        sqlx::query_as("select company_id, customer_id from customer_link order by company_id").fetch_all(&w.app.state.db.pool).await.unwrap();
+    assert!(linked.contains(&(ids[0], made[0])), "the existing customer is linked: {linked:?}");
+    let name: String =
+        sqlx::query_scalar("select name from customer where customer_id = $1").bind(made[0]).fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(name, "alpenglühen it llc", "its own details are kept");
+    let page = list(admin, json!({"filter": {"search": "Zenith Redwood"}})).await;
+    let zenith = row(&page, ids[1]);
+    assert_eq!(zenith["status"], "failed", "{zenith}");
+    assert!(zenith["reason"].as_str().unwrap().contains("2 Taskbridge customers without a link are named"), "{zenith}");
+
+    // Once imported, the same selection plans updates and the link stays.
+    let plan = admin.ok_json("plan_import", &json!({ "selection": selection })).await;
+    assert_eq!(plan, json!({"total": 3, "create": 0, "update": 2, "link": 0, "fail": 1}), "{plan}");
 }

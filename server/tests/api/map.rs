@@ -186,6 +186,18 @@ async fn groups_stay_one_to_many_and_typed_ids_are_looked_up(backend: Backend) {
     // Editing a group: move K2 from A to C's side is refused (C shares K3), but to a new
     // customer it is fine; K4 was created after the discovery and is found by its typed ID.
     let d = w.customers(json!([{"ref": "d", "name": "Grp Customer D"}])).await[0];
+    // A typed ID is checked as it is typed: the company's name, or a clear "no such company".
+    let found = w.admin.ok("find_company", &[("company_id", &k4.to_string())]).await;
+    assert_eq!(
+        (found["company_id"].as_i64(), found["type_label"].as_str(), found["is_active"].as_bool()),
+        (Some(k4), Some("Customer"), Some(true)),
+        "{found}"
+    );
+    assert!(found["name"].as_str().is_some_and(|n| !n.is_empty()), "{found}");
+    let (_, missing) = w.admin.err("find_company", &[("company_id", "987654321")]).await;
+    assert!(missing.to_string().contains("Autotask has no company with ID 987654321"), "{missing:?}");
+    let (_, zero) = w.admin.err("find_company", &[("company_id", "0")]).await;
+    assert!(zero.to_string().contains("a number"), "{zero:?}");
     w.save(json!([{"op": "unlink", "customer_id": c[0], "company_id": k2}, {"op": "link", "customer_id": d, "company_id": k2}, {"op": "link", "customer_id": d, "company_id": k4}])).await;
     let page = w.customer_page(&w.admin, "matched", "grp").await;
     let d_companies: Vec<i64> =
@@ -239,10 +251,10 @@ async fn contracts_are_flagged_and_a_flagged_one_needs_confirming(backend: Backe
     w.discover().await;
     let c = w.customers(json!([{"ref": "k", "name": "Contract Customer"}])).await[0];
     // Contracts belong to companies: an unmatched customer has none to get.
-    let (_, not_linked) = w.admin.err("get_contracts", &[("customer_id", &c.to_string())]).await;
+    let not_linked = w.admin.err_json("get_contracts", &json!({"customer_id": c, "companies": null})).await;
     assert!(matches!(not_linked, AppError::Conflict(ref m) if m.contains("Link this customer")), "{not_linked:?}");
-    w.save(json!([{"op": "link", "customer_id": c, "company_id": k}])).await;
-    let list = w.admin.ok("get_contracts", &[("customer_id", &c.to_string())]).await;
+    // Axcient's flow: type the company's Autotask ID, Get contracts, pick one, Save once.
+    let list = w.admin.ok_json("get_contracts", &json!({"customer_id": c, "companies": [k]})).await;
     let by_id = |id: i64| list.as_array().unwrap().iter().find(|o| o["contract_id"] == id).cloned().unwrap();
     let codes = |id: i64| by_id(id)["flags"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_string()).collect::<Vec<_>>();
     assert_eq!(list.as_array().unwrap().len(), 4);
@@ -252,6 +264,12 @@ async fn contracts_are_flagged_and_a_flagged_one_needs_confirming(backend: Backe
     assert_eq!(codes(tm), ["not_recurring", "no_services"]);
     assert_eq!(codes(expired), ["expired"]);
     assert_eq!(codes(bundled), ["bundle_only"]);
+    let typo = w.admin.err_json("get_contracts", &json!({"customer_id": c, "companies": [987_654]})).await;
+    assert!(typo.to_string().contains("Autotask has no company with ID 987654"), "{typo:?}");
+    w.save(json!([{"op": "link", "customer_id": c, "company_id": k}, {"op": "set_contract", "customer_id": c, "contract_id": fit, "confirm_flags": false}])).await;
+    let row = row_of(&w.customer_page(&w.admin, "matched", "contract customer").await, "customer_id", c);
+    assert_eq!(row["contract"]["contract_id"], fit, "the link and its contract in one save: {row}");
+    assert_eq!(w.admin.ok_json("get_contracts", &json!({"customer_id": c, "companies": null})).await, list, "the saved link gives the same list");
     // A flagged contract is never chosen silently.
     let refused = w.refuse(json!([{"op": "set_contract", "customer_id": c, "contract_id": tm, "confirm_flags": false}])).await;
     assert!(refused.contains("Not a Recurring Service contract") && refused.contains("Confirm"), "{refused}");
@@ -318,7 +336,8 @@ async fn the_map_is_the_partners_own(backend: Backend) {
     let other = w.app.signed_in(&b.email, &b.password).await;
     let page = w.customer_page(&other, "all", "").await;
     assert_eq!((page["total"].as_i64(), page["counts"]["customers"].as_i64()), (Some(0), Some(0)));
-    assert_eq!(other.err("get_contracts", &[("customer_id", &c.to_string())]).await.1, AppError::NotFound);
+    assert_eq!(other.err_json("get_contracts", &json!({"customer_id": c, "companies": null})).await, AppError::NotFound);
+    assert_eq!(other.err_json("get_contracts", &json!({"customer_id": c, "companies": [k]})).await, AppError::NotFound);
     match other
         .err_json("save_customer_map", &json!({"changes": [{"op": "set_contract", "customer_id": c, "contract_id": null, "confirm_flags": false}]}))
         .await

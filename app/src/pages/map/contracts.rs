@@ -10,20 +10,21 @@ pub(super) fn ContractsDialog() -> impl IntoView {
     let open = RwSignal::new(false);
     sync_open(open, ctx.contracts_for);
     let list = Resource::new(
-        move || ctx.contracts_for.get().map(|c| c.0),
-        |id| async move {
-            match id {
-                Some(id) => get_contracts(id).await.map(Some),
+        move || ctx.contracts_for.get().map(|c| (c.0, c.2)),
+        |target| async move {
+            match target {
+                Some((id, companies)) => get_contracts(id, Some(companies)).await.map(Some),
                 None => Ok(None),
             }
         },
     );
     let chosen = RwSignal::new(None::<ContractOption>);
     let confirm = RwSignal::new(false);
-    let title = Signal::derive(move || ctx.contracts_for.get().map(|(_, n)| format!("Billing contract for \u{201c}{n}\u{201d}")).unwrap_or_default());
+    let title =
+        Signal::derive(move || ctx.contracts_for.get().map(|(_, n, _)| format!("Billing contract for \u{201c}{n}\u{201d}")).unwrap_or_default());
     let blocking = move |c: &ContractOption| c.flags.iter().any(|f| f.code.blocks_billing());
     let apply = move |_| {
-        let (Some((customer_id, customer_name)), Some(c)) = (ctx.contracts_for.get_untracked(), chosen.get_untracked()) else { return };
+        let (Some((customer_id, customer_name, _)), Some(c)) = (ctx.contracts_for.get_untracked(), chosen.get_untracked()) else { return };
         let flagged = blocking(&c);
         ctx.stage(
             MapChange::SetContract { customer_id, contract_id: Some(c.contract_id), confirm_flags: flagged && confirm.get_untracked() },

@@ -12,6 +12,7 @@ pub(super) fn CompanyPicker() -> impl IntoView {
     let search = RwSignal::new(String::new());
     let typed = RwSignal::new(String::new());
     let typed_error = RwSignal::new(None::<String>);
+    let checking = RwSignal::new(false);
     let results = Resource::new(
         move || (open.get(), search.get()),
         |(open, q)| async move {
@@ -62,7 +63,24 @@ pub(super) fn CompanyPicker() -> impl IntoView {
             <form class="form-inline" on:submit=move |ev: leptos::ev::SubmitEvent| {
                 ev.prevent_default();
                 match typed.get_untracked().trim().parse::<i64>() {
-                    Ok(id) if id > 0 => { typed_error.set(None); typed.set(String::new()); choose(id, format!("Autotask company {id}")); }
+                    Ok(id) if id > 0 => {
+                        // Checked now, not at Save: the company's name goes into the change.
+                        typed_error.set(None);
+                        checking.set(true);
+                        leptos::task::spawn_local(async move {
+                            let found = find_company(id).await;
+                            checking.set(false);
+                            match found {
+                                Ok(c) => {
+                                    typed.set(String::new());
+                                    let state = if c.is_active { String::new() } else { ", inactive".to_string() };
+                                    choose(c.company_id, format!("{} \u{2014} {}{state}", c.name, c.type_label));
+                                }
+                                Err(AppError::NotFound) => typed_error.set(Some(format!("Autotask has no company with ID {id}. Check the number in Autotask."))),
+                                Err(e) => typed_error.set(Some(e.to_string())),
+                            }
+                        });
+                    }
                     _ => typed_error.set(Some("Type the company's Autotask ID (a number, e.g. 29683512).".into())),
                 }
             }>
@@ -71,7 +89,7 @@ pub(super) fn CompanyPicker() -> impl IntoView {
                     <input id="pick-company-id" type="text" inputmode="numeric" prop:value=typed on:input=move |ev| typed.set(event_target_value(&ev)) aria-invalid=move || typed_error.get().is_some().to_string() aria-describedby="pick-company-id-error" />
                     <p id="pick-company-id-error" class="field-error">{move || typed_error.get()}</p>
                 </div>
-                <button type="submit" class="btn">"Use this ID"</button>
+                <button type="submit" class="btn" disabled=move || checking.get()>{move || if checking.get() { "Checking\u{2026}" } else { "Use this ID" }}</button>
             </form>
         </Modal>
     }

@@ -48,6 +48,24 @@ pub fn pending_for_company(staged: &[Staged], id: i64) -> Vec<String> {
         .collect()
 }
 
+/// The companies a customer will be linked to once the staged changes are saved: its
+/// saved links, plus staged links, less staged unlinks, in id order.
+pub fn companies_after(staged: &[Staged], customer: i64, saved: &[i64]) -> Vec<i64> {
+    let mut ids: std::collections::BTreeSet<i64> = saved.iter().copied().collect();
+    for x in staged {
+        match x.change {
+            MapChange::Link { customer_id, company_id } if customer_id == customer => {
+                ids.insert(company_id);
+            }
+            MapChange::Unlink { customer_id, company_id } if customer_id == customer => {
+                ids.remove(&company_id);
+            }
+            _ => {}
+        }
+    }
+    ids.into_iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +96,13 @@ mod tests {
         assert_eq!(pending_for_company(&s, 10), ["link 1-10", "unlink 2-10"]);
         assert_eq!(pending_for_company(&s, 11), ["create from 11"]);
         assert!(pending_for_company(&s, 12).is_empty());
+    }
+
+    #[test]
+    fn a_customer_will_have_its_saved_links_with_the_staged_ones_applied() {
+        let s = staged();
+        assert_eq!(companies_after(&s, 1, &[]), [10], "a typed link counts before Save");
+        assert_eq!(companies_after(&s, 2, &[10, 12]), [12], "a staged unlink drops the company");
+        assert_eq!(companies_after(&s, 3, &[5]), [5]);
     }
 }

@@ -119,6 +119,7 @@ fn customer_row(ctx: MapCtx, row: CustomerRow, selected: RwSignal<BTreeSet<i64>>
     let contract = row.contract.clone();
     let name_for_pick = name.clone();
     let name_for_contracts = name.clone();
+    let saved_companies: Vec<i64> = row.companies.iter().map(|k| k.company_id).collect();
     view! {
         <tr data-customer-id=id.to_string()>
             <td class="col-check">{suggestion.as_ref().map(|s| {
@@ -150,9 +151,16 @@ fn customer_row(ctx: MapCtx, row: CustomerRow, selected: RwSignal<BTreeSet<i64>>
                         {c.flags.clone().map(|f| view! { " " <Badge label="Flagged" tone=Tone::Warn reason=f /> })}
                     </div>
                 })}
-                {linked.then(|| view! {
-                    <button type="button" class="btn btn-small" on:click=move |_| ctx.contracts_for.set(Some((id, name_for_contracts.clone())))>"Get contracts"</button>
-                })}
+                {move || {
+                    // Offered as soon as a link is staged (a typed Autotask ID included), so
+                    // the link and its contract are saved together.
+                    let companies = ctx.staged.with(|s| staging::companies_after(s, id, &saved_companies));
+                    let name = name_for_contracts.clone();
+                    (!companies.is_empty()).then(move || view! {
+                        <button type="button" class="btn btn-small" data-testid="get-contracts"
+                            on:click=move |_| ctx.contracts_for.set(Some((id, name.clone(), companies.clone())))>"Get contracts"</button>
+                    })
+                }}
             </td>
             <td class="actions">
                 {move || ctx.is_admin.get().then(|| {

@@ -34,14 +34,35 @@ pub fn contract_flags(contract: &Contract, type_label: &str, services: i64, bund
     flags
 }
 
+/// The most companies one customer's contracts are fetched for.
+const MAX_STAGED_COMPANIES: usize = 50;
+
 fn today() -> String {
     app::format::iso_utc(now_ms())[..10].to_string()
 }
 
 impl SqlCustomerMap {
-    /// The contracts of the customer's linked companies, fit ones first, then by name.
-    pub(super) async fn customer_contracts(&self, partner_id: i64, customer_id: i64) -> Result<Vec<ContractOption>, AppError> {
-        let companies = crate::db::map::companies_of_customer(&self.db, partner_id, customer_id).await.internal()?.ok_or(AppError::NotFound)?;
+    /// The contracts of the customer's linked companies, or of the companies its staged
+    /// changes link it to (each checked in Autotask when it was never discovered), fit
+    /// ones first, then by name.
+    pub(super) async fn customer_contracts(
+        &self,
+        partner_id: i64,
+        customer_id: i64,
+        staged: Option<Vec<i64>>,
+    ) -> Result<Vec<ContractOption>, AppError> {
+        let linked = crate::db::map::companies_of_customer(&self.db, partner_id, customer_id).await.internal()?.ok_or(AppError::NotFound)?;
+        let companies = match staged {
+            None => linked,
+            Some(ids) => {
+                let ids: BTreeSet<i64> = ids.into_iter().collect();
+                if ids.len() > MAX_STAGED_COMPANIES {
+                    return Err(AppError::invalid("companies", format!("Get contracts for at most {MAX_STAGED_COMPANIES} companies at a time.")));
+                }
+                self.ensure_companies(partner_id, &ids).await?;
+                ids.into_iter().collect()
+            }
+        };
         if companies.is_empty() {
             return Err(AppError::Conflict("Link this customer to its Autotask company first; contracts belong to companies.".into()));
         }
