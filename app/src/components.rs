@@ -9,6 +9,7 @@ pub mod pager;
 pub mod panel;
 pub mod saved;
 pub mod search;
+pub mod setup_gate;
 pub mod table;
 pub mod time;
 pub mod url_query;

@@ -17,6 +17,7 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod services;
 
+use components::setup_gate::SetupGate;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
@@ -78,11 +79,19 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("contacts") view=pages::contacts::ContactsPage />
                     <Route path=path!("backup-users") view=pages::backup_users::BackupUsersPage />
                     <Route path=path!("storage") view=pages::storage::StoragePage />
-                    <Route path=path!("map") view=pages::map::CustomerMapPage />
+                    <Route path=path!("map") view=|| view! {
+                        <SetupGate title="Customer Map" needs="The Customer Map pairs your Taskbridge customers with their Autotask companies, so it needs your Autotask connection.">
+                            <pages::map::CustomerMapPage />
+                        </SetupGate>
+                    } />
                     <Route path=path!("clients") view=pages::clients::ClientsPage />
                     <Route path=path!("notifications") view=pages::notifications::NotificationsPage />
                     <Route path=path!("events") view=pages::events::EventLogPage />
-                    <Route path=path!("billing") view=pages::billing::BillingPage />
+                    <Route path=path!("billing") view=|| view! {
+                        <SetupGate title="Billing" needs="Billing writes your customers' backup usage to their Autotask contracts, so it needs your Autotask connection.">
+                            <pages::billing::BillingPage />
+                        </SetupGate>
+                    } />
                     <Route path=path!("users") view=pages::users::UsersPage />
                     <Route path=path!("tokens") view=pages::tokens::TokensPage />
                     <Route path=path!("account") view=pages::account::AccountPage />

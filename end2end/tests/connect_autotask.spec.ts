@@ -92,3 +92,28 @@ test("the saved secret goes only to Autotask: another host is refused, and a new
   await expect(form.getByLabel("Region (Autotask zone)")).toHaveValue("discovered");
   await expect(form.getByRole("button", { name: "Test connection" })).toBeEnabled();
 });
+
+test("until Autotask is connected, the Customer Map and Billing say what to finish and lead to Setup", async ({ page, request, baseURL }) => {
+  const admin = createPartner("Gate");
+  await signIn(page, admin);
+  const nav = page.getByRole("navigation", { name: "Main" });
+  await nav.getByRole("link", { name: "Customer Map" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Customer Map" })).toBeVisible();
+  const gate = page.getByTestId("setup-gate");
+  await expect(gate).toContainText("Finish Integration Setup first");
+  await expect(page.getByTestId("map-counts")).toHaveCount(0);
+  if (shots) await page.screenshot({ path: `${shots}/setup-gate.png`, fullPage: true });
+  await nav.getByRole("link", { name: "Billing" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Billing" })).toBeVisible();
+  await expect(page.getByText("Billing writes your customers' backup usage")).toBeVisible();
+  await expect(gate).toContainText("Finish Integration Setup first");
+  await gate.getByRole("link", { name: "Go to Setup" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Integration setup" })).toBeVisible();
+
+  // Once connected, the pages open.
+  await connectSandbox(request, baseURL!, admin);
+  await page.goto("/map");
+  await hydrated(page);
+  await expect(page.getByTestId("map-counts")).toBeVisible();
+  await expect(page.getByTestId("setup-gate")).toHaveCount(0);
+});
