@@ -11,7 +11,7 @@ use crate::types::companies::{CompanyPage, CompanyQuery, ImportPlan, ImportSelec
 use crate::types::contacts::{
     BackupUserInput, BackupUserPage, BackupUserQuery, BackupUserSaved, ChoicesSet, ContactPage, ContactQuery, ContactSelection, Resolution,
 };
-use crate::types::map::{CompanyMapPage, CompanyRef, ContractOption, CustomerMapPage, MapChange, MapHistoryEntry, MapQuery, MapSaved};
+use crate::types::map::{CompanyMapPage, CompanyRef, ContractOption, CustomerMapPage, ExactMatches, MapChange, MapHistoryEntry, MapQuery, MapSaved};
 use crate::types::storage::{Destination, DestinationInput, Package, PackageInput, StorageItem, StorageLists};
 use crate::types::sync::{ClientPage, ClientQuery, ClientRow, InstantUpdates, SyncSettings, SyncSettingsInput};
 use crate::types::tickets::{CustomerChoice, EventPage, EventQuery, NotificationRule, RuleInput, TestTicket, TicketPicklists, TicketSettings};
@@ -133,6 +133,8 @@ pub trait CustomerMapService: Send + Sync {
     /// The contracts of the customer's linked companies, or of `companies` (its links as
     /// staged, checked to exist in Autotask).
     async fn contracts(&self, partner_id: i64, customer_id: i64, companies: Option<Vec<i64>>) -> Result<Vec<ContractOption>, AppError>;
+    /// Every exact-name suggestion of the search and filter, on any page.
+    async fn exact_matches(&self, partner_id: i64, query: MapQuery) -> Result<ExactMatches, AppError>;
     /// The Autotask company with this ID (looked up in Autotask when never discovered).
     async fn company(&self, partner_id: i64, company_id: i64) -> Result<CompanyRef, AppError>;
     /// Recent changes to the map, newest first.

@@ -34,6 +34,8 @@ test("an admin confirms suggested matches, matches by hand, is refused a many-to
   await expect(rowA).toContainText("Exact name");
   await expect(page.locator("tr", { hasText: b.name.toUpperCase() })).toContainText("Same name apart from letter case");
   await page.getByRole("button", { name: "Select exact matches" }).click();
+  // Every exact match of the filter, on any page, and how many.
+  await expect(page.getByTestId("exact-note")).toHaveText("Selected the 1 exact match of this filter.");
   await page.getByTestId("confirm-matches").click();
   await expect(page.getByTestId("unsaved")).toContainText("1 unsaved change");
   await page.getByTestId("save-map").click();

@@ -1,7 +1,7 @@
 //! The Customer Map page's server functions.
 
 use crate::error::AppError;
-use crate::types::map::{CompanyMapPage, CompanyRef, ContractOption, CustomerMapPage, MapChange, MapHistoryEntry, MapQuery, MapSaved};
+use crate::types::map::{CompanyMapPage, CompanyRef, ContractOption, CustomerMapPage, ExactMatches, MapChange, MapHistoryEntry, MapQuery, MapSaved};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -33,6 +33,14 @@ pub async fn save_customer_map(changes: Vec<MapChange>) -> Result<MapSaved, AppE
 pub async fn get_contracts(customer_id: i64, companies: Option<Vec<i64>>) -> Result<Vec<ContractOption>, AppError> {
     let user = crate::auth::require_user()?;
     crate::services::services()?.map.contracts(user.partner_id, customer_id, companies).await
+}
+
+/// Every exact-name (★★★) suggestion of the map's search and filter, on any page, for
+/// "Select exact matches" (admins, who confirm them).
+#[server(prefix = "/rpc", endpoint = "exact_matches", input = Json)]
+pub async fn find_exact_matches(query: MapQuery) -> Result<ExactMatches, AppError> {
+    let admin = crate::auth::require_admin()?;
+    crate::services::services()?.map.exact_matches(admin.partner_id, query).await
 }
 
 /// The Autotask company an ID typed on the map stands for: its name to confirm, or a

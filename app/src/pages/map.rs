@@ -16,7 +16,7 @@ use pickers::{CompanyPicker, CustomerPicker};
 use staging::Staged;
 use tables::{CompanyTable, CustomerTable};
 
-use crate::api::map::{find_company, get_contracts, map_companies, map_customers, map_history, save_customer_map};
+use crate::api::map::{find_company, find_exact_matches, get_contracts, map_companies, map_customers, map_history, save_customer_map};
 use crate::components::badge::{Badge, Tone};
 use crate::components::dialog::Modal;
 use crate::components::layout::Me;
@@ -261,7 +261,7 @@ pub fn CustomerMapPage() -> impl IntoView {
                         Ok(None) => ().into_any(),
                         Ok(Some(page)) => {
                             counts.set(Some(page.counts.clone()));
-                            view! { <CustomerTable page set_page /> }.into_any()
+                            view! { <CustomerTable page set_page query=query.get_untracked() /> }.into_any()
                         }
                     }
                 })}

@@ -121,11 +121,36 @@ pub struct Suggestion {
     pub reason: String,
 }
 
+/// The score of an exact-name suggestion (the seed's "3 star" match).
+pub const EXACT_SCORE: u8 = 100;
+
 impl Suggestion {
     /// Exact spelling: the seed's "3 star" match.
     pub fn exact(&self) -> bool {
-        self.score >= 100
+        self.score >= EXACT_SCORE
     }
+}
+
+/// An exact-name suggestion, on any page of the map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExactMatch {
+    /// The customer.
+    pub customer_id: i64,
+    /// Its name.
+    pub customer_name: String,
+    /// The company suggested for it.
+    pub company_id: i64,
+    /// The company's name.
+    pub company_name: String,
+}
+
+/// Every exact match of the map's search and filter (as many as one save takes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExactMatches {
+    /// The matches, by customer name.
+    pub matches: Vec<ExactMatch>,
+    /// How many there are in all (more than `matches` when over a save's limit).
+    pub total: i64,
 }
 
 /// An Autotask company linked to a customer.

@@ -4,7 +4,7 @@
 
 use super::dynamic::{bind_all, bind_all_as, in_list, page_bounds, search_sql, Arg};
 use super::Db;
-use app::types::map::{CompanyFilter, CustomerFilter, MapCounts, MapQuery};
+use app::types::map::{CompanyFilter, CustomerFilter, ExactMatch, MapCounts, MapQuery, EXACT_SCORE};
 use sqlx::{Any, Transaction};
 use std::collections::{BTreeSet, HashMap};
 
@@ -65,8 +65,8 @@ pub struct CustomerEntry {
     pub contract_flags: Option<String>,
 }
 
-/// A page of customers matching the search and filter, by name.
-pub async fn customers(db: &Db, partner_id: i64, query: &MapQuery) -> Result<Page<CustomerEntry>, sqlx::Error> {
+/// The condition on customers (alias `c`) of the map's search and filter, with its binds.
+fn customer_where(partner_id: i64, query: &MapQuery) -> (String, Vec<Arg>) {
     let mut args = vec![Arg::Int(partner_id)];
     let mut where_sql = "c.partner_id = $1".to_string();
     where_sql.push_str(&search_sql(&query.search, "c.name_key", "c.customer_id", &mut args));
@@ -75,8 +75,39 @@ pub async fn customers(db: &Db, partner_id: i64, query: &MapQuery) -> Result<Pag
         CustomerFilter::Matched => where_sql.push_str(" and c.matched = 1"),
         CustomerFilter::Unmatched => where_sql.push_str(" and c.matched = 0"),
     }
+    (where_sql, args)
+}
+
+/// A page of customers matching the search and filter, by name.
+pub async fn customers(db: &Db, partner_id: i64, query: &MapQuery) -> Result<Page<CustomerEntry>, sqlx::Error> {
+    let (where_sql, args) = customer_where(partner_id, query);
     let columns = "c.customer_id, c.name, c.region, c.contract_id, c.contract_name, c.contract_flags";
     paged(db, columns, "customer c", &where_sql, "c.name_key, c.customer_id", &args, query).await
+}
+
+/// The exact-name (★★★) suggestions of every unmatched customer matching the search and
+/// filter, on any page, by customer name: at most `limit`, and how many there are.
+pub async fn exact_suggestions(db: &Db, partner_id: i64, query: &MapQuery, limit: usize) -> Result<(Vec<ExactMatch>, i64), sqlx::Error> {
+    let (where_sql, args) = customer_where(partner_id, query);
+    let from = "customer c join match_suggestion s on s.partner_id = c.partner_id and s.customer_id = c.customer_id \
+                join autotask_company k on k.partner_id = s.partner_id and k.company_id = s.company_id";
+    let condition = format!("{where_sql} and c.matched = 0 and s.score >= {EXACT_SCORE}");
+    let total: i64 = bind_all(sqlx::query(&format!("select count(*) from {from} where {condition}")), &args)
+        .fetch_one(&db.pool)
+        .await
+        .and_then(|r| sqlx::Row::try_get(&r, 0))?;
+    let sql = format!(
+        "select c.customer_id, c.name, s.company_id, k.name from {from} where {condition} \
+         order by c.name_key, c.customer_id limit {limit}"
+    );
+    let rows: Vec<(i64, String, i64, String)> = bind_all_as(sqlx::query_as(&sql), &args).fetch_all(&db.pool).await?;
+    let matches = rows.into_iter().map(|(customer_id, customer_name, company_id, company_name)| ExactMatch {
+        customer_id,
+        customer_name,
+        company_id,
+        company_name,
+    });
+    Ok((matches.collect(), total))
 }
 
 /// A company on the map's right table.

@@ -21,7 +21,9 @@ use crate::services::connection::SqlAutotaskSettings;
 use crate::services::user_calls::UserCall;
 use app::error::AppError;
 use app::services::CustomerMapService;
-use app::types::map::{CompanyMapPage, CompanyRef, ContractOption, CustomerMapPage, Flag, FlagCode, MapChange, MapHistoryEntry, MapQuery, MapSaved};
+use app::types::map::{
+    CompanyMapPage, CompanyRef, ContractOption, CustomerMapPage, ExactMatches, Flag, FlagCode, MapChange, MapHistoryEntry, MapQuery, MapSaved,
+};
 use app::types::CurrentUser;
 
 /// Autotask's system value for company type Customer.
@@ -82,6 +84,11 @@ impl CustomerMapService for SqlCustomerMap {
     async fn contracts(&self, partner_id: i64, customer_id: i64, companies: Option<Vec<i64>>) -> Result<Vec<ContractOption>, AppError> {
         self.settings.spend(partner_id, UserCall::Contracts)?;
         self.customer_contracts(partner_id, customer_id, companies).await
+    }
+
+    async fn exact_matches(&self, partner_id: i64, query: MapQuery) -> Result<ExactMatches, AppError> {
+        let (matches, total) = crate::db::map::exact_suggestions(&self.db, partner_id, &query, MAX_CHANGES).await.internal()?;
+        Ok(ExactMatches { matches, total })
     }
 
     async fn company(&self, partner_id: i64, company_id: i64) -> Result<CompanyRef, AppError> {

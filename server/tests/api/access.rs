@@ -256,6 +256,7 @@ async fn technicians_are_refused_every_admin_function(backend: Backend) {
         ("set_contact_choices", serde_json::json!({"selection": {"ids": [1]}, "destination_id": 1, "package_id": null})),
         ("import_contacts", serde_json::json!({"selection": {"ids": [1]}})),
         ("plan_import", serde_json::json!({"selection": {"ids": [1]}})),
+        ("exact_matches", serde_json::json!({"query": {"page": 1, "per_page": 50}})),
         (
             "save_backup_user",
             serde_json::json!({"backup_user_id": 1, "input": {"first_name": "X", "last_name": "Y", "email": "x@techs.example", "customer_id": 1, "destination_id": 1, "package_id": 1}}),

@@ -118,6 +118,16 @@ async fn suggestions_rank_exact_and_near_names_and_confirming_links_them(backend
     assert_eq!(unmatched["total"], 1);
     assert_eq!(unmatched["rows"][0]["company_id"], lonely);
     assert_eq!(page["counts"]["exact"].as_i64().map(|n| n >= 1), Some(true));
+    // "Select exact matches" takes every exact match of the filter, not one page's: with
+    // one row a page, the exact match is found from page 4.
+    let query = json!({"search": "qwyx", "customers": "unmatched", "companies": "all", "page": 4, "per_page": 1});
+    let found = w.admin.ok_json("exact_matches", &json!({ "query": query })).await;
+    assert_eq!(
+        found,
+        json!({"matches": [{"customer_id": ids[0], "customer_name": "Qwyx Harbor Dental Inc", "company_id": exact, "company_name": "Qwyx Harbor Dental Inc"}], "total": 1})
+    );
+    let elsewhere = json!({"search": "zeta", "customers": "unmatched", "companies": "all", "page": 1, "per_page": 50});
+    assert_eq!(w.admin.ok_json("exact_matches", &json!({ "query": elsewhere })).await["total"], 0, "the filter applies");
 
     // Confirm the three suggestions.
     let saved = w

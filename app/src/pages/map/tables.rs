@@ -2,6 +2,7 @@
 //! and companies with their customers, each row with its staged changes.
 
 use super::*;
+use std::collections::HashMap;
 
 fn stars(s: &Suggestion) -> &'static str {
     if s.exact() {
@@ -31,7 +32,7 @@ fn pending_note(lines: Vec<String>) -> Option<AnyView> {
 }
 
 #[component]
-pub(super) fn CustomerTable(page: CustomerMapPage, set_page: Callback<u32>) -> impl IntoView {
+pub(super) fn CustomerTable(page: CustomerMapPage, set_page: Callback<u32>, query: MapQuery) -> impl IntoView {
     let ctx = expect_context::<MapCtx>();
     if page.total == 0 {
         return view! {
@@ -45,29 +46,59 @@ pub(super) fn CustomerTable(page: CustomerMapPage, set_page: Callback<u32>) -> i
     let selected = RwSignal::new(BTreeSet::<i64>::new());
     let suggestions: Vec<(i64, String, Suggestion)> =
         page.rows.iter().filter_map(|r| r.suggestion.clone().map(|s| (r.customer_id, r.name.clone(), s))).collect();
-    let suggestions = StoredValue::new(suggestions);
+    // Suggestions by customer: this page's, and the exact ones of every page once
+    // "Select exact matches" has fetched them.
+    let suggestions: HashMap<i64, (String, i64, String)> = suggestions.into_iter().map(|(id, name, s)| (id, (name, s.id, s.name))).collect();
+    let known = RwSignal::new(suggestions);
+    let exact_note = RwSignal::new(None::<String>);
     let confirm = move |_| {
-        suggestions.with_value(|all| {
-            for (customer_id, name, s) in all.iter().filter(|x| selected.with(|sel| sel.contains(&x.0))) {
+        known.with(|all| {
+            for (customer_id, (name, company_id, company)) in all.iter().filter(|x| selected.with(|sel| sel.contains(x.0))) {
                 ctx.stage(
-                    MapChange::Link { customer_id: *customer_id, company_id: s.id },
-                    format!("Link \u{201c}{name}\u{201d} to \u{201c}{}\u{201d} ({})", s.name, s.id),
+                    MapChange::Link { customer_id: *customer_id, company_id: *company_id },
+                    format!("Link \u{201c}{name}\u{201d} to \u{201c}{company}\u{201d} ({company_id})"),
                 );
             }
         });
         selected.set(BTreeSet::new());
+        exact_note.set(None);
     };
+    let query = StoredValue::new(query);
     let select_exact = move |_| {
-        suggestions.with_value(|all| selected.update(|sel| sel.extend(all.iter().filter(|x| x.2.exact()).map(|x| x.0))));
+        exact_note.set(Some("Finding every exact match\u{2026}".into()));
+        leptos::task::spawn_local(async move {
+            match find_exact_matches(query.get_value()).await {
+                Ok(found) => {
+                    let n = found.matches.len();
+                    known.update(|k| {
+                        k.extend(found.matches.iter().map(|m| (m.customer_id, (m.customer_name.clone(), m.company_id, m.company_name.clone()))))
+                    });
+                    selected.update(|sel| sel.extend(found.matches.iter().map(|m| m.customer_id)));
+                    exact_note.set(Some(match (n, found.total) {
+                        (0, _) => "No exact match in this filter.".to_string(),
+                        (n, total) if (n as i64) < total => format!(
+                            "Selected the first {} of {} exact matches (one save takes {}).",
+                            thousands(n as i64),
+                            thousands(total),
+                            thousands(n as i64)
+                        ),
+                        (1, _) => "Selected the 1 exact match of this filter.".to_string(),
+                        (n, _) => format!("Selected all {} exact matches of this filter, on every page.", thousands(n as i64)),
+                    }));
+                }
+                Err(e) => exact_note.set(Some(e.to_string())),
+            }
+        });
     };
-    let has_suggestions = suggestions.with_value(|s| !s.is_empty());
+    let has_suggestions = known.with_untracked(|s| !s.is_empty()) || page.counts.exact > 0;
     view! {
         {move || (ctx.is_admin.get() && has_suggestions).then(|| view! {
             <div class="table-actions">
                 <button type="button" class="btn btn-small" on:click=select_exact>"Select exact matches (\u{2605}\u{2605}\u{2605})"</button>
                 <button type="button" class="btn btn-small btn-primary" data-testid="confirm-matches" disabled=move || selected.with(|s| s.is_empty()) on:click=confirm>
-                    {move || format!("Confirm matches ({})", selected.with(|s| s.len()))}
+                    {move || format!("Confirm matches ({})", thousands(selected.with(|s| s.len()) as i64))}
                 </button>
+                <span class="muted small" role="status" data-testid="exact-note">{move || exact_note.get()}</span>
             </div>
         })}
         <div class="table-wrap">
