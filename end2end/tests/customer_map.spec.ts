@@ -137,6 +137,12 @@ test("Axcient's flow: type a customer's Autotask company ID, Get contracts at on
   await page.getByTestId("choose-contract").click();
   await expect(page.getByTestId("unsaved")).toContainText("2 unsaved changes");
   if (shots) await page.screenshot({ path: `${shots}/customer-map-typed-id.png`, fullPage: true });
+  // Leaving through the side menu asks first; staying keeps the changes.
+  const asked = new Promise<string>((resolve) => page.once("dialog", (d) => { resolve(d.message()); void d.dismiss(); }));
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Companies" }).click();
+  expect(await asked).toBe("You have 2 unsaved changes on the Customer Map. Leave and lose them?");
+  await expect(page).toHaveURL(/\/map/);
+  await expect(page.getByTestId("unsaved")).toContainText("2 unsaved changes");
   await page.getByTestId("save-map").click();
   await expect(page.getByText("Saved 2 changes.")).toBeVisible();
   await page.getByLabel("Match status").selectOption("matched");

@@ -168,6 +168,7 @@ pub fn CustomerMapPage() -> impl IntoView {
             }
         });
         on_cleanup(move || handle.remove());
+        leave_guard(staged);
     }
 
     let saving = RwSignal::new(false);
@@ -335,4 +336,40 @@ fn UnsavedBar(
             </div>
         </Show>
     }
+}
+
+/// Asks before an in-app link (the side menu, the header) leaves the map with unsaved
+/// changes: a capturing listener on the document sees the click before the router does,
+/// and stops it when the user chooses to stay.
+#[cfg(feature = "hydrate")]
+fn leave_guard(staged: RwSignal<Vec<Staged>>) {
+    use leptos::wasm_bindgen::{closure::Closure, JsCast};
+    let on_click = Closure::<dyn Fn(web_sys::MouseEvent)>::new(move |ev: web_sys::MouseEvent| {
+        let n = staged.with_untracked(|s| s.len());
+        if n == 0 || ev.default_prevented() {
+            return;
+        }
+        let Some(link) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).and_then(|t| t.closest("a[href]").ok().flatten()) else {
+            return;
+        };
+        let href = link.get_attribute("href").unwrap_or_default();
+        if href == "/map" || href.starts_with("/map?") || href.starts_with('#') {
+            return;
+        }
+        let changes = if n == 1 { "1 unsaved change".to_string() } else { format!("{n} unsaved changes") };
+        let leave = window().confirm_with_message(&format!("You have {changes} on the Customer Map. Leave and lose them?")).unwrap_or(true);
+        if !leave {
+            ev.prevent_default();
+            ev.stop_immediate_propagation();
+        }
+    });
+    let listener: js_sys::Function = on_click.as_ref().unchecked_ref::<js_sys::Function>().clone();
+    let _ = document().add_event_listener_with_callback_and_bool("click", &listener, true);
+    // The browser's objects stay on its one thread; the wrapper only lets the cleanup hold them.
+    let held = send_wrapper::SendWrapper::new((listener, on_click));
+    on_cleanup(move || {
+        let (listener, on_click) = held.take();
+        let _ = document().remove_event_listener_with_callback_and_bool("click", &listener, true);
+        drop(on_click);
+    });
 }
