@@ -103,9 +103,18 @@ test("ticket settings from retrieved picklists, a notification, and the event lo
   await expect(page.getByRole("table", { name: "Events" }).locator("tbody tr")).toHaveCount(3);
   if (shots) await page.screenshot({ path: `${shots}/event-log.png`, fullPage: true });
 
-  // The test ticket round trip from the Notifications page.
+  // The test ticket round trip from the Notifications page, to a customer chosen by name
+  // (not the first mapped one, which "Harbor Dental" is).
+  await mappedCustomer(request, baseURL!, admin, `zed-${suffix}`, `Zed Clinic ${suffix}`);
   await nav.getByRole("link", { name: "Notifications" }).click();
+  await page.getByLabel("Find a mapped customer").fill("Zed Clinic");
+  const zed = page.locator("#test-ticket-customer option", { hasText: `Zed Clinic ${suffix} (#` });
+  await expect(zed).toHaveCount(1);
+  await expect(page.locator("#test-ticket-customer option", { hasText: "Harbor Dental" })).toHaveCount(0);
+  await page.getByLabel("Customer", { exact: true }).selectOption((await zed.getAttribute("value"))!);
   await page.getByTestId("send-test-ticket").click();
   await expect(page.getByTestId("test-ticket-result")).toContainText("Test ticket sent");
+  await expect(page.getByTestId("test-ticket-result")).toContainText(`in Zed Clinic ${suffix}'s company`);
   await expect(page.getByTestId("test-ticket-result")).toContainText("Completed it");
+  if (shots) await page.screenshot({ path: `${shots}/test-ticket.png`, fullPage: true });
 });

@@ -350,18 +350,49 @@ fn CustomerPicker(chosen: RwSignal<Vec<(i64, String)>>) -> impl IntoView {
 fn TestTicketCard() -> impl IntoView {
     let result = RwSignal::new(None::<Result<TestTicket, AppError>>);
     let sending = RwSignal::new(false);
+    // Which mapped customer gets it: searched by name, the first mapped one by default.
+    let search = RwSignal::new(String::new());
+    let customer = RwSignal::new(None::<i64>);
+    let choices = Resource::new(
+        move || search.get(),
+        |q| async move { customer_choices(q).await.map(|all| all.into_iter().filter(|c| c.mapped).collect::<Vec<CustomerChoice>>()) },
+    );
     let send = move |_| {
         sending.set(true);
         result.set(None);
+        let to = customer.get_untracked();
         leptos::task::spawn_local(async move {
-            result.set(Some(send_test_ticket(None).await));
+            result.set(Some(send_test_ticket(to).await));
             sending.set(false);
         });
     };
     view! {
         <section class="card" aria-labelledby="test-ticket-title">
             <h2 id="test-ticket-title">"Send test ticket"</h2>
-            <p class="muted">"Opens a ticket in your first mapped customer's Autotask company with the ticket settings from Setup, adds a note and completes it, so you can see the whole round trip in Autotask."</p>
+            <p class="muted">"Opens a ticket in the chosen customer's Autotask company with the ticket settings from Setup, adds a note and completes it, so you can see the whole round trip in Autotask."</p>
+            <div class="toolbar">
+                <div class="field">
+                    <label for="test-ticket-search">"Find a mapped customer"</label>
+                    <input id="test-ticket-search" type="search" autocomplete="off" placeholder="Name" prop:value=search on:input=move |ev| search.set(event_target_value(&ev)) />
+                </div>
+                <div class="field grow">
+                    <label for="test-ticket-customer">"Customer"</label>
+                    <Transition fallback=|| view! { <select id="test-ticket-customer" disabled=true><option>"Loading customers\u{2026}"</option></select> }>
+                        {move || Suspend::new(async move {
+                            let options = choices.await.unwrap_or_default();
+                            view! {
+                                <select id="test-ticket-customer" on:change=move |ev| customer.set(event_target_value(&ev).parse().ok())>
+                                    <option value="" selected=move || customer.get().is_none()>"The first mapped customer"</option>
+                                    {options.into_iter().map(|c| {
+                                        let id = c.customer_id;
+                                        view! { <option value=id.to_string() selected=move || customer.get() == Some(id)>{format!("{} (#{id})", c.name)}</option> }
+                                    }).collect_view()}
+                                </select>
+                            }
+                        })}
+                    </Transition>
+                </div>
+            </div>
             <div class="form-actions">
                 <button type="button" class="btn" data-testid="send-test-ticket" disabled=move || sending.get() on:click=send>
                     {move || if sending.get() { "Sending\u{2026}" } else { "Send test ticket" }}
