@@ -7,6 +7,7 @@ pub mod job;
 pub mod layout;
 pub mod pager;
 pub mod panel;
+pub mod reach;
 pub mod saved;
 pub mod search;
 pub mod setup_gate;

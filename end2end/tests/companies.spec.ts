@@ -29,6 +29,11 @@ test("an admin discovers companies with live progress, filters them, and imports
   await page.getByRole("button", { name: "Clear the filters" }).click();
   await expect(page.locator(".pager")).toContainText("of 121");
 
+  // Each company shows how to reach it; its web site opens in a new tab.
+  const site = page.getByTestId("company-reach").locator("a").first();
+  await expect(site).toHaveAttribute("href", /^https:\/\//);
+  await expect(site).toHaveAttribute("target", "_blank");
+
   // "Would fail" rows say why before anything is imported.
   await page.getByLabel("Import status").selectOption("problem");
   await expect(page).toHaveURL(/status=problem/);

@@ -163,6 +163,10 @@ pub struct CompanyRow {
     pub country_name: Option<String>,
     /// The data region an import places the customer in.
     pub region: String,
+    /// Its main phone number, as Autotask has it.
+    pub phone: Option<String>,
+    /// Its web site, as Autotask has it.
+    pub web: Option<String>,
     /// Primary contact: name and email.
     pub contact: Option<(String, String)>,
     /// Import status.

@@ -222,6 +222,10 @@ pub struct CompanyRow {
     pub is_customer_type: bool,
     /// Gone from Autotask at the last discovery.
     pub missing: bool,
+    /// Its main phone number, as Autotask has it.
+    pub phone: Option<String>,
+    /// Its web site, as Autotask has it.
+    pub web: Option<String>,
     /// Linked customers.
     pub customers: Vec<LinkedCustomer>,
     /// Suggested customer when unmatched.

@@ -322,6 +322,8 @@ struct ListRow {
     state: Option<String>,
     country_code: Option<String>,
     country_name: Option<String>,
+    phone: Option<String>,
+    web_address: Option<String>,
     contact_id: Option<i64>,
     contact_first: Option<String>,
     contact_last: Option<String>,
@@ -353,6 +355,8 @@ impl From<ListRow> for CompanyRow {
             region: region_for(r.country_code.as_deref().unwrap_or("US")).to_string(),
             country_code: r.country_code,
             country_name: r.country_name,
+            phone: r.phone.filter(|p| !p.trim().is_empty()),
+            web: r.web_address.filter(|w| !w.trim().is_empty()),
             contact: r.contact_id.map(|_| {
                 let name = format!("{} {}", r.contact_first.unwrap_or_default(), r.contact_last.unwrap_or_default());
                 (name.trim().to_string(), r.contact_email.unwrap_or_default())
@@ -376,7 +380,7 @@ pub async fn page(db: &Db, partner_id: i64, query: &CompanyQuery) -> Result<(Vec
     let total: i64 = bind_all(sqlx::query(&count), &args).fetch_one(&db.pool).await.and_then(|r| sqlx::Row::try_get(&r, 0))?;
     let (page, per_page, offset) = page_bounds(total, query.page, query.per_page, MAX_PAGE_SIZE);
     let sql = format!(
-        "select company_id, name, type_label, is_active, city, state, country_code, country_name, contact_id, contact_first, contact_last, \
+        "select company_id, name, type_label, is_active, city, state, country_code, country_name, phone, web_address, contact_id, contact_first, contact_last, \
          contact_email, problem, import_status, import_message, import_at, missing from autotask_company where {where_sql} order by {} \
          limit {per_page} offset {offset}",
         order_sql(query.sort)

@@ -125,6 +125,10 @@ pub struct CompanyEntry {
     pub is_active: i64,
     /// 1 when the latest discovery did not see it.
     pub missing: i64,
+    /// Main phone.
+    pub phone: Option<String>,
+    /// Web site.
+    pub web_address: Option<String>,
 }
 
 /// A page of discovered companies matching the search and filter, by name.
@@ -138,7 +142,7 @@ pub async fn companies(db: &Db, partner_id: i64, query: &MapQuery) -> Result<Pag
         CompanyFilter::Suggested => where_sql.push_str(" and k.match_state = 1"),
         CompanyFilter::Unmatched => where_sql.push_str(" and k.match_state = 0"),
     }
-    let columns = "k.company_id, k.name, k.type_label, k.company_type, k.is_active, k.missing";
+    let columns = "k.company_id, k.name, k.type_label, k.company_type, k.is_active, k.missing, k.phone, k.web_address";
     paged(db, columns, "autotask_company k", &where_sql, "k.name_key, k.company_id", &args, query).await
 }
 

@@ -349,7 +349,7 @@ async fn import_links_the_existing_customer_of_the_same_name_and_the_plan_says_s
     let mut ids = Vec::new();
     for name in ["Alpenglühen IT LLC", "Zenith Redwood L.L.C.", "Brand New Dental"] {
         let body = json!({"companyName": name, "companyType": 1, "ownerResourceID": 29_682_885, "isActive": true,
-            "address1": "1 Main St", "city": "Austin", "state": "TX", "countryID": 237});
+            "address1": "1 Main St", "city": "Austin", "state": "TX", "countryID": 237, "phone": "+1 512 555 0100", "webAddress": "www.alpen.example"});
         let company = at.create("Companies", &body).await.unwrap();
         let contact =
             json!({"firstName": "Pat", "lastName": "Lee", "emailAddress": format!("pat{company}@x.example"), "isActive": 1, "primaryContact": true});
@@ -358,6 +358,9 @@ async fn import_links_the_existing_customer_of_the_same_name_and_the_plan_says_s
     }
     let (done, _) = discover(admin).await;
     assert_eq!(done["state"], "done", "{done}");
+    // The list shows how to reach each company.
+    let alpen = row(&list(admin, json!({"filter": {"search": "Alpenglühen IT"}})).await, ids[0]);
+    assert_eq!((alpen["phone"].as_str(), alpen["web"].as_str()), (Some("+1 512 555 0100"), Some("www.alpen.example")), "{alpen}");
     // Made on the backup platform before Autotask was connected; one name twice, another
     // in other letter case.
     let made = w.register(&[("bp-1", "alpenglühen it llc"), ("bp-2", "Zenith Redwood L.L.C."), ("bp-3", "Zenith Redwood L.L.C.")]).await;

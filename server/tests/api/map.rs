@@ -90,7 +90,7 @@ async fn suggestions_rank_exact_and_near_names_and_confirming_links_them(backend
     let exact = w.company("Qwyx Harbor Dental Inc", json!({})).await;
     let and = w.company("Qwyx Smith and Jones Legal", json!({})).await;
     let suffix = w.company("Qwyx Northwind Traders Ltd.", json!({})).await;
-    let lonely = w.company("Qwyx Lonely Company", json!({})).await;
+    let lonely = w.company("Qwyx Lonely Company", json!({"phone": "+44 20 7946 0000", "webAddress": "https://lonely.example"})).await;
     w.discover().await;
     let ids = w
         .customers(json!([
@@ -117,6 +117,10 @@ async fn suggestions_rank_exact_and_near_names_and_confirming_links_them(backend
     let unmatched = w.company_page("unmatched", "qwyx").await;
     assert_eq!(unmatched["total"], 1);
     assert_eq!(unmatched["rows"][0]["company_id"], lonely);
+    assert_eq!(
+        (unmatched["rows"][0]["phone"].as_str(), unmatched["rows"][0]["web"].as_str()),
+        (Some("+44 20 7946 0000"), Some("https://lonely.example"))
+    );
     assert_eq!(page["counts"]["exact"].as_i64().map(|n| n >= 1), Some(true));
     // "Select exact matches" takes every exact match of the filter, not one page's: with
     // one row a page, the exact match is found from page 4.

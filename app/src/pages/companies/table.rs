@@ -66,6 +66,7 @@ pub(super) fn CompanyTable(
                                     }}
                                     {(!row.active).then(|| view! { " " <Badge label="Inactive" tone=Tone::Muted /> })}
                                     {row.missing.then(|| view! { " " <Badge label="Gone" tone=Tone::Muted reason="The latest discovery no longer saw this company in Autotask." /> })}
+                                    {crate::components::reach::company_reach(row.phone.clone(), row.web.clone())}
                                 </td>
                                 <td class="mono nowrap">{id.to_string()}</td>
                                 <td class="nowrap">{row.type_label.clone()}</td>

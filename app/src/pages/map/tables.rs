@@ -269,6 +269,7 @@ fn company_row(ctx: MapCtx, row: CompanyRow) -> AnyView {
                 {row.name.clone()}
                 {(!row.active).then(|| view! { " " <Badge label="Inactive" tone=Tone::Muted /> })}
                 {row.missing.then(|| view! { " " <Badge label="Missing" tone=Tone::Bad reason="No longer in Autotask (not seen by the latest discovery)." /> })}
+                {crate::components::reach::company_reach(row.phone.clone(), row.web.clone())}
                 {move || pending_note(ctx.pending_for_company(id))}
             </td>
             <td class="mono nowrap">{id.to_string()}</td>

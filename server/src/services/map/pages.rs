@@ -122,6 +122,8 @@ impl SqlCustomerMap {
                     active: e.is_active != 0,
                     is_customer_type: e.company_type == Some(COMPANY_TYPE_CUSTOMER),
                     missing: e.missing != 0,
+                    phone: e.phone.filter(|p| !p.trim().is_empty()),
+                    web: e.web_address.filter(|w| !w.trim().is_empty()),
                     suggestion: if customers.is_empty() { suggestions.remove(&e.company_id) } else { None },
                     customers,
                 }
