@@ -95,6 +95,8 @@ impl CustomerMapService for SqlCustomerMap {
         if company_id <= 0 {
             return Err(AppError::invalid("company_id", "Type the company's Autotask ID (a number, e.g. 29683512)."));
         }
+        // A typed ID may go to Autotask: the same burst limit as the map's other presses.
+        self.settings.spend(partner_id, UserCall::FindCompany)?;
         self.ensure_companies(partner_id, &std::collections::BTreeSet::from([company_id])).await?;
         let (name, type_label, active) = crate::db::map::company_ref(&self.db, partner_id, company_id).await.internal()?.ok_or(AppError::NotFound)?;
         Ok(CompanyRef { company_id, name, type_label, is_active: active != 0 })

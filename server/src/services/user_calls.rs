@@ -24,6 +24,8 @@ pub enum UserCall {
     RefreshPreview,
     /// Customer Map › Get contracts.
     Contracts,
+    /// Customer Map › a typed Autotask company ID, looked up.
+    FindCompany,
     /// Notifications › Send test ticket.
     TestTicket,
 }
@@ -36,6 +38,7 @@ impl UserCall {
             Self::Services => "Retrieve services",
             Self::RefreshPreview => "Refresh",
             Self::Contracts => "Get contracts",
+            Self::FindCompany => "Use this ID",
             Self::TestTicket => "Send test ticket",
         }
     }
