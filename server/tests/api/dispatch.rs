@@ -67,13 +67,33 @@ async fn drain(d: &Dispatcher) {
 /// Waits until the sandbox holds a "Repeated" note on the ticket (read in-process, so
 /// the sandbox's faults do not apply to the test).
 async fn note_lands(w: &World, ticket_id: i64) {
+    note_lands_when(w, ticket_id, "repeat", |notes| counted(notes) > 0).await;
+}
+
+/// Waits until the ticket's notes in the sandbox satisfy `landed` (`what` names it).
+async fn note_lands_when(w: &World, ticket_id: i64, what: &str, landed: impl Fn(&[Value]) -> bool) {
     for _ in 0..2_000 {
-        if counted(&w.notes_in_sandbox(ticket_id)) > 0 {
+        if landed(&w.notes_in_sandbox(ticket_id)) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    panic!("no repeat note reached Autotask");
+    panic!("no {what} note reached Autotask");
+}
+
+/// A partner whose one customer has an open ticket (notes due at once), dispatched by a
+/// dispatcher of the test's own: the world, the dispatcher and the ticket.
+async fn with_open_ticket(backend: Backend) -> (World, Arc<Dispatcher>, i64) {
+    let mut w = world(backend).await;
+    w.app.stop_dispatcher();
+    w.mapped_customer("c1", "Acme Dental").await;
+    w.rule(json!({})).await;
+    w.settings(json!({"note_interval_minutes": 0})).await;
+    let d = dispatcher(&w);
+    w.post(&[("c1", "FS01", "backup_failed")]).await;
+    drain(&d).await;
+    let ticket_id = w.tickets().await[0]["id"].as_i64().unwrap();
+    (w, d, ticket_id)
 }
 
 async fn states(w: &World) -> Vec<String> {
@@ -84,15 +104,7 @@ async fn states(w: &World) -> Vec<String> {
 /// 5xx and dispatch pauses → 3 more repeats arrive → after the outage Autotask shows
 /// exactly 8 repeats (the lost note is found, the 3 get a note of their own).
 async fn a_note_whose_answer_was_lost_is_counted_once_after_an_outage(backend: Backend) {
-    let mut w = world(backend).await;
-    w.app.stop_dispatcher();
-    w.mapped_customer("c1", "Acme Dental").await;
-    w.rule(json!({})).await;
-    w.settings(json!({"note_interval_minutes": 0})).await;
-    let d = dispatcher(&w);
-    w.post(&[("c1", "FS01", "backup_failed")]).await;
-    drain(&d).await;
-    let ticket_id = w.tickets().await[0]["id"].as_i64().unwrap();
+    let (w, d, ticket_id) = with_open_ticket(backend).await;
 
     w.post(&[("c1", "FS01", "backup_failed"); 5]).await;
     set_faults(w.sandbox_running(), json!({"rate_lost_write": 1.0}));
@@ -165,15 +177,7 @@ async fn a_note_written_just_before_a_sigkill_is_counted_once(backend: Backend) 
 /// repeats twice, and a completion landed but unheard looked like a technician's close,
 /// which opened a second ticket for the same incident (the chaos run's 110 tickets).
 async fn a_recovery_whose_answer_was_lost_is_not_taken_for_a_note_or_a_technicians_close(backend: Backend) {
-    let mut w = world(backend).await;
-    w.app.stop_dispatcher();
-    w.mapped_customer("c1", "Acme Dental").await;
-    w.rule(json!({})).await;
-    w.settings(json!({"note_interval_minutes": 0})).await;
-    let d = dispatcher(&w);
-    w.post(&[("c1", "FS01", "backup_failed")]).await;
-    drain(&d).await;
-    let ticket_id = w.tickets().await[0]["id"].as_i64().unwrap();
+    let (w, d, ticket_id) = with_open_ticket(backend).await;
 
     let mut events = vec![("c1", "FS01", "backup_failed"); 3];
     events.push(("c1", "FS01", "backup_ok"));
@@ -183,12 +187,7 @@ async fn a_recovery_whose_answer_was_lost_is_not_taken_for_a_note_or_a_technicia
         let d = d.clone();
         async move { d.try_run_once().await }
     });
-    for _ in 0..2_000 {
-        if w.notes_in_sandbox(ticket_id).iter().any(|n| n["title"] == "Resolved by Taskbridge") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    note_lands_when(&w, ticket_id, "recovery", |notes| notes.iter().any(|n| n["title"] == "Resolved by Taskbridge")).await;
     set_faults(w.sandbox_running(), json!({"rate_5xx": 1.0}));
     run.await.unwrap().unwrap();
     let marker: Option<String> = sqlx::query_scalar("select write_marker from incident").fetch_one(&w.app.state.db.pool).await.unwrap();

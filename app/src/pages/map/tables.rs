@@ -44,11 +44,10 @@ pub(super) fn CustomerTable(page: CustomerMapPage, set_page: Callback<u32>, quer
     }
     let shown = page.rows.len();
     let selected = RwSignal::new(BTreeSet::<i64>::new());
-    let suggestions: Vec<(i64, String, Suggestion)> =
-        page.rows.iter().filter_map(|r| r.suggestion.clone().map(|s| (r.customer_id, r.name.clone(), s))).collect();
     // Suggestions by customer: this page's, and the exact ones of every page once
     // "Select exact matches" has fetched them.
-    let suggestions: HashMap<i64, (String, i64, String)> = suggestions.into_iter().map(|(id, name, s)| (id, (name, s.id, s.name))).collect();
+    let suggestions: HashMap<i64, (String, i64, String)> =
+        page.rows.iter().filter_map(|r| r.suggestion.as_ref().map(|s| (r.customer_id, (r.name.clone(), s.id, s.name.clone())))).collect();
     let known = RwSignal::new(suggestions);
     let exact_note = RwSignal::new(None::<String>);
     let confirm = move |_| {
