@@ -21,9 +21,9 @@ export default defineConfig({
   // Specs that create companies in the shared sandbox run after the ones that count them
   // (the two of them side by side: concurrent writers on one SQLite file must just work).
   projects: [
-    { name: "console", testIgnore: /(notifications|billing_push|contacts|clients|dispatch_outage)\.spec\.ts/ },
+    { name: "console", testIgnore: /(notifications|billing_push|history|contacts|clients|dispatch_outage)\.spec\.ts/ },
     { name: "tickets", testMatch: /notifications\.spec\.ts/, dependencies: ["console"] },
-    { name: "billing-push", testMatch: /billing_push\.spec\.ts/, dependencies: ["console"] },
+    { name: "billing-push", testMatch: /(billing_push|history)\.spec\.ts/, dependencies: ["console"] },
     { name: "contacts", testMatch: /(contacts|clients)\.spec\.ts/, dependencies: ["console"] },
     // Makes the shared sandbox fail every call, so it runs after everything else.
     { name: "outage", testMatch: /dispatch_outage\.spec\.ts/, dependencies: ["tickets", "billing-push", "contacts"] },

@@ -9,6 +9,7 @@ pub mod billing;
 pub mod companies;
 pub mod connection;
 pub mod contacts;
+pub mod history;
 pub mod map;
 pub mod overview;
 pub mod storage;

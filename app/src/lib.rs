@@ -87,6 +87,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("clients") view=pages::clients::ClientsPage />
                     <Route path=path!("notifications") view=pages::notifications::NotificationsPage />
                     <Route path=path!("events") view=pages::events::EventLogPage />
+                    <Route path=path!("history") view=pages::history::HistoryPage />
+                    <Route path=path!("history/:id") view=pages::history::RunDetailPage />
                     <Route path=path!("billing") view=|| view! {
                         <SetupGate title="Billing" needs="Billing writes your customers' backup usage to their Autotask contracts, so it needs your Autotask connection.">
                             <pages::billing::BillingPage />

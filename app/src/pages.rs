@@ -8,6 +8,7 @@ pub mod clients;
 pub mod companies;
 pub mod contacts;
 pub mod events;
+pub mod history;
 pub mod map;
 pub mod not_found;
 pub mod notifications;

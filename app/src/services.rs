@@ -11,6 +11,7 @@ use crate::types::companies::{CompanyPage, CompanyQuery, ImportPlan, ImportSelec
 use crate::types::contacts::{
     BackupUserInput, BackupUserPage, BackupUserQuery, BackupUserSaved, ChoicesSet, ContactPage, ContactQuery, ContactSelection, Resolution,
 };
+use crate::types::history::{RetryPlan, RunDetail, RunPage, RunQuery};
 use crate::types::map::{CompanyMapPage, CompanyRef, ContractOption, CustomerMapPage, ExactMatches, MapChange, MapHistoryEntry, MapQuery, MapSaved};
 use crate::types::storage::{Destination, DestinationInput, Package, PackageInput, StorageItem, StorageLists};
 use crate::types::sync::{ClientPage, ClientQuery, ClientRow, InstantUpdates, SyncSettings, SyncSettingsInput};
@@ -111,7 +112,7 @@ pub trait CompanyService: Send + Sync {
     /// Starts fetching the partner's companies from Autotask (one discovery at a time).
     async fn start_discovery(&self, actor: &CurrentUser) -> Result<JobView, AppError>;
     /// Starts importing the selected companies as customers (one import at a time).
-    async fn start_import(&self, actor: &CurrentUser, selection: ImportSelection) -> Result<JobView, AppError>;
+    async fn start_import(&self, actor: &CurrentUser, selection: ImportSelection, retry_of: Option<i64>) -> Result<JobView, AppError>;
     /// What importing the selection would do (nothing is written).
     async fn plan_import(&self, partner_id: i64, selection: ImportSelection) -> Result<ImportPlan, AppError>;
     /// One job of the partner.
@@ -179,7 +180,8 @@ pub trait BillingService: Send + Sync {
     /// query asks to or the last reading is more than a few minutes old.
     async fn preview(&self, partner_id: i64, query: PreviewQuery) -> Result<PushPreview, AppError>;
     /// Applies the selected changes (re-reading Autotask first) and records the run.
-    async fn apply(&self, actor: &CurrentUser, selection: PushSelection) -> Result<PushResult, AppError>;
+    /// `retry_of`: the run whose failed lines these are (the History links the two).
+    async fn apply(&self, actor: &CurrentUser, selection: PushSelection, retry_of: Option<i64>) -> Result<PushResult, AppError>;
     /// Recent pushes, newest first.
     async fn history(&self, partner_id: i64) -> Result<Vec<PushRun>, AppError>;
     /// The lines of one push.
@@ -190,6 +192,17 @@ pub trait BillingService: Send + Sync {
     async fn schedule(&self, partner_id: i64) -> Result<BillingSchedule, AppError>;
     /// Changes it.
     async fn save_schedule(&self, actor: &CurrentUser, schedule: BillingSchedule) -> Result<BillingSchedule, AppError>;
+}
+
+/// History: the partner's runs and the records each skipped or failed.
+#[async_trait::async_trait]
+pub trait HistoryService: Send + Sync {
+    /// A page of runs, newest first (a bad filter is an `Invalid` error on its field).
+    async fn runs(&self, partner_id: i64, query: RunQuery) -> Result<RunPage, AppError>;
+    /// One run with its lines (another partner's is not found).
+    async fn run(&self, partner_id: i64, run_id: i64) -> Result<RunDetail, AppError>;
+    /// What "Retry failed" re-runs for a run, or why it cannot.
+    async fn retry_plan(&self, partner_id: i64, run_id: i64) -> Result<RetryPlan, AppError>;
 }
 
 /// Storage destinations and packages (what a backup user needs).
@@ -224,7 +237,7 @@ pub trait ContactService: Send + Sync {
     ) -> Result<ChoicesSet, AppError>;
     /// Starts importing the selected contacts as backup users (each must have a destination
     /// and a package chosen; the error says which are missing).
-    async fn start_import(&self, actor: &CurrentUser, selection: ContactSelection) -> Result<JobView, AppError>;
+    async fn start_import(&self, actor: &CurrentUser, selection: ContactSelection, retry_of: Option<i64>) -> Result<JobView, AppError>;
 }
 
 /// Backup users: the list, edits and deletion, and settling a Modified contact.
@@ -291,6 +304,8 @@ pub struct Services {
     pub backup_users: Arc<dyn BackupUserService>,
     /// The customer and contract sync.
     pub sync: Arc<dyn SyncService>,
+    /// History.
+    pub history: Arc<dyn HistoryService>,
     /// Deployment facts for the sign-in page.
     pub site: SiteInfo,
 }

@@ -7,6 +7,7 @@ pub mod billing;
 pub mod companies;
 pub mod connection;
 pub mod contacts;
+pub mod history;
 pub mod map;
 pub mod money;
 pub mod storage;
@@ -254,6 +255,8 @@ pub struct Overview {
     pub dispatch: tickets::DispatchSummary,
     /// Recent history entries, newest first.
     pub recent: Vec<AuditEntry>,
+    /// The latest runs that failed or partly failed, newest first.
+    pub problem_runs: Vec<history::RunRow>,
 }
 
 /// One entry of the partner's history (who did what, when).

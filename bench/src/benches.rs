@@ -588,7 +588,7 @@ pub async fn billing(customers: usize, changed_pct: usize, latency_ms: u64) -> a
     let client = state.connections.client(partner_id).await.map_err(|p| anyhow::anyhow!(p.message))?;
     sb.sandbox.limits.reset_stats();
     let started = Instant::now();
-    let result = server::services::billing::push::apply(&db, &client, partner_id, "bench", &PushSelection::default()).await?;
+    let result = server::services::billing::push::apply(&db, &client, partner_id, "bench", &PushSelection::default(), None).await?;
     let wall = started.elapsed().as_secs_f64();
     let stats = sb.sandbox.limits.stats();
     let writes = stats.requests.get("ContractServiceAdjustments").copied().unwrap_or_default();
@@ -597,7 +597,7 @@ pub async fn billing(customers: usize, changed_pct: usize, latency_ms: u64) -> a
     anyhow::ensure!(result.failed == 0, "{} lines failed", result.failed);
     // A second push right after finds nothing to write.
     sb.sandbox.limits.reset_stats();
-    let again = server::services::billing::push::apply(&db, &client, partner_id, "bench", &PushSelection::default()).await?;
+    let again = server::services::billing::push::apply(&db, &client, partner_id, "bench", &PushSelection::default(), None).await?;
     let second_writes = sb.sandbox.limits.stats().requests.get("ContractServiceAdjustments").copied().unwrap_or_default();
     sb.stop().await;
     if std::env::var_os("TASKBRIDGE_BENCH_KEEP").is_none() {

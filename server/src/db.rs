@@ -14,6 +14,7 @@ pub mod customers;
 pub mod dispatch;
 pub mod dynamic;
 pub mod events;
+pub mod history;
 pub mod jobs;
 pub mod links;
 pub mod map;

@@ -7,6 +7,7 @@ pub mod billing;
 pub mod companies;
 pub mod connection;
 pub mod contacts;
+pub mod history;
 pub mod map;
 pub mod storage;
 pub mod sync;

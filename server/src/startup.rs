@@ -103,6 +103,7 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
         contacts: Arc::new(crate::services::contacts::SqlContacts::new(db.clone(), settings.clone(), crate::workers::jobs::Jobs::new(db.clone()))),
         backup_users: Arc::new(crate::services::backup_users::SqlBackupUsers::new(db.clone())),
         sync: Arc::new(sync.clone()),
+        history: Arc::new(crate::services::history::History::new(db.clone())),
         site,
     };
     let leptos_options =
@@ -149,6 +150,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/metrics", get(crate::metrics::endpoint))
         .route("/exports/customer-map.csv", get(crate::services::map::export))
         .route("/exports/billing-history.csv", get(crate::services::billing::history::export))
+        .route("/exports/runs/{file}", get(crate::services::history::export))
         .merge(crate::machine_api::router(state.clone()))
         .merge(crate::hooks::router(state.clone()))
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))

@@ -40,7 +40,7 @@ pub async fn preview_push(query: PreviewQuery) -> Result<PushPreview, AppError> 
 #[server(prefix = "/rpc", endpoint = "apply_push", input = Json)]
 pub async fn apply_push(selection: PushSelection) -> Result<PushResult, AppError> {
     let admin = crate::auth::require_admin()?;
-    crate::services::services()?.billing.apply(&admin, selection).await
+    crate::services::services()?.billing.apply(&admin, selection, None).await
 }
 
 /// Recent pushes.

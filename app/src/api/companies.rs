@@ -23,7 +23,7 @@ pub async fn start_discovery() -> Result<JobView, AppError> {
 #[server(prefix = "/rpc", endpoint = "import_companies", input = Json)]
 pub async fn import_companies(selection: ImportSelection) -> Result<JobView, AppError> {
     let admin = crate::auth::require_admin()?;
-    crate::services::services()?.companies.start_import(&admin, selection).await
+    crate::services::services()?.companies.start_import(&admin, selection, None).await
 }
 
 /// What importing the selection would do, for the confirmation (admins, who import).

@@ -32,7 +32,7 @@ pub async fn set_contact_choices(selection: ContactSelection, destination_id: Op
 #[server(prefix = "/rpc", endpoint = "import_contacts", input = Json)]
 pub async fn import_contacts(selection: ContactSelection) -> Result<JobView, AppError> {
     let admin = crate::auth::require_admin()?;
-    crate::services::services()?.contacts.start_import(&admin, selection).await
+    crate::services::services()?.contacts.start_import(&admin, selection, None).await
 }
 
 /// The latest contact fetch and import, so a revisited page shows work in progress.

@@ -72,7 +72,7 @@ pub fn SignedInLayout() -> impl IntoView {
                                 {NAV
                                     .iter()
                                     .filter(|item| is_admin || !item.admin_only)
-                                    .map(|item| view! { <li><A href=item.href exact=true>{item.label}</A></li> })
+                                    .map(|item| view! { <li><A href=item.href exact=item.href == "/">{item.label}</A></li> })
                                     .collect_view()}
                             </ul>
                         }
@@ -116,6 +116,7 @@ const NAV: &[NavItem] = &[
     NavItem { href: "/notifications", label: "Notifications", admin_only: false },
     NavItem { href: "/events", label: "Event log", admin_only: false },
     NavItem { href: "/billing", label: "Billing", admin_only: false },
+    NavItem { href: "/history", label: "History", admin_only: false },
     NavItem { href: "/users", label: "Users", admin_only: true },
     NavItem { href: "/tokens", label: "API tokens", admin_only: true },
 ];

@@ -4,6 +4,8 @@ use crate::api::overview::get_overview;
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
 use crate::format::count_of;
+use crate::pages::history::outcome_badge;
+use crate::types::history::RunRow;
 use crate::types::tickets::DispatchSummary;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -56,6 +58,7 @@ pub fn OverviewPage() -> impl IntoView {
                             </div>
                         </section>
                         <DispatchNotice dispatch=o.dispatch.clone() />
+                        <ProblemRuns runs=o.problem_runs.clone() />
                         <section class="card">
                             <h2>"Recent activity"</h2>
                             {if o.recent.is_empty() {
@@ -78,6 +81,32 @@ pub fn OverviewPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// The latest runs that failed or partly failed, each one click from its lines.
+#[component]
+fn ProblemRuns(runs: Vec<RunRow>) -> impl IntoView {
+    (!runs.is_empty()).then(|| {
+        view! {
+            <section class="card" aria-labelledby="problem-runs-title" data-testid="overview-problem-runs">
+                <h2 id="problem-runs-title">"Runs that need a look"</h2>
+                <table class="table">
+                    <thead><tr><th scope="col">"Started"</th><th scope="col">"Run"</th><th scope="col">"Outcome"</th><th scope="col">"Summary"</th></tr></thead>
+                    <tbody>
+                        {runs.into_iter().map(|r| view! {
+                            <tr>
+                                <td class="nowrap"><Time ms=Some(r.started_at) /></td>
+                                <td class="nowrap"><A href=format!("/history/{}", r.run_id)>{r.kind.label()}</A></td>
+                                <td>{outcome_badge(r.outcome)}</td>
+                                <td>{r.summary}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                <A href="/history?outcome=failed">"Every failed run"</A>
+            </section>
+        }
+    })
 }
 
 /// Says when ticket dispatch is paused (why, and since when) or customers are held back.

@@ -42,6 +42,7 @@ impl OverviewStore for SqlOverview {
             active_tokens: self.count("select count(*) as n from api_token where partner_id = $1 and revoked_at is null", partner_id).await?,
             dispatch: self.dispatch(partner_id).await.internal()?,
             recent: audit::recent(&self.db, partner_id, None, 10).await?,
+            problem_runs: super::history::problems(&self.db, partner_id, 5).await.internal()?,
         })
     }
 }

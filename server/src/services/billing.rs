@@ -206,22 +206,11 @@ impl BillingService for SqlBilling {
         Ok(query.page_of(&full))
     }
 
-    async fn apply(&self, actor: &CurrentUser, selection: PushSelection) -> Result<PushResult, AppError> {
+    async fn apply(&self, actor: &CurrentUser, selection: PushSelection, retry_of: Option<i64>) -> Result<PushResult, AppError> {
         let client = self.client(actor.partner_id).await?;
         self.forget_preview(actor.partner_id);
-        let result = push::apply(&self.db, &client, actor.partner_id, &actor.email, &selection).await.map_err(push_problem)?;
-        audit::record(
-            &self.db.pool,
-            actor.partner_id,
-            &actor.email,
-            "billing.push",
-            &format!(
-                "Pushed usage to Autotask: {} applied, {} unchanged, {} held, {} failed",
-                result.applied, result.unchanged, result.held, result.failed
-            ),
-        )
-        .await?;
-        Ok(result)
+        // The History records the push (push.rs); nothing is written twice here.
+        push::apply(&self.db, &client, actor.partner_id, &actor.email, &selection, retry_of).await.map_err(push_problem)
     }
 
     async fn history(&self, partner_id: i64) -> Result<Vec<PushRun>, AppError> {
@@ -235,16 +224,7 @@ impl BillingService for SqlBilling {
     async fn undo(&self, actor: &CurrentUser, push_id: i64) -> Result<PushResult, AppError> {
         let client = self.client(actor.partner_id).await?;
         self.forget_preview(actor.partner_id);
-        let result = undo::undo(&self.db, &client, actor.partner_id, &actor.email, push_id).await.map_err(push_problem)?;
-        audit::record(
-            &self.db.pool,
-            actor.partner_id,
-            &actor.email,
-            "billing.undo",
-            &format!("Undid push {push_id}: {} adjustments reversed, {} failed", result.applied, result.failed),
-        )
-        .await?;
-        Ok(result)
+        undo::undo(&self.db, &client, actor.partner_id, &actor.email, push_id).await.map_err(push_problem)
     }
 
     async fn schedule(&self, partner_id: i64) -> Result<BillingSchedule, AppError> {

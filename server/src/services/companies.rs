@@ -97,12 +97,13 @@ impl CompanyService for SqlCompanies {
             .await
     }
 
-    async fn start_import(&self, actor: &CurrentUser, selection: ImportSelection) -> Result<JobView, AppError> {
+    async fn start_import(&self, actor: &CurrentUser, selection: ImportSelection, retry_of: Option<i64>) -> Result<JobView, AppError> {
         let ids = self.resolve(actor.partner_id, selection).await?;
         let this = self.clone();
         let partner_id = actor.partner_id;
         let email = actor.email.clone();
         self.jobs
+            .retrying(retry_of)
             .spawn(partner_id, JobKind::Import, &actor.email, "Importing", move |progress: Arc<Progress>| async move {
                 this.import(partner_id, &email, &ids, &progress).await
             })

@@ -143,6 +143,7 @@ impl AutotaskSettings for SqlAutotaskSettings {
             Err(p) => {
                 let test = failed(at, &p.cause, p.message);
                 self.record_test(actor.partner_id, &test).await?;
+                self.record_test_run(actor, &test).await;
                 return Ok(test);
             }
         };
@@ -171,13 +172,26 @@ impl AutotaskSettings for SqlAutotaskSettings {
             Err(e) => failed(at, e.cause(), e.to_string()),
         };
         self.record_test(actor.partner_id, &test).await?;
-        let summary = if test.ok {
-            "Tested the Autotask connection: connected".to_string()
-        } else {
-            format!("Tested the Autotask connection: failed ({})", test.cause.as_deref().unwrap_or("unknown"))
-        };
-        crate::db::audit::record(&self.db.pool, actor.partner_id, &actor.email, "autotask.test", &summary).await?;
+        self.record_test_run(actor, &test).await;
         Ok(test)
+    }
+}
+
+impl SqlAutotaskSettings {
+    /// A connection test in the History: its message says what Autotask answered.
+    async fn record_test_run(&self, actor: &CurrentUser, test: &ConnectionTest) {
+        let run = crate::services::history::Finished {
+            kind: app::types::history::RunKind::ConnectionTest,
+            started_by: &actor.email,
+            started_at: test.at,
+            stopped: !test.ok,
+            done: 0,
+            skipped: 0,
+            failed: 0,
+            summary: &test.message,
+            retry_of: None,
+        };
+        crate::services::history::History::new(self.db.clone()).record(actor.partner_id, run, &[]).await;
     }
 }
 

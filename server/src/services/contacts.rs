@@ -190,7 +190,7 @@ impl ContactService for SqlContacts {
         Ok(ChoicesSet { changed, imported_skipped })
     }
 
-    async fn start_import(&self, actor: &CurrentUser, selection: ContactSelection) -> Result<JobView, AppError> {
+    async fn start_import(&self, actor: &CurrentUser, selection: ContactSelection, retry_of: Option<i64>) -> Result<JobView, AppError> {
         let ids = self.resolve(actor.partner_id, selection).await?;
         let (no_destination, no_package, imported) = store::missing_choices(&self.db, actor.partner_id, &ids).await.internal()?;
         if imported == ids.len() as i64 {
@@ -219,6 +219,7 @@ impl ContactService for SqlContacts {
         let partner_id = actor.partner_id;
         let email = actor.email.clone();
         self.jobs
+            .retrying(retry_of)
             .spawn(partner_id, JobKind::ContactImport, &actor.email, "Importing", move |progress: Arc<Progress>| async move {
                 this.import(partner_id, &email, &ids, &progress).await
             })

@@ -32,7 +32,9 @@ pub async fn try_run_once(db: &Db, connections: &SqlAutotaskSettings, now: i64) 
             }
         };
         let complete =
-            match push::apply(db, &client, partner_id, "schedule", &PushSelection { lines: None, hold_above: plan.hold_above, search: None }).await {
+            match push::apply(db, &client, partner_id, "schedule", &PushSelection { lines: None, hold_above: plan.hold_above, search: None }, None)
+                .await
+            {
                 Ok(r) => {
                     tracing::info!(partner_id, applied = r.applied, held = r.held, failed = r.failed, "scheduled push");
                     r.failed == 0

@@ -2,10 +2,12 @@
 //! the task doing the work and polled by the pages. At most one running job of a kind
 //! per partner; a job whose process died stops blocking once its heartbeat is stale.
 
-use crate::db::{audit, jobs as store, now_ms, Db};
+use crate::db::{jobs as store, now_ms, Db};
 use crate::error::SqlxResultExt;
+use crate::services::history::{Finished, History, MAX_LINES};
 use app::error::AppError;
 use app::types::companies::{JobKind, JobState, JobView};
+use app::types::history::{RunKind, RunLine};
 use std::future::Future;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -28,6 +30,10 @@ pub struct Progress {
     pub succeeded: AtomicI64,
     /// Rows that failed.
     pub failed: AtomicI64,
+    /// Rows that failed or were skipped, with why (for the History).
+    lines: Mutex<Vec<RunLine>>,
+    /// Rows left alone on purpose.
+    skipped: AtomicI64,
 }
 
 impl Progress {
@@ -61,6 +67,30 @@ impl Progress {
         }
     }
 
+    /// Counts a row that failed, and keeps why for the History.
+    pub fn fail(&self, line: RunLine) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        self.keep(line);
+    }
+
+    /// Counts a row left alone on purpose, and keeps why for the History.
+    pub fn skip(&self, line: RunLine) {
+        self.skipped.fetch_add(1, Ordering::Relaxed);
+        self.keep(line);
+    }
+
+    fn keep(&self, line: RunLine) {
+        if let Ok(mut lines) = self.lines.lock() {
+            if lines.len() < MAX_LINES {
+                lines.push(line);
+            }
+        }
+    }
+
+    fn take_lines(&self) -> Vec<RunLine> {
+        self.lines.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default()
+    }
+
     fn stage_name(&self) -> String {
         self.stage.lock().map(|s| s.clone()).unwrap_or_default()
     }
@@ -80,16 +110,34 @@ fn view(row: store::JobRow) -> Result<JobView, sqlx::Error> {
     Ok(view)
 }
 
+/// A job that started: what its end records.
+struct Running {
+    partner_id: i64,
+    job_id: i64,
+    kind: JobKind,
+    actor: String,
+    started_at: i64,
+    retry_of: Option<i64>,
+}
+
 /// The job table.
 #[derive(Clone)]
 pub struct Jobs {
     db: Db,
+    history: History,
+    /// The run whose failed records the next job retries.
+    retry_of: Option<i64>,
 }
 
 impl Jobs {
     /// Jobs on this database.
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self { history: History::new(db.clone()), db, retry_of: None }
+    }
+
+    /// The same table, for a job that retries the failed records of run `retry_of`.
+    pub fn retrying(&self, retry_of: Option<i64>) -> Self {
+        Self { retry_of, ..self.clone() }
     }
 
     /// One job of the partner.
@@ -136,26 +184,31 @@ impl Jobs {
         store::progress(&self.db, job_id, &counters, now_ms()).await
     }
 
-    async fn finish(
-        &self,
-        partner_id: i64,
-        job_id: i64,
-        kind: JobKind,
-        actor: &str,
-        progress: &Progress,
-        outcome: &Outcome,
-    ) -> Result<(), sqlx::Error> {
+    async fn finish(&self, job: &Running, progress: &Progress, outcome: &Outcome) -> Result<(), sqlx::Error> {
+        let Running { partner_id, job_id, kind, ref actor, started_at, retry_of } = *job;
         self.flush(job_id, progress).await?;
         let (state, message) = match outcome {
             Ok(summary) => (JobState::Done, summary.as_str()),
             Err(error) => (JobState::Failed, error.as_str()),
         };
-        store::finish(&self.db, job_id, state, message, now_ms()).await?;
         let summary = match outcome {
             Ok(summary) => summary.clone(),
             Err(error) => format!("{} failed: {error}", kind.label()),
         };
-        let _ = audit::record(&self.db.pool, partner_id, actor, kind.as_str(), &summary).await;
+        let run = Finished {
+            kind: RunKind::from(kind),
+            started_by: actor,
+            started_at,
+            stopped: outcome.is_err(),
+            done: progress.succeeded.load(Ordering::Relaxed),
+            skipped: progress.skipped.load(Ordering::Relaxed),
+            failed: progress.failed.load(Ordering::Relaxed),
+            summary: &summary,
+            retry_of,
+        };
+        // In the History before the job reads as ended, so whoever saw it end finds it there.
+        self.history.record(partner_id, run, &progress.take_lines()).await;
+        store::finish(&self.db, job_id, state, message, now_ms()).await?;
         Ok(())
     }
 
@@ -166,11 +219,12 @@ impl Jobs {
         F: FnOnce(Arc<Progress>) -> Fut + Send + 'static,
         Fut: Future<Output = Outcome> + Send + 'static,
     {
+        let started_at = now_ms();
         let job_id = self.create(partner_id, kind, actor, first_stage).await?;
         let progress = Arc::new(Progress::default());
         progress.stage(first_stage, 0);
         let jobs = self.clone();
-        let actor = actor.to_string();
+        let running = Running { partner_id, job_id, kind, actor: actor.to_string(), started_at, retry_of: self.retry_of };
         tokio::spawn(async move {
             let work = tokio::spawn(work(progress.clone()));
             tokio::pin!(work);
@@ -184,7 +238,7 @@ impl Jobs {
                     }
                 }
             };
-            if let Err(e) = jobs.finish(partner_id, job_id, kind, &actor, &progress, &outcome).await {
+            if let Err(e) = jobs.finish(&running, &progress, &outcome).await {
                 tracing::error!(job_id, error = %e, "could not record the end of a job");
             }
         });

@@ -241,6 +241,7 @@ async fn technicians_are_refused_every_admin_function(backend: Backend) {
         ("delete_backup_user", vec![("backup_user_id", "1")]),
         ("enable_instant_updates", vec![("callout_base", "http://127.0.0.1/hooks/autotask/")]),
         ("disable_instant_updates", vec![]),
+        ("retry_run", vec![("run_id", "1")]),
     ] {
         let (_, error) = tech.err(endpoint, &args).await;
         assert_eq!(error, AppError::Forbidden, "{endpoint}");

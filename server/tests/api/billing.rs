@@ -35,7 +35,7 @@ impl World {
     /// company with a Recurring Service contract (with the server licence when
     /// `with_service(i)`), and `quantity(i)` server licences reported this month.
     /// Returns each contract with its quantity.
-    async fn contracted(
+    pub(crate) async fn contracted(
         &self,
         at: &server::autotask::AutotaskClient,
         prefix: &str,
@@ -73,14 +73,14 @@ impl World {
     }
 
     /// Maps the server licence product to its Autotask service.
-    async fn map_server_licence(&self) {
+    pub(crate) async fn map_server_licence(&self) {
         let mut mappings = self.admin.ok("get_billing_settings", &[]).await["mappings"].as_array().unwrap().clone();
         mappings[0]["service_id"] = json!(SERVER_LICENCE);
         self.admin.ok_json("save_billing_settings", &json!({ "mappings": mappings })).await;
     }
 
     /// Units Autotask bills today on a contract, over all its services.
-    async fn billed(&self, at: &server::autotask::AutotaskClient, contract: i64) -> i64 {
+    pub(crate) async fn billed(&self, at: &server::autotask::AutotaskClient, contract: i64) -> i64 {
         use server::autotask::{Filter, Query};
         let today = app::format::iso_utc(server::db::now_ms());
         let rows = at
@@ -94,7 +94,7 @@ impl World {
     }
 
     /// Sets the sandbox's fault injection.
-    async fn faults(&self, faults: Value) {
+    pub(crate) async fn faults(&self, faults: Value) {
         crate::helpers::set_faults(self.sandbox_running(), faults);
     }
 }

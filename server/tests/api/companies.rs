@@ -385,8 +385,38 @@ async fn import_links_the_existing_customer_of_the_same_name_and_the_plan_says_s
     let zenith = row(&page, ids[1]);
     assert_eq!(zenith["status"], "failed", "{zenith}");
     assert!(zenith["reason"].as_str().unwrap().contains("2 Taskbridge customers without a link are named"), "{zenith}");
+    // The History holds the import as one partly failed run, with the failing company's reason.
+    let runs = admin.ok_json("list_runs", &json!({"query": {"kind": "import"}})).await;
+    assert_eq!(runs["rows"].as_array().map(Vec::len), Some(1), "{runs}");
+    let run = &runs["rows"][0];
+    assert_eq!((run["outcome"].as_str(), run["done"].as_i64(), run["failed"].as_i64()), (Some("Partial"), Some(2), Some(1)), "{run}");
+    assert_eq!((run["trigger"].as_str(), run["started_by"].as_str()), (Some("User"), Some(w.partner.email.as_str())), "{run}");
+    let detail = admin.ok("get_run", &[("run_id", &run["run_id"].to_string())]).await;
+    let lines = detail["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "{detail}");
+    assert_eq!((lines[0]["outcome"].as_str(), lines[0]["customer_name"].as_str()), (Some("failed"), Some("Zenith Redwood L.L.C.")), "{detail}");
+    assert_eq!(lines[0]["record"], format!("Company {}", ids[1]));
+    assert_eq!(lines[0]["reason"], zenith["reason"], "the same reason as the Companies page");
+    assert_eq!(detail["retryable"], true, "{detail}");
+
+    // Fix the cause (one of the two customers is renamed), then retry just that company.
+    w.register(&[("bp-3", "Zenith Redwood West")]).await;
+    let first = run["run_id"].as_i64().unwrap();
+    let started = admin.ok("retry_run", &[("run_id", &first.to_string())]).await;
+    let (job, _) = wait(admin, &started["job"]).await;
+    assert_eq!(
+        (job["succeeded"].as_i64(), job["failed"].as_i64(), job["total"].as_i64()),
+        (Some(1), Some(0), Some(1)),
+        "only the failed company: {job}"
+    );
+    let retry = &admin.ok_json("list_runs", &json!({"query": {"kind": "import"}})).await["rows"][0];
+    assert_eq!((retry["retry_of"].as_i64(), retry["outcome"].as_str()), (Some(first), Some("Ok")), "{retry}");
+    let again = admin.ok("get_run", &[("run_id", &first.to_string())]).await;
+    assert_eq!((again["retried_by"].clone(), again["retryable"].clone()), (retry["run_id"].clone(), json!(false)), "{again}");
+    let (_, twice) = admin.err("retry_run", &[("run_id", &first.to_string())]).await;
+    assert!(matches!(&twice, AppError::Conflict(m) if m.contains("already retried")), "{twice:?}");
 
     // Once imported, the same selection plans updates and the link stays.
     let plan = admin.ok_json("plan_import", &json!({ "selection": selection })).await;
-    assert_eq!(plan, json!({"total": 3, "create": 0, "update": 2, "link": 0, "fail": 1}), "{plan}");
+    assert_eq!(plan, json!({"total": 3, "create": 0, "update": 3, "link": 0, "fail": 0}), "{plan}");
 }

@@ -14,6 +14,7 @@ mod dispatch;
 mod events;
 mod fuzz;
 mod helpers;
+mod history;
 mod map;
 mod security;
 mod store;

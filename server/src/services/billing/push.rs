@@ -16,7 +16,9 @@ use crate::autotask::query::in_batches;
 use crate::autotask::{AutotaskClient, AutotaskError, Filter, Query};
 use crate::db::billing as store;
 use crate::db::{now_ms, Db};
+use crate::services::history::{Finished, History};
 use app::types::billing::{LineStatus, PushLine, PushPreview, PushResult, PushSelection};
+use app::types::history::{RunKind, RunLine};
 use app::types::money::Money;
 use std::collections::{HashMap, HashSet};
 
@@ -160,27 +162,87 @@ pub async fn internal_currency(client: &AutotaskClient) -> String {
 
 /// Applies the selected changes: re-reads what Autotask bills, writes one adjustment per
 /// line that still differs, and records the run and every line in the history.
-pub async fn apply(db: &Db, client: &AutotaskClient, partner_id: i64, actor: &str, selection: &PushSelection) -> Result<PushResult, PushError> {
-    let push_id = start_run(db, partner_id, actor, "apply", None).await?;
-    let result = run(db, client, partner_id, push_id, selection).await;
-    finish_run(db, push_id, &result).await?;
+/// `retry_of`: the History's run whose failed lines these are.
+pub async fn apply(
+    db: &Db,
+    client: &AutotaskClient,
+    partner_id: i64,
+    actor: &str,
+    selection: &PushSelection,
+    retry_of: Option<i64>,
+) -> Result<PushResult, PushError> {
+    let mut started = start_run(db, partner_id, actor, RunKind::Push, None).await?;
+    started.retry_of = retry_of;
+    let result = run(db, client, partner_id, started.push_id, selection).await;
+    finish_run(db, &started, &result).await?;
     result
 }
 
-/// Starts a run, or says another is going.
-pub(super) async fn start_run(db: &Db, partner_id: i64, actor: &str, kind: &str, undo_of: Option<i64>) -> Result<i64, PushError> {
-    let started = now_ms();
-    store::start_run(db, partner_id, &current_period(started), kind, actor, undo_of, started).await?.ok_or(PushError::Busy)
+/// A push run that started (what its end needs to record it).
+pub(super) struct Started<'a> {
+    /// The push's id.
+    pub push_id: i64,
+    partner_id: i64,
+    actor: &'a str,
+    kind: RunKind,
+    at: i64,
+    retry_of: Option<i64>,
 }
 
-/// Ends a run with the summary of its result.
-pub(super) async fn finish_run(db: &Db, push_id: i64, result: &Result<PushResult, PushError>) -> Result<(), PushError> {
+/// Starts a run (a push or an undo), or says another is going.
+pub(super) async fn start_run<'a>(db: &Db, partner_id: i64, actor: &'a str, kind: RunKind, undo_of: Option<i64>) -> Result<Started<'a>, PushError> {
+    let at = now_ms();
+    let stored = if kind == RunKind::Undo { "undo" } else { "apply" };
+    let push_id = store::start_run(db, partner_id, &current_period(at), stored, actor, undo_of, at).await?.ok_or(PushError::Busy)?;
+    Ok(Started { push_id, partner_id, actor, kind, at, retry_of: None })
+}
+
+/// Ends a run with the summary of its result, and records it in the History with each
+/// line that failed, was held or was skipped.
+pub(super) async fn finish_run(db: &Db, run: &Started<'_>, result: &Result<PushResult, PushError>) -> Result<(), PushError> {
     let (state, summary) = match result {
         Ok(r) => ("done", format!("{} applied, {} unchanged, {} held, {} failed", r.applied, r.unchanged, r.held, r.failed)),
         Err(e) => ("failed", e.to_string()),
     };
-    store::finish_run(db, push_id, state, &summary, now_ms()).await?;
+    store::finish_run(db, run.push_id, state, &summary, now_ms()).await?;
+    let lines: Vec<RunLine> = result.as_ref().map(|r| r.lines.iter().filter_map(history_line).collect()).unwrap_or_default();
+    let (done, failed) = result.as_ref().map(|r| (r.applied + r.unchanged, r.failed)).unwrap_or_default();
+    let skipped = lines.iter().filter(|l| l.outcome == "skipped").count();
+    let summary = match skipped - result.as_ref().map_or(0, |r| r.held) {
+        0 => summary,
+        n => format!("{summary}, {n} skipped"),
+    };
+    let label = if run.kind == RunKind::Undo { "Undo" } else { "Push" };
+    let finished = Finished {
+        kind: run.kind,
+        started_by: run.actor,
+        started_at: run.at,
+        stopped: result.is_err(),
+        done: done as i64,
+        skipped: skipped as i64,
+        failed: failed as i64,
+        summary: &format!("{label} {}: {summary}.", run.push_id),
+        retry_of: run.retry_of,
+    };
+    History::new(db.clone()).record(run.partner_id, finished, &lines).await;
     Ok(())
+}
+
+/// A push line as the History keeps it: only what did not go through, with why.
+fn history_line(line: &PushLine) -> Option<RunLine> {
+    let record = match (line.contract_id, line.service_id) {
+        (Some(c), Some(s)) => format!("{}: contract {c}, service {s}", line.product),
+        (Some(c), None) => format!("{}: contract {c}", line.product),
+        _ => line.product.clone(),
+    };
+    let reason = line.reason.clone().unwrap_or_default();
+    let name = line.customer_name.clone();
+    let out = match line.status {
+        LineStatus::Failed => RunLine::failed(Some(line.customer_id), name, record, reason),
+        LineStatus::Held | LineStatus::Skipped => RunLine::skipped(Some(line.customer_id), name, record, reason),
+        LineStatus::Applied | LineStatus::Unchanged | LineStatus::Change => return None,
+    };
+    Some(out.for_retry(line.customer_id, line.product.clone()))
 }
 
 /// Adjustments written at once: Autotask allows 3 concurrent calls per entity (the client

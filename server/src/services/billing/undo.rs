@@ -7,6 +7,7 @@ use crate::autotask::{AutotaskClient, AutotaskError, Filter, Query};
 use crate::db::billing as store;
 use crate::db::{now_ms, Db};
 use app::types::billing::{LineStatus, PushLine, PushResult};
+use app::types::history::RunKind;
 use app::types::money::Money;
 
 /// Units Autotask bills this period for a service on a contract.
@@ -33,9 +34,9 @@ pub async fn undo(db: &Db, client: &AutotaskClient, partner_id: i64, actor: &str
     if let Some(by) = store::undone_by(db, push_id).await? {
         return Err(PushError::Refused(format!("Push {push_id} was already undone by push {by}.")));
     }
-    let undo_id = start_run(db, partner_id, actor, "undo", Some(push_id)).await?;
-    let result = undo_lines(db, client, partner_id, push_id, undo_id).await;
-    finish_run(db, undo_id, &result).await?;
+    let started = start_run(db, partner_id, actor, RunKind::Undo, Some(push_id)).await?;
+    let result = undo_lines(db, client, partner_id, push_id, started.push_id).await;
+    finish_run(db, &started, &result).await?;
     result
 }
 

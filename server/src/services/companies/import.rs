@@ -9,6 +9,7 @@ use crate::db::companies::{self as store, ImportSource};
 use crate::db::{customers, links, now_ms};
 use crate::workers::jobs::{Outcome, Progress};
 use app::types::companies::ImportPlan;
+use app::types::history::RunLine;
 use sqlx::{Any, Transaction};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -106,7 +107,8 @@ impl SqlCompanies {
                     ("imported", None)
                 }
                 Err(reason) => {
-                    progress.failed.fetch_add(1, Ordering::Relaxed);
+                    progress
+                        .fail(RunLine::failed(None, r.name.clone(), format!("Company {}", r.company_id), reason.clone()).for_retry(r.company_id, ""));
                     ("failed", Some(reason))
                 }
             };

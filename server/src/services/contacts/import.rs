@@ -9,6 +9,7 @@ use crate::db::contacts::{self as store, ImportSource};
 use crate::db::{links, now_ms};
 use crate::workers::jobs::{Outcome, Progress};
 use app::format::{count_of, thousands};
+use app::types::history::RunLine;
 use app::types::parse_email;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -182,7 +183,9 @@ impl SqlContacts {
                     store::set_import_outcome(&mut tx, partner_id, r.contact_id, None, now).await?;
                 }
                 Err(reason) => {
-                    progress.failed.fetch_add(1, Ordering::Relaxed);
+                    let record = format!("Contact {} ({} {})", r.contact_id, r.first_name, r.last_name);
+                    progress
+                        .fail(RunLine::failed(None, r.company_name.clone().unwrap_or_default(), record, reason.clone()).for_retry(r.contact_id, ""));
                     store::set_import_outcome(&mut tx, partner_id, r.contact_id, Some(&reason), now).await?;
                 }
             }

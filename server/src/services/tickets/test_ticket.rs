@@ -5,16 +5,51 @@ use super::autotask::{fetch_picklists, note_once, resolve, ticket_body, ResolveE
 use crate::autotask::client::AutotaskClient;
 use crate::autotask::entities::Ticket;
 use crate::autotask::error::AutotaskError;
-use crate::db::{audit, now_ms, tickets as store, Db};
+use crate::db::{now_ms, tickets as store, Db};
 use crate::error::SqlxResultExt;
 use crate::services::connection::SqlAutotaskSettings;
+use crate::services::history::{Finished, History};
 use app::error::AppError;
+use app::types::history::{RunKind, RunLine};
 use app::types::tickets::{ticket_link, TestTicket};
 use app::types::CurrentUser;
 use serde_json::{json, Value};
 
-/// Sends the test ticket to `customer_id`, or to the first mapped customer.
+/// Sends the test ticket to `customer_id`, or to the first mapped customer, and records
+/// the attempt in the History (a refusal before anything is sent is not a run).
 pub(super) async fn send(db: &Db, connections: &SqlAutotaskSettings, actor: &CurrentUser, customer_id: Option<i64>) -> Result<TestTicket, AppError> {
+    let started_at = now_ms();
+    let (test, customer_id, name) = attempt(db, connections, actor, customer_id).await?;
+    let summary = match (&test.ok, test.steps.last()) {
+        (true, _) => {
+            format!("Test ticket {} sent to {name}.", test.ticket_number.clone().or(test.ticket_id.map(|id| id.to_string())).unwrap_or_default())
+        }
+        (false, Some(step)) => format!("Test ticket for {name}: {step}"),
+        (false, None) => format!("Test ticket for {name} failed."),
+    };
+    let lines = if test.ok { Vec::new() } else { vec![RunLine::failed(Some(customer_id), name.clone(), "Ticket", summary.clone())] };
+    let run = Finished {
+        kind: RunKind::TestTicket,
+        started_by: &actor.email,
+        started_at,
+        stopped: false,
+        done: i64::from(test.ok),
+        skipped: 0,
+        failed: i64::from(!test.ok),
+        summary: &summary,
+        retry_of: None,
+    };
+    History::new(db.clone()).record(actor.partner_id, run, &lines).await;
+    Ok(test)
+}
+
+/// Sends it: the result, with the customer it went to.
+async fn attempt(
+    db: &Db,
+    connections: &SqlAutotaskSettings,
+    actor: &CurrentUser,
+    customer_id: Option<i64>,
+) -> Result<(TestTicket, i64, String), AppError> {
     let partner_id = actor.partner_id;
     let settings = store::settings(db, partner_id).await.internal()?;
     if settings.do_not_map {
@@ -44,7 +79,7 @@ pub(super) async fn send(db: &Db, connections: &SqlAutotaskSettings, actor: &Cur
     };
     let lists = match fetch_picklists(client).await {
         Ok(l) => l,
-        Err(e) => return Ok(fail(steps, "Reading your ticket picklists", e, None)),
+        Err(e) => return Ok((fail(steps, "Reading your ticket picklists", e, None), customer_id, name)),
     };
     let resolved = match resolve(&settings, &lists) {
         Ok(r) => r,
@@ -72,21 +107,19 @@ pub(super) async fn send(db: &Db, connections: &SqlAutotaskSettings, actor: &Cur
     ));
     let ticket_id = match client.create("Tickets", &body).await {
         Ok(id) => id,
-        Err(e) => return Ok(fail(steps, "Creating the ticket", e, None)),
+        Err(e) => return Ok((fail(steps, "Creating the ticket", e, None), customer_id, name)),
     };
     let number = client.get::<Ticket>(ticket_id).await.ok().flatten().and_then(|t| t.ticket_number);
     steps.push(format!("Opened ticket {} in {name}'s company ({company_id}).", number.clone().unwrap_or_else(|| ticket_id.to_string())));
     if let Err(e) =
         note_once(client, ticket_id, &format!("taskbridge-test-{now}"), false, "Test note", "Taskbridge can add notes to this ticket.").await
     {
-        return Ok(fail(steps, "Adding a note", e, Some((ticket_id, number))));
+        return Ok((fail(steps, "Adding a note", e, Some((ticket_id, number))), customer_id, name));
     }
     steps.push("Added a note.".into());
     if let Err(e) = client.patch("Tickets", &json!({"id": ticket_id, "status": resolved.status_complete})).await {
-        return Ok(fail(steps, "Completing the ticket", e, Some((ticket_id, number))));
+        return Ok((fail(steps, "Completing the ticket", e, Some((ticket_id, number))), customer_id, name));
     }
     steps.push(format!("Completed it with the status \u{201c}{}\u{201d}.", settings.status_complete.label));
-    let shown = number.clone().unwrap_or_else(|| ticket_id.to_string());
-    audit::record(&db.pool, partner_id, &actor.email, "tickets.test", &format!("Test ticket {shown} sent to {name}")).await?;
-    Ok(TestTicket { ok: true, steps, ticket_id: Some(ticket_id), ticket_number: number, link: ticket_link(&web_url, ticket_id) })
+    Ok((TestTicket { ok: true, steps, ticket_id: Some(ticket_id), ticket_number: number, link: ticket_link(&web_url, ticket_id) }, customer_id, name))
 }

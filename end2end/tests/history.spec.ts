@@ -1,0 +1,59 @@
+import { test, expect } from "@playwright/test";
+import { randomUUID } from "node:crypto";
+import { autotaskCreate, connectSandbox, createPartner, createToken } from "./fixtures/partner";
+import { signIn } from "./fixtures/pages";
+
+const shots = process.env.TB_SHOTS;
+
+test("a push's skipped line is on the History with its reason, and the customer's runs are one click away", async ({ page, request, baseURL }) => {
+  const admin = createPartner("History");
+  await connectSandbox(request, baseURL!, admin);
+  const headers = { Origin: baseURL!, Accept: "application/json" };
+  const suffix = randomUUID().slice(0, 6);
+  // A contract without the server licence service: its line cannot be written.
+  const company = await autotaskCreate(request, "Companies", { companyName: `History Dental ${suffix}`, companyType: 1, ownerResourceID: 29682885, isActive: true, countryID: 237 });
+  const contract = await autotaskCreate(request, "Contracts", { companyID: company, contractName: `Backup ${suffix}`, contractType: 7, status: 1, startDate: "2025-01-01T00:00:00Z", endDate: "2030-12-31T00:00:00Z" });
+  const token = await createToken(request, baseURL!, admin, `Platform ${suffix}`);
+  const ref = `hist-${suffix}`;
+  const name = `History Dental ${suffix}`;
+  const customer = (await (await request.post("/api/v1/customers", { data: { customers: [{ ref, name }] }, headers: { Authorization: `Bearer ${token}` } })).json()).results[0].customer_id;
+  const saved = await request.post("/rpc/save_customer_map", { data: { changes: [{ op: "link", customer_id: customer, company_id: company }, { op: "set_contract", customer_id: customer, contract_id: contract, confirm_flags: true }] }, headers });
+  expect(saved.ok()).toBeTruthy();
+  const settings = await (await request.post("/rpc/get_billing_settings", { headers })).json();
+  settings.mappings[0].service_id = 29683101;
+  expect((await request.post("/rpc/save_billing_settings", { data: { mappings: settings.mappings }, headers })).ok()).toBeTruthy();
+  const month = new Date().toISOString().slice(0, 7);
+  expect((await request.post("/api/v1/usage", { data: { customer_ref: ref, product: "server_backup", period: month, quantity: 4 }, headers: { Authorization: `Bearer ${token}` } })).ok()).toBeTruthy();
+  expect((await request.post("/rpc/apply_push", { data: { selection: { lines: null, hold_above: null } }, headers })).ok()).toBeTruthy();
+
+  await signIn(page, admin);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "History" }).click();
+  await expect(page.getByRole("heading", { name: "History", level: 1 })).toBeVisible();
+  const runs = page.getByRole("table", { name: "Runs" });
+  await expect(runs.locator("tbody tr").first()).toContainText("Billing push");
+  if (shots) await page.screenshot({ path: `${shots}/history.png`, fullPage: true });
+
+  // Filters live in the URL.
+  await page.getByLabel("Kind").selectOption("push");
+  await expect(page).toHaveURL(/kind=push/);
+  await expect(runs.locator("tbody tr")).toHaveCount(1);
+  await page.getByLabel("Outcome").selectOption("failed");
+  await expect(page.getByText("No run matches these filters")).toBeVisible();
+  await page.getByRole("button", { name: "Clear the filters" }).click();
+  await expect(page).toHaveURL(/\/history$/);
+
+  // Open the push: the skipped line and its reason.
+  await runs.getByRole("link", { name: /Billing push/ }).first().click();
+  await expect(page).toHaveURL(/\/history\/\d+$/);
+  const lines = page.getByRole("table", { name: "Records skipped or failed" });
+  await expect(lines.locator("tbody tr")).toHaveCount(1);
+  await expect(lines.getByTestId("line-reason")).toContainText("not on the billing contract");
+  await expect(page.getByRole("link", { name: "Export CSV" })).toHaveAttribute("href", /\/exports\/runs\/\d+\.csv$/);
+  if (shots) await page.screenshot({ path: `${shots}/history-run.png`, fullPage: true });
+
+  // The customer's runs.
+  await lines.getByRole("link", { name }).click();
+  await expect(page).toHaveURL(new RegExp(`customer=${customer}`));
+  await expect(page.getByTestId("history-customer")).toContainText(`Runs that concern ${name}`);
+  await expect(runs.locator("tbody tr")).toHaveCount(1);
+});

@@ -1,0 +1,264 @@
+//! History: features record each run here when it ends (`History::record`), and the
+//! History page reads runs and their lines (`HistoryService`). Recording never fails the
+//! work it records: a run that could not be written is logged instead.
+
+use crate::db::history::{self as store, Filter, NewRun};
+use crate::db::{customers, now_ms, Db};
+use crate::error::SqlxResultExt;
+use app::error::AppError;
+use app::services::HistoryService;
+use app::types::history::{RetryPlan, RunDetail, RunKind, RunLine, RunOutcome, RunPage, RunQuery, Trigger, RUNS_PER_PAGE, RUN_LINES_SHOWN};
+
+/// Lines kept per run: enough for any partner's import, bounded for a runaway one.
+pub const MAX_LINES: usize = 20_000;
+
+/// The History store.
+#[derive(Debug, Clone)]
+pub struct History {
+    db: Db,
+}
+
+/// A run that ended, as the feature that ran it describes it.
+#[derive(Debug, Clone)]
+pub struct Finished<'a> {
+    /// What it did.
+    pub kind: RunKind,
+    /// Who or what started it.
+    pub started_by: &'a str,
+    /// When it started.
+    pub started_at: i64,
+    /// It stopped early with an error (the summary says which).
+    pub stopped: bool,
+    /// Records handled.
+    pub done: i64,
+    /// Records left alone on purpose.
+    pub skipped: i64,
+    /// Records that failed.
+    pub failed: i64,
+    /// What happened, in words.
+    pub summary: &'a str,
+    /// The run whose failed records this one retried.
+    pub retry_of: Option<i64>,
+}
+
+impl History {
+    /// History on this database.
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Records a run that ended now, with the records it skipped or failed (the first
+    /// [`MAX_LINES`] of them). Returns its id, or None when it could not be written.
+    pub async fn record(&self, partner_id: i64, run: Finished<'_>, lines: &[RunLine]) -> Option<i64> {
+        let new = NewRun {
+            partner_id,
+            kind: run.kind,
+            started_by: run.started_by,
+            started_at: run.started_at,
+            finished_at: now_ms(),
+            outcome: RunOutcome::of(run.stopped, run.done, run.failed),
+            done: run.done,
+            skipped: run.skipped,
+            failed: run.failed,
+            summary: run.summary,
+            retry_of: run.retry_of,
+        };
+        match store::insert(&self.db, &new, &lines[..lines.len().min(MAX_LINES)]).await {
+            Ok(id) => {
+                tracing::info!(run_id = id, partner_id, kind = run.kind.as_str(), outcome = new.outcome.as_str(), "run recorded");
+                Some(id)
+            }
+            Err(e) => {
+                tracing::error!(partner_id, kind = run.kind.as_str(), error = %e, "could not record a run in the history");
+                None
+            }
+        }
+    }
+}
+
+/// Milliseconds at the start of a `YYYY-MM-DD` day (UTC), or why it is not a date.
+fn day_start(field: &str, day: &str) -> Result<Option<i64>, AppError> {
+    let day = day.trim();
+    if day.is_empty() {
+        return Ok(None);
+    }
+    let date = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .map_err(|_| AppError::invalid(field, format!("\u{201c}{day}\u{201d} is not a date: use YYYY-MM-DD, for example 2026-12-03.")))?;
+    Ok(date.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()))
+}
+
+/// The query as a store filter, or the first field to fix.
+fn filter(q: &RunQuery) -> Result<Filter, AppError> {
+    let pick = |field: &str, v: &str, what: &str, ok: bool| -> Result<(), AppError> {
+        if v.is_empty() || ok {
+            Ok(())
+        } else {
+            Err(AppError::invalid(field, format!("\u{201c}{v}\u{201d} is not a {what}.")))
+        }
+    };
+    pick("kind", &q.kind, "kind of run", RunKind::parse(&q.kind).is_some())?;
+    pick("outcome", &q.outcome, "run outcome (ok, partial or failed)", RunOutcome::parse(&q.outcome).is_some())?;
+    pick("trigger", &q.trigger, "way a run starts", Trigger::parse(&q.trigger).is_some())?;
+    let from_ms = day_start("from", &q.from)?;
+    let until_ms = day_start("to", &q.to)?.map(|ms| ms + 86_400_000);
+    if let (Some(from), Some(until)) = (from_ms, until_ms) {
+        if until <= from {
+            return Err(AppError::invalid("to", "The end date is before the start date: swap them."));
+        }
+    }
+    Ok(Filter {
+        kind: RunKind::parse(&q.kind),
+        outcome: RunOutcome::parse(&q.outcome),
+        trigger: Trigger::parse(&q.trigger),
+        customer_id: q.customer_id,
+        from_ms,
+        until_ms,
+        search: q.search.trim().to_lowercase(),
+        before: q.before,
+        after: q.after,
+    })
+}
+
+#[async_trait::async_trait]
+impl HistoryService for History {
+    async fn runs(&self, partner_id: i64, query: RunQuery) -> Result<RunPage, AppError> {
+        let f = filter(&query)?;
+        // One more than a page says whether there is another page beyond it.
+        let mut rows = store::list(&self.db, partner_id, &f, RUNS_PER_PAGE + 1).await.internal()?;
+        let more = rows.len() as i64 > RUNS_PER_PAGE;
+        let going_newer = f.after.is_some() && f.before.is_none();
+        if more {
+            if going_newer {
+                rows.remove(0);
+            } else {
+                rows.pop();
+            }
+        }
+        let (first, last) = (rows.first().map(|r| r.run_id), rows.last().map(|r| r.run_id));
+        // Older: beyond the last row, if this page was cut short or came from a newer page.
+        let older = if (!going_newer && more) || (going_newer && last.is_some()) { last } else { None };
+        // Newer: before the first row, if this page is not the newest.
+        let newer = if (going_newer && more) || (!going_newer && f.before.is_some() && first.is_some()) { first } else { None };
+        let customer_name = match query.customer_id {
+            Some(id) => Some(customers::name(&self.db, partner_id, id).await.internal()?.ok_or(AppError::NotFound)?),
+            None => None,
+        };
+        Ok(RunPage { rows, older, newer, customer_name })
+    }
+
+    async fn run(&self, partner_id: i64, run_id: i64) -> Result<RunDetail, AppError> {
+        let run = store::get(&self.db, partner_id, run_id).await.internal()?.ok_or(AppError::NotFound)?;
+        let (lines, lines_total) = store::lines(&self.db, partner_id, run_id, RUN_LINES_SHOWN).await.internal()?;
+        let retried_by = store::retried_by(&self.db, partner_id, run_id).await.internal()?;
+        let retryable = run.kind.retryable() && run.failed > 0 && retried_by.is_none();
+        Ok(RunDetail { run, retried_by, retryable, lines, lines_total })
+    }
+
+    async fn retry_plan(&self, partner_id: i64, run_id: i64) -> Result<RetryPlan, AppError> {
+        let run = store::get(&self.db, partner_id, run_id).await.internal()?.ok_or(AppError::NotFound)?;
+        if !run.kind.retryable() {
+            return Err(AppError::Conflict(format!(
+                "A {} cannot be retried record by record: run it again from the {} page.",
+                run.kind.label().to_lowercase(),
+                run.kind.page().trim_start_matches('/')
+            )));
+        }
+        if let Some(by) = store::retried_by(&self.db, partner_id, run_id).await.internal()? {
+            return Err(AppError::Conflict(format!(
+                "Run {by} already retried this run's failed records: open it, and retry that one if it failed too."
+            )));
+        }
+        let (lines, _) = store::lines(&self.db, partner_id, run_id, MAX_LINES as i64).await.internal()?;
+        let failed: Vec<&RunLine> = lines.iter().filter(|l| l.outcome == "failed").collect();
+        let ids: Vec<i64> = failed.iter().filter_map(|l| l.record_id).collect();
+        if ids.is_empty() {
+            return Err(AppError::Conflict("Nothing failed in this run, so there is nothing to retry.".into()));
+        }
+        let lines =
+            if run.kind == RunKind::Push { failed.iter().filter_map(|l| Some((l.record_id?, l.record_key.clone()))).collect() } else { Vec::new() };
+        let ids = if run.kind == RunKind::Push { Vec::new() } else { ids };
+        Ok(RetryPlan { run_id, kind: run.kind, ids, lines })
+    }
+}
+
+/// A run as CSV: a header line for the run, then its lines.
+pub async fn run_csv(db: &Db, partner_id: i64, run_id: i64) -> anyhow::Result<Option<String>> {
+    use crate::exports::{Cell, CsvBuilder};
+    let Some(run) = store::get(db, partner_id, run_id).await? else {
+        return Ok(None);
+    };
+    let (lines, _) = store::lines(db, partner_id, run_id, MAX_LINES as i64).await?;
+    let mut out = CsvBuilder::new(&[
+        "Run",
+        "Kind",
+        "Started by",
+        "Started",
+        "Ended",
+        "Outcome",
+        "Line",
+        "Customer ID",
+        "Customer",
+        "Autotask record",
+        "Reason",
+    ])?;
+    let started = app::format::iso_utc(run.started_at);
+    let ended = app::format::iso_utc(run.finished_at);
+    let head = |line: &str| {
+        [
+            Cell::number(Some(run.run_id)),
+            Cell::text(run.kind.label()),
+            Cell::text(run.started_by.clone()),
+            Cell::text(started.clone()),
+            Cell::text(ended.clone()),
+            Cell::text(run.outcome.label()),
+            Cell::text(line),
+        ]
+    };
+    out.row(head("summary").into_iter().chain([Cell::number(None::<i64>), Cell::text(""), Cell::text(""), Cell::text(run.summary.clone())]))?;
+    for l in lines {
+        out.row(head(&l.outcome).into_iter().chain([
+            Cell::number(l.customer_id),
+            Cell::text(l.customer_name),
+            Cell::text(l.record),
+            Cell::text(l.reason),
+        ]))?;
+    }
+    Ok(Some(out.finish()?))
+}
+
+/// `GET /exports/runs/{id}.csv` (signed-in users of the partner; another partner's run is
+/// not found).
+pub async fn export(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    axum::extract::Path(file): axum::extract::Path<String>,
+    user: Option<axum::Extension<app::types::CurrentUser>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let Some(axum::Extension(user)) = user else {
+        return crate::exports::sign_in_first("the history");
+    };
+    let Some(run_id) = file.strip_suffix(".csv").and_then(|id| id.parse::<i64>().ok()) else {
+        return (http::StatusCode::NOT_FOUND, "No such run.").into_response();
+    };
+    match run_csv(&state.db, user.partner_id, run_id).await {
+        Ok(None) => (http::StatusCode::NOT_FOUND, "No such run.").into_response(),
+        found => crate::exports::download(&format!("run-{run_id}"), found.map(Option::unwrap_or_default)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_checked_and_the_end_day_is_included() {
+        let q = RunQuery { from: "2026-12-03".into(), to: "2026-12-03".into(), ..RunQuery::default() };
+        let f = filter(&q).expect("valid");
+        assert_eq!(f.until_ms.zip(f.from_ms).map(|(u, f)| u - f), Some(86_400_000));
+        let bad = filter(&RunQuery { from: "3/12/2026".into(), ..RunQuery::default() }).expect_err("not a date");
+        assert!(bad.field_message("from").is_some_and(|m| m.contains("YYYY-MM-DD")), "{bad:?}");
+        let swapped = filter(&RunQuery { from: "2026-12-04".into(), to: "2026-12-03".into(), ..RunQuery::default() }).expect_err("swapped");
+        assert!(swapped.field_message("to").is_some(), "{swapped:?}");
+        assert!(filter(&RunQuery { kind: "nope".into(), ..RunQuery::default() }).is_err());
+    }
+}
