@@ -1,6 +1,6 @@
 import { test, expect } from "@playwright/test";
 import { randomUUID } from "node:crypto";
-import { autotaskCreate, connectSandbox, createPartner, createToken } from "./fixtures/partner";
+import { autotaskCreate, connectSandbox, createPartner, createToken, discoverCompanies, registerCustomers } from "./fixtures/partner";
 import { signIn } from "./fixtures/pages";
 
 const shots = process.env.TB_SHOTS;
@@ -56,4 +56,41 @@ test("a push's skipped line is on the History with its reason, and the customer'
   await expect(page).toHaveURL(new RegExp(`customer=${customer}`));
   await expect(page.getByTestId("history-customer")).toContainText(`Runs that concern ${name}`);
   await expect(runs.locator("tbody tr")).toHaveCount(1);
+});
+
+test("an import's failed company is retried from the History once its cause is fixed", async ({ page, request, baseURL }) => {
+  const admin = createPartner("Retry");
+  await connectSandbox(request, baseURL!, admin);
+  const headers = { Origin: baseURL!, Accept: "application/json" };
+  const suffix = randomUUID().slice(0, 6);
+  const name = `Retry Redwood ${suffix}`;
+  const company = await autotaskCreate(request, "Companies", {
+    companyName: name, companyType: 1, ownerResourceID: 29682885, isActive: true, address1: "1 Main St", city: "Austin", state: "TX", countryID: 237, phone: "+1 512 555 0100",
+  });
+  await autotaskCreate(request, `Companies/${company}/Contacts`, { firstName: "Pat", lastName: "Lee", emailAddress: `pat-${suffix}@retry.example`, isActive: 1, primaryContact: true });
+  // Two customers of the backup platform bear the company's name: the import cannot tell which to link.
+  await registerCustomers(request, baseURL!, admin, [{ ref: `a-${suffix}`, name }, { ref: `b-${suffix}`, name }]);
+  await discoverCompanies(request, baseURL!);
+  const started = await request.post("/rpc/import_companies", { data: { selection: { ids: [company] } }, headers });
+  expect(started.ok()).toBeTruthy();
+  const job = await started.json();
+  await expect.poll(async () => (await (await request.post("/rpc/get_job", { form: { job_id: String(job.job_id) }, headers })).json()).state).toBe("done");
+
+  await signIn(page, admin);
+  await page.goto("/history?kind=import");
+  await page.getByRole("table", { name: "Runs" }).getByRole("link", { name: /Company import/ }).click();
+  await expect(page.getByTestId("run-outcome")).toContainText("Failed");
+  await expect(page.getByTestId("line-reason")).toContainText("2 Taskbridge customers without a link are named");
+
+  // The partner renames one customer, then retries just the failed company.
+  await registerCustomers(request, baseURL!, admin, [{ ref: `b-${suffix}`, name: `${name} West` }]);
+  await page.getByTestId("retry-failed").click();
+  const retriedBy = page.getByTestId("retried-by");
+  await expect(retriedBy).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByTestId("retry-failed")).toHaveCount(0);
+  await retriedBy.getByRole("link").click();
+  await expect(page.getByTestId("run-outcome")).toContainText("OK");
+  await expect(page.getByText("Retry of")).toBeVisible();
+  await expect(page.getByText("No record was skipped or failed")).toBeVisible();
+  if (shots) await page.screenshot({ path: `${shots}/history-retry.png`, fullPage: true });
 });

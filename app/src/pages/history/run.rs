@@ -20,6 +20,38 @@ pub fn RunDetailPage() -> impl IntoView {
     let run_id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok())));
     // Bumped to read the run again (after a retry, and while a retry's job runs).
     let tick = RwSignal::new(0u32);
+    // Lives above the run's view, which is drawn again each time the run is read.
+    let retry = ServerAction::<crate::api::history::RetryRun>::new();
+    let retried = RwSignal::new(false);
+    let waiting = Memo::new(move |_| retry.value().with(|v| matches!(v, Some(Ok(r)) if r.job.is_some())));
+    // While a retry runs as a background job, read the run again until it names its retry.
+    #[cfg(feature = "hydrate")]
+    {
+        if let Ok(handle) = set_interval_with_handle(
+            move || {
+                if waiting.get_untracked() && !retried.get_untracked() {
+                    tick.update(|n| *n += 1);
+                }
+            },
+            std::time::Duration::from_millis(1500),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    // Another run opened (the retry's link): the retry shown was this page's last run's.
+    Effect::new(move |previous: Option<Option<i64>>| {
+        let id = run_id.get();
+        if previous.is_some_and(|p| p != id) {
+            retry.value().set(None);
+        }
+        id
+    });
+    // A retried push has ended already: read the run again at once.
+    Effect::new(move |_| {
+        if retry.value().with(|v| matches!(v, Some(Ok(r)) if r.push.is_some())) {
+            tick.update(|n| *n += 1);
+        }
+    });
     let detail = Resource::new(
         move || (run_id.get(), tick.get()),
         |(id, _)| async move {
@@ -39,7 +71,10 @@ pub fn RunDetailPage() -> impl IntoView {
                         <ErrorPanel error />
                         <p><A href="/history">"Back to the History"</A></p>
                     }.into_any(),
-                    Ok(d) => view! { <RunView detail=d is_admin tick /> }.into_any(),
+                    Ok(d) => {
+                        retried.set(d.retried_by.is_some());
+                        view! { <RunView detail=d is_admin retry waiting /> }.into_any()
+                    }
                 }
             })}
         </Transition>
@@ -48,31 +83,9 @@ pub fn RunDetailPage() -> impl IntoView {
 
 /// "Retry failed", and what came of it: the retry's run once it is recorded.
 #[component]
-fn RetryPanel(detail: RunDetail, is_admin: bool, tick: RwSignal<u32>) -> impl IntoView {
+fn RetryPanel(detail: RunDetail, is_admin: bool, retry: ServerAction<crate::api::history::RetryRun>, waiting: Memo<bool>) -> impl IntoView {
     let run_id = detail.run.run_id;
-    let retry = ServerAction::<crate::api::history::RetryRun>::new();
     let pending = retry.pending();
-    // While a retry runs as a background job, read the run again until it names its retry.
-    let waiting = Memo::new(move |_| retry.value().with(|v| matches!(v, Some(Ok(r)) if r.job.is_some())));
-    #[cfg(feature = "hydrate")]
-    {
-        let done = detail.retried_by.is_some();
-        if let Ok(handle) = set_interval_with_handle(
-            move || {
-                if waiting.get_untracked() && !done {
-                    tick.update(|n| *n += 1);
-                }
-            },
-            std::time::Duration::from_millis(1500),
-        ) {
-            on_cleanup(move || handle.clear());
-        }
-    }
-    Effect::new(move |_| {
-        if matches!(retry.value().get(), Some(Ok(ref r)) if r.push.is_some()) {
-            tick.update(|n| *n += 1);
-        }
-    });
     let failed = detail.run.failed;
     view! {
         {detail.retried_by.map(|id| view! {
@@ -92,8 +105,8 @@ fn RetryPanel(detail: RunDetail, is_admin: bool, tick: RwSignal<u32>) -> impl In
 }
 
 #[component]
-fn RunView(detail: RunDetail, is_admin: bool, tick: RwSignal<u32>) -> impl IntoView {
-    let retry = view! { <RetryPanel detail=detail.clone() is_admin tick /> };
+fn RunView(detail: RunDetail, is_admin: bool, retry: ServerAction<crate::api::history::RetryRun>, waiting: Memo<bool>) -> impl IntoView {
+    let retry = view! { <RetryPanel detail=detail.clone() is_admin retry waiting /> };
     let run = detail.run;
     let title = format!("{} \u{b7} run {}", run.kind.label(), run.run_id);
     let csv = format!("/exports/runs/{}.csv", run.run_id);
