@@ -311,8 +311,8 @@ pub struct RunQuery {
 impl RunQuery {
     /// Whether any filter is set (paging aside).
     pub fn filtered(&self) -> bool {
-        !(self.kind.is_empty() && self.outcome.is_empty() && self.trigger.is_empty() && self.customer_id.is_none())
-            || !(self.from.is_empty() && self.to.is_empty() && self.search.trim().is_empty())
+        let texts = [&self.kind, &self.outcome, &self.trigger, &self.from, &self.to, &self.search];
+        self.customer_id.is_some() || texts.iter().any(|t| !t.trim().is_empty())
     }
 }
 
@@ -410,6 +410,13 @@ mod tests {
         assert_eq!(RunOutcome::of(false, 4, 1), RunOutcome::Partial);
         assert_eq!(RunOutcome::of(false, 0, 3), RunOutcome::Failed);
         assert_eq!(RunOutcome::of(true, 9, 0), RunOutcome::Failed);
+    }
+
+    #[test]
+    fn paging_alone_is_not_a_filter() {
+        assert!(!RunQuery { before: Some(9), after: Some(3), search: "  ".into(), ..RunQuery::default() }.filtered());
+        assert!(RunQuery { to: "2026-12-03".into(), ..RunQuery::default() }.filtered());
+        assert!(RunQuery { customer_id: Some(1), ..RunQuery::default() }.filtered());
     }
 
     #[test]
