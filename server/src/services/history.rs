@@ -160,7 +160,7 @@ impl HistoryService for History {
             return Err(AppError::Conflict(format!(
                 "A {} cannot be retried record by record: run it again from the {} page.",
                 run.kind.label().to_lowercase(),
-                run.kind.page().trim_start_matches('/')
+                run.kind.page().1
             )));
         }
         if let Some(by) = store::retried_by(&self.db, partner_id, run_id).await.internal()? {
@@ -169,14 +169,16 @@ impl HistoryService for History {
             )));
         }
         let (lines, _) = store::lines(&self.db, partner_id, run_id, MAX_LINES as i64).await.internal()?;
-        let failed: Vec<&RunLine> = lines.iter().filter(|l| l.outcome == "failed").collect();
+        let failed: Vec<&RunLine> = lines.iter().filter(|l| l.is_failed()).collect();
         let ids: Vec<i64> = failed.iter().filter_map(|l| l.record_id).collect();
         if ids.is_empty() {
             return Err(AppError::Conflict("Nothing failed in this run, so there is nothing to retry.".into()));
         }
-        let lines =
-            if run.kind == RunKind::Push { failed.iter().filter_map(|l| Some((l.record_id?, l.record_key.clone()))).collect() } else { Vec::new() };
-        let ids = if run.kind == RunKind::Push { Vec::new() } else { ids };
+        // A push names its lines by customer and product; imports by company or contact.
+        let (ids, lines) = match run.kind {
+            RunKind::Push => (Vec::new(), failed.iter().filter_map(|l| Some((l.record_id?, l.record_key.clone()))).collect()),
+            _ => (ids, Vec::new()),
+        };
         Ok(RetryPlan { run_id, kind: run.kind, ids, lines })
     }
 }

@@ -7,7 +7,7 @@ use crate::components::badge::{Badge, Tone};
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
 use crate::format::{count_of, thousands};
-use crate::types::history::{RunDetail, RunKind};
+use crate::types::history::RunDetail;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
@@ -128,7 +128,7 @@ fn RunView(detail: RunDetail, is_admin: bool, retry: ServerAction<crate::api::hi
                 {run.retry_of.map(|id| view! { <dt>"Retry of"</dt><dd><A href=format!("/history/{id}")>{format!("Run {id}")}</A></dd> })}
             </dl>
             {retry}
-            <p><A href=run.kind.page()>{format!("Open the {} page", page_name(run.kind))}</A></p>
+            <p><A href=run.kind.page().0>{format!("Open the {} page", run.kind.page().1)}</A></p>
         </section>
         {if detail.lines.is_empty() {
             view! { <EmptyState title="No record was skipped or failed">"Every record this run handled went through."</EmptyState> }.into_any()
@@ -141,7 +141,7 @@ fn RunView(detail: RunDetail, is_admin: bool, retry: ServerAction<crate::api::hi
                         <thead><tr><th scope="col">"Outcome"</th><th scope="col">"Customer"</th><th scope="col">"Autotask record"</th><th scope="col">"Reason"</th></tr></thead>
                         <tbody>
                             {detail.lines.into_iter().map(|l| {
-                                let failed = l.outcome == "failed";
+                                let failed = l.is_failed();
                                 view! {
                                     <tr>
                                         <td>{if failed { view! { <Badge label="Failed" tone=Tone::Bad /> } } else { view! { <Badge label="Skipped" tone=Tone::Muted /> } }}</td>
@@ -163,15 +163,4 @@ fn RunView(detail: RunDetail, is_admin: bool, retry: ServerAction<crate::api::hi
         }}
     }
     .into_any()
-}
-
-fn page_name(kind: RunKind) -> &'static str {
-    match kind.page() {
-        "/companies" => "Companies",
-        "/contacts" => "Contacts",
-        "/clients" => "Clients",
-        "/billing" => "Billing",
-        "/setup" => "Setup",
-        _ => "Notifications",
-    }
 }

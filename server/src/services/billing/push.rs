@@ -207,7 +207,7 @@ pub(super) async fn finish_run(db: &Db, run: &Started<'_>, result: &Result<PushR
     store::finish_run(db, run.push_id, state, &summary, now_ms()).await?;
     let lines: Vec<RunLine> = result.as_ref().map(|r| r.lines.iter().filter_map(history_line).collect()).unwrap_or_default();
     let (done, failed) = result.as_ref().map(|r| (r.applied + r.unchanged, r.failed)).unwrap_or_default();
-    let skipped = lines.iter().filter(|l| l.outcome == "skipped").count();
+    let skipped = lines.iter().filter(|l| !l.is_failed()).count();
     let summary = match skipped - result.as_ref().map_or(0, |r| r.held) {
         0 => summary,
         n => format!("{summary}, {n} skipped"),
