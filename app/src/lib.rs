@@ -88,6 +88,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("notifications") view=pages::notifications::NotificationsPage />
                     <Route path=path!("events") view=pages::events::EventLogPage />
                     <Route path=path!("history") view=pages::history::HistoryPage />
+                    <Route path=path!("history/changes") view=pages::history::ChangesPage />
+                    <Route path=path!("history/customer/:id") view=pages::history::CustomerTimelinePage />
                     <Route path=path!("history/:id") view=pages::history::RunDetailPage />
                     <Route path=path!("billing") view=|| view! {
                         <SetupGate title="Billing" needs="Billing writes your customers' backup usage to their Autotask contracts, so it needs your Autotask connection.">

@@ -11,7 +11,7 @@ use crate::types::companies::{CompanyPage, CompanyQuery, ImportPlan, ImportSelec
 use crate::types::contacts::{
     BackupUserInput, BackupUserPage, BackupUserQuery, BackupUserSaved, ChoicesSet, ContactPage, ContactQuery, ContactSelection, Resolution,
 };
-use crate::types::history::{RetryPlan, RunDetail, RunPage, RunQuery};
+use crate::types::history::{ChangePage, ChangeQuery, RetryPlan, RunDetail, RunPage, RunQuery, Timeline};
 use crate::types::map::{CompanyMapPage, CompanyRef, ContractOption, CustomerMapPage, ExactMatches, MapChange, MapHistoryEntry, MapQuery, MapSaved};
 use crate::types::storage::{Destination, DestinationInput, Package, PackageInput, StorageItem, StorageLists};
 use crate::types::sync::{ClientPage, ClientQuery, ClientRow, InstantUpdates, SyncSettings, SyncSettingsInput};
@@ -203,6 +203,14 @@ pub trait HistoryService: Send + Sync {
     async fn run(&self, partner_id: i64, run_id: i64) -> Result<RunDetail, AppError>;
     /// What "Retry failed" re-runs for a run, or why it cannot.
     async fn retry_plan(&self, partner_id: i64, run_id: i64) -> Result<RetryPlan, AppError>;
+    /// A page of settings changes, newest first.
+    async fn changes(&self, partner_id: i64, query: ChangeQuery) -> Result<ChangePage, AppError>;
+    /// A page of a customer's timeline, newest first, before a time (ms) if given.
+    async fn timeline(&self, partner_id: i64, customer_id: i64, before: Option<i64>) -> Result<Timeline, AppError>;
+    /// How many days the partner keeps its history.
+    async fn retention_days(&self, partner_id: i64) -> Result<i64, AppError>;
+    /// Changes it (recorded as a settings change).
+    async fn set_retention_days(&self, actor: &CurrentUser, days: i64) -> Result<i64, AppError>;
 }
 
 /// Storage destinations and packages (what a backup user needs).

@@ -102,6 +102,14 @@ test("an admin confirms suggested matches, matches by hand, is refused a many-to
   // The shared pager under the table counts the rows shown.
   await expect(page.getByRole("navigation", { name: "Pages" })).toContainText(/1\u2013\d+ of \d+/);
   if (shots) await page.screenshot({ path: `${shots}/customer-map.png`, fullPage: true });
+
+  // The customer's name opens its timeline: the contract chosen above, with its values.
+  await page.locator("td.cell-name", { hasText: a.name }).first().getByRole("link").click();
+  await expect(page.getByRole("heading", { level: 1 })).toContainText(`Timeline: ${a.name}`);
+  const timeline = page.getByRole("list", { name: "Timeline" });
+  await expect(timeline).toContainText(`Chose billing contract “Managed Backup ${suffix}”`);
+  await expect(timeline.getByRole("table", { name: "Values before and after" }).first()).toContainText(`Managed Backup ${suffix}`);
+  if (shots) await page.screenshot({ path: `${shots}/customer-timeline.png`, fullPage: true });
 });
 
 test("Axcient's flow: type a customer's Autotask company ID, Get contracts at once, pick one, and save the link with its contract in one go", async ({ page, request, baseURL }) => {

@@ -56,6 +56,31 @@ test("a push's skipped line is on the History with its reason, and the customer'
   await expect(page).toHaveURL(new RegExp(`customer=${customer}`));
   await expect(page.getByTestId("history-customer")).toContainText(`Runs that concern ${name}`);
   await expect(runs.locator("tbody tr")).toHaveCount(1);
+
+  // Its timeline: the push run with the skipped line's reason, and the map changes.
+  await page.getByRole("link", { name: "Open the customer's timeline" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toContainText(`Timeline: ${name}`);
+  const timeline = page.getByRole("list", { name: "Timeline" });
+  await expect(timeline).toContainText("not on the billing contract");
+  await expect(timeline).toContainText(`Linked “${name}”`);
+  await expect(page.getByRole("link", { name: "Runs", exact: true })).not.toHaveAttribute("aria-current", "page");
+
+  // Settings changes: the billing mapping with its value before and after; filters in the URL.
+  await page.getByRole("link", { name: "Settings changes" }).click();
+  await expect(page).toHaveURL(/\/history\/changes$/);
+  await expect(page.getByRole("link", { name: "Settings changes" })).toHaveAttribute("aria-current", "page");
+  await page.getByLabel("Settings", { exact: true }).selectOption("billing");
+  await expect(page).toHaveURL(/area=billing/);
+  const changes = page.getByRole("table", { name: "Settings changes" });
+  await expect(changes.locator("tr[data-change-id]")).toHaveCount(1);
+  const values = changes.getByRole("table", { name: "Values before and after" });
+  await expect(values).toContainText("Service");
+  await expect(values).toContainText("Do not map");
+  if (shots) await page.screenshot({ path: `${shots}/history-changes.png`, fullPage: true });
+  // The retention is an admin's setting, kept as a change too.
+  await page.getByLabel("Keep runs and settings changes for (days)").fill("180");
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await expect(page.getByText("Saved. History is kept for 180 days.")).toBeVisible();
 });
 
 test("an import's failed company is retried from the History once its cause is fixed", async ({ page, request, baseURL }) => {

@@ -8,6 +8,7 @@ pub mod customers;
 pub mod error;
 pub mod events;
 pub mod feed;
+pub mod runs;
 mod schema;
 pub mod synced;
 pub mod usage;
@@ -142,6 +143,19 @@ pub fn routes() -> Vec<ApiRoute> {
             request_schema: None,
             response_schema: synced::feed_schema,
             handler: get(synced::feed),
+        },
+        ApiRoute {
+            method: Method::GET,
+            path: "/api/v1/runs",
+            access: Access::Token,
+            summary: "The partner's runs (imports, contact imports, sync rounds, billing pushes and undos, connection tests, test tickets) with their outcome and counts, as a feed in the order they ended. Store `next_cursor` and send it as `changed_since` next time; while `has_more`, ask again at once. A run appears a few seconds after it ends and never changes.",
+            query: &[
+                ("changed_since", "The `next_cursor` of the previous answer, or an RFC 3339 time; absent: from the beginning."),
+                ("limit", "Runs per page, 1 to 1,000 (default 500)."),
+            ],
+            request_schema: None,
+            response_schema: runs::feed_schema,
+            handler: get(runs::feed),
         },
         ApiRoute {
             method: Method::GET,

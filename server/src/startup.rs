@@ -207,6 +207,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let scheduler = crate::workers::billing_schedule::spawn(state.db.clone(), state.connections.clone());
     let sync = crate::workers::sync::spawn(state.db.clone(), sync_service(&state));
     let callouts = crate::workers::callouts::spawn(sync_service(&state));
+    let pruner = crate::workers::retention::spawn(state.db.clone());
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!("Taskbridge is listening on http://{}", listener.local_addr()?);
     serve_on(listener, state, Duration::from_secs(args.request_timeout_secs), shutdown_signal()).await?;
@@ -214,6 +215,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     scheduler.abort();
     sync.abort();
     callouts.abort();
+    pruner.abort();
     #[cfg(feature = "sandbox")]
     if let Some(running) = embedded {
         running.stop().await;

@@ -1,7 +1,8 @@
-//! History: the partner's runs and their lines (every signed-in user of the partner).
+//! History: the partner's runs and their lines, settings changes, a customer's timeline and
+//! how long it is all kept (every signed-in user of the partner reads; admins change).
 
 use crate::error::AppError;
-use crate::types::history::{RetryStarted, RunDetail, RunPage, RunQuery};
+use crate::types::history::{ChangePage, ChangeQuery, RetryStarted, RunDetail, RunPage, RunQuery, Timeline};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -44,4 +45,32 @@ pub async fn retry_run(run_id: i64) -> Result<RetryStarted, AppError> {
         }
         other => return Err(AppError::Conflict(format!("A {} cannot be retried record by record.", other.label().to_lowercase()))),
     })
+}
+
+/// A page of settings changes, newest first.
+#[server(prefix = "/rpc", endpoint = "list_changes", input = Json)]
+pub async fn list_changes(query: ChangeQuery) -> Result<ChangePage, AppError> {
+    let user = crate::auth::require_user()?;
+    crate::services::services()?.history.changes(user.partner_id, query).await
+}
+
+/// A page of a customer's timeline.
+#[server(prefix = "/rpc", endpoint = "customer_timeline")]
+pub async fn customer_timeline(customer_id: i64, before: Option<i64>) -> Result<Timeline, AppError> {
+    let user = crate::auth::require_user()?;
+    crate::services::services()?.history.timeline(user.partner_id, customer_id, before).await
+}
+
+/// How many days the partner keeps its history.
+#[server(prefix = "/rpc", endpoint = "history_retention")]
+pub async fn history_retention() -> Result<i64, AppError> {
+    let user = crate::auth::require_user()?;
+    crate::services::services()?.history.retention_days(user.partner_id).await
+}
+
+/// Changes how long the partner keeps its history (admins).
+#[server(prefix = "/rpc", endpoint = "save_history_retention")]
+pub async fn save_history_retention(days: i64) -> Result<i64, AppError> {
+    let admin = crate::auth::require_admin()?;
+    crate::services::services()?.history.set_retention_days(&admin, days).await
 }

@@ -1,11 +1,16 @@
 //! History: every run of the partner's integrations, newest first, filtered by kind,
 //! outcome, who started it, customer, dates and words; a run opens on its own page with
 //! the records it skipped or failed and why (`run.rs`). Filters and the page cursor live
-//! in the URL.
+//! in the URL. Settings changes (`changes.rs`) and a customer's timeline (`timeline.rs`)
+//! sit beside it.
 
+mod changes;
 mod run;
+mod timeline;
 
+pub use changes::ChangesPage;
 pub use run::RunDetailPage;
+pub use timeline::CustomerTimelinePage;
 
 use crate::api::history::list_runs;
 use crate::components::badge::{Badge, Tone};
@@ -83,6 +88,70 @@ pub(super) fn duration(run: &RunRow) -> String {
     }
 }
 
+/// The text of a filter's search box, following the URL's (a cleared filter empties it).
+pub(super) fn search_text<Q: Clone + PartialEq + Send + Sync + 'static>(query: Memo<Q>, of: fn(&Q) -> String) -> RwSignal<String> {
+    let search = RwSignal::new(query.with_untracked(of));
+    Effect::new(move |_| {
+        let s = query.with(of);
+        if s.trim() != search.get_untracked().trim() {
+            search.set(s);
+        }
+    });
+    search
+}
+
+/// The search box of a History filter: applied on Enter (the form's submit) and on change.
+pub(super) fn search_field(id: &'static str, placeholder: &'static str, search: RwSignal<String>, apply: Callback<String>) -> impl IntoView {
+    view! {
+        <div class="field grow">
+            <label for=id>"Search"</label>
+            <input id=id type="search" placeholder=placeholder prop:value=search on:input=move |ev| search.set(event_target_value(&ev))
+                on:change=move |ev| apply.run(event_target_value(&ev)) autocomplete="off" />
+        </div>
+    }
+}
+
+/// The From and To days of a History filter (`{prefix}-from`, `{prefix}-to`).
+pub(super) fn day_fields(prefix: &'static str, from: Signal<String>, to: Signal<String>, set: Callback<(bool, String)>) -> impl IntoView {
+    let (from_id, to_id) = (format!("{prefix}-from"), format!("{prefix}-to"));
+    view! {
+        <div class="field">
+            <label for=from_id.clone()>"From"</label>
+            <input id=from_id type="date" prop:value=from on:change=move |ev| set.run((true, event_target_value(&ev))) />
+        </div>
+        <div class="field">
+            <label for=to_id.clone()>"To"</label>
+            <input id=to_id type="date" prop:value=to on:change=move |ev| set.run((false, event_target_value(&ev))) />
+        </div>
+    }
+}
+
+/// Newest / Newer / Older over a list paged by cursor; `go(before, after)` opens a page.
+pub(super) fn cursor_pager(label: &'static str, newer: Option<i64>, older: Option<i64>, go: Callback<(Option<i64>, Option<i64>)>) -> impl IntoView {
+    view! {
+        <nav class="pager" aria-label=label>
+            <button type="button" class="btn btn-small" disabled=newer.is_none() on:click=move |_| go.run((None, None))>"Newest"</button>
+            <button type="button" class="btn btn-small" disabled=newer.is_none() on:click=move |_| go.run((None, newer))>"\u{2190} Newer"</button>
+            <button type="button" class="btn btn-small" disabled=older.is_none() on:click=move |_| go.run((older, None))>"Older \u{2192}"</button>
+        </nav>
+    }
+}
+
+/// The History's two lists; `current` is "runs", "changes" or "" (neither).
+#[component]
+pub fn HistoryTabs(current: &'static str) -> impl IntoView {
+    let tab = move |key: &'static str, href: &'static str, label: &'static str| {
+        // A plain link: the router's would mark "/history" current on every page under it.
+        view! { <a href=href class="tab" aria-current=(current == key).then_some("page")>{label}</a> }
+    };
+    view! {
+        <nav class="tabs" aria-label="History lists">
+            {tab("runs", "/history", "Runs")}
+            {tab("changes", "/history/changes", "Settings changes")}
+        </nav>
+    }
+}
+
 /// The list.
 #[component]
 pub fn HistoryPage() -> impl IntoView {
@@ -90,6 +159,7 @@ pub fn HistoryPage() -> impl IntoView {
     let list = Resource::new(move || query.get(), list_runs);
     view! {
         <PageHeader title="History" lead="Every import, sync, billing push and test: who or what started it, how it ended, and each record it skipped or failed, with why." />
+        <HistoryTabs current="runs" />
         <RunFilters query set_query />
         <Transition fallback=|| view! { <Loading what="the history" /> }>
             {move || Suspend::new(async move {
@@ -105,13 +175,7 @@ pub fn HistoryPage() -> impl IntoView {
 
 #[component]
 fn RunFilters(query: Memo<RunQuery>, set_query: Callback<RunQuery>) -> impl IntoView {
-    let search = RwSignal::new(query.get_untracked().search);
-    Effect::new(move |_| {
-        let s = query.with(|q| q.search.clone());
-        if s.trim() != search.get_untracked().trim() {
-            search.set(s);
-        }
-    });
+    let search = search_text(query, |q: &RunQuery| q.search.clone());
     // Any change of filter starts again from the newest run.
     let apply = move |f: &dyn Fn(&mut RunQuery)| {
         let mut q = query.get_untracked();
@@ -126,13 +190,7 @@ fn RunFilters(query: Memo<RunQuery>, set_query: Callback<RunQuery>) -> impl Into
             let text = search.get_untracked();
             apply(&|q| q.search = text.clone());
         }>
-            <div class="field grow">
-                <label for="run-search">"Search"</label>
-                <input id="run-search" type="search" placeholder="Customer, reason, user or summary" prop:value=search on:input=move |ev| search.set(event_target_value(&ev)) on:change=move |ev| {
-                    let text = event_target_value(&ev);
-                    apply(&|q| q.search = text.clone());
-                } autocomplete="off" />
-            </div>
+            {search_field("run-search", "Customer, reason, user or summary", search, Callback::new(move |text: String| apply(&|q| q.search = text.clone())))}
             <div class="field">
                 <label for="run-kind">"Kind"</label>
                 <select id="run-kind" on:change=move |ev| { let v = event_target_value(&ev); apply(&|q| q.kind = v.clone()); }>
@@ -154,14 +212,12 @@ fn RunFilters(query: Memo<RunQuery>, set_query: Callback<RunQuery>) -> impl Into
                     {Trigger::ALL.into_iter().map(|t| view! { <option value=t.as_str() selected=move || query.with(|q| q.trigger == t.as_str())>{t.label()}</option> }).collect_view()}
                 </select>
             </div>
-            <div class="field">
-                <label for="run-from">"From"</label>
-                <input id="run-from" type="date" prop:value=move || query.with(|q| q.from.clone()) on:change=move |ev| { let v = event_target_value(&ev); apply(&|q| q.from = v.clone()); } />
-            </div>
-            <div class="field">
-                <label for="run-to">"To"</label>
-                <input id="run-to" type="date" prop:value=move || query.with(|q| q.to.clone()) on:change=move |ev| { let v = event_target_value(&ev); apply(&|q| q.to = v.clone()); } />
-            </div>
+            {day_fields(
+                "run",
+                Signal::derive(move || query.with(|q| q.from.clone())),
+                Signal::derive(move || query.with(|q| q.to.clone())),
+                Callback::new(move |(from, day): (bool, String)| apply(&|q| if from { q.from = day.clone() } else { q.to = day.clone() })),
+            )}
             <button type="submit" class="sr-only">"Search"</button>
         </form>
     }
@@ -174,6 +230,7 @@ fn RunTable(page: RunPage, query: Memo<RunQuery>, set_query: Callback<RunQuery>)
         view! {
             <p class="muted" role="status" data-testid="history-customer">
                 {format!("Runs that concern {name}. ")}
+                {query.with_untracked(|q| q.customer_id).map(|id| view! { <A href=format!("/history/customer/{id}")>"Open the customer's timeline"</A> " " })}
                 <button type="button" class="btn btn-small btn-quiet" on:click=move |_| set_query.run(RunQuery { customer_id: None, ..query.get_untracked() })>"Show every customer"</button>
             </p>
         }
@@ -235,11 +292,7 @@ fn RunTable(page: RunPage, query: Memo<RunQuery>, set_query: Callback<RunQuery>)
                 </tbody>
             </table>
         </div>
-        <nav class="pager" aria-label="History pages">
-            <button type="button" class="btn btn-small" disabled=newer.is_none() on:click=move |_| go(None, None)>"Newest"</button>
-            <button type="button" class="btn btn-small" disabled=newer.is_none() on:click=move |_| go(None, newer)>"\u{2190} Newer"</button>
-            <button type="button" class="btn btn-small" disabled=older.is_none() on:click=move |_| go(older, None)>"Older \u{2192}"</button>
-        </nav>
+        {cursor_pager("History pages", newer, older, Callback::new(move |(before, after)| go(before, after)))}
     }
     .into_any()
 }

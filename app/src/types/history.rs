@@ -1,8 +1,12 @@
 //! History (SPEC capability 8): every run of the partner's integrations with its outcome,
 //! counts and the records it skipped or failed, and the settings changes beside them.
 
+mod changes;
+mod timeline;
 mod views;
 
+pub use changes::*;
+pub use timeline::*;
 pub use views::*;
 
 use super::UnixMillis;

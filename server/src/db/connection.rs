@@ -116,6 +116,8 @@ pub struct NewConnection<'a> {
     pub zone_override: Option<&'a str>,
     /// The audit line.
     pub summary: &'a str,
+    /// What changed (of the secret, only that it changed).
+    pub changes: &'a [app::types::history::SettingChange],
 }
 
 /// Saves the connection (forgetting the zone and the last test, which belonged to the
@@ -141,7 +143,8 @@ pub async fn save(db: &Db, actor: &CurrentUser, new: NewConnection<'_>) -> Resul
     .execute(&mut *tx)
     .await
     .internal()?;
-    audit::record(&mut *tx, actor.partner_id, &actor.email, "autotask.save", new.summary).await?;
+    let change = audit::Change { customer_id: None, changes: new.changes };
+    audit::record_change(&mut *tx, actor.partner_id, &actor.email, "autotask.save", new.summary, &change).await?;
     tx.commit().await.internal()
 }
 

@@ -54,6 +54,54 @@ pub fn bind_all_scalar<'q, O>(
     q
 }
 
+/// A list query built from optional filters and read by keyset: conditions are added
+/// with `?` standing for their value, and [`Keyset::finish`] orders and limits it.
+#[derive(Debug, Clone)]
+pub struct Keyset {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+impl Keyset {
+    /// Starts from a `select ... where <partner column> = $1`.
+    pub fn new(select: &str, partner_id: i64) -> Self {
+        Self { sql: select.to_string(), args: vec![Arg::Int(partner_id)] }
+    }
+
+    /// Adds ` and <cond>` (its `?`s all stand for `v`) when there is a value.
+    pub fn and(&mut self, cond: &str, v: Option<Arg>) -> &mut Self {
+        if let Some(v) = v {
+            self.args.push(v);
+            self.sql.push_str(" and ");
+            self.sql.push_str(&cond.replace('?', &format!("${}", self.args.len())));
+        }
+        self
+    }
+
+    /// Adds ` and <cond>` with one bind per value (`$`s numbered in order: `{}` stands
+    /// for each bind's placeholder, joined by `join`).
+    pub fn and_any(&mut self, each: &str, join: &str, values: Vec<Arg>) -> &mut Self {
+        if values.is_empty() {
+            return self;
+        }
+        let mut parts = Vec::with_capacity(values.len());
+        for v in values {
+            self.args.push(v);
+            parts.push(each.replace("{}", &format!("${}", self.args.len())));
+        }
+        self.sql.push_str(&format!(" and ({})", parts.join(join)));
+        self
+    }
+
+    /// Orders by `id` (newest first, or oldest first when reading a newer page) and
+    /// limits; returns the SQL and its binds.
+    pub fn finish(mut self, id: &str, newer: bool, limit: i64) -> (String, Vec<Arg>) {
+        self.args.push(Arg::Int(limit));
+        self.sql.push_str(&format!(" order by {id} {} limit ${}", if newer { "asc" } else { "desc" }, self.args.len()));
+        (self.sql, self.args)
+    }
+}
+
 /// Escapes `%`, `_` and `\` for a `like ... escape '\'` pattern.
 pub fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")

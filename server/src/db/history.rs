@@ -2,7 +2,10 @@
 //! records it skipped or failed; the History page reads it newest first by cursor, so a
 //! page costs the same at a million runs as at ten.
 
-use super::dynamic::{bind_all, bind_all_as, like_escape, Arg};
+pub mod retention;
+pub mod timeline;
+
+use super::dynamic::{bind_all, bind_all_as, like_escape, Arg, Keyset};
 use super::Db;
 use app::types::history::{RunKind, RunLine, RunOutcome, RunRow, Trigger};
 
@@ -154,53 +157,28 @@ pub struct Filter {
 /// Up to `limit` runs of the partner, newest first (with `after`: the `limit` just newer
 /// than it, still returned newest first).
 pub async fn list(db: &Db, partner_id: i64, f: &Filter, limit: i64) -> Result<Vec<RunRow>, sqlx::Error> {
-    let mut args = vec![Arg::Int(partner_id)];
-    let mut sql = format!("select {COLUMNS} from run r where r.partner_id = $1");
-    let int = |sql: &mut String, args: &mut Vec<Arg>, cond: &str, v: i64| {
-        args.push(Arg::Int(v));
-        sql.push_str(&cond.replace('?', &format!("${}", args.len())));
-    };
-    if let Some(v) = f.from_ms {
-        int(&mut sql, &mut args, " and r.started_at >= ?", v);
-    }
-    if let Some(v) = f.until_ms {
-        int(&mut sql, &mut args, " and r.started_at < ?", v);
-    }
-    if let Some(v) = f.before {
-        int(&mut sql, &mut args, " and r.run_id < ?", v);
-    }
-    if let Some(v) = f.after {
-        int(&mut sql, &mut args, " and r.run_id > ?", v);
-    }
-    if let Some(v) = f.customer_id {
-        int(
-            &mut sql,
-            &mut args,
-            " and exists (select 1 from run_line l where l.partner_id = r.partner_id and l.customer_id = ? and l.run_id = r.run_id)",
-            v,
-        );
-    }
-    for (col, v) in
-        [("kind", f.kind.map(|k| k.as_str())), ("outcome", f.outcome.map(|o| o.as_str())), ("trigger_kind", f.trigger.map(|t| t.as_str()))]
-    {
-        if let Some(v) = v {
-            args.push(Arg::Text(v.to_string()));
-            sql.push_str(&format!(" and r.{col} = ${}", args.len()));
-        }
-    }
-    if !f.search.is_empty() {
-        args.push(Arg::Text(format!("%{}%", like_escape(&f.search))));
-        let n = args.len();
-        sql.push_str(&format!(
-            " and (lower(r.summary) like ${n} escape '\\' or lower(r.started_by) like ${n} escape '\\' \
-             or exists (select 1 from run_line l where l.run_id = r.run_id and (lower(l.customer_name) like ${n} escape '\\' \
-             or lower(l.reason) like ${n} escape '\\' or lower(l.record) like ${n} escape '\\')))"
-        ));
-    }
+    let mut q = Keyset::new(&format!("select {COLUMNS} from run r where r.partner_id = $1"), partner_id);
+    let text = |v: Option<&str>| v.map(|v| Arg::Text(v.to_string()));
+    q.and("r.started_at >= ?", f.from_ms.map(Arg::Int))
+        .and("r.started_at < ?", f.until_ms.map(Arg::Int))
+        .and("r.run_id < ?", f.before.map(Arg::Int))
+        .and("r.run_id > ?", f.after.map(Arg::Int))
+        .and(
+            "exists (select 1 from run_line l where l.partner_id = r.partner_id and l.customer_id = ? and l.run_id = r.run_id)",
+            f.customer_id.map(Arg::Int),
+        )
+        .and("r.kind = ?", text(f.kind.map(|k| k.as_str())))
+        .and("r.outcome = ?", text(f.outcome.map(|o| o.as_str())))
+        .and("r.trigger_kind = ?", text(f.trigger.map(|t| t.as_str())));
+    let words = (!f.search.is_empty()).then(|| Arg::Text(format!("%{}%", like_escape(&f.search))));
+    q.and(
+        "(lower(r.summary) like ? escape '\\' or lower(r.started_by) like ? escape '\\' \
+         or exists (select 1 from run_line l where l.run_id = r.run_id and (lower(l.customer_name) like ? escape '\\' \
+         or lower(l.reason) like ? escape '\\' or lower(l.record) like ? escape '\\')))",
+        words,
+    );
     let newer = f.after.is_some() && f.before.is_none();
-    sql.push_str(if newer { " order by r.run_id asc" } else { " order by r.run_id desc" });
-    args.push(Arg::Int(limit));
-    sql.push_str(&format!(" limit ${}", args.len()));
+    let (sql, args) = q.finish("r.run_id", newer, limit);
     let rows: Vec<Row> = bind_all_as(sqlx::query_as(&sql), &args).fetch_all(&db.pool).await?;
     let mut runs = rows.into_iter().map(Row::view).collect::<Result<Vec<_>, _>>()?;
     if newer {
@@ -276,4 +254,21 @@ pub async fn lines(db: &Db, partner_id: i64, run_id: i64, limit: i64) -> Result<
 /// Whether any later run of the partner retried this one.
 pub async fn retried_by(db: &Db, partner_id: i64, run_id: i64) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar("select max(run_id) from run where partner_id = $1 and retry_of = $2").bind(partner_id).bind(run_id).fetch_one(&db.pool).await
+}
+
+/// The partner's runs that ended after the position `after` (`(finished_at, run_id)`)
+/// and before `until_ms`, in the order they ended: the machine API's feed.
+pub async fn since(db: &Db, partner_id: i64, after: (i64, i64), until_ms: i64, limit: i64) -> Result<Vec<RunRow>, sqlx::Error> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "select {COLUMNS} from run r where r.partner_id = $1 and r.finished_at < $4 \
+         and (r.finished_at > $2 or (r.finished_at = $2 and r.run_id > $3)) order by r.finished_at, r.run_id limit $5"
+    ))
+    .bind(partner_id)
+    .bind(after.0)
+    .bind(after.1)
+    .bind(until_ms)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.into_iter().map(Row::view).collect()
 }

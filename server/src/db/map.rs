@@ -278,6 +278,13 @@ pub async fn set_contract(
     .map(|_| ())
 }
 
+/// The customer's billing contract before a change: its id and name.
+pub async fn contract_of(tx: &mut Transaction<'static, Any>, customer_id: i64) -> Result<Option<(i64, String)>, sqlx::Error> {
+    let row: Option<(Option<i64>, Option<String>)> =
+        sqlx::query_as("select contract_id, contract_name from customer where customer_id = $1").bind(customer_id).fetch_optional(&mut **tx).await?;
+    Ok(row.and_then(|(id, name)| Some((id?, name.unwrap_or_default()))))
+}
+
 /// A discovered company's name, type label and active flag.
 pub async fn company_ref(db: &Db, partner_id: i64, company_id: i64) -> Result<Option<(String, String, i64)>, sqlx::Error> {
     sqlx::query_as("select name, type_label, is_active from autotask_company where partner_id = $1 and company_id = $2")

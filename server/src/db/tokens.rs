@@ -138,14 +138,11 @@ impl TokenStore for SqlTokenStore {
         .fetch_one(&mut *tx)
         .await
         .internal()?;
-        audit::record(
-            &mut *tx,
-            actor.partner_id,
-            &actor.email,
-            "token.create",
-            &format!("Created API token \u{201c}{name}\u{201d} ({prefix}\u{2026})"),
-        )
-        .await?;
+        // Only the token's name and its visible prefix: never the token.
+        let made = serde_json::json!({"Token": format!("{name} ({prefix}\u{2026})"), "State": "active"});
+        let change = audit::Change { customer_id: None, changes: &audit::values(&(), &made) };
+        let summary = format!("Created API token \u{201c}{name}\u{201d} ({prefix}\u{2026})");
+        audit::record_change(&mut *tx, actor.partner_id, &actor.email, "token.create", &summary, &change).await?;
         tx.commit().await.internal()?;
         Ok(CreatedApiToken { summary: self.get(actor.partner_id, token_id).await?, token })
     }
@@ -164,8 +161,21 @@ impl TokenStore for SqlTokenStore {
             .execute(&mut *tx)
             .await
             .internal()?;
-        audit::record(&mut *tx, actor.partner_id, &actor.email, "token.revoke", &format!("Revoked API token \u{201c}{}\u{201d}", before.name))
-            .await?;
+        let changes = [app::types::history::SettingChange {
+            field: format!("Token \u{201c}{}\u{201d}", before.name),
+            before: "active".into(),
+            after: "revoked".into(),
+        }];
+        let summary = format!("Revoked API token \u{201c}{}\u{201d}", before.name);
+        audit::record_change(
+            &mut *tx,
+            actor.partner_id,
+            &actor.email,
+            "token.revoke",
+            &summary,
+            &audit::Change { customer_id: None, changes: &changes },
+        )
+        .await?;
         tx.commit().await.internal()?;
         self.get(actor.partner_id, token_id).await
     }

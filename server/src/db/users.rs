@@ -5,6 +5,7 @@ use crate::crypto::hash_password;
 use crate::error::{internal, SqlxResultExt};
 use app::error::AppError;
 use app::services::UserStore;
+use app::types::history::SettingChange;
 use app::types::{CurrentUser, NewUser, Role, UserSummary};
 
 const COLUMNS: &str = "user_id, email, name, role, disabled, created_at, last_sign_in_at";
@@ -144,7 +145,9 @@ impl UserStore for SqlUserStore {
         // Taken under another partner: say so without revealing it.
         .on_unique(|| AppError::invalid("email", "This email address cannot be added. Use another address for this person."))?;
         let summary = format!("Added {} ({}) as {}", user.name, user.email, user.role.label());
-        audit::record(&mut *tx, actor.partner_id, &actor.email, "user.create", &summary).await?;
+        let made = serde_json::json!({"Email": user.email, "Name": user.name, "Role": user.role.label()});
+        let change = audit::Change { customer_id: None, changes: &audit::values(&(), &made) };
+        audit::record_change(&mut *tx, actor.partner_id, &actor.email, "user.create", &summary, &change).await?;
         tx.commit().await.internal()?;
         self.get(actor.partner_id, user_id).await
     }
@@ -167,7 +170,16 @@ impl UserStore for SqlUserStore {
             .await
             .internal()?;
         let summary = format!("Changed the role of {} from {} to {}", before.email, before.role.label(), role.label());
-        audit::record(&mut *tx, actor.partner_id, &actor.email, "user.role", &summary).await?;
+        let changes = [SettingChange { field: format!("Role of {}", before.email), before: before.role.label().into(), after: role.label().into() }];
+        audit::record_change(
+            &mut *tx,
+            actor.partner_id,
+            &actor.email,
+            "user.role",
+            &summary,
+            &audit::Change { customer_id: None, changes: &changes },
+        )
+        .await?;
         tx.commit().await.internal()?;
         self.get(actor.partner_id, user_id).await
     }
@@ -202,7 +214,10 @@ impl UserStore for SqlUserStore {
                 .internal()?;
         }
         let verb = if disabled { "Disabled" } else { "Enabled" };
-        audit::record(&mut *tx, actor.partner_id, &actor.email, "user.disable", &format!("{verb} {}", before.email)).await?;
+        let state = |off: bool| if off { "disabled" } else { "enabled" }.to_string();
+        let changes = [SettingChange { field: format!("Account of {}", before.email), before: state(before.disabled), after: state(disabled) }];
+        let change = audit::Change { customer_id: None, changes: &changes };
+        audit::record_change(&mut *tx, actor.partner_id, &actor.email, "user.disable", &format!("{verb} {}", before.email), &change).await?;
         tx.commit().await.internal()?;
         self.get(actor.partner_id, user_id).await
     }

@@ -9,7 +9,8 @@ pub mod undo;
 
 use crate::autotask::entities::Service;
 use crate::autotask::{AutotaskClient, AutotaskError, Filter, Query};
-use crate::db::{audit, now_ms, Db};
+use crate::db::audit::{self, Change};
+use crate::db::{now_ms, Db};
 use crate::error::{autotask_problem, SqlxResultExt};
 use crate::services::connection::SqlAutotaskSettings;
 use crate::services::user_calls::UserCall;
@@ -19,6 +20,7 @@ use app::types::billing::{
     product, BillingSchedule, BillingSettings, PreviewQuery, ProductMapping, PushLine, PushPreview, PushResult, PushRun, PushSelection,
     ServiceOption, PRODUCTS,
 };
+use app::types::history::diff;
 use app::types::money::Money;
 use app::types::CurrentUser;
 use std::collections::HashMap;
@@ -166,6 +168,10 @@ impl BillingService for SqlBilling {
                 }
             }
         }
+        let before = self.settings(actor.partner_id).await?.mappings;
+        let after: Vec<ProductMapping> =
+            mappings.iter().map(|m| ProductMapping { service_name: m.service_id.and_then(|id| names.get(&id).cloned()), ..m.clone() }).collect();
+        let changes = mapping_changes(&before, &after);
         let now = now_ms();
         let mut tx = self.db.begin().await.internal()?;
         for m in &mappings {
@@ -182,8 +188,16 @@ impl BillingService for SqlBilling {
                 )
             })
             .collect();
-        audit::record(&mut *tx, actor.partner_id, &actor.email, "billing.settings", &format!("Billing settings saved: {}", summary.join("; ")))
-            .await?;
+        let summary = format!("Billing settings saved: {}", summary.join("; "));
+        audit::record_change(
+            &mut *tx,
+            actor.partner_id,
+            &actor.email,
+            "billing.settings",
+            &summary,
+            &Change { customer_id: None, changes: &changes },
+        )
+        .await?;
         tx.commit().await.internal()?;
         self.settings(actor.partner_id).await
     }
@@ -234,25 +248,45 @@ impl BillingService for SqlBilling {
     async fn save_schedule(&self, actor: &CurrentUser, schedule: BillingSchedule) -> Result<BillingSchedule, AppError> {
         schedule.validate()?;
         self.forget_preview(actor.partner_id);
+        let shown = |s: &BillingSchedule| serde_json::json!({"Push every (hours)": s.every_hours, "Hold changes above (units)": s.hold_above, "Add missing services": s.allow_add_service});
+        let changes = diff(&shown(&self.schedule(actor.partner_id).await?), &shown(&schedule));
         let now = now_ms();
         let mut tx = self.db.begin().await.internal()?;
         crate::db::billing_schedule::save(&mut tx, actor, &schedule, now).await.internal()?;
         let hold = schedule.hold_above.map(|h| format!(", holding changes above {h} units")).unwrap_or_default();
-        audit::record(
+        let summary = format!(
+            "Automatic pushes every {} hours{hold}; adding missing services {}",
+            schedule.every_hours,
+            if schedule.allow_add_service { "allowed" } else { "not allowed" }
+        );
+        audit::record_change(
             &mut *tx,
             actor.partner_id,
             &actor.email,
             "billing.schedule",
-            &format!(
-                "Automatic pushes every {} hours{hold}; adding missing services {}",
-                schedule.every_hours,
-                if schedule.allow_add_service { "allowed" } else { "not allowed" }
-            ),
+            &summary,
+            &Change { customer_id: None, changes: &changes },
         )
         .await?;
         tx.commit().await.internal()?;
         self.schedule(actor.partner_id).await
     }
+}
+
+/// What changed in the product mappings, product by product.
+fn mapping_changes(before: &[ProductMapping], after: &[ProductMapping]) -> Vec<app::types::history::SettingChange> {
+    let shown = |ms: &[ProductMapping]| {
+        let by_product: serde_json::Map<String, serde_json::Value> = ms
+            .iter()
+            .map(|m| {
+                let label = product(&m.product).map_or(m.product.clone(), |p| p.label.to_string());
+                let service = m.service_name.clone().unwrap_or_else(|| if m.service_id.is_some() { "?".into() } else { "Do not map".into() });
+                (label, serde_json::json!({"Service": service, "Rounding": m.rounding, "Unit size": m.unit_size}))
+            })
+            .collect();
+        serde_json::Value::Object(by_product)
+    };
+    diff(&shown(before), &shown(after))
 }
 
 fn push_problem(e: push::PushError) -> AppError {

@@ -115,12 +115,22 @@ impl AutotaskSettings for SqlAutotaskSettings {
         };
         let what = if input.secret.is_some() { "with a new secret" } else { "keeping the saved secret" };
         let summary = format!("Saved the Autotask connection for API user {} ({what})", input.username);
+        // The History keeps what changed, and of the secret only that it changed.
+        let shown = |username: &str, code: &str, zone: Option<&str>| serde_json::json!({"API username": username, "Integration code": code, "Zone override": zone});
+        let before = existing.as_ref().map(|s| shown(&s.username, &s.integration_code, s.zone_override.as_deref()));
+        let mut changes =
+            app::types::history::diff(&before.unwrap_or_default(), &shown(&input.username, &input.integration_code, input.zone_override.as_deref()));
+        if input.secret.is_some() {
+            let was = if existing.is_some() { "saved" } else { app::types::history::NONE };
+            changes.push(app::types::history::SettingChange { field: "Secret".into(), before: was.into(), after: "changed".into() });
+        }
         let new = NewConnection {
             username: &input.username,
             integration_code: &input.integration_code,
             secret_sealed: &sealed,
             zone_override: input.zone_override.as_deref(),
             summary: &summary,
+            changes: &changes,
         };
         store::save(&self.db, actor, new).await?;
         self.clients.forget(actor.partner_id);

@@ -1,13 +1,25 @@
 //! History: features record each run here when it ends (`History::record`), and the
-//! History page reads runs and their lines (`HistoryService`). Recording never fails the
-//! work it records: a run that could not be written is logged instead.
+//! History page reads runs and their lines, settings changes and a customer's timeline
+//! (`HistoryService`). Recording never fails the work it records: a run that could not be
+//! written is logged instead. Old history is pruned by `retention`.
 
+mod export;
+pub mod retention;
+mod timeline;
+
+pub use export::{export, run_csv};
+
+use crate::db::audit::{self, Filter as ChangeFilter};
 use crate::db::history::{self as store, Filter, NewRun};
 use crate::db::{customers, now_ms, Db};
 use crate::error::SqlxResultExt;
 use app::error::AppError;
 use app::services::HistoryService;
-use app::types::history::{RetryPlan, RunDetail, RunKind, RunLine, RunOutcome, RunPage, RunQuery, Trigger, RUNS_PER_PAGE, RUN_LINES_SHOWN};
+use app::types::history::{
+    ChangeArea, ChangePage, ChangeQuery, RetryPlan, RunDetail, RunKind, RunLine, RunOutcome, RunPage, RunQuery, Timeline, Trigger, CHANGES_PER_PAGE,
+    RUNS_PER_PAGE, RUN_LINES_SHOWN,
+};
+use app::types::CurrentUser;
 
 /// Lines kept per run: enough for any partner's import, bounded for a runaway one.
 pub const MAX_LINES: usize = 20_000;
@@ -45,6 +57,14 @@ impl History {
     /// History on this database.
     pub fn new(db: Db) -> Self {
         Self { db }
+    }
+
+    /// The name of the customer a page is filtered on (another partner's is not found).
+    async fn customer_name(&self, partner_id: i64, customer_id: Option<i64>) -> Result<Option<String>, AppError> {
+        match customer_id {
+            Some(id) => Ok(Some(customers::name(&self.db, partner_id, id).await.internal()?.ok_or(AppError::NotFound)?)),
+            None => Ok(None),
+        }
     }
 
     /// Records a run that ended now, with the records it skipped or failed (the first
@@ -87,6 +107,38 @@ fn day_start(field: &str, day: &str) -> Result<Option<i64>, AppError> {
     Ok(date.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()))
 }
 
+/// A From/To pair of days as the start of the first and the end of the last, checked.
+fn days(from: &str, to: &str) -> Result<(Option<i64>, Option<i64>), AppError> {
+    let from_ms = day_start("from", from)?;
+    let until_ms = day_start("to", to)?.map(|ms| ms + 86_400_000);
+    if let (Some(from), Some(until)) = (from_ms, until_ms) {
+        if until <= from {
+            return Err(AppError::invalid("to", "The end date is before the start date: swap them."));
+        }
+    }
+    Ok((from_ms, until_ms))
+}
+
+/// Trims a page read one row long (newest first) to `per_page` and says where the older
+/// and newer pages start.
+fn cut<T>(rows: &mut Vec<T>, per_page: i64, before: Option<i64>, after: Option<i64>, id: impl Fn(&T) -> i64) -> (Option<i64>, Option<i64>) {
+    let more = rows.len() as i64 > per_page;
+    let going_newer = after.is_some() && before.is_none();
+    if more {
+        if going_newer {
+            rows.remove(0);
+        } else {
+            rows.pop();
+        }
+    }
+    let (first, last) = (rows.first().map(&id), rows.last().map(&id));
+    // Older: beyond the last row, if this page was cut short or came from a newer page.
+    let older = if (!going_newer && more) || (going_newer && last.is_some()) { last } else { None };
+    // Newer: before the first row, if this page is not the newest.
+    let newer = if (going_newer && more) || (!going_newer && before.is_some() && first.is_some()) { first } else { None };
+    (older, newer)
+}
+
 /// The query as a store filter, or the first field to fix.
 fn filter(q: &RunQuery) -> Result<Filter, AppError> {
     let pick = |field: &str, v: &str, what: &str, ok: bool| -> Result<(), AppError> {
@@ -99,13 +151,7 @@ fn filter(q: &RunQuery) -> Result<Filter, AppError> {
     pick("kind", &q.kind, "kind of run", RunKind::parse(&q.kind).is_some())?;
     pick("outcome", &q.outcome, "run outcome (ok, partial or failed)", RunOutcome::parse(&q.outcome).is_some())?;
     pick("trigger", &q.trigger, "way a run starts", Trigger::parse(&q.trigger).is_some())?;
-    let from_ms = day_start("from", &q.from)?;
-    let until_ms = day_start("to", &q.to)?.map(|ms| ms + 86_400_000);
-    if let (Some(from), Some(until)) = (from_ms, until_ms) {
-        if until <= from {
-            return Err(AppError::invalid("to", "The end date is before the start date: swap them."));
-        }
-    }
+    let (from_ms, until_ms) = days(&q.from, &q.to)?;
     Ok(Filter {
         kind: RunKind::parse(&q.kind),
         outcome: RunOutcome::parse(&q.outcome),
@@ -125,25 +171,42 @@ impl HistoryService for History {
         let f = filter(&query)?;
         // One more than a page says whether there is another page beyond it.
         let mut rows = store::list(&self.db, partner_id, &f, RUNS_PER_PAGE + 1).await.internal()?;
-        let more = rows.len() as i64 > RUNS_PER_PAGE;
-        let going_newer = f.after.is_some() && f.before.is_none();
-        if more {
-            if going_newer {
-                rows.remove(0);
-            } else {
-                rows.pop();
-            }
-        }
-        let (first, last) = (rows.first().map(|r| r.run_id), rows.last().map(|r| r.run_id));
-        // Older: beyond the last row, if this page was cut short or came from a newer page.
-        let older = if (!going_newer && more) || (going_newer && last.is_some()) { last } else { None };
-        // Newer: before the first row, if this page is not the newest.
-        let newer = if (going_newer && more) || (!going_newer && f.before.is_some() && first.is_some()) { first } else { None };
-        let customer_name = match query.customer_id {
-            Some(id) => Some(customers::name(&self.db, partner_id, id).await.internal()?.ok_or(AppError::NotFound)?),
-            None => None,
-        };
+        let (older, newer) = cut(&mut rows, RUNS_PER_PAGE, f.before, f.after, |r| r.run_id);
+        let customer_name = self.customer_name(partner_id, query.customer_id).await?;
         Ok(RunPage { rows, older, newer, customer_name })
+    }
+
+    async fn changes(&self, partner_id: i64, query: ChangeQuery) -> Result<ChangePage, AppError> {
+        if !query.area.is_empty() && ChangeArea::parse(&query.area).is_none() {
+            return Err(AppError::invalid("area", format!("\u{201c}{}\u{201d} is not a part of the settings.", query.area)));
+        }
+        let (from_ms, until_ms) = days(&query.from, &query.to)?;
+        let f = ChangeFilter {
+            area: ChangeArea::parse(&query.area),
+            customer_id: query.customer_id,
+            from_ms,
+            until_ms,
+            search: query.search.trim().to_lowercase(),
+            before: query.before,
+            after: query.after,
+        };
+        let mut rows = audit::list(&self.db, partner_id, &f, CHANGES_PER_PAGE + 1).await.internal()?;
+        let (older, newer) = cut(&mut rows, CHANGES_PER_PAGE, f.before, f.after, |r| r.change_id);
+        let customer_name = self.customer_name(partner_id, query.customer_id).await?;
+        Ok(ChangePage { rows, older, newer, customer_name })
+    }
+
+    async fn timeline(&self, partner_id: i64, customer_id: i64, before: Option<i64>) -> Result<Timeline, AppError> {
+        let customer_name = customers::name(&self.db, partner_id, customer_id).await.internal()?.ok_or(AppError::NotFound)?;
+        timeline::page(&self.db, partner_id, customer_id, customer_name, before).await.internal()
+    }
+
+    async fn retention_days(&self, partner_id: i64) -> Result<i64, AppError> {
+        store::retention::days(&self.db, partner_id).await.internal()
+    }
+
+    async fn set_retention_days(&self, actor: &CurrentUser, days: i64) -> Result<i64, AppError> {
+        retention::set(&self.db, actor, days).await
     }
 
     async fn run(&self, partner_id: i64, run_id: i64) -> Result<RunDetail, AppError> {
@@ -180,71 +243,6 @@ impl HistoryService for History {
             _ => (ids, Vec::new()),
         };
         Ok(RetryPlan { run_id, kind: run.kind, ids, lines })
-    }
-}
-
-/// A run as CSV: a header line for the run, then its lines.
-pub async fn run_csv(db: &Db, partner_id: i64, run_id: i64) -> anyhow::Result<Option<String>> {
-    use crate::exports::{Cell, CsvBuilder};
-    let Some(run) = store::get(db, partner_id, run_id).await? else {
-        return Ok(None);
-    };
-    let (lines, _) = store::lines(db, partner_id, run_id, MAX_LINES as i64).await?;
-    let mut out = CsvBuilder::new(&[
-        "Run",
-        "Kind",
-        "Started by",
-        "Started",
-        "Ended",
-        "Outcome",
-        "Line",
-        "Customer ID",
-        "Customer",
-        "Autotask record",
-        "Reason",
-    ])?;
-    let started = app::format::iso_utc(run.started_at);
-    let ended = app::format::iso_utc(run.finished_at);
-    let head = |line: &str| {
-        [
-            Cell::number(Some(run.run_id)),
-            Cell::text(run.kind.label()),
-            Cell::text(run.started_by.clone()),
-            Cell::text(started.clone()),
-            Cell::text(ended.clone()),
-            Cell::text(run.outcome.label()),
-            Cell::text(line),
-        ]
-    };
-    out.row(head("summary").into_iter().chain([Cell::number(None::<i64>), Cell::text(""), Cell::text(""), Cell::text(run.summary.clone())]))?;
-    for l in lines {
-        out.row(head(&l.outcome).into_iter().chain([
-            Cell::number(l.customer_id),
-            Cell::text(l.customer_name),
-            Cell::text(l.record),
-            Cell::text(l.reason),
-        ]))?;
-    }
-    Ok(Some(out.finish()?))
-}
-
-/// `GET /exports/runs/{id}.csv` (signed-in users of the partner; another partner's run is
-/// not found).
-pub async fn export(
-    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
-    axum::extract::Path(file): axum::extract::Path<String>,
-    user: Option<axum::Extension<app::types::CurrentUser>>,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let Some(axum::Extension(user)) = user else {
-        return crate::exports::sign_in_first("the history");
-    };
-    let Some(run_id) = file.strip_suffix(".csv").and_then(|id| id.parse::<i64>().ok()) else {
-        return (http::StatusCode::NOT_FOUND, "No such run.").into_response();
-    };
-    match run_csv(&state.db, user.partner_id, run_id).await {
-        Ok(None) => (http::StatusCode::NOT_FOUND, "No such run.").into_response(),
-        found => crate::exports::download(&format!("run-{run_id}"), found.map(Option::unwrap_or_default)),
     }
 }
 

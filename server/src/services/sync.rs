@@ -208,6 +208,12 @@ impl SyncService for SqlSync {
 
     async fn save_settings(&self, actor: &CurrentUser, input: SyncSettingsInput) -> Result<SyncSettings, AppError> {
         input.validate().map_err(|m| AppError::invalid("every_minutes", m))?;
+        let shown = |customers: bool, contracts: bool, every: i64| serde_json::json!({"Active customers": customers, "Active customer contracts": contracts, "Every (minutes)": every});
+        let was = self.settings(actor.partner_id).await?;
+        let changes = app::types::history::diff(
+            &shown(was.input.customers, was.input.contracts, was.input.every_minutes),
+            &shown(input.customers, input.contracts, input.every_minutes),
+        );
         store::save(&self.db, actor, &input, now_ms()).await.internal()?;
         let what = format!(
             "Sync settings: Active customers {}, Active customer contracts {}, every {} min",
@@ -215,7 +221,8 @@ impl SyncService for SqlSync {
             if input.contracts { "on" } else { "off" },
             input.every_minutes
         );
-        let _ = crate::db::audit::record(&self.db.pool, actor.partner_id, &actor.email, "sync_settings", &what).await;
+        let change = crate::db::audit::Change { customer_id: None, changes: &changes };
+        let _ = crate::db::audit::record_change(&self.db.pool, actor.partner_id, &actor.email, "sync_settings", &what, &change).await;
         self.settings(actor.partner_id).await
     }
 

@@ -11,7 +11,8 @@ pub use autotask::{
 };
 
 use crate::autotask::client::AutotaskClient;
-use crate::db::{audit, dispatch, events, now_ms, tickets as store, Db};
+use crate::db::audit::{self, values, Change};
+use crate::db::{dispatch, events, now_ms, tickets as store, Db};
 use crate::error::{autotask_problem, SqlxResultExt};
 use crate::services::connection::SqlAutotaskSettings;
 use crate::services::user_calls::UserCall;
@@ -90,6 +91,8 @@ impl TicketService for SqlTickets {
 
     async fn save_settings(&self, actor: &CurrentUser, mut s: TicketSettings) -> Result<TicketSettings, AppError> {
         s.validate()?;
+        let before = self.settings(actor.partner_id).await?;
+        let changes = values(&before, &s);
         let mut tx = self.db.begin().await.internal()?;
         store::save_settings(&mut tx, actor.partner_id, &s, &actor.email, now_ms()).await.internal()?;
         let summary = if s.do_not_map {
@@ -100,7 +103,15 @@ impl TicketService for SqlTickets {
                 s.queue.label, s.priority.label, s.status_new.label, s.status_complete.label
             )
         };
-        audit::record(&mut *tx, actor.partner_id, &actor.email, "tickets.settings", &summary).await?;
+        audit::record_change(
+            &mut *tx,
+            actor.partner_id,
+            &actor.email,
+            "tickets.settings",
+            &summary,
+            &Change { customer_id: None, changes: &changes },
+        )
+        .await?;
         tx.commit().await.internal()?;
         self.resume_dispatch(actor.partner_id).await;
         self.settings(actor.partner_id).await
@@ -133,7 +144,9 @@ impl TicketService for SqlTickets {
         self.check_customers(actor.partner_id, &rule.customer_ids).await?;
         let mut tx = self.db.begin().await.internal()?;
         let id = store::insert_rule(&mut tx, actor.partner_id, &rule, &actor.email, now_ms()).await.internal()?;
-        audit::record(&mut *tx, actor.partner_id, &actor.email, "rules.create", &format!("Notification created: {}", Self::describe(&rule))).await?;
+        let (summary, changes) = (format!("Notification created: {}", Self::describe(&rule)), values(&(), &rule));
+        audit::record_change(&mut *tx, actor.partner_id, &actor.email, "rules.create", &summary, &Change { customer_id: None, changes: &changes })
+            .await?;
         tx.commit().await.internal()?;
         self.resume_dispatch(actor.partner_id).await;
         self.rule(actor.partner_id, id).await
@@ -141,7 +154,8 @@ impl TicketService for SqlTickets {
 
     async fn update_rule(&self, actor: &CurrentUser, rule_id: i64, mut rule: RuleInput) -> Result<NotificationRule, AppError> {
         Self::may_change(actor, rule.action)?;
-        Self::may_change(actor, self.rule(actor.partner_id, rule_id).await?.input.action)?;
+        let before = self.rule(actor.partner_id, rule_id).await?.input;
+        Self::may_change(actor, before.action)?;
         rule.validate()?;
         self.check_customers(actor.partner_id, &rule.customer_ids).await?;
         let mut tx = self.db.begin().await.internal()?;
@@ -149,7 +163,9 @@ impl TicketService for SqlTickets {
             return Err(AppError::NotFound);
         }
         let summary = format!("Notification {rule_id} changed: {}", Self::describe(&rule));
-        audit::record(&mut *tx, actor.partner_id, &actor.email, "rules.update", &summary).await?;
+        let changes = values(&before, &rule);
+        audit::record_change(&mut *tx, actor.partner_id, &actor.email, "rules.update", &summary, &Change { customer_id: None, changes: &changes })
+            .await?;
         tx.commit().await.internal()?;
         self.resume_dispatch(actor.partner_id).await;
         self.rule(actor.partner_id, rule_id).await
@@ -161,7 +177,9 @@ impl TicketService for SqlTickets {
         let mut tx = self.db.begin().await.internal()?;
         store::delete_rule(&mut tx, actor.partner_id, rule_id).await.internal()?;
         let summary = format!("Notification deleted: {}", Self::describe(&rule.input));
-        audit::record(&mut *tx, actor.partner_id, &actor.email, "rules.delete", &summary).await?;
+        let changes = values(&rule.input, &());
+        audit::record_change(&mut *tx, actor.partner_id, &actor.email, "rules.delete", &summary, &Change { customer_id: None, changes: &changes })
+            .await?;
         tx.commit().await.internal()
     }
 

@@ -242,6 +242,7 @@ async fn technicians_are_refused_every_admin_function(backend: Backend) {
         ("enable_instant_updates", vec![("callout_base", "http://127.0.0.1/hooks/autotask/")]),
         ("disable_instant_updates", vec![]),
         ("retry_run", vec![("run_id", "1")]),
+        ("save_history_retention", vec![("days", "90")]),
     ] {
         let (_, error) = tech.err(endpoint, &args).await;
         assert_eq!(error, AppError::Forbidden, "{endpoint}");

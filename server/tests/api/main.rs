@@ -15,6 +15,7 @@ mod events;
 mod fuzz;
 mod helpers;
 mod history;
+mod history_changes;
 mod map;
 mod security;
 mod store;

@@ -78,7 +78,7 @@ pub(super) fn HistoryTable(runs: Vec<PushRun>, is_admin: bool, reload: RwSignal<
                                 <tbody>
                                     {list.into_iter().map(|l| view! {
                                         <tr>
-                                            <td>{l.customer_name.clone()}</td>
+                                            <td><a href=format!("/history/customer/{}", l.customer_id) class="name-link" title="Open this customer's timeline">{l.customer_name.clone()}</a></td>
                                             <td>{product(&l.product).map_or(l.product.clone(), |p| p.label.to_string())}</td>
                                             <td class="num">{units(l.autotask_units)}</td>
                                             <td class="num">{units(l.taskbridge_units)}</td>

@@ -116,7 +116,7 @@ pub(super) fn PreviewTable(
                                                     on:change=move |ev| { let on = event_target_checked(&ev); let k = key.clone(); selected.update(|s| { if on { s.insert(k); } else { s.remove(&k); } }); } />
                                             })}</td>
                                         })}
-                                        <td>{line.customer_name.clone()}</td>
+                                        <td><a href=format!("/history/customer/{}", line.customer_id) class="name-link" title="Open this customer's timeline">{line.customer_name.clone()}</a></td>
                                         <td>{label.clone()}<br /><span class="muted small">{reported(&line)}</span></td>
                                         <td class="num">{units(line.autotask_units)}</td>
                                         <td class="num">{units(line.taskbridge_units)}</td>

@@ -157,7 +157,7 @@ fn customer_row(ctx: MapCtx, row: CustomerRow, selected: RwSignal<BTreeSet<i64>>
                 view! { <input type="checkbox" aria-label=label prop:checked=move || selected.with(|sel| sel.contains(&id))
                     on:change=move |ev| { let on = event_target_checked(&ev); selected.update(|sel| { if on { sel.insert(id); } else { sel.remove(&id); } }); } /> }
             })}</td>
-            <td class="cell-name">{row.name.clone()}{move || pending_note(ctx.pending_for_customer(id))}</td>
+            <td class="cell-name"><a href=format!("/history/customer/{id}") class="name-link" title="Open this customer's timeline">{row.name.clone()}</a>{move || pending_note(ctx.pending_for_customer(id))}</td>
             <td class="nowrap"><abbr title=region_label(&row.region)>{region_short(&row.region)}</abbr></td>
             <td>
                 {linked.then(|| view! { <Badge label=if one_to_many { "Matched (1-to-many)" } else { "Matched" } tone=Tone::Good /> })}

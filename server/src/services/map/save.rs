@@ -11,6 +11,7 @@ use crate::error::autotask_problem;
 use crate::error::SqlxResultExt;
 use crate::services::companies::rules::{check, Discovered};
 use app::error::AppError;
+use app::types::history::{SettingChange, NONE};
 use app::types::map::{Flag, MapChange, MapSaved};
 use app::types::CurrentUser;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -116,7 +117,9 @@ impl SqlCustomerMap {
         let mut names = customer_names.clone();
         let mut created = Vec::new();
         let mut contracts: Vec<(i64, Option<i64>, bool)> = Vec::new();
-        let mut history: Vec<String> = Vec::new();
+        // What the History keeps: per customer, the summary and the value before and after.
+        let mut history: Vec<(i64, String, SettingChange)> = Vec::new();
+        let value_of = |field: &str, before: String, after: String| SettingChange { field: field.into(), before, after };
         let now = now_ms();
         for change in &changes {
             match *change {
@@ -149,7 +152,11 @@ impl SqlCustomerMap {
                     names.insert(customer_id, draft.name.clone());
                     edges.insert((customer_id, company_id));
                     created.push((company_id, customer_id));
-                    history.push(format!("Created customer \u{201c}{}\u{201d} from Autotask company {company_id}", draft.name));
+                    history.push((
+                        customer_id,
+                        format!("Created customer \u{201c}{}\u{201d} from Autotask company {company_id}", draft.name),
+                        value_of("Customer", NONE.into(), format!("{} (from Autotask company {company_id})", draft.name)),
+                    ));
                 }
                 MapChange::SetContract { customer_id, contract_id, confirm_flags } => {
                     if !names.contains_key(&customer_id) {
@@ -163,10 +170,11 @@ impl SqlCustomerMap {
         // Write the link differences.
         for (customer_id, company_id) in current.difference(&edges) {
             store::unlink(&mut tx, partner_id, *customer_id, *company_id, &actor.email, now).await.internal()?;
-            history.push(format!(
-                "Unlinked \u{201c}{}\u{201d} from Autotask company \u{201c}{}\u{201d} ({company_id})",
-                customer_label(*customer_id),
-                company_names.get(company_id).cloned().unwrap_or_default()
+            let company = format!("{} ({company_id})", company_names.get(company_id).cloned().unwrap_or_default());
+            history.push((
+                *customer_id,
+                format!("Unlinked \u{201c}{}\u{201d} from Autotask company \u{201c}{company}\u{201d}", customer_label(*customer_id)),
+                value_of("Autotask company", company, NONE.into()),
             ));
         }
         let created_ids: HashSet<i64> = created.iter().map(|c| c.1).collect();
@@ -177,16 +185,26 @@ impl SqlCustomerMap {
                 .await
                 .internal()?;
             if !created_ids.contains(customer_id) {
-                history.push(format!("Linked \u{201c}{customer_name}\u{201d} to Autotask company \u{201c}{company_name}\u{201d} ({company_id})"));
+                history.push((
+                    *customer_id,
+                    format!("Linked \u{201c}{customer_name}\u{201d} to Autotask company \u{201c}{company_name}\u{201d} ({company_id})"),
+                    value_of("Autotask company", NONE.into(), format!("{company_name} ({company_id})")),
+                ));
             }
         }
         // Contracts last: they must belong to a company the customer ends up linked to.
         for (customer_id, contract_id, confirm) in contracts {
             let companies: BTreeSet<i64> = edges.iter().filter(|e| e.0 == customer_id).map(|e| e.1).collect();
+            let was =
+                store::contract_of(&mut tx, customer_id).await.internal()?.map_or_else(|| NONE.to_string(), |(id, name)| format!("{name} ({id})"));
             match contract_id {
                 None => {
                     store::set_contract(&mut tx, customer_id, None, &actor.email, now).await.internal()?;
-                    history.push(format!("Cleared the billing contract of \u{201c}{}\u{201d}", customer_label(customer_id)));
+                    history.push((
+                        customer_id,
+                        format!("Cleared the billing contract of \u{201c}{}\u{201d}", customer_label(customer_id)),
+                        value_of("Billing contract", was, NONE.into()),
+                    ));
                 }
                 Some(contract_id) => {
                     let Some((contract, flags)) = fetched.get(&contract_id).cloned() else {
@@ -213,15 +231,20 @@ impl SqlCustomerMap {
                     let choice = ContractChoice { contract_id, company_id: contract.company_id, name: &name, flags: flag_text.as_deref() };
                     store::set_contract(&mut tx, customer_id, Some(&choice), &actor.email, now).await.internal()?;
                     let confirmed = if flag_text.is_some() { " (flagged; confirmed)" } else { "" };
-                    history.push(format!(
-                        "Chose billing contract \u{201c}{name}\u{201d} ({contract_id}) for \u{201c}{}\u{201d}{confirmed}",
-                        customer_label(customer_id)
+                    history.push((
+                        customer_id,
+                        format!(
+                            "Chose billing contract \u{201c}{name}\u{201d} ({contract_id}) for \u{201c}{}\u{201d}{confirmed}",
+                            customer_label(customer_id)
+                        ),
+                        value_of("Billing contract", was, format!("{name} ({contract_id})")),
                     ));
                 }
             }
         }
-        for line in &history {
-            audit::record(&mut *tx, partner_id, &actor.email, "map.change", line).await?;
+        for (customer_id, line, value) in &history {
+            let what = audit::Change { customer_id: Some(*customer_id), changes: std::slice::from_ref(value) };
+            audit::record_change(&mut *tx, partner_id, &actor.email, "map.change", line, &what).await?;
         }
         tx.commit().await.internal()?;
         super::rematch(&self.db, partner_id).await?;
