@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod query;
 pub mod retry;
+pub mod usage;
 
 pub use client::{AutotaskClient, ClientOptions, Credentials, FetchProgress, PageSink};
 pub use clients::{AutotaskClients, PartnerConnection};

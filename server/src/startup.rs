@@ -157,6 +157,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .fallback(file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(from_fn_with_state(state.clone(), crate::session::gate))
         .layer(from_fn_with_state(state.metrics.clone(), crate::metrics::track))
+        .layer(axum::middleware::from_fn(crate::autotask::usage::tag_requests))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

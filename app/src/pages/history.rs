@@ -335,6 +335,7 @@ mod tests {
             failed: 2,
             summary: String::new(),
             retry_of: None,
+            log_key: String::new(),
         };
         assert_eq!(duration(&run(420)), "420 ms");
         assert_eq!(duration(&run(12_340)), "12.3 s");

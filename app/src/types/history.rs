@@ -250,6 +250,9 @@ pub struct RunRow {
     pub summary: String,
     /// The run this one retried.
     pub retry_of: Option<i64>,
+    /// What the run's server log lines carry ("job_id=42"), or empty.
+    #[serde(default)]
+    pub log_key: String,
 }
 
 /// A record a run skipped or failed, with why.

@@ -231,6 +231,7 @@ impl AutotaskClient {
                         0.0
                     };
                     self.budget.lock().unwrap_or_else(std::sync::PoisonError::into_inner).usage = u;
+                    super::usage::budget_used(self.opts.partner_id, u);
                     u
                 }
                 Err(_) => usage,
@@ -293,6 +294,7 @@ impl AutotaskClient {
                 let slot = self.slot(bucket);
                 let _permit = slot.acquire().await.map_err(|_| AutotaskError::Unavailable("client is shutting down".into()))?;
                 self.stats.calls.fetch_add(1, Ordering::Relaxed);
+                let started = std::time::Instant::now();
                 let mut request = self
                     .http
                     .request(method.clone(), &url)
@@ -304,7 +306,7 @@ impl AutotaskClient {
                 if let Some(b) = body {
                     request = request.body(b.to_string());
                 }
-                match request.send().await {
+                let result = match request.send().await {
                     Ok(response) => {
                         let status = response.status().as_u16();
                         let retry_after = response
@@ -320,7 +322,9 @@ impl AutotaskClient {
                         }
                     }
                     Err(e) => Err(self.transport_error(e)),
-                }
+                };
+                super::usage::record(bucket, method.as_str(), super::usage::outcome(&result), started.elapsed().as_secs_f64());
+                result
             };
             match result {
                 Ok(v) => return Ok(v),

@@ -68,7 +68,7 @@ impl AutotaskClients {
                 return c.clone();
             }
         }
-        let options = ClientOptions { zone_override: connection.zone_override, ..self.options.clone() };
+        let options = ClientOptions { zone_override: connection.zone_override, partner_id: Some(partner_id), ..self.options.clone() };
         let client = Arc::new(AutotaskClient::with_http(self.http.clone(), connection.credentials, options, connection.known_zone));
         clients.insert(partner_id, (connection.version, client.clone()));
         client

@@ -161,3 +161,10 @@ pub async fn insert_batch(
     }
     Ok(q.fetch_all(&mut **tx).await?.into_iter().collect())
 }
+
+/// Per partner, the events waiting for dispatch and when the oldest arrived (`/metrics`).
+pub async fn backlog(db: &Db) -> Result<Vec<(i64, i64, i64)>, sqlx::Error> {
+    sqlx::query_as("select partner_id, count(*), min(received_at) from event where dispatch_state = 'pending' group by partner_id")
+        .fetch_all(&db.pool)
+        .await
+}

@@ -34,6 +34,8 @@ pub struct NewRun<'a> {
     pub summary: &'a str,
     /// The run it retried.
     pub retry_of: Option<i64>,
+    /// What its server log lines carry ("job_id=42"), or empty.
+    pub log_key: &'a str,
 }
 
 /// Lines written per statement (5 binds each).
@@ -43,8 +45,8 @@ const LINE_BATCH: usize = 200;
 pub async fn insert(db: &Db, run: &NewRun<'_>, lines: &[RunLine]) -> Result<i64, sqlx::Error> {
     let mut tx = db.begin().await?;
     let run_id: i64 = sqlx::query_scalar(
-        "insert into run (partner_id, kind, trigger_kind, started_by, started_at, finished_at, outcome, done, skipped, failed, summary, retry_of) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning run_id",
+        "insert into run (partner_id, kind, trigger_kind, started_by, started_at, finished_at, outcome, done, skipped, failed, summary, retry_of, log_key) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning run_id",
     )
     .bind(run.partner_id)
     .bind(run.kind.as_str())
@@ -58,6 +60,7 @@ pub async fn insert(db: &Db, run: &NewRun<'_>, lines: &[RunLine]) -> Result<i64,
     .bind(run.failed)
     .bind(run.summary)
     .bind(run.retry_of)
+    .bind(run.log_key)
     .fetch_one(&mut *tx)
     .await?;
     for chunk in lines.chunks(LINE_BATCH) {
@@ -106,6 +109,7 @@ struct Row {
     failed: i64,
     summary: String,
     retry_of: Option<i64>,
+    log_key: String,
 }
 
 impl Row {
@@ -124,12 +128,13 @@ impl Row {
             failed: self.failed,
             summary: self.summary,
             retry_of: self.retry_of,
+            log_key: self.log_key,
         })
     }
 }
 
 const COLUMNS: &str =
-    "r.run_id, r.kind, r.trigger_kind, r.started_by, r.started_at, r.finished_at, r.outcome, r.done, r.skipped, r.failed, r.summary, r.retry_of";
+    "r.run_id, r.kind, r.trigger_kind, r.started_by, r.started_at, r.finished_at, r.outcome, r.done, r.skipped, r.failed, r.summary, r.retry_of, r.log_key";
 
 /// What to list, already checked (dates as milliseconds).
 #[derive(Debug, Clone, Default)]
@@ -271,4 +276,16 @@ pub async fn since(db: &Db, partner_id: i64, after: (i64, i64), until_ms: i64, l
     .fetch_all(&db.pool)
     .await?;
     rows.into_iter().map(Row::view).collect()
+}
+
+/// Per partner, whether its latest billing push and latest sync round failed (`/metrics`):
+/// `(partner, kind, failed)`.
+pub async fn latest_failures(db: &Db) -> Result<Vec<(i64, String, bool)>, sqlx::Error> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "select r.partner_id, r.kind, r.outcome from run r where r.kind in ('push', 'sync') \
+         and r.run_id = (select max(x.run_id) from run x where x.partner_id = r.partner_id and x.kind = r.kind)",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.into_iter().map(|(p, kind, outcome)| (p, kind, outcome == RunOutcome::Failed.as_str())).collect())
 }

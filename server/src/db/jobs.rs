@@ -73,19 +73,44 @@ pub async fn last_success_at(db: &Db, partner_id: i64, kind: JobKind) -> Result<
         .await
 }
 
-/// Fails the running jobs of a kind not heard from since `stale_before` (their process died).
-pub async fn fail_stale(db: &Db, partner_id: i64, kind: JobKind, stale_before: i64, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "update job set state = 'failed', message = 'Interrupted: the server stopped while this was running.', finished_at = $1 \
-         where partner_id = $2 and kind = $3 and state = 'running' and heartbeat_at < $4",
+/// A job failed because its process died while it ran.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Interrupted {
+    /// The job.
+    pub job_id: i64,
+    /// Whose.
+    pub partner_id: i64,
+    /// Its kind (stored form).
+    pub kind: String,
+    /// Who started it.
+    pub started_by: String,
+    /// When.
+    pub started_at: i64,
+    /// Records it had handled.
+    pub succeeded: i64,
+    /// Records that had failed.
+    pub failed: i64,
+}
+
+/// What an interrupted job says.
+pub const INTERRUPTED: &str = "Interrupted: the server stopped while this was running.";
+
+/// Fails the running jobs not heard from since `stale_before` (their process died): one
+/// partner's of one kind, or every partner's (`None`). Returns them, for the History.
+pub async fn fail_stale(db: &Db, scope: Option<(i64, JobKind)>, stale_before: i64, now: i64) -> Result<Vec<Interrupted>, sqlx::Error> {
+    let (partner, kind) = scope.map_or((-1, ""), |(p, k)| (p, k.as_str()));
+    sqlx::query_as(
+        "update job set state = 'failed', message = $5, finished_at = $1 \
+         where ($2 < 0 or (partner_id = $2 and kind = $3)) and state = 'running' and heartbeat_at < $4 \
+         returning job_id, partner_id, kind, started_by, started_at, succeeded, failed",
     )
     .bind(now)
-    .bind(partner_id)
-    .bind(kind.as_str())
+    .bind(partner)
+    .bind(kind)
     .bind(stale_before)
-    .execute(&db.pool)
+    .bind(INTERRUPTED)
+    .fetch_all(&db.pool)
     .await
-    .map(|_| ())
 }
 
 /// Records a new running job; a unique violation means one of its kind is running.

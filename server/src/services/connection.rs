@@ -200,6 +200,8 @@ impl SqlAutotaskSettings {
             failed: 0,
             summary: &test.message,
             retry_of: None,
+            // Its log lines are the request's.
+            log_key: "",
         };
         crate::services::history::History::new(self.db.clone()).record(actor.partner_id, run, &[]).await;
     }

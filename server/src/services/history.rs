@@ -51,6 +51,8 @@ pub struct Finished<'a> {
     pub summary: &'a str,
     /// The run whose failed records this one retried.
     pub retry_of: Option<i64>,
+    /// What its server log lines carry ("job_id=42"), or empty.
+    pub log_key: &'a str,
 }
 
 impl History {
@@ -82,9 +84,12 @@ impl History {
             failed: run.failed,
             summary: run.summary,
             retry_of: run.retry_of,
+            log_key: run.log_key,
         };
         match store::insert(&self.db, &new, &lines[..lines.len().min(MAX_LINES)]).await {
             Ok(id) => {
+                let seconds = (new.finished_at - new.started_at).max(0) as f64 / 1000.0;
+                crate::metrics::run_finished(run.kind.as_str(), new.outcome.as_str(), seconds);
                 tracing::info!(run_id = id, partner_id, kind = run.kind.as_str(), outcome = new.outcome.as_str(), "run recorded");
                 Some(id)
             }

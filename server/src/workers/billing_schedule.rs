@@ -57,12 +57,12 @@ pub async fn try_run_once(db: &Db, connections: &SqlAutotaskSettings, now: i64) 
 
 /// Checks for due scheduled pushes every minute until aborted.
 pub fn spawn(db: Db, connections: SqlAutotaskSettings) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+    tokio::spawn(crate::autotask::usage::for_feature(crate::autotask::usage::Feature::Billing, async move {
         loop {
             if let Err(e) = try_run_once(&db, &connections, now_ms()).await {
                 tracing::warn!(error = %e, "could not look for scheduled pushes");
             }
             tokio::time::sleep(std::time::Duration::from_secs(60)).await;
         }
-    })
+    }))
 }

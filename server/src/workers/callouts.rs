@@ -27,7 +27,7 @@ pub async fn try_run_once(sync: &SqlSync) -> Result<usize, sqlx::Error> {
 
 /// Runs until aborted.
 pub fn spawn(sync: SqlSync) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+    tokio::spawn(crate::autotask::usage::for_feature(crate::autotask::usage::Feature::Sync, async move {
         let mut pruned_at = 0;
         loop {
             // First what is already pending (stored before a restart), then each burst.
@@ -43,5 +43,5 @@ pub fn spawn(sync: SqlSync) -> tokio::task::JoinHandle<()> {
             sync.callout_stored(LOOK_EVERY).await;
             tokio::time::sleep(WINDOW).await;
         }
-    })
+    }))
 }

@@ -215,7 +215,11 @@ impl Dispatcher {
     /// Runs until the handle is stopped or dropped.
     pub fn spawn(self: &Arc<Self>) -> DispatchHandle {
         let this = self.clone();
-        DispatchHandle { dispatcher: self.clone(), task: tokio::spawn(async move { this.run().await }) }
+        let work = async move { this.run().await };
+        DispatchHandle {
+            dispatcher: self.clone(),
+            task: tokio::spawn(crate::autotask::usage::for_feature(crate::autotask::usage::Feature::Tickets, work)),
+        }
     }
 
     /// One pass, awaited: every partner with work (and not leased elsewhere) is dispatched
@@ -241,12 +245,12 @@ impl Dispatcher {
                         let fresh = self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(partner_id);
                         if fresh {
                             let this = self.clone();
-                            tokio::spawn(async move {
+                            tokio::spawn(crate::autotask::usage::for_feature(crate::autotask::usage::Feature::Tickets, async move {
                                 this.run_partner(partner_id).await;
                                 this.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&partner_id);
                                 // More may have arrived while this partner was busy.
                                 this.wake.notify_one();
-                            });
+                            }));
                         }
                     }
                 }
@@ -272,7 +276,7 @@ impl Dispatcher {
             c.probed = Some(Instant::now());
             drop(c);
             let this = self.clone();
-            tokio::spawn(async move {
+            tokio::spawn(crate::autotask::usage::for_feature(crate::autotask::usage::Feature::Tickets, async move {
                 if let Err(e) = client.threshold().await {
                     tracing::debug!(partner_id, error = %e, "Autotask still not answering");
                     return;
@@ -285,7 +289,7 @@ impl Dispatcher {
                     }
                     Err(e) => tracing::warn!(partner_id, error = %e, "could not end the dispatch pause"),
                 }
-            });
+            }));
         }
     }
 

@@ -159,7 +159,8 @@ impl Jobs {
     async fn create(&self, partner_id: i64, kind: JobKind, actor: &str, stage: &str) -> Result<i64, AppError> {
         let now = now_ms();
         // A job whose process died no longer blocks new ones.
-        store::fail_stale(&self.db, partner_id, kind, now - STALE_AFTER_MS, now).await.internal()?;
+        let interrupted = store::fail_stale(&self.db, Some((partner_id, kind)), now - STALE_AFTER_MS, now).await.internal()?;
+        self.record_interrupted(interrupted).await;
         let inserted = store::insert(&self.db, partner_id, kind, stage, actor, now).await;
         match inserted {
             Ok(id) => Ok(id),
@@ -169,6 +170,36 @@ impl Jobs {
                 Err(AppError::Conflict(format!("{} is already running{by}. Wait for it to finish.", kind.label())))
             }
             Err(e) => Err(crate::error::internal(e)),
+        }
+    }
+
+    /// Fails every partner's jobs whose process died, each recorded as a failed run
+    /// (the hourly pruning pass calls it, so one left by a crash shows without waiting
+    /// for the next job of its kind).
+    pub async fn sweep_stale(&self, now: i64) -> Result<usize, sqlx::Error> {
+        let interrupted = store::fail_stale(&self.db, None, now - STALE_AFTER_MS, now).await?;
+        let n = interrupted.len();
+        self.record_interrupted(interrupted).await;
+        Ok(n)
+    }
+
+    async fn record_interrupted(&self, jobs: Vec<store::Interrupted>) {
+        for job in jobs {
+            let Some(kind) = JobKind::parse(&job.kind) else { continue };
+            let summary = format!("{} failed: {}", kind.label(), store::INTERRUPTED);
+            let run = Finished {
+                kind: RunKind::from(kind),
+                started_by: &job.started_by,
+                started_at: job.started_at,
+                stopped: true,
+                done: job.succeeded,
+                skipped: 0,
+                failed: job.failed,
+                summary: &summary,
+                retry_of: None,
+                log_key: &format!("job_id={}", job.job_id),
+            };
+            self.history.record(job.partner_id, run, &[]).await;
         }
     }
 
@@ -205,6 +236,7 @@ impl Jobs {
             failed: progress.failed.load(Ordering::Relaxed),
             summary: &summary,
             retry_of,
+            log_key: &format!("job_id={job_id}"),
         };
         // In the History before the job reads as ended, so whoever saw it end finds it there.
         self.history.record(partner_id, run, &progress.take_lines()).await;
@@ -226,7 +258,14 @@ impl Jobs {
         let jobs = self.clone();
         let running = Running { partner_id, job_id, kind, actor: actor.to_string(), started_at, retry_of: self.retry_of };
         tokio::spawn(async move {
-            let work = tokio::spawn(work(progress.clone()));
+            let feature = match kind {
+                JobKind::Discover | JobKind::Import => crate::autotask::usage::Feature::Discovery,
+                JobKind::ContactFetch | JobKind::ContactImport => crate::autotask::usage::Feature::Contacts,
+                JobKind::Sync => crate::autotask::usage::Feature::Sync,
+            };
+            // Every log line of the work carries the job's id: its run's page names it.
+            let span = tracing::info_span!("job", job_id, kind = kind.as_str(), partner_id);
+            let work = tokio::spawn(tracing::Instrument::instrument(crate::autotask::usage::for_feature(feature, work(progress.clone())), span));
             tokio::pin!(work);
             let outcome = loop {
                 tokio::select! {

@@ -1,5 +1,5 @@
-//! Prunes history older than each partner's retention, once an hour (the first a minute
-//! after start, so start-up work goes first).
+//! Prunes history older than each partner's retention, and records jobs a crash
+//! interrupted, once an hour (the first a minute after start, so start-up work goes first).
 
 use crate::db::{now_ms, Db};
 use crate::services::history::retention::prune_once;
@@ -12,6 +12,9 @@ pub fn spawn(db: Db) -> tokio::task::JoinHandle<()> {
         loop {
             if let Err(e) = prune_once(&db, now_ms()).await {
                 tracing::warn!(error = %e, "could not prune old history");
+            }
+            if let Err(e) = crate::workers::jobs::Jobs::new(db.clone()).sweep_stale(now_ms()).await {
+                tracing::warn!(error = %e, "could not look for interrupted jobs");
             }
             tokio::time::sleep(Duration::from_secs(3_600)).await;
         }

@@ -29,12 +29,12 @@ pub async fn try_run_once(db: &Db, sync: &SqlSync, now: i64) -> Result<usize, sq
 
 /// Looks for due rounds every few seconds until aborted.
 pub fn spawn(db: Db, sync: SqlSync) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+    tokio::spawn(crate::autotask::usage::for_feature(crate::autotask::usage::Feature::Sync, async move {
         loop {
             if let Err(e) = try_run_once(&db, &sync, now_ms()).await {
                 tracing::warn!(error = %e, "could not look for due sync rounds");
             }
             tokio::time::sleep(LOOK_EVERY).await;
         }
-    })
+    }))
 }

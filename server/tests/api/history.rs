@@ -40,6 +40,7 @@ async fn pushes_undos_and_tests_are_recorded_with_their_reasons_and_filtered(bac
         (Some("Ok"), Some(2), Some(1), Some(0)),
         "{push}"
     );
+    assert_eq!(push["log_key"], format!("push_id={}", pushed["push_id"]), "its server log lines carry the push's id");
     let push_lines = lines(&w, &push).await;
     assert_eq!(push_lines.len(), 1, "{push_lines:?}");
     assert_eq!((push_lines[0]["outcome"].as_str(), push_lines[0]["customer_name"].as_str()), (Some("skipped"), Some("Hist Customer 2")));
@@ -122,6 +123,7 @@ async fn retrying_a_push_re_runs_only_its_failed_lines_as_a_linked_run(backend: 
         failed: 1,
         summary: "Push 0: Autotask was down.",
         retry_of: None,
+        log_key: "",
     };
     let line = RunLine::failed(Some(customer), "Again Customer 0", "server_backup", "Autotask answered 503.").for_retry(customer, "server_backup");
     let first = server::db::history::insert(&w.app.state.db, &failed_run, &[line]).await.unwrap();
@@ -165,6 +167,7 @@ async fn the_list_pages_by_cursor_and_stays_within_the_partner(backend: Backend)
             failed,
             summary: &format!("Round {i}"),
             retry_of: None,
+            log_key: "",
         };
         let l = (failed == 1).then(|| RunLine::failed(None, "Globex", "Company 7", "Autotask said 404")).into_iter().collect::<Vec<_>>();
         server::db::history::insert(db, &run, &l).await.unwrap();

@@ -1,7 +1,8 @@
 //! History, second part (issue 16), on both databases: settings changes keep their values
 //! before and after (never a secret), a customer's timeline gathers its runs, tickets,
-//! billing writes and map changes, retention prunes in batches, and the machine API's
-//! runs feed pages in the order runs ended — each within its partner.
+//! billing writes and map changes, retention prunes in batches (and a crashed job becomes
+//! a failed run), and the machine API's runs feed pages in the order runs ended — each
+//! within its partner.
 
 use crate::helpers::{both_databases, Backend};
 use crate::world::World;
@@ -41,6 +42,7 @@ fn run(partner_id: i64, kind: RunKind, finished_at: i64, summary: &str) -> NewRu
         failed: 0,
         summary,
         retry_of: None,
+        log_key: "",
     }
 }
 
@@ -204,6 +206,28 @@ async fn retention_prunes_old_runs_and_changes_in_batches(backend: Backend) {
     assert_eq!(value(&change["rows"][0], "Keep history for (days)"), ("400", "60"), "{change}");
     assert_eq!(server::services::history::retention::prune_once(db, now).await.unwrap().runs, 1);
     assert_eq!(server::services::history::retention::prune_once(db, now).await.unwrap(), Default::default(), "nothing left to prune");
+
+    // A job its process left running (a crash) is failed by the hourly sweep, as a run.
+    sqlx::query(
+        "insert into job (partner_id, kind, state, stage, started_by, started_at, heartbeat_at, succeeded, failed) \
+         values ($1, 'import', 'running', 'Importing', 'crashed@retention.example', $2, $2, 7, 1)",
+    )
+    .bind(pid)
+    .bind(now - 120_000)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(server::workers::jobs::Jobs::new(db.clone()).sweep_stale(now).await.unwrap(), 1);
+    assert_eq!(server::workers::jobs::Jobs::new(db.clone()).sweep_stale(now).await.unwrap(), 0, "once");
+    let runs = w.admin.ok_json("list_runs", &json!({"query": {"kind": "import", "outcome": "failed"}})).await;
+    let crashed = &runs["rows"][0];
+    assert_eq!(
+        (crashed["done"].as_i64(), crashed["failed"].as_i64(), crashed["started_by"].as_str()),
+        (Some(7), Some(1), Some("crashed@retention.example")),
+        "{runs}"
+    );
+    assert!(crashed["summary"].as_str().unwrap().contains("Interrupted"), "{crashed}");
+    assert!(crashed["log_key"].as_str().unwrap().starts_with("job_id="), "{crashed}");
 }
 
 async fn the_runs_feed_reads_runs_in_the_order_they_ended(backend: Backend) {

@@ -17,6 +17,7 @@ mod helpers;
 mod history;
 mod history_changes;
 mod map;
+mod metrics;
 mod security;
 mod store;
 mod sync;

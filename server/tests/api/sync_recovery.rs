@@ -64,6 +64,10 @@ async fn a_round_killed_mid_way_loses_no_change(backend: Backend) {
     let done = round(&w.admin).await;
     assert_eq!(done["state"], "done", "{done}");
     applied(&w.admin, company, contract, "555 0131", "Renewed while a round died").await;
+    // The killed round is in the History as a failed run that says why.
+    let runs = w.admin.ok_json("list_runs", &json!({"query": {"kind": "sync", "outcome": "failed"}})).await;
+    let killed = &runs["rows"][0];
+    assert!(killed["summary"].as_str().is_some_and(|s| s.contains("Interrupted")), "{runs}");
 }
 
 async fn an_autotask_outage_is_caught_up_from_the_marks(backend: Backend) {

@@ -30,12 +30,17 @@ pub struct World {
 impl World {
     /// A world for `label`'s tests; with `sandbox`, Autotask is connected.
     pub async fn new(backend: Backend, label: &str, sandbox: Option<SandboxConfig>) -> World {
+        Self::with_options(backend, label, sandbox, Options::default()).await
+    }
+
+    /// [`World::new`] with the server's options (the Autotask discovery URL is the sandbox's).
+    pub async fn with_options(backend: Backend, label: &str, sandbox: Option<SandboxConfig>, options: Options) -> World {
         let sb = match sandbox {
             Some(config) => Some(start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap()),
             None => None,
         };
         let discovery = sb.as_ref().map(|sb| format!("{}/ATServicesRest/", sb.base_url()));
-        let app = spawn_with(backend, Options { autotask_discovery_url: discovery.clone(), ..Options::default() }).await;
+        let app = spawn_with(backend, Options { autotask_discovery_url: discovery.clone(), ..options }).await;
         let partner = app.partner(label).await;
         let admin = app.signed_in(&partner.email, &partner.password).await;
         if sb.is_some() {

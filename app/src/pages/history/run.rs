@@ -126,6 +126,9 @@ fn RunView(detail: RunDetail, is_admin: bool, retry: ServerAction<crate::api::hi
                 <dt>"Took"</dt><dd>{duration(&run)}</dd>
                 <dt>"Records"</dt><dd>{counts(&run)}</dd>
                 {run.retry_of.map(|id| view! { <dt>"Retry of"</dt><dd><A href=format!("/history/{id}")>{format!("Run {id}")}</A></dd> })}
+                {(!run.log_key.is_empty()).then(|| view! {
+                    <dt>"Server log"</dt><dd><span class="muted">"Its lines carry "</span><code data-testid="log-key">{run.log_key.clone()}</code></dd>
+                })}
             </dl>
             {retry}
             <p><A href=run.kind.page().0>{format!("Open the {} page", run.kind.page().1)}</A></p>

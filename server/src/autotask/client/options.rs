@@ -29,6 +29,8 @@ pub struct ClientOptions {
     /// Hosts besides `*.autotask.net` (and the discovery URL's origin) that the
     /// credentials may be sent to (see `endpoint.rs`).
     pub extra_hosts: Vec<String>,
+    /// The partner whose connection this is (labels its budget in the metrics).
+    pub partner_id: Option<i64>,
 }
 
 impl ClientOptions {
@@ -50,6 +52,7 @@ impl Default for ClientOptions {
             backoff_cap: Duration::from_secs(20),
             threshold_check_every: 250,
             extra_hosts: Vec::new(),
+            partner_id: None,
         }
     }
 }

@@ -173,7 +173,8 @@ pub async fn apply(
 ) -> Result<PushResult, PushError> {
     let mut started = start_run(db, partner_id, actor, RunKind::Push, None).await?;
     started.retry_of = retry_of;
-    let result = run(db, client, partner_id, started.push_id, selection).await;
+    let span = tracing::info_span!("push", push_id = started.push_id, partner_id);
+    let result = tracing::Instrument::instrument(run(db, client, partner_id, started.push_id, selection), span).await;
     finish_run(db, &started, &result).await?;
     result
 }
@@ -223,6 +224,7 @@ pub(super) async fn finish_run(db: &Db, run: &Started<'_>, result: &Result<PushR
         failed: failed as i64,
         summary: &format!("{label} {}: {summary}.", run.push_id),
         retry_of: run.retry_of,
+        log_key: &format!("push_id={}", run.push_id),
     };
     History::new(db.clone()).record(run.partner_id, finished, &lines).await;
     Ok(())

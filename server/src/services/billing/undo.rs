@@ -35,7 +35,8 @@ pub async fn undo(db: &Db, client: &AutotaskClient, partner_id: i64, actor: &str
         return Err(PushError::Refused(format!("Push {push_id} was already undone by push {by}.")));
     }
     let started = start_run(db, partner_id, actor, RunKind::Undo, Some(push_id)).await?;
-    let result = undo_lines(db, client, partner_id, push_id, started.push_id).await;
+    let span = tracing::info_span!("push", push_id = started.push_id, partner_id, undo_of = push_id);
+    let result = tracing::Instrument::instrument(undo_lines(db, client, partner_id, push_id, started.push_id), span).await;
     finish_run(db, &started, &result).await?;
     result
 }
