@@ -5,6 +5,7 @@
 
 mod benches;
 mod contacts;
+mod history;
 mod session;
 mod sync;
 mod sync_webhooks;
@@ -91,6 +92,16 @@ enum BenchCommand {
         #[arg(long, default_value_t = 0)]
         latency_ms: u64,
     },
+    /// The History at scale: filtered pages (p50/p95 over HTTP) over a million run lines
+    /// of 50 partners, and what recording a run costs.
+    History {
+        /// Run lines to seed (5 a run).
+        #[arg(long, default_value_t = 1_000_000)]
+        lines: i64,
+        /// PostgreSQL to run on instead of a temporary SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Backup events in, tickets out: accepted events/s, tickets, notes, API calls, and
     /// event-to-ticket latency against a sandbox with per-call latency.
     Events {
@@ -123,6 +134,7 @@ async fn main() -> std::process::ExitCode {
         }
         BenchCommand::Sync { companies, changed_pct, latency_ms, database_url } => sync::sync(companies, changed_pct, latency_ms, database_url).await,
         BenchCommand::Billing { customers, changed_pct, latency_ms } => benches::billing(customers, changed_pct, latency_ms).await,
+        BenchCommand::History { lines, database_url } => history::history(lines, database_url).await,
         BenchCommand::Contacts { companies, contacts, latency_ms, database_url } => {
             contacts::contacts(companies, contacts, latency_ms, database_url).await
         }
