@@ -140,7 +140,7 @@ pub async fn history(lines: i64, database_url: Option<String>) -> anyhow::Result
     times.sort_by(f64::total_cmp);
 
     // Recording: a push-sized run (20 lines) and an import-sized one (2,000 lines).
-    let mut record = |n: usize| {
+    let record = |n: usize| {
         let db = db.clone();
         async move {
             let lines: Vec<RunLine> = (0..n).map(|i| RunLine::failed(None, "Customer", format!("contract {i}"), "Autotask answered 500.")).collect();
