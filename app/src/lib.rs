@@ -89,6 +89,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("events") view=pages::events::EventLogPage />
                     <Route path=path!("history") view=pages::history::HistoryPage />
                     <Route path=path!("history/changes") view=pages::history::ChangesPage />
+                    <Route path=path!("history/usage") view=pages::history::ApiUsagePage />
                     <Route path=path!("history/customer/:id") view=pages::history::CustomerTimelinePage />
                     <Route path=path!("history/:id") view=pages::history::RunDetailPage />
                     <Route path=path!("billing") view=|| view! {

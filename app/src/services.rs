@@ -11,7 +11,7 @@ use crate::types::companies::{CompanyPage, CompanyQuery, ImportPlan, ImportSelec
 use crate::types::contacts::{
     BackupUserInput, BackupUserPage, BackupUserQuery, BackupUserSaved, ChoicesSet, ContactPage, ContactQuery, ContactSelection, Resolution,
 };
-use crate::types::history::{ChangePage, ChangeQuery, RetryPlan, RunDetail, RunPage, RunQuery, Timeline};
+use crate::types::history::{ApiUsage, ChangePage, ChangeQuery, RetryPlan, RunDetail, RunPage, RunQuery, Timeline};
 use crate::types::map::{CompanyMapPage, CompanyRef, ContractOption, CustomerMapPage, ExactMatches, MapChange, MapHistoryEntry, MapQuery, MapSaved};
 use crate::types::storage::{Destination, DestinationInput, Package, PackageInput, StorageItem, StorageLists};
 use crate::types::sync::{ClientPage, ClientQuery, ClientRow, InstantUpdates, SyncSettings, SyncSettingsInput};
@@ -211,6 +211,9 @@ pub trait HistoryService: Send + Sync {
     async fn retention_days(&self, partner_id: i64) -> Result<i64, AppError>;
     /// Changes it (recorded as a settings change).
     async fn set_retention_days(&self, actor: &CurrentUser, days: i64) -> Result<i64, AppError>;
+    /// What Taskbridge spent of the partner's Autotask in the last `hours`, per hour and
+    /// feature, against the budget Autotask reported.
+    async fn api_usage(&self, partner_id: i64, hours: i64) -> Result<ApiUsage, AppError>;
 }
 
 /// Storage destinations and packages (what a backup user needs).
@@ -274,6 +277,9 @@ pub trait SyncService: Send + Sync {
     async fn sync_now(&self, actor: &CurrentUser) -> Result<JobView, AppError>;
     /// Syncs one company again (Retry on a failed or skipped row).
     async fn retry(&self, actor: &CurrentUser, company_id: i64) -> Result<ClientRow, AppError>;
+    /// Syncs these companies again as a job, a run retrying run `retry_of` (History's
+    /// Retry failed on a sync round or a webhook delivery).
+    async fn retry_companies(&self, actor: &CurrentUser, company_ids: Vec<i64>, retry_of: Option<i64>) -> Result<JobView, AppError>;
     /// Instant updates: the registered webhook and what it delivered.
     async fn instant_updates(&self, partner_id: i64) -> Result<InstantUpdates, AppError>;
     /// Registers the company webhook in Autotask, calling `callout_base` (which must be the

@@ -326,6 +326,7 @@ pub async fn events(
     let batches: Vec<Vec<serde_json::Value>> = (0..events).collect::<Vec<_>>().chunks(1_000).map(|c| c.iter().map(|i| event(*i)).collect()).collect();
     let bodies: Vec<Vec<u8>> = batches.into_iter().map(|b| serde_json::to_vec(&serde_json::json!({ "events": b }))).collect::<Result<_, _>>()?;
     let queue = std::sync::Arc::new(std::sync::Mutex::new(bodies));
+    let recording_before = server::services::history::recording_spent();
     let flood = Instant::now();
     let mut senders = Vec::new();
     for _ in 0..4 {
@@ -365,6 +366,7 @@ pub async fn events(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let dispatch_s = flood.elapsed().as_secs_f64();
+    let (runs, recording) = overhead(recording_before, dispatch_s);
     // The floor: the busiest entity's calls, 3 at a time (Autotask's thread limit), each
     // taking the sandbox's latency.
     let drained = sb.sandbox.limits.stats();
@@ -442,7 +444,17 @@ pub async fn events(
     println!("api_calls: {api_calls}");
     println!("latency_p50_ms: {:.1}", pct(0.50));
     println!("latency_p99_ms: {:.1}", pct(0.99));
+    println!("history_runs: {runs}");
+    println!("write_overhead_pct: {recording:.2}");
     Ok(())
+}
+
+/// Runs the History recorded since `before` and the share of `wall_s` that recording took,
+/// in per cent (each run is written inline by the work it records, so its time adds to it).
+fn overhead(before: (u64, Duration), wall_s: f64) -> (u64, f64) {
+    let (runs, spent) = server::services::history::recording_spent();
+    let spent = spent.saturating_sub(before.1).as_secs_f64();
+    (runs - before.0, if wall_s > 0.0 { spent / wall_s * 100.0 } else { 0.0 })
 }
 
 /// `taskbridge-bench billing`: `customers` mapped customers with `products` billed
@@ -587,9 +599,11 @@ pub async fn billing(customers: usize, changed_pct: usize, latency_ms: u64) -> a
 
     let client = state.connections.client(partner_id).await.map_err(|p| anyhow::anyhow!(p.message))?;
     sb.sandbox.limits.reset_stats();
+    let recording_before = server::services::history::recording_spent();
     let started = Instant::now();
     let result = server::services::billing::push::apply(&db, &client, partner_id, "bench", &PushSelection::default(), None).await?;
     let wall = started.elapsed().as_secs_f64();
+    let (runs, recording) = overhead(recording_before, wall);
     let stats = sb.sandbox.limits.stats();
     let writes = stats.requests.get("ContractServiceAdjustments").copied().unwrap_or_default();
     let reads: u64 = stats.requests.values().sum::<u64>() - writes;
@@ -617,5 +631,7 @@ pub async fn billing(customers: usize, changed_pct: usize, latency_ms: u64) -> a
     println!("thread_limit_rejections: {}", stats.thread_limit_rejections);
     println!("second_push_writes: {second_writes}");
     println!("second_push_unchanged: {}", again.unchanged);
+    println!("history_runs: {runs}");
+    println!("write_overhead_pct: {recording:.2}");
     Ok(())
 }

@@ -119,3 +119,32 @@ test("an import's failed company is retried from the History once its cause is f
   await expect(page.getByText("No record was skipped or failed")).toBeVisible();
   if (shots) await page.screenshot({ path: `${shots}/history-retry.png`, fullPage: true });
 });
+
+test("Autotask API usage shows the partner's calls by feature and hour against the budget", async ({ page, request, baseURL }) => {
+  const admin = createPartner("Usage");
+  await connectSandbox(request, baseURL!, admin);
+  await discoverCompanies(request, baseURL!);
+
+  await signIn(page, admin);
+  await page.goto("/history");
+  await page.getByRole("navigation", { name: "History lists" }).getByRole("link", { name: "Autotask API usage" }).click();
+  await expect(page).toHaveURL(/\/history\/usage$/);
+  // Calls are written every few seconds: read the page again until they show.
+  await expect
+    .poll(async () => {
+      await page.reload();
+      return (await page.getByTestId("usage-calls").textContent({ timeout: 5_000 }).catch(() => "0")) ?? "0";
+    }, { timeout: 40_000, intervals: [2_000] })
+    .not.toBe("0");
+  const features = page.getByRole("table", { name: "By feature" });
+  await expect(features.locator("tr[data-feature=discovery] td").first()).toHaveText("Discovery and import");
+  const hours = page.getByRole("table", { name: "By hour" });
+  await expect(hours.locator("tbody tr").filter({ hasText: /of [\d,]+ \(\d+%\)/ }).first()).toBeVisible();
+  await expect(page.getByTestId("usage-peak")).toHaveText(/\d+%/);
+  if (shots) await page.screenshot({ path: `${shots}/history-usage.png`, fullPage: true });
+
+  // The period lives in the URL.
+  await page.getByLabel("Period", { exact: true }).selectOption("168");
+  await expect(page).toHaveURL(/hours=168/);
+  await expect(page.getByTestId("usage-calls")).not.toHaveText("0");
+});

@@ -8,6 +8,7 @@ pub mod endpoint;
 pub mod entities;
 pub mod error;
 pub mod http;
+pub mod ledger;
 pub mod query;
 pub mod retry;
 pub mod usage;

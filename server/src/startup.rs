@@ -64,12 +64,14 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
         SiteInfo::default()
     };
     // One Autotask client per partner for the whole process (see autotask/clients.rs).
+    let api_ledger = Arc::new(crate::autotask::ledger::Ledger::default());
     let autotask_clients = Arc::new(
         crate::autotask::AutotaskClients::new(crate::autotask::ClientOptions {
             discovery_url,
             extra_hosts: args.autotask_allowed_hosts.clone(),
             timeout: Duration::from_secs(20),
             max_attempts: 3,
+            ledger: Some(api_ledger.clone()),
             ..crate::autotask::ClientOptions::default()
         })
         .context("building the Autotask HTTP client")?,
@@ -134,6 +136,7 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
         sync,
         connections: settings,
         autotask_clients,
+        api_ledger,
     })
 }
 
@@ -209,6 +212,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let sync = crate::workers::sync::spawn(state.db.clone(), sync_service(&state));
     let callouts = crate::workers::callouts::spawn(sync_service(&state));
     let pruner = crate::workers::retention::spawn(state.db.clone());
+    let api_usage = crate::workers::api_usage::spawn(state.db.clone(), state.api_ledger.clone());
+    let (db, ledger) = (state.db.clone(), state.api_ledger.clone());
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!("Taskbridge is listening on http://{}", listener.local_addr()?);
     serve_on(listener, state, Duration::from_secs(args.request_timeout_secs), shutdown_signal()).await?;
@@ -217,6 +222,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     sync.abort();
     callouts.abort();
     pruner.abort();
+    api_usage.abort();
+    // What gathered since the last flush.
+    if let Err(e) = crate::workers::api_usage::try_run_once(&db, &ledger).await {
+        tracing::warn!(error = %e, "could not write the last Autotask API usage");
+    }
     #[cfg(feature = "sandbox")]
     if let Some(running) = embedded {
         running.stop().await;

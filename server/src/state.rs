@@ -33,6 +33,8 @@ pub struct AppState {
     pub connections: crate::services::connection::SqlAutotaskSettings,
     /// One Autotask client per partner, shared by every feature of this instance.
     pub autotask_clients: Arc<crate::autotask::AutotaskClients>,
+    /// Those clients' calls per partner and hour, until `workers::api_usage` writes them.
+    pub api_ledger: Arc<crate::autotask::ledger::Ledger>,
     /// Wakes the ticket dispatcher when events arrive.
     pub dispatch_wake: Arc<tokio::sync::Notify>,
     /// The customer sync (its webhook callouts arrive at `/hooks/autotask/`).

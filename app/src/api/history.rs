@@ -20,8 +20,9 @@ pub async fn get_run(run_id: i64) -> Result<RunDetail, AppError> {
     crate::services::services()?.history.run(user.partner_id, run_id).await
 }
 
-/// "Retry failed": re-runs just the failed records of an import, a contact import or a
-/// billing push, as a new run linked to the first (admins: these are admin actions).
+/// "Retry failed": re-runs just the failed records of an import, a contact import, a
+/// billing push, a sync round or a webhook delivery, as a new run linked to the first
+/// (admins: these are admin actions).
 #[server(prefix = "/rpc", endpoint = "retry_run")]
 pub async fn retry_run(run_id: i64) -> Result<RetryStarted, AppError> {
     use crate::types::billing::PushSelection;
@@ -39,6 +40,7 @@ pub async fn retry_run(run_id: i64) -> Result<RetryStarted, AppError> {
         RunKind::ContactImport => {
             RetryStarted { job: Some(services.contacts.start_import(&admin, ContactSelection::Ids(plan.ids), retry_of).await?), push: None }
         }
+        RunKind::Sync | RunKind::Webhook => RetryStarted { job: Some(services.sync.retry_companies(&admin, plan.ids, retry_of).await?), push: None },
         RunKind::Push => {
             let selection = PushSelection { lines: Some(plan.lines), hold_above: None, search: None };
             RetryStarted { job: None, push: Some(services.billing.apply(&admin, selection, retry_of).await?) }
@@ -73,4 +75,11 @@ pub async fn history_retention() -> Result<i64, AppError> {
 pub async fn save_history_retention(days: i64) -> Result<i64, AppError> {
     let admin = crate::auth::require_admin()?;
     crate::services::services()?.history.set_retention_days(&admin, days).await
+}
+
+/// What Taskbridge spent of the partner's Autotask in the last `hours` (24, 168 or 720).
+#[server(prefix = "/rpc", endpoint = "api_usage")]
+pub async fn api_usage(hours: i64) -> Result<crate::types::history::ApiUsage, AppError> {
+    let user = crate::auth::require_user()?;
+    crate::services::services()?.history.api_usage(user.partner_id, hours).await
 }

@@ -4,10 +4,12 @@
 //! in the URL. Settings changes (`changes.rs`) and a customer's timeline (`timeline.rs`)
 //! sit beside it.
 
+mod api_usage;
 mod changes;
 mod run;
 mod timeline;
 
+pub use api_usage::ApiUsagePage;
 pub use changes::ChangesPage;
 pub use run::RunDetailPage;
 pub use timeline::CustomerTimelinePage;
@@ -148,6 +150,7 @@ pub fn HistoryTabs(current: &'static str) -> impl IntoView {
         <nav class="tabs" aria-label="History lists">
             {tab("runs", "/history", "Runs")}
             {tab("changes", "/history/changes", "Settings changes")}
+            {tab("usage", "/history/usage", "Autotask API usage")}
         </nav>
     }
 }

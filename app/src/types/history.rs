@@ -1,10 +1,12 @@
 //! History (SPEC capability 8): every run of the partner's integrations with its outcome,
 //! counts and the records it skipped or failed, and the settings changes beside them.
 
+mod api_usage;
 mod changes;
 mod timeline;
 mod views;
 
+pub use api_usage::*;
 pub use changes::*;
 pub use timeline::*;
 pub use views::*;
@@ -25,6 +27,10 @@ pub enum RunKind {
     ContactImport,
     /// A customer and contract sync round.
     Sync,
+    /// Autotask webhook callouts applied (the companies they named, re-read).
+    Webhook,
+    /// Tickets opened, noted, completed or not sent from backup events (a dispatch round).
+    Tickets,
     /// A billing push (usage written to contracts).
     Push,
     /// A billing push undone.
@@ -37,12 +43,14 @@ pub enum RunKind {
 
 impl RunKind {
     /// Every kind, in the order the filter lists them.
-    pub const ALL: [RunKind; 9] = [
+    pub const ALL: [RunKind; 11] = [
         RunKind::Discover,
         RunKind::Import,
         RunKind::ContactFetch,
         RunKind::ContactImport,
         RunKind::Sync,
+        RunKind::Webhook,
+        RunKind::Tickets,
         RunKind::Push,
         RunKind::Undo,
         RunKind::ConnectionTest,
@@ -57,6 +65,8 @@ impl RunKind {
             RunKind::ContactFetch => "contact_fetch",
             RunKind::ContactImport => "contact_import",
             RunKind::Sync => "sync",
+            RunKind::Webhook => "webhook",
+            RunKind::Tickets => "tickets",
             RunKind::Push => "push",
             RunKind::Undo => "push_undo",
             RunKind::ConnectionTest => "connection_test",
@@ -77,6 +87,8 @@ impl RunKind {
             RunKind::ContactFetch => "Contact fetch",
             RunKind::ContactImport => "Contact import",
             RunKind::Sync => "Customer and contract sync",
+            RunKind::Webhook => "Webhook delivery",
+            RunKind::Tickets => "Ticket actions",
             RunKind::Push => "Billing push",
             RunKind::Undo => "Billing undo",
             RunKind::ConnectionTest => "Connection test",
@@ -86,7 +98,13 @@ impl RunKind {
 
     /// Whether "Retry failed" can re-run just a run's failed records.
     pub fn retryable(self) -> bool {
-        matches!(self, RunKind::Import | RunKind::ContactImport | RunKind::Push)
+        matches!(self, RunKind::Import | RunKind::ContactImport | RunKind::Push | RunKind::Sync | RunKind::Webhook)
+    }
+
+    /// Whether a retry takes the records it skipped too: a company the sync left alone
+    /// waits for a fix (the right customer linked), then a retry.
+    pub fn retries_skipped(self) -> bool {
+        matches!(self, RunKind::Sync | RunKind::Webhook)
     }
 
     /// The page where the run's own records live: its path and its name.
@@ -94,7 +112,8 @@ impl RunKind {
         match self {
             RunKind::Discover | RunKind::Import => ("/companies", "Companies"),
             RunKind::ContactFetch | RunKind::ContactImport => ("/contacts", "Contacts"),
-            RunKind::Sync => ("/clients", "Clients"),
+            RunKind::Sync | RunKind::Webhook => ("/clients", "Clients"),
+            RunKind::Tickets => ("/events", "Event log"),
             RunKind::Push | RunKind::Undo => ("/billing", "Billing"),
             RunKind::ConnectionTest => ("/setup", "Setup"),
             RunKind::TestTicket => ("/notifications", "Notifications"),

@@ -232,6 +232,9 @@ impl AutotaskClient {
                     };
                     self.budget.lock().unwrap_or_else(std::sync::PoisonError::into_inner).usage = u;
                     super::usage::budget_used(self.opts.partner_id, u);
+                    if let (Some(ledger), Some(p)) = (&self.opts.ledger, self.opts.partner_id) {
+                        ledger.budget(p, t.current_timeframe_request_count, t.external_request_threshold, crate::db::now_ms());
+                    }
                     u
                 }
                 Err(_) => usage,
@@ -323,7 +326,11 @@ impl AutotaskClient {
                     }
                     Err(e) => Err(self.transport_error(e)),
                 };
-                super::usage::record(bucket, method.as_str(), super::usage::outcome(&result), started.elapsed().as_secs_f64());
+                let (outcome, elapsed) = (super::usage::outcome(&result), started.elapsed());
+                super::usage::record(bucket, method.as_str(), outcome, elapsed.as_secs_f64());
+                if let (Some(ledger), Some(p)) = (&self.opts.ledger, self.opts.partner_id) {
+                    ledger.call(p, super::usage::current(), outcome, elapsed.as_millis() as i64, crate::db::now_ms());
+                }
                 result
             };
             match result {

@@ -2,6 +2,7 @@
 //! records it skipped or failed; the History page reads it newest first by cursor, so a
 //! page costs the same at a million runs as at ten.
 
+pub mod api_calls;
 pub mod retention;
 pub mod timeline;
 

@@ -3,6 +3,7 @@
 //! (`HistoryService`). Recording never fails the work it records: a run that could not be
 //! written is logged instead. Old history is pruned by `retention`.
 
+mod api_usage;
 mod export;
 pub mod retention;
 mod timeline;
@@ -20,9 +21,20 @@ use app::types::history::{
     RUNS_PER_PAGE, RUN_LINES_SHOWN,
 };
 use app::types::CurrentUser;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Lines kept per run: enough for any partner's import, bounded for a runaway one.
 pub const MAX_LINES: usize = 20_000;
+
+/// Runs recorded by this process, and the time recording them took (what the History
+/// adds to the work it records: `bench events` and `bench billing` print it).
+static RECORDED: AtomicU64 = AtomicU64::new(0);
+static RECORDING_MICROS: AtomicU64 = AtomicU64::new(0);
+
+/// How many runs this process recorded, and how long that took altogether.
+pub fn recording_spent() -> (u64, std::time::Duration) {
+    (RECORDED.load(Ordering::Relaxed), std::time::Duration::from_micros(RECORDING_MICROS.load(Ordering::Relaxed)))
+}
 
 /// The History store.
 #[derive(Debug, Clone)]
@@ -72,6 +84,14 @@ impl History {
     /// Records a run that ended now, with the records it skipped or failed (the first
     /// [`MAX_LINES`] of them). Returns its id, or None when it could not be written.
     pub async fn record(&self, partner_id: i64, run: Finished<'_>, lines: &[RunLine]) -> Option<i64> {
+        let started = std::time::Instant::now();
+        let recorded = self.write(partner_id, run, lines).await;
+        RECORDED.fetch_add(1, Ordering::Relaxed);
+        RECORDING_MICROS.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        recorded
+    }
+
+    async fn write(&self, partner_id: i64, run: Finished<'_>, lines: &[RunLine]) -> Option<i64> {
         let new = NewRun {
             partner_id,
             kind: run.kind,
@@ -214,11 +234,16 @@ impl HistoryService for History {
         retention::set(&self.db, actor, days).await
     }
 
+    async fn api_usage(&self, partner_id: i64, hours: i64) -> Result<app::types::history::ApiUsage, AppError> {
+        api_usage::page(&self.db, partner_id, hours, now_ms()).await.internal()
+    }
+
     async fn run(&self, partner_id: i64, run_id: i64) -> Result<RunDetail, AppError> {
         let run = store::get(&self.db, partner_id, run_id).await.internal()?.ok_or(AppError::NotFound)?;
         let (lines, lines_total) = store::lines(&self.db, partner_id, run_id, RUN_LINES_SHOWN).await.internal()?;
         let retried_by = store::retried_by(&self.db, partner_id, run_id).await.internal()?;
-        let retryable = run.kind.retryable() && run.failed > 0 && retried_by.is_none();
+        let left = run.failed + if run.kind.retries_skipped() { run.skipped } else { 0 };
+        let retryable = run.kind.retryable() && left > 0 && retried_by.is_none();
         Ok(RunDetail { run, retried_by, retryable, lines, lines_total })
     }
 
@@ -237,7 +262,7 @@ impl HistoryService for History {
             )));
         }
         let (lines, _) = store::lines(&self.db, partner_id, run_id, MAX_LINES as i64).await.internal()?;
-        let failed: Vec<&RunLine> = lines.iter().filter(|l| l.is_failed()).collect();
+        let failed: Vec<&RunLine> = lines.iter().filter(|l| l.is_failed() || run.kind.retries_skipped()).collect();
         let ids: Vec<i64> = failed.iter().filter_map(|l| l.record_id).collect();
         if ids.is_empty() {
             return Err(AppError::Conflict("Nothing failed in this run, so there is nothing to retry.".into()));

@@ -36,6 +36,7 @@ pub struct SqlSync {
     settings: SqlAutotaskSettings,
     jobs: Jobs,
     instant: WebhookConfig,
+    history: crate::services::history::History,
 }
 
 /// What instant updates (the Autotask webhook) need.
@@ -52,7 +53,7 @@ pub struct WebhookConfig {
 impl SqlSync {
     /// The sync on this database, through the partner's saved connection.
     pub fn new(db: Db, settings: SqlAutotaskSettings, jobs: Jobs, instant: WebhookConfig) -> Self {
-        Self { db, settings, jobs, instant }
+        Self { history: crate::services::history::History::new(db.clone()), db, settings, jobs, instant }
     }
 
     /// Waits until a callout is stored (or `most` passes).
@@ -257,6 +258,20 @@ impl SyncService for SqlSync {
             .await
             .map_err(|m| AppError::invalid("retry", m))?;
         page::one(&self.db, actor.partner_id, company_id).await?.ok_or(AppError::NotFound)
+    }
+
+    async fn retry_companies(&self, actor: &CurrentUser, company_ids: Vec<i64>, retry_of: Option<i64>) -> Result<JobView, AppError> {
+        self.settings.client(actor.partner_id).await.map_err(|p| AppError::invalid("connection", p.message))?;
+        let (db, settings, partner_id) = (self.db.clone(), self.settings.clone(), actor.partner_id);
+        let stage = "Reading the companies again";
+        self.jobs
+            .retrying(retry_of)
+            .spawn(partner_id, JobKind::Sync, &actor.email, stage, move |progress: Arc<Progress>| async move {
+                let stored = store::get(&db, partner_id).await.map_err(|e| format!("database: {e}"))?;
+                let client = settings.client(partner_id).await.map_err(|p| p.message)?;
+                run_for(&db, &client, partner_id, &stored, SyncTrigger::Manual, &progress, Some(&company_ids)).await.map(|r| r.message)
+            })
+            .await
     }
 
     async fn instant_updates(&self, partner_id: i64) -> Result<InstantUpdates, AppError> {

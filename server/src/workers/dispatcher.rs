@@ -22,12 +22,14 @@
 //! This file is the loop, the lease and the outage probe; `round.rs` is one round (the
 //! reader and the runner of lanes, holds, notes due) with its bookkeeping in `board.rs`,
 //! `lane.rs` one lane's events, `writes.rs` the Autotask writes (ticket, notes, recovery)
-//! each exactly once, and `instance.rs` the name kept in the data directory.
+//! each exactly once, `tally.rs` what a round did (its run in the History), and
+//! `instance.rs` the name kept in the data directory.
 
 mod board;
 mod instance;
 mod lane;
 mod round;
+mod tally;
 mod writes;
 
 use crate::autotask::client::AutotaskClient;
@@ -397,7 +399,11 @@ impl Dispatcher {
         let settings = crate::db::tickets::settings(&self.db, partner_id).await?;
         let rules = self.rules(partner_id).await?;
         let shared = Shared::new(self, partner_id, settings, rules, cache.clone(), lease);
-        shared.run().await
+        let started_at = now_ms();
+        let outcome = shared.run().await;
+        let history = crate::services::history::History::new(self.db.clone());
+        shared.tally.record(&history, partner_id, started_at, outcome.as_ref().map(|_| ())).await;
+        outcome
     }
 
     async fn rules(&self, partner_id: i64) -> Result<Vec<Rule>, sqlx::Error> {

@@ -87,7 +87,13 @@ impl Progress {
         }
     }
 
-    fn take_lines(&self) -> Vec<RunLine> {
+    /// Rows handled, left alone and failed so far.
+    pub fn counts(&self) -> (i64, i64, i64) {
+        (self.succeeded.load(Ordering::Relaxed), self.skipped.load(Ordering::Relaxed), self.failed.load(Ordering::Relaxed))
+    }
+
+    /// The lines kept for the History, taken.
+    pub fn take_lines(&self) -> Vec<RunLine> {
         self.lines.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default()
     }
 

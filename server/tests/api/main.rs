@@ -3,6 +3,7 @@
 #![expect(clippy::unwrap_used)]
 
 mod access;
+mod api_usage;
 mod auth;
 mod autotask_client;
 mod billing;

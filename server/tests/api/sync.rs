@@ -156,10 +156,35 @@ async fn a_customer_of_the_same_name_is_linked_not_duplicated_and_a_hand_edit_sh
     assert_eq!(twin["state"], "skipped", "{twin}");
     assert!(twin["reason"].as_str().unwrap().contains("2 Taskbridge customers are named"), "{twin}");
 
-    // Link the right twin on the Customer Map, then Retry: the sync keeps it up to date.
+    // The round's run in the History names the company and why.
+    let runs = admin.ok_json("list_runs", &json!({"query": {"kind": "sync"}})).await;
+    let round = runs["rows"][0].clone();
+    assert_eq!((round["skipped"].as_i64(), round["outcome"].as_str()), (Some(1), Some("Ok")), "{round}");
+    let detail = admin.ok("get_run", &[("run_id", &round["run_id"].to_string())]).await;
+    let line = &detail["lines"][0];
+    assert_eq!(
+        (line["record"].as_str(), line["customer_name"].as_str()),
+        (Some(format!("Company {twins}").as_str()), Some("Sync Test Twin Co")),
+        "{detail}"
+    );
+    assert!(line["reason"].as_str().unwrap().contains("2 Taskbridge customers are named"), "{line}");
+    assert_eq!(detail["retryable"], true, "a company left alone waits for a fix and a retry: {detail}");
+
+    // Link the right twin on the Customer Map, then Retry from the History: a run linked to
+    // the first re-reads just that company, and the sync keeps it up to date.
     admin.ok_json("save_customer_map", &json!({"changes": [{"op": "link", "customer_id": registered[2], "company_id": twins}]})).await;
-    let retried = admin.ok("retry_client_sync", &[("company_id", &twins.to_string())]).await;
+    let started = admin.ok("retry_run", &[("run_id", &round["run_id"].to_string())]).await;
+    admin.finished_job(&started["job"]).await;
+    let retry = admin.ok_json("list_runs", &json!({"query": {"kind": "sync"}})).await["rows"][0].clone();
+    assert_eq!(
+        (retry["retry_of"].clone(), retry["done"].as_i64(), retry["skipped"].as_i64()),
+        (round["run_id"].clone(), Some(1), Some(0)),
+        "{retry}"
+    );
+    let retried = client(&clients(admin, all()).await, twins).unwrap();
     assert_eq!((retried["state"].as_str(), retried["customer_id"].as_i64()), (Some("synced"), Some(registered[2])), "{retried}");
+    let again = admin.ok("retry_client_sync", &[("company_id", &twins.to_string())]).await;
+    assert_eq!(again["state"], "synced", "{again}");
 
     // A hand edit of the customer's city shows what the next sync sets back.
     w.app.sql(&format!("update customer set city = 'Dallas' where customer_id = {}", registered[0])).await;

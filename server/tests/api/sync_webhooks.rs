@@ -229,6 +229,12 @@ async fn callouts_are_verified_stored_once_and_applied_from_autotask_not_the_pay
     let r = until_row(&w.admin, company, "the callout applied", |r| r["trigger"] == "webhook").await;
     assert_eq!((&r["name"], &r["web_address"]), (&name_in_autotask, &json!("https://callout.example")), "{r}");
     until_pending(&w.admin, 0).await;
+    // Each applied batch is a webhook delivery in the History.
+    let runs = w.admin.ok_json("list_runs", &json!({"query": {"kind": "webhook"}})).await;
+    let rows = runs["rows"].as_array().unwrap();
+    assert!(rows.len() >= 2, "{runs}");
+    assert!(rows.iter().all(|r| r["started_by"] == "webhook" && r["outcome"] == "Ok"), "{runs}");
+    assert!(rows[0]["summary"].as_str().unwrap().starts_with("1 callout about 1 company: 1 customer synced"), "{}", rows[0]);
     // Not JSON, correctly signed: 400.
     assert_eq!(post_callout(&url, "not json", &signed(&secret, "not json")).await, 400);
 }

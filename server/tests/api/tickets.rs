@@ -207,6 +207,17 @@ async fn an_incident_opens_one_ticket_notes_repeats_and_completes_on_recovery(ba
         )
         .await;
     assert_eq!(completed["total"], 1);
+
+    // Each round that did something in Autotask is a "Ticket actions" run: together they
+    // count every ticket opened, note written and ticket completed.
+    let runs = w.admin.ok_json("list_runs", &json!({"query": {"kind": "tickets"}})).await;
+    let rows = runs["rows"].as_array().unwrap();
+    let done: i64 = rows.iter().map(|r| r["done"].as_i64().unwrap()).sum();
+    let repeat_notes =
+        w.notes(t["id"].as_i64().unwrap()).await.iter().filter(|n| n["title"].as_str().is_some_and(|t| t.starts_with("Repeated"))).count();
+    assert_eq!(done, 3 + 1 + repeat_notes as i64, "{runs}");
+    assert!(rows.iter().all(|r| r["outcome"] == "Ok" && r["started_by"] == "system"), "{runs}");
+    assert!(rows.iter().any(|r| r["summary"] == "1 ticket completed"), "{runs}");
 }
 
 /// The worker's `try_run_once`, awaited, with no background loop: what a test (or a
@@ -282,6 +293,14 @@ async fn do_not_map_and_unmapped_customers_keep_events_as_not_sent(backend: Back
     assert_eq!(o[0].1, "not_sent");
     let note: String = sqlx::query_scalar("select dispatch_note from event where external_id = 'e0'").fetch_one(&w.app.state.db.pool).await.unwrap();
     assert!(note.contains("customer not mapped"), "{note}");
+    // The round's run keeps the event back with the reason.
+    let run = w.admin.ok_json("list_runs", &json!({"query": {"kind": "tickets"}})).await["rows"][0].clone();
+    assert_eq!((run["done"].as_i64(), run["skipped"].as_i64(), run["summary"].as_str()), (Some(0), Some(1), Some("1 event not sent")), "{run}");
+    let detail = w.admin.ok("get_run", &[("run_id", &run["run_id"].to_string())]).await;
+    let line = &detail["lines"][0];
+    assert_eq!((line["customer_name"].as_str(), line["outcome"].as_str()), (Some("Unmapped Ltd"), Some("skipped")), "{detail}");
+    assert!(line["reason"].as_str().unwrap().contains("customer not mapped") && line["record"].as_str().unwrap().ends_with("(FS01)"), "{line}");
+    assert_eq!(detail["retryable"], false);
     w.settings(json!({"do_not_map": true})).await;
     w.post(&[("c1", "FS01", "backup_failed")]).await;
     w.settle().await;

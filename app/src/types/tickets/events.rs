@@ -90,7 +90,7 @@ impl Default for EventQuery {
 }
 
 /// One event in the log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventRow {
     /// Taskbridge's id.
     pub event_id: i64,

@@ -31,6 +31,8 @@ pub struct ClientOptions {
     pub extra_hosts: Vec<String>,
     /// The partner whose connection this is (labels its budget in the metrics).
     pub partner_id: Option<i64>,
+    /// Where the partner's calls are counted per hour for the History (with `partner_id`).
+    pub ledger: Option<std::sync::Arc<crate::autotask::ledger::Ledger>>,
 }
 
 impl ClientOptions {
@@ -53,6 +55,7 @@ impl Default for ClientOptions {
             threshold_check_every: 250,
             extra_hosts: Vec::new(),
             partner_id: None,
+            ledger: None,
         }
     }
 }

@@ -44,6 +44,8 @@ pub struct Pruned {
     pub runs: u64,
     /// Settings changes and sign-ins.
     pub changes: u64,
+    /// Hours of Autotask API usage.
+    pub usage_hours: u64,
 }
 
 /// Removes every partner's history older than its retention, `BATCH` rows at a time,
@@ -52,6 +54,7 @@ pub async fn prune_once(db: &Db, now_ms: i64) -> Result<Pruned, sqlx::Error> {
     let mut pruned = Pruned::default();
     for (partner_id, days) in store::all(db).await? {
         let before = now_ms - days.max(1) * 86_400_000;
+        pruned.usage_hours += crate::db::history::api_calls::prune(db, partner_id, before).await?;
         loop {
             let runs = store::prune_runs(db, partner_id, before, BATCH / 5).await?;
             let changes = store::prune_changes(db, partner_id, before, BATCH).await?;
@@ -64,7 +67,7 @@ pub async fn prune_once(db: &Db, now_ms: i64) -> Result<Pruned, sqlx::Error> {
         }
     }
     if pruned != Pruned::default() {
-        tracing::info!(runs = pruned.runs, changes = pruned.changes, "old history pruned");
+        tracing::info!(runs = pruned.runs, changes = pruned.changes, usage_hours = pruned.usage_hours, "old history pruned");
     }
     Ok(pruned)
 }

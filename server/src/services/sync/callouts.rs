@@ -8,7 +8,9 @@ use super::SqlSync;
 use crate::db::now_ms;
 use crate::db::sync::callouts::{self as store, Claimed, NewCallout, Stored};
 use crate::db::sync::webhooks;
+use crate::services::history::Finished;
 use crate::workers::jobs::Progress;
+use app::types::history::RunKind;
 use app::types::sync::SyncTrigger;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -40,6 +42,13 @@ pub enum Receipt {
     Malformed,
     /// The database could not take it (Autotask retries).
     Unavailable,
+}
+
+/// A batch of callouts being applied.
+struct Delivery {
+    callouts: usize,
+    companies: usize,
+    started_at: i64,
 }
 
 /// The callout's envelope (Autotask's casing; Nango spells it `PersonId`).
@@ -121,17 +130,22 @@ impl SqlSync {
             companies.sort_unstable();
             companies.dedup();
             let last = callouts.iter().map(|c| c.received_at).max().unwrap_or(now);
-            match self.apply_companies(partner_id, &companies).await {
-                Ok(()) => {
+            let (started_at, progress) = (now_ms(), Progress::default());
+            let delivery = Delivery { callouts: ids.len(), companies: companies.len(), started_at };
+            match self.apply_companies(partner_id, &companies, &progress).await {
+                Ok(message) => {
                     store::finish(&self.db, &ids, "applied", now_ms()).await?;
                     store::counted(&self.db.pool, partner_id, ids.len() as i64, last).await?;
+                    self.record_delivery(partner_id, &delivery, &progress, Ok(message)).await;
                 }
                 Err(reason) if callouts.iter().all(|c| now - c.received_at > GIVE_UP_MS) => {
                     tracing::warn!(partner_id, %reason, "webhook callouts given up; the polling round reads these companies");
                     store::finish(&self.db, &ids, "failed", now_ms()).await?;
                     store::counted(&self.db.pool, partner_id, ids.len() as i64, last).await?;
+                    self.record_delivery(partner_id, &delivery, &progress, Err(reason)).await;
                 }
                 Err(reason) => {
+                    // Not a run yet: it is tried again, and recorded once it is settled.
                     tracing::info!(partner_id, %reason, "webhook callouts wait for another try");
                     store::release(&self.db, &ids, now + RETRY_MS).await?;
                     continue;
@@ -142,10 +156,38 @@ impl SqlSync {
         Ok(settled)
     }
 
-    async fn apply_companies(&self, partner_id: i64, companies: &[i64]) -> Result<(), String> {
+    async fn apply_companies(&self, partner_id: i64, companies: &[i64], progress: &Progress) -> Result<String, String> {
         let stored = super::store::get(&self.db, partner_id).await.map_err(|e| format!("database: {e}"))?;
         let client = self.settings.client(partner_id).await.map_err(|p| p.message)?;
-        super::run_for(&self.db, &client, partner_id, &stored, SyncTrigger::Webhook, &Progress::default(), Some(companies)).await.map(|_| ())
+        super::run_for(&self.db, &client, partner_id, &stored, SyncTrigger::Webhook, progress, Some(companies)).await.map(|r| r.message)
+    }
+
+    /// A settled batch of callouts as a run in the History, with its companies' lines.
+    async fn record_delivery(&self, partner_id: i64, delivery: &Delivery, progress: &Progress, outcome: Result<String, String>) {
+        use app::format::count_of;
+        let (done, skipped, failed) = progress.counts();
+        let what = format!(
+            "{} about {}",
+            count_of(delivery.callouts as i64, "callout", "callouts"),
+            count_of(delivery.companies as i64, "company", "companies")
+        );
+        let summary = match &outcome {
+            Ok(message) => format!("{what}: {message}"),
+            Err(reason) => format!("{what} given up after 6 hours (the next polling round reads these companies): {reason}"),
+        };
+        let run = Finished {
+            kind: RunKind::Webhook,
+            started_by: "webhook",
+            started_at: delivery.started_at,
+            stopped: outcome.is_err(),
+            done,
+            skipped,
+            failed,
+            summary: &summary,
+            retry_of: None,
+            log_key: "",
+        };
+        self.history.record(partner_id, run, &progress.take_lines()).await;
     }
 
     /// Deletes callouts applied more than a week ago, a batch at a time.

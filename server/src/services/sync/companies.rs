@@ -10,6 +10,7 @@ use crate::db::sync::clients::{self as store, SyncedCompany};
 use crate::db::{customers, links, Db};
 use crate::services::companies::rules::{address, Discovered};
 use crate::workers::jobs::Progress;
+use app::types::history::RunLine;
 use app::types::sync::{ClientState, SyncTrigger};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -185,18 +186,40 @@ pub async fn apply(cx: &Context<'_>, read: &Read, progress: &Progress) -> Result
                 }
                 row
             };
+            keep_line(progress, &row);
             store::save_company(&mut tx, cx.partner_id, &row).await?;
         }
         tx.commit().await?;
         progress.set(((n * BATCH) + chunk.len()) as i64, read.companies.len() as i64);
     }
     progress.succeeded.fetch_add(counts.created + counts.updated, Ordering::Relaxed);
-    progress.failed.fetch_add(counts.failed, Ordering::Relaxed);
     if relinked {
         crate::services::map::rematch(cx.db, cx.partner_id).await.map_err(|e| sqlx::Error::Protocol(format!("matching: {e}")))?;
         crate::services::contacts::links_changed(cx.db, cx.partner_id).await?;
     }
     Ok(Applied { counts, newly_qualifying })
+}
+
+/// Counts a company whose customer failed or was skipped, with why, for the History (a
+/// retry of the run re-reads it by its id).
+fn keep_line(progress: &Progress, row: &SyncedCompany) {
+    let failed = row.sync_state == ClientState::Failed.as_str();
+    if !failed && row.sync_state != ClientState::Skipped.as_str() {
+        return;
+    }
+    let reason = row.reason.clone().unwrap_or_default();
+    let record = format!("Company {}", row.company_id);
+    let line = if failed {
+        RunLine::failed(row.customer_id, row.name.clone(), record, reason)
+    } else {
+        RunLine::skipped(row.customer_id, row.name.clone(), record, reason)
+    };
+    let line = RunLine { record_id: Some(row.company_id), ..line };
+    if failed {
+        progress.fail(line);
+    } else {
+        progress.skip(line);
+    }
 }
 
 /// The row a company gets now, or `None` when nothing changed (a change seen twice, by

@@ -56,6 +56,7 @@ pub(super) struct Shared<'a> {
     /// for a write in progress, so none is in neither place.
     pub(super) writing: tokio::sync::Mutex<()>,
     lease: &'a Lease,
+    pub(super) tally: super::tally::Tally,
 }
 
 /// One lane's work in a round: its open incidents and the repeats it counted.
@@ -89,6 +90,7 @@ impl<'a> Shared<'a> {
             repeats: Mutex::default(),
             writing: tokio::sync::Mutex::new(()),
             lease,
+            tally: Default::default(),
         }
     }
 
@@ -353,7 +355,9 @@ impl<'a> Shared<'a> {
             Some(i) => (Some(i.id), i.ticket_id, i.ticket_number.as_deref()),
             None => (None, None, None),
         };
-        dispatch::finish_event(&self.d.db, ev.event_id, outcome, note, incident_id, ticket_id, number, now_ms()).await
+        dispatch::finish_event(&self.d.db, ev.event_id, outcome, note, incident_id, ticket_id, number, now_ms()).await?;
+        self.tally.finished(ev, outcome, note);
+        Ok(())
     }
 
     /// Writes the repeats the lanes counted.

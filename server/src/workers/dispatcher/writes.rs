@@ -3,6 +3,7 @@
 //! The incident records the attempt before the call, and the outcome after it.
 
 use super::round::Lane;
+use super::tally::Action;
 use super::Pause;
 use crate::autotask::entities::Ticket;
 use crate::autotask::error::AutotaskError;
@@ -56,7 +57,7 @@ impl Lane<'_> {
                     Err(AutotaskError::InvalidData(reason)) => {
                         // Autotask refused this ticket's data: record why; later failures try again.
                         dispatch::mark_failed(&self.s.d.db, inc.id, &reason, now_ms()).await?;
-                        crate::metrics::ticket("not_sent");
+                        self.s.tally.acted(Action::Refused);
                         self.open.remove(&inc.key);
                         self.s.finish(ev, Outcome::Failed, &format!("Autotask refused the ticket: {reason}"), None).await?;
                         return Ok(());
@@ -68,7 +69,7 @@ impl Lane<'_> {
         let created_at = now_ms();
         let opened = Opened { incident_id: inc.id, event_id: ev.event_id, ticket_id, ticket_number: number.as_deref(), status: resolved.status_new };
         dispatch::record_ticket(&self.s.d.db, &opened, "Opened a ticket for this incident.", created_at).await?;
-        crate::metrics::ticket("opened");
+        self.s.tally.acted(Action::Opened);
         inc.ticket_id = Some(ticket_id);
         inc.ticket_number = number;
         inc.created_status = Some(resolved.status_new);
@@ -126,7 +127,9 @@ impl Lane<'_> {
         );
         let next_due = now + self.s.settings.note_interval_minutes * 60_000;
         dispatch::record_note(&self.s.d.db, inc.id, upto, &note, now, next_due).await?;
-        crate::metrics::ticket("noted");
+        if n > 0 {
+            self.s.tally.acted(Action::Noted);
+        }
         if let Some(i) = self.open.get_mut(&inc.key) {
             i.last_note_at = Some(now);
         }
@@ -146,7 +149,7 @@ impl Lane<'_> {
         } else {
             let now = now_ms();
             dispatch::record_note(&self.s.d.db, inc.id, upto, "Added to the ticket in a note.", now, now).await?;
-            crate::metrics::ticket("noted");
+            self.s.tally.acted(Action::Noted);
         }
         Ok(())
     }
@@ -209,7 +212,7 @@ impl Lane<'_> {
         };
         dispatch::record_recovery(&self.s.d.db, inc.id, state, ev.event_id, &format!("Counted in the recovery note on ticket {number}."), now)
             .await?;
-        crate::metrics::ticket(if state == "completed" { "completed" } else { "recovery_noted" });
+        self.s.tally.acted(if state == "completed" { Action::Completed } else { Action::RecoveryNoted });
         Ok((outcome, note, inc))
     }
 }
