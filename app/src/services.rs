@@ -163,6 +163,9 @@ pub trait TicketService: Send + Sync {
     async fn customer_choices(&self, partner_id: i64, search: String) -> Result<Vec<CustomerChoice>, AppError>;
     /// Opens, notes and completes a test ticket in a mapped customer's company.
     async fn test_ticket(&self, actor: &CurrentUser, customer_id: Option<i64>) -> Result<TestTicket, AppError>;
+    /// Sends the events Autotask refused back to the dispatcher as a retry of History run
+    /// `retry_of`; how many went back.
+    async fn retry_events(&self, actor: &CurrentUser, event_ids: Vec<i64>, retry_of: i64) -> Result<i64, AppError>;
     /// A page of the event log.
     async fn events(&self, partner_id: i64, query: EventQuery) -> Result<EventPage, AppError>;
 }

@@ -65,22 +65,24 @@ pub async fn history(lines: i64, database_url: Option<String>) -> anyhow::Result
             let trigger = if i % 3 == 0 { "user" } else { "schedule" };
             // Spread over the last 400 days, oldest first.
             let started = now - 400 * day + (i * 400 * day) / runs.max(1);
-            run_values.push(format!(
-                "({run_id}, {partner}, '{kind}', '{trigger}', 'admin@bench.example', {started}, {}, '{outcome}', 12, 1, 2, 'Run {i}: 12 done, 1 skipped, 2 failed', '')",
-                started + 4_000
-            ));
+            let summary = format!("Run {i}: 12 done, 1 skipped, 2 failed");
+            let mut lines = Vec::new();
             for l in 0..LINES_PER_RUN {
                 let customer = if partner == me { customers[((i + l) % CUSTOMERS) as usize].to_string() } else { "null".into() };
                 let what = if l == 0 { "skipped" } else { "failed" };
-                line_values.push(format!(
-                    "({run_id}, {partner}, '{what}', {customer}, 'History Customer', 'contract {}', 'Autotask answered 404: no such contract {}', null, '')",
-                    1000 + l,
-                    i * 7 + l
-                ));
+                let (record, reason) = (format!("contract {}", 1000 + l), format!("Autotask answered 404: no such contract {}", i * 7 + l));
+                line_values.push(format!("({run_id}, {partner}, '{what}', {customer}, 'History Customer', '{record}', '{reason}', null, '')"));
+                lines.push(RunLine::failed(None, "History Customer", record, reason));
             }
+            // The words a search reads, as recording a run keeps them.
+            let words = server::db::history::search_text(&summary, "admin@bench.example", &lines).replace('\'', "''");
+            run_values.push(format!(
+                "({run_id}, {partner}, '{kind}', '{trigger}', 'admin@bench.example', {started}, {}, '{outcome}', 12, 1, 2, '{summary}', '', '{words}')",
+                started + 4_000
+            ));
         }
         sqlx::query(&format!(
-            "insert into run (run_id, partner_id, kind, trigger_kind, started_by, started_at, finished_at, outcome, done, skipped, failed, summary, log_key) values {}",
+            "insert into run (run_id, partner_id, kind, trigger_kind, started_by, started_at, finished_at, outcome, done, skipped, failed, summary, log_key, search_text) values {}",
             run_values.join(", ")
         ))
         .execute(&mut *tx)

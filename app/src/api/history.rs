@@ -21,7 +21,8 @@ pub async fn get_run(run_id: i64) -> Result<RunDetail, AppError> {
 }
 
 /// "Retry failed": re-runs just the failed records of an import, a contact import, a
-/// billing push, a sync round or a webhook delivery, as a new run linked to the first
+/// billing push, a sync round, a webhook delivery or ticket actions (the events Autotask
+/// refused, sent back to the dispatcher), as a new run linked to the first
 /// (admins: these are admin actions).
 #[server(prefix = "/rpc", endpoint = "retry_run")]
 pub async fn retry_run(run_id: i64) -> Result<RetryStarted, AppError> {
@@ -34,16 +35,26 @@ pub async fn retry_run(run_id: i64) -> Result<RetryStarted, AppError> {
     let plan = services.history.retry_plan(admin.partner_id, run_id).await?;
     let retry_of = Some(plan.run_id);
     Ok(match plan.kind {
-        RunKind::Import => {
-            RetryStarted { job: Some(services.companies.start_import(&admin, ImportSelection::Ids(plan.ids), retry_of).await?), push: None }
+        RunKind::Import => RetryStarted {
+            job: Some(services.companies.start_import(&admin, ImportSelection::Ids(plan.ids), retry_of).await?),
+            push: None,
+            requeued: None,
+        },
+        RunKind::ContactImport => RetryStarted {
+            job: Some(services.contacts.start_import(&admin, ContactSelection::Ids(plan.ids), retry_of).await?),
+            push: None,
+            requeued: None,
+        },
+        RunKind::Sync | RunKind::Webhook => {
+            RetryStarted { job: Some(services.sync.retry_companies(&admin, plan.ids, retry_of).await?), push: None, requeued: None }
         }
-        RunKind::ContactImport => {
-            RetryStarted { job: Some(services.contacts.start_import(&admin, ContactSelection::Ids(plan.ids), retry_of).await?), push: None }
+        RunKind::Tickets => {
+            let requeued = services.tickets.retry_events(&admin, plan.ids, plan.run_id).await?;
+            RetryStarted { job: None, push: None, requeued: Some(requeued) }
         }
-        RunKind::Sync | RunKind::Webhook => RetryStarted { job: Some(services.sync.retry_companies(&admin, plan.ids, retry_of).await?), push: None },
         RunKind::Push => {
             let selection = PushSelection { lines: Some(plan.lines), hold_above: None, search: None };
-            RetryStarted { job: None, push: Some(services.billing.apply(&admin, selection, retry_of).await?) }
+            RetryStarted { job: None, push: Some(services.billing.apply(&admin, selection, retry_of).await?), requeued: None }
         }
         other => return Err(AppError::Conflict(format!("A {} cannot be retried record by record.", other.label().to_lowercase()))),
     })

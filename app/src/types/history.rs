@@ -31,6 +31,8 @@ pub enum RunKind {
     Webhook,
     /// Tickets opened, noted, completed or not sent from backup events (a dispatch round).
     Tickets,
+    /// Customer Map changes saved (links, contracts, customers created).
+    MapSave,
     /// A billing push (usage written to contracts).
     Push,
     /// A billing push undone.
@@ -43,7 +45,7 @@ pub enum RunKind {
 
 impl RunKind {
     /// Every kind, in the order the filter lists them.
-    pub const ALL: [RunKind; 11] = [
+    pub const ALL: [RunKind; 12] = [
         RunKind::Discover,
         RunKind::Import,
         RunKind::ContactFetch,
@@ -51,6 +53,7 @@ impl RunKind {
         RunKind::Sync,
         RunKind::Webhook,
         RunKind::Tickets,
+        RunKind::MapSave,
         RunKind::Push,
         RunKind::Undo,
         RunKind::ConnectionTest,
@@ -67,6 +70,7 @@ impl RunKind {
             RunKind::Sync => "sync",
             RunKind::Webhook => "webhook",
             RunKind::Tickets => "tickets",
+            RunKind::MapSave => "map_save",
             RunKind::Push => "push",
             RunKind::Undo => "push_undo",
             RunKind::ConnectionTest => "connection_test",
@@ -89,6 +93,7 @@ impl RunKind {
             RunKind::Sync => "Customer and contract sync",
             RunKind::Webhook => "Webhook delivery",
             RunKind::Tickets => "Ticket actions",
+            RunKind::MapSave => "Customer Map save",
             RunKind::Push => "Billing push",
             RunKind::Undo => "Billing undo",
             RunKind::ConnectionTest => "Connection test",
@@ -98,7 +103,7 @@ impl RunKind {
 
     /// Whether "Retry failed" can re-run just a run's failed records.
     pub fn retryable(self) -> bool {
-        matches!(self, RunKind::Import | RunKind::ContactImport | RunKind::Push | RunKind::Sync | RunKind::Webhook)
+        matches!(self, RunKind::Import | RunKind::ContactImport | RunKind::Push | RunKind::Sync | RunKind::Webhook | RunKind::Tickets)
     }
 
     /// Whether a retry takes the records it skipped too: a company the sync left alone
@@ -114,6 +119,7 @@ impl RunKind {
             RunKind::ContactFetch | RunKind::ContactImport => ("/contacts", "Contacts"),
             RunKind::Sync | RunKind::Webhook => ("/clients", "Clients"),
             RunKind::Tickets => ("/events", "Event log"),
+            RunKind::MapSave => ("/map", "Customer Map"),
             RunKind::Push | RunKind::Undo => ("/billing", "Billing"),
             RunKind::ConnectionTest => ("/setup", "Setup"),
             RunKind::TestTicket => ("/notifications", "Notifications"),

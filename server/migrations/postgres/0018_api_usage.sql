@@ -27,3 +27,6 @@ create table api_budget (
     threshold bigint not null,
     primary key (partner_id, hour_start)
 );
+-- An event sent back to the queue by the History's Retry failed names the run it retries,
+-- so the dispatch round that handles it records its run as that run's retry.
+alter table event add column retry_of_run bigint;

@@ -397,3 +397,20 @@ pub async fn set_numbers(db: &Db, numbers: &[(i64, String)]) -> Result<(), sqlx:
     }
     tx.commit().await
 }
+
+/// Sends the partner's failed events among `event_ids` back to the queue as a retry of run
+/// `retry_of` (events handled since are left alone); how many went back.
+pub async fn requeue_failed(db: &Db, partner_id: i64, event_ids: &[i64], retry_of: i64) -> Result<u64, sqlx::Error> {
+    let mut requeued = 0;
+    for chunk in event_ids.chunks(500) {
+        let (list, mut args) = super::dynamic::in_list(" and event_id in", partner_id, chunk);
+        args.push(Arg::Int(retry_of));
+        let sql = format!(
+            "update event set dispatch_state = 'pending', dispatch_note = null, incident_id = null, ticket_id = null, ticket_number = null, \
+             retry_of_run = ${} where partner_id = $1 and dispatch_state = 'failed'{list}",
+            args.len()
+        );
+        requeued += bind_all(sqlx::query(&sql), &args).execute(&db.pool).await?.rows_affected();
+    }
+    Ok(requeued)
+}

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 /// The columns of an event as the log and the dispatcher read it.
 const EVENT_SELECT: &str = "select e.event_id, e.external_id, e.customer_id, c.name as customer_name, e.device, e.job, e.event_type, e.severity, \
-     e.message, e.occurred_at, e.received_at, e.dispatch_state, e.dispatch_note, e.ticket_id, e.ticket_number from event e join customer c on c.customer_id = e.customer_id";
+     e.message, e.occurred_at, e.received_at, e.dispatch_state, e.dispatch_note, e.ticket_id, e.ticket_number, e.retry_of_run from event e join customer c on c.customer_id = e.customer_id";
 
 /// One row of [`EVENT_SELECT`].
 #[derive(Debug, sqlx::FromRow)]
@@ -30,6 +30,7 @@ struct EventRecord {
     dispatch_note: Option<String>,
     ticket_id: Option<i64>,
     ticket_number: Option<String>,
+    retry_of_run: Option<i64>,
 }
 
 impl From<EventRecord> for EventRow {
@@ -50,6 +51,7 @@ impl From<EventRecord> for EventRow {
             note: r.dispatch_note,
             ticket_id: r.ticket_id,
             ticket_number: r.ticket_number,
+            retry_of: r.retry_of_run,
         }
     }
 }

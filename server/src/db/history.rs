@@ -42,12 +42,33 @@ pub struct NewRun<'a> {
 /// Lines written per statement (5 binds each).
 const LINE_BATCH: usize = 200;
 
+/// The most of a run's words kept for search.
+pub const SEARCH_CHARS: usize = 8_000;
+
+/// A run's searchable words, lower-case: its summary, who started it, and each distinct
+/// customer, record and reason of its lines, up to [`SEARCH_CHARS`] characters.
+pub fn search_text(summary: &str, started_by: &str, lines: &[RunLine]) -> String {
+    let mut text = format!("{summary} {started_by}");
+    let mut seen = std::collections::HashSet::new();
+    for line in lines {
+        let words = format!("{} {} {}", line.customer_name, line.record, line.reason);
+        if text.len() >= SEARCH_CHARS * 4 {
+            break;
+        }
+        if seen.insert(words.clone()) {
+            text.push(' ');
+            text.push_str(&words);
+        }
+    }
+    text.to_lowercase().chars().take(SEARCH_CHARS).collect()
+}
+
 /// Records a run and its lines in one transaction; returns its id.
 pub async fn insert(db: &Db, run: &NewRun<'_>, lines: &[RunLine]) -> Result<i64, sqlx::Error> {
     let mut tx = db.begin().await?;
     let run_id: i64 = sqlx::query_scalar(
-        "insert into run (partner_id, kind, trigger_kind, started_by, started_at, finished_at, outcome, done, skipped, failed, summary, retry_of, log_key) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning run_id",
+        "insert into run (partner_id, kind, trigger_kind, started_by, started_at, finished_at, outcome, done, skipped, failed, summary, retry_of, log_key, search_text) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) returning run_id",
     )
     .bind(run.partner_id)
     .bind(run.kind.as_str())
@@ -62,6 +83,7 @@ pub async fn insert(db: &Db, run: &NewRun<'_>, lines: &[RunLine]) -> Result<i64,
     .bind(run.summary)
     .bind(run.retry_of)
     .bind(run.log_key)
+    .bind(search_text(run.summary, run.started_by, lines))
     .fetch_one(&mut *tx)
     .await?;
     for chunk in lines.chunks(LINE_BATCH) {
@@ -177,12 +199,7 @@ pub async fn list(db: &Db, partner_id: i64, f: &Filter, limit: i64) -> Result<Ve
         .and("r.outcome = ?", text(f.outcome.map(|o| o.as_str())))
         .and("r.trigger_kind = ?", text(f.trigger.map(|t| t.as_str())));
     let words = (!f.search.is_empty()).then(|| Arg::Text(format!("%{}%", like_escape(&f.search))));
-    q.and(
-        "(lower(r.summary) like ? escape '\\' or lower(r.started_by) like ? escape '\\' \
-         or exists (select 1 from run_line l where l.run_id = r.run_id and (lower(l.customer_name) like ? escape '\\' \
-         or lower(l.reason) like ? escape '\\' or lower(l.record) like ? escape '\\')))",
-        words,
-    );
+    q.and("r.search_text like ? escape '\\'", words);
     let newer = f.after.is_some() && f.before.is_none();
     let (sql, args) = q.finish("r.run_id", newer, limit);
     let rows: Vec<Row> = bind_all_as(sqlx::query_as(&sql), &args).fetch_all(&db.pool).await?;
@@ -289,4 +306,18 @@ pub async fn latest_failures(db: &Db) -> Result<Vec<(i64, String, bool)>, sqlx::
     .fetch_all(&db.pool)
     .await?;
     Ok(rows.into_iter().map(|(p, kind, outcome)| (p, kind, outcome == RunOutcome::Failed.as_str())).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_text_keeps_each_lines_words_once_lower_case_and_bounded() {
+        let line = |reason: &str| RunLine::failed(Some(1), "Zürich Dental", "Contract 9", reason);
+        let text = search_text("Push 4: 1 failed", "Alice@Example.com", &[line("No Such Contract"), line("No Such Contract"), line("Other")]);
+        assert_eq!(text, "push 4: 1 failed alice@example.com zürich dental contract 9 no such contract zürich dental contract 9 other");
+        let many: Vec<RunLine> = (0..20_000).map(|i| line(&format!("reason {i}"))).collect();
+        assert_eq!(search_text("s", "b", &many).chars().count(), SEARCH_CHARS);
+    }
 }

@@ -78,7 +78,10 @@ impl CustomerMapService for SqlCustomerMap {
     }
 
     async fn save(&self, actor: &CurrentUser, changes: Vec<MapChange>) -> Result<MapSaved, AppError> {
-        self.save_changes(actor, changes).await
+        let (started_at, asked) = (crate::db::now_ms(), changes.len() as i64);
+        let saved = self.save_changes(actor, changes).await;
+        save::record_run(&self.db, actor, started_at, asked, &saved).await;
+        saved
     }
 
     async fn contracts(&self, partner_id: i64, customer_id: i64, companies: Option<Vec<i64>>) -> Result<Vec<ContractOption>, AppError> {

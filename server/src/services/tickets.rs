@@ -187,6 +187,17 @@ impl TicketService for SqlTickets {
         store::customer_choices(&self.db, partner_id, &search).await.internal()
     }
 
+    async fn retry_events(&self, actor: &CurrentUser, event_ids: Vec<i64>, retry_of: i64) -> Result<i64, AppError> {
+        let requeued = dispatch::requeue_failed(&self.db, actor.partner_id, &event_ids, retry_of).await.internal()?;
+        if requeued == 0 {
+            return Err(AppError::Conflict(
+                "These events were handled since: nothing is left to retry. The Event log shows what became of them.".into(),
+            ));
+        }
+        self.resume_dispatch(actor.partner_id).await;
+        Ok(requeued as i64)
+    }
+
     async fn test_ticket(&self, actor: &CurrentUser, customer_id: Option<i64>) -> Result<TestTicket, AppError> {
         self.settings.spend(actor.partner_id, UserCall::TestTicket)?;
         test_ticket::send(&self.db, &self.settings, actor, customer_id).await

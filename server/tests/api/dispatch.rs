@@ -343,6 +343,30 @@ async fn a_customer_whose_company_is_gone_does_not_hold_up_the_others(backend: B
     assert_eq!(states(&w).await, ["failed", "failed", "opened", "opened"], "{notes:?}");
     assert!(notes[0].contains("companyID of type: Company does not exist or is invalid"), "{notes:?}");
     assert_eq!(w.tickets().await.len(), 2);
+
+    // The round is a run with the two refused events as its failed lines.
+    let run = w.admin.ok_json("list_runs", &json!({"query": {"kind": "tickets"}})).await["rows"][0].clone();
+    assert_eq!((run["done"].as_i64(), run["failed"].as_i64(), run["outcome"].as_str()), (Some(2), Some(2), Some("Partial")), "{run}");
+    let id = run["run_id"].to_string();
+    let detail = w.admin.ok("get_run", &[("run_id", &id)]).await;
+    assert_eq!(detail["lines"].as_array().unwrap().len(), 2, "{detail}");
+    assert!(detail["lines"][0]["reason"].as_str().unwrap().contains("Autotask refused the ticket"), "{detail}");
+    assert_eq!(detail["retryable"], true);
+
+    // The company active again, Retry failed sends just those events back: the next round
+    // opens their tickets, as a run linked to the first.
+    w.autotask().patch("Companies", &json!({"id": gone, "isActive": true})).await.unwrap();
+    let started = w.admin.ok("retry_run", &[("run_id", &id)]).await;
+    assert_eq!(started["requeued"], 2, "{started}");
+    drain(&dispatcher(&w)).await;
+    assert_eq!(states(&w).await, ["opened", "opened", "opened", "opened"]);
+    assert_eq!(w.tickets().await.len(), 4);
+    let retry = w.admin.ok_json("list_runs", &json!({"query": {"kind": "tickets"}})).await["rows"][0].clone();
+    assert_eq!((retry["retry_of"].to_string(), retry["done"].as_i64(), retry["outcome"].as_str()), (id.clone(), Some(2), Some("Ok")), "{retry}");
+    let detail = w.admin.ok("get_run", &[("run_id", &id)]).await;
+    assert_eq!((detail["retried_by"].clone(), detail["retryable"].clone()), (retry["run_id"].clone(), json!(false)), "{detail}");
+    let again = w.admin.err("retry_run", &[("run_id", &id)]).await.1;
+    assert!(again.to_string().contains("already retried"), "{again:?}");
 }
 
 /// A customer held back (its work kept failing while others went through): its events

@@ -222,6 +222,20 @@ async fn groups_stay_one_to_many_and_typed_ids_are_looked_up(backend: Backend) {
     assert!(unknown.contains("Autotask has no company with ID 987654321"), "{unknown}");
     let twice = w.refuse(json!([{"op": "link", "customer_id": d, "company_id": k4}])).await;
     assert!(twice.contains("already linked"), "{twice}");
+    // Each save is a run in the History: what it applied, or why nothing was.
+    let runs = w.admin.ok_json("list_runs", &json!({"query": {"kind": "map_save"}})).await;
+    let rows = runs["rows"].as_array().unwrap();
+    assert_eq!((rows[0]["outcome"].as_str(), rows[0]["failed"].as_i64()), (Some("Failed"), Some(1)), "{runs}");
+    assert!(
+        rows[0]["summary"].as_str().unwrap().starts_with("1 change not saved: ") && rows[0]["summary"].as_str().unwrap().contains("already linked"),
+        "{runs}"
+    );
+    let saved = rows.iter().find(|r| r["summary"] == "3 changes saved").unwrap_or_else(|| panic!("the three-change save: {runs}"));
+    assert_eq!(
+        (saved["done"].as_i64(), saved["outcome"].as_str(), saved["started_by"].as_str()),
+        (Some(3), Some("Ok"), Some(w.partner.email.as_str())),
+        "{saved}"
+    );
 }
 
 async fn links_hold_by_id_and_flag_renames_inactive_and_type(backend: Backend) {

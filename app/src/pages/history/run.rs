@@ -23,8 +23,9 @@ pub fn RunDetailPage() -> impl IntoView {
     // Lives above the run's view, which is drawn again each time the run is read.
     let retry = ServerAction::<crate::api::history::RetryRun>::new();
     let retried = RwSignal::new(false);
-    let waiting = Memo::new(move |_| retry.value().with(|v| matches!(v, Some(Ok(r)) if r.job.is_some())));
-    // While a retry runs as a background job, read the run again until it names its retry.
+    let waiting = Memo::new(move |_| retry.value().with(|v| matches!(v, Some(Ok(r)) if r.job.is_some() || r.requeued.is_some())));
+    // While a retry runs in the background (a job, or events back with the dispatcher),
+    // read the run again until it names its retry.
     #[cfg(feature = "hydrate")]
     {
         if let Ok(handle) = set_interval_with_handle(
@@ -86,7 +87,12 @@ pub fn RunDetailPage() -> impl IntoView {
 fn RetryPanel(detail: RunDetail, is_admin: bool, retry: ServerAction<crate::api::history::RetryRun>, waiting: Memo<bool>) -> impl IntoView {
     let run_id = detail.run.run_id;
     let pending = retry.pending();
-    let failed = detail.run.failed;
+    // A sync's retry takes the companies it left alone too (once their cause is fixed).
+    let (left, one, many) = if detail.run.kind.retries_skipped() {
+        (detail.run.failed + detail.run.skipped, "record not synced", "records not synced")
+    } else {
+        (detail.run.failed, "failed record", "failed records")
+    };
     view! {
         {detail.retried_by.map(|id| view! {
             <p role="status" data-testid="retried-by">"Its failed records were retried by " <A href=format!("/history/{id}")>{format!("run {id}")}</A> "."</p>
@@ -95,7 +101,7 @@ fn RetryPanel(detail: RunDetail, is_admin: bool, retry: ServerAction<crate::api:
             <div class="toolbar">
                 <button type="button" class="btn btn-primary" data-testid="retry-failed" disabled=move || pending.get() || waiting.get()
                     on:click=move |_| { retry.dispatch(crate::api::history::RetryRun { run_id }); }>
-                    {move || if pending.get() || waiting.get() { "Retrying\u{2026}".to_string() } else { format!("Retry the {}", count_of(failed, "failed record", "failed records")) }}
+                    {move || if pending.get() || waiting.get() { "Retrying\u{2026}".to_string() } else { format!("Retry the {}", count_of(left, one, many)) }}
                 </button>
                 <span class="muted">"Runs again just the records that failed, as a new run linked to this one."</span>
             </div>

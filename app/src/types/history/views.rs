@@ -92,6 +92,9 @@ pub struct RetryStarted {
     pub job: Option<crate::types::companies::JobView>,
     /// The push's result.
     pub push: Option<crate::types::billing::PushResult>,
+    /// Events sent back to the ticket dispatcher (its next round is the retry's run).
+    #[serde(default)]
+    pub requeued: Option<i64>,
 }
 
 #[cfg(test)]

@@ -122,6 +122,10 @@ pub struct EventRow {
     pub ticket_id: Option<i64>,
     /// Its number.
     pub ticket_number: Option<String>,
+    /// The History run whose failed events were sent back to the queue with this one
+    /// (Retry failed).
+    #[serde(default)]
+    pub retry_of: Option<i64>,
 }
 
 /// A page of the event log.

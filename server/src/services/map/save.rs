@@ -253,6 +253,39 @@ impl SqlCustomerMap {
     }
 }
 
+/// A save as a run in the History: the changes applied, or the reason none were (a save
+/// is all or nothing). An empty save is not a run.
+pub(super) async fn record_run(db: &crate::db::Db, actor: &CurrentUser, started_at: i64, asked: i64, saved: &Result<MapSaved, AppError>) {
+    use app::format::count_of;
+    let (done, failed, summary) = match saved {
+        Ok(s) if s.created.is_empty() => (s.applied as i64, 0, format!("{} saved", count_of(s.applied as i64, "change", "changes"))),
+        Ok(s) => (
+            s.applied as i64,
+            0,
+            format!(
+                "{} saved ({} created)",
+                count_of(s.applied as i64, "change", "changes"),
+                count_of(s.created.len() as i64, "customer", "customers")
+            ),
+        ),
+        Err(AppError::Invalid { field, .. }) if field == "changes" && asked == 0 => return,
+        Err(e) => (0, asked, format!("{} not saved: {e}", count_of(asked, "change", "changes"))),
+    };
+    let run = crate::services::history::Finished {
+        kind: app::types::history::RunKind::MapSave,
+        started_by: &actor.email,
+        started_at,
+        stopped: saved.is_err(),
+        done,
+        skipped: 0,
+        failed,
+        summary: &summary,
+        retry_of: None,
+        log_key: "",
+    };
+    crate::services::history::History::new(db.clone()).record(actor.partner_id, run, &[]).await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 impl Lane<'_> {
     /// Handles one event; every step is safe to repeat after a failure.
     pub(super) async fn handle(&mut self, ev: &EventRow) -> Result<(), Pause> {
+        self.s.tally.handling(ev);
         let Some(ty) = EventType::parse(&ev.event_type) else {
             // The machine API stores only known types; a type a later version dropped ends here.
             self.s.finish(ev, Outcome::Ignored, &format!("Unknown event type \u{201c}{}\u{201d}.", ev.event_type), None).await?;

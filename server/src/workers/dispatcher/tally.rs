@@ -41,6 +41,8 @@ struct Counts {
     not_sent: i64,
     failed: i64,
     lines: Vec<RunLine>,
+    /// The run whose refused events this round handled again (Retry failed).
+    retry_of: Option<i64>,
 }
 
 /// A round's tally.
@@ -61,6 +63,13 @@ impl Tally {
             Action::Completed => c.completed += 1,
             Action::Refused => {}
         });
+    }
+
+    /// Notes an event the History's Retry failed sent back: this round is that run's retry.
+    pub(super) fn handling(&self, ev: &EventRow) {
+        if let Some(run) = ev.retry_of {
+            self.with(|c| c.retry_of = Some(run));
+        }
     }
 
     /// Keeps an event that was not sent or was refused, with why.
@@ -120,7 +129,7 @@ impl Tally {
             skipped: c.not_sent,
             failed: c.failed,
             summary: &summary,
-            retry_of: None,
+            retry_of: c.retry_of,
             log_key: "",
         };
         history.record(partner_id, run, &c.lines).await;
