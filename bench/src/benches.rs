@@ -366,7 +366,6 @@ pub async fn events(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let dispatch_s = flood.elapsed().as_secs_f64();
-    let (runs, recording) = overhead(recording_before, dispatch_s);
     // The floor: the busiest entity's calls, 3 at a time (Autotask's thread limit), each
     // taking the sandbox's latency.
     let drained = sb.sandbox.limits.stats();
@@ -418,6 +417,8 @@ pub async fn events(
     }
     latencies.sort_by(f64::total_cmp);
     let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
+    // Every round that did something is a run: the storm's, the notes', each probe's.
+    let (runs, recording) = overhead(recording_before, flood.elapsed().as_secs_f64());
 
     dispatcher.stop();
     let _ = tx.send(());

@@ -4,8 +4,10 @@ import { SANDBOX_PORT } from "../playwright.config";
 import { autotaskCreate, connectSandbox, createPartner, createToken } from "./fixtures/partner";
 import { hydrated, signIn } from "./fixtures/pages";
 
-// Runs alone, after every other project: it makes the shared sandbox fail every call.
+// Runs alone, after every other project: it makes the shared sandbox fail every call (or
+// every call on one entity). Its tests take turns for the same reason.
 const shots = process.env.TB_SHOTS;
+test.describe.configure({ mode: "serial" });
 
 async function setFaults(request: APIRequestContext, faults: object) {
   const r = await request.put(`http://127.0.0.1:${SANDBOX_PORT}/_sandbox/faults`, { data: faults });
@@ -56,4 +58,56 @@ test("an Autotask outage pauses dispatch, the Event log and the Overview say why
   const row = page.locator("tr", { hasText: `out-${suffix}` });
   await expect(row.getByTestId("outcome")).toContainText("Ticket opened", { timeout: 20_000 });
   await expect(page.getByTestId("dispatch-problem")).toHaveCount(0);
+});
+
+test("a push whose write failed is found on the History with its reason, retried, and the retry succeeds", async ({ page, request, baseURL }) => {
+  const admin = createPartner("Push retry");
+  await connectSandbox(request, baseURL!, admin);
+  const headers = { Origin: baseURL!, Accept: "application/json" };
+  const suffix = randomUUID().slice(0, 6);
+  // A customer on a recurring contract billing the server licence service.
+  const name = `Retry Dental ${suffix}`;
+  const company = await autotaskCreate(request, "Companies", { companyName: name, companyType: 1, ownerResourceID: 29682885, isActive: true, countryID: 237 });
+  const contract = await autotaskCreate(request, "Contracts", { companyID: company, contractName: `Backup ${suffix}`, contractType: 7, status: 1, startDate: "2025-01-01T00:00:00Z", endDate: "2030-12-31T00:00:00Z" });
+  await autotaskCreate(request, `Contracts/${contract}/Services`, { serviceID: 29683101, unitPrice: 45 });
+  const token = await createToken(request, baseURL!, admin);
+  const ref = `retry-${suffix}`;
+  const customer = (await (await request.post("/api/v1/customers", { data: { customers: [{ ref, name }] }, headers: { Authorization: `Bearer ${token}` } })).json()).results[0].customer_id;
+  const saved = await request.post("/rpc/save_customer_map", { data: { changes: [{ op: "link", customer_id: customer, company_id: company }, { op: "set_contract", customer_id: customer, contract_id: contract, confirm_flags: true }] }, headers });
+  expect(saved.ok()).toBeTruthy();
+  const settings = await (await request.post("/rpc/get_billing_settings", { headers })).json();
+  settings.mappings[0].service_id = 29683101;
+  expect((await request.post("/rpc/save_billing_settings", { data: { mappings: settings.mappings }, headers })).ok()).toBeTruthy();
+  const month = new Date().toISOString().slice(0, 7);
+  expect((await request.post("/api/v1/usage", { data: { customer_ref: ref, product: "server_backup", period: month, quantity: 4 }, headers: { Authorization: `Bearer ${token}` } })).ok()).toBeTruthy();
+
+  // Autotask refuses every service adjustment (and nothing else): the push's line fails.
+  await setFaults(request, { rate_5xx: 1.0, entities: ["ContractServiceAdjustments"] });
+  try {
+    const pushed = await request.post("/rpc/apply_push", { data: { selection: { lines: null, hold_above: null } }, headers });
+    expect(pushed.ok()).toBeTruthy();
+    expect((await pushed.json()).failed).toBe(1);
+  } finally {
+    await setFaults(request, {});
+  }
+
+  await signIn(page, admin);
+  await page.goto("/history?kind=push&outcome=failed");
+  await hydrated(page);
+  await page.getByRole("table", { name: "Runs" }).getByRole("link", { name: /Billing push/ }).first().click();
+  await expect(page.getByTestId("run-outcome")).toContainText("Failed");
+  const lines = page.getByRole("table", { name: "Records skipped or failed" });
+  await expect(lines.locator("tbody tr")).toHaveCount(1);
+  await expect(lines).toContainText(name);
+  await expect(lines.getByTestId("line-reason")).toContainText(/Autotask/);
+  if (shots) await page.screenshot({ path: `${shots}/history-push-failed.png`, fullPage: true });
+
+  // Autotask answers again: Retry failed writes just that line, as a run linked to the first.
+  await page.getByTestId("retry-failed").click();
+  const retriedBy = page.getByTestId("retried-by");
+  await expect(retriedBy).toBeVisible({ timeout: 30_000 });
+  await retriedBy.getByRole("link").click();
+  await expect(page.getByTestId("run-outcome")).toContainText("OK");
+  await expect(page.getByText("Retry of")).toBeVisible();
+  await expect(page.getByText("No record was skipped or failed")).toBeVisible();
 });

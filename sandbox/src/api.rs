@@ -191,7 +191,7 @@ async fn handle_inner(sb: &Arc<Sandbox>, method: &Method, uri: &Uri, headers: &H
             "Thread Threshold Exceeded — The Autotask API thread threshold of 3 threads has been exceeded for this integration and entity. (Itgenatr005)",
         ));
     };
-    let faults = sb.faults();
+    let faults = sb.faults().for_entity(&bucket);
     let latency = faults.latency(&sb.dice);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;

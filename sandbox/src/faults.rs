@@ -34,6 +34,9 @@ pub struct Faults {
     /// error, as a real gateway timeout after the database committed: the caller cannot
     /// tell that the record exists.
     pub rate_lost_write: f64,
+    /// When not empty, the faults (latency included) hit only calls on these entities
+    /// (as Autotask names them, e.g. `ContractServiceAdjustments`); others go through.
+    pub entities: Vec<String>,
 }
 
 impl Faults {
@@ -88,6 +91,15 @@ impl Dice {
 }
 
 impl Faults {
+    /// The faults a call on `entity` gets: these, or none when they are scoped to other entities.
+    pub fn for_entity(self, entity: &str) -> Faults {
+        if self.entities.is_empty() || self.entities.iter().any(|e| e.eq_ignore_ascii_case(entity)) {
+            self
+        } else {
+            Faults::default()
+        }
+    }
+
     /// The latency to add to this call.
     pub fn latency(&self, dice: &Dice) -> Duration {
         let jitter = if self.jitter_ms > 0 { (dice.roll() * self.jitter_ms as f64) as u64 } else { 0 };
@@ -128,6 +140,15 @@ mod tests {
         let throttled = (0..n).filter(|_| faults.decide(&dice) == Injected::Throttle).count();
         assert!((1_700..2_300).contains(&throttled), "{throttled}");
         assert_eq!((0..100).filter(|_| Faults::default().decide(&dice) != Injected::None).count(), 0);
+    }
+
+    #[test]
+    fn faults_scoped_to_entities_spare_the_others() {
+        let faults = Faults { rate_5xx: 1.0, entities: vec!["ContractServiceAdjustments".into()], ..Faults::default() };
+        assert_eq!(faults.clone().for_entity("contractserviceadjustments").rate_5xx, 1.0);
+        assert_eq!(faults.for_entity("Contracts"), Faults::default());
+        let everywhere = Faults { rate_5xx: 1.0, ..Faults::default() };
+        assert_eq!(everywhere.clone().for_entity("Contracts"), everywhere);
     }
 
     #[test]
