@@ -1,7 +1,7 @@
 import { test, expect, type APIRequestContext } from "@playwright/test";
 import { randomUUID } from "node:crypto";
 import { SANDBOX_PORT } from "../playwright.config";
-import { autotaskCreate, connectSandbox, createPartner, createToken } from "./fixtures/partner";
+import { autotaskCreate, billedCustomer, connectSandbox, createPartner, createToken } from "./fixtures/partner";
 import { hydrated, signIn } from "./fixtures/pages";
 
 // Runs alone, after every other project: it makes the shared sandbox fail every call (or
@@ -71,15 +71,7 @@ test("a push whose write failed is found on the History with its reason, retried
   const contract = await autotaskCreate(request, "Contracts", { companyID: company, contractName: `Backup ${suffix}`, contractType: 7, status: 1, startDate: "2025-01-01T00:00:00Z", endDate: "2030-12-31T00:00:00Z" });
   await autotaskCreate(request, `Contracts/${contract}/Services`, { serviceID: 29683101, unitPrice: 45 });
   const token = await createToken(request, baseURL!, admin);
-  const ref = `retry-${suffix}`;
-  const customer = (await (await request.post("/api/v1/customers", { data: { customers: [{ ref, name }] }, headers: { Authorization: `Bearer ${token}` } })).json()).results[0].customer_id;
-  const saved = await request.post("/rpc/save_customer_map", { data: { changes: [{ op: "link", customer_id: customer, company_id: company }, { op: "set_contract", customer_id: customer, contract_id: contract, confirm_flags: true }] }, headers });
-  expect(saved.ok()).toBeTruthy();
-  const settings = await (await request.post("/rpc/get_billing_settings", { headers })).json();
-  settings.mappings[0].service_id = 29683101;
-  expect((await request.post("/rpc/save_billing_settings", { data: { mappings: settings.mappings }, headers })).ok()).toBeTruthy();
-  const month = new Date().toISOString().slice(0, 7);
-  expect((await request.post("/api/v1/usage", { data: { customer_ref: ref, product: "server_backup", period: month, quantity: 4 }, headers: { Authorization: `Bearer ${token}` } })).ok()).toBeTruthy();
+  await billedCustomer(request, baseURL!, token, { ref: `retry-${suffix}`, name, company, contract, licences: 4 });
 
   // Autotask refuses every service adjustment (and nothing else): the push's line fails.
   await setFaults(request, { rate_5xx: 1.0, entities: ["ContractServiceAdjustments"] });

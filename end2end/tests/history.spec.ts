@@ -1,6 +1,6 @@
 import { test, expect } from "@playwright/test";
 import { randomUUID } from "node:crypto";
-import { autotaskCreate, connectSandbox, createPartner, createToken, discoverCompanies, registerCustomers } from "./fixtures/partner";
+import { autotaskCreate, billedCustomer, connectSandbox, createPartner, createToken, discoverCompanies, registerCustomers } from "./fixtures/partner";
 import { signIn } from "./fixtures/pages";
 
 const shots = process.env.TB_SHOTS;
@@ -14,16 +14,8 @@ test("a push's skipped line is on the History with its reason, and the customer'
   const company = await autotaskCreate(request, "Companies", { companyName: `History Dental ${suffix}`, companyType: 1, ownerResourceID: 29682885, isActive: true, countryID: 237 });
   const contract = await autotaskCreate(request, "Contracts", { companyID: company, contractName: `Backup ${suffix}`, contractType: 7, status: 1, startDate: "2025-01-01T00:00:00Z", endDate: "2030-12-31T00:00:00Z" });
   const token = await createToken(request, baseURL!, admin, `Platform ${suffix}`);
-  const ref = `hist-${suffix}`;
   const name = `History Dental ${suffix}`;
-  const customer = (await (await request.post("/api/v1/customers", { data: { customers: [{ ref, name }] }, headers: { Authorization: `Bearer ${token}` } })).json()).results[0].customer_id;
-  const saved = await request.post("/rpc/save_customer_map", { data: { changes: [{ op: "link", customer_id: customer, company_id: company }, { op: "set_contract", customer_id: customer, contract_id: contract, confirm_flags: true }] }, headers });
-  expect(saved.ok()).toBeTruthy();
-  const settings = await (await request.post("/rpc/get_billing_settings", { headers })).json();
-  settings.mappings[0].service_id = 29683101;
-  expect((await request.post("/rpc/save_billing_settings", { data: { mappings: settings.mappings }, headers })).ok()).toBeTruthy();
-  const month = new Date().toISOString().slice(0, 7);
-  expect((await request.post("/api/v1/usage", { data: { customer_ref: ref, product: "server_backup", period: month, quantity: 4 }, headers: { Authorization: `Bearer ${token}` } })).ok()).toBeTruthy();
+  const customer = await billedCustomer(request, baseURL!, token, { ref: `hist-${suffix}`, name, company, contract, licences: 4 });
   expect((await request.post("/rpc/apply_push", { data: { selection: { lines: null, hold_above: null } }, headers })).ok()).toBeTruthy();
 
   await signIn(page, admin);
