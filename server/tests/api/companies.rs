@@ -95,6 +95,12 @@ async fn discovery_brings_every_company_with_progress_and_again_without_duplicat
     assert_eq!(row(&page, first_id)["name"], "Renamed By Autotask Ltd");
     let n: i64 = sqlx::query_scalar("select count(*) from autotask_company").fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!(n, 1_301, "no duplicates after a second discovery");
+    // Each discovery is one run in the History, with the job's summary.
+    let runs = admin.ok_json("list_runs", &json!({"query": {"kind": "discover"}})).await;
+    let rows = runs["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{runs}");
+    assert_eq!((&rows[0]["summary"], &rows[1]["summary"]), (&again["message"], &done["message"]), "{runs}");
+    assert!(rows.iter().all(|r| r["outcome"] == "Ok" && r["started_by"] == w.partner.email.as_str()), "{runs}");
 }
 
 async fn import_applies_every_rule_row_by_row_and_is_idempotent(backend: Backend) {

@@ -54,6 +54,7 @@ async fn fetch(admin: &Browser) -> Value {
     assert_eq!(job["kind"], "contact_fetch");
     let done = admin.finished_job(&job).await;
     assert_eq!(done["state"], "done", "{done}");
+    recorded(admin, "contact_fetch", &done).await;
     done
 }
 
@@ -62,7 +63,16 @@ async fn import(admin: &Browser, ids: &[i64]) -> Value {
     assert_eq!(job["kind"], "contact_import");
     let done = admin.finished_job(&job).await;
     assert_eq!(done["state"], "done", "{done}");
+    recorded(admin, "contact_import", &done).await;
     done
+}
+
+/// The job's run in the History: its summary, counts and server log key.
+async fn recorded(admin: &Browser, kind: &str, job: &Value) {
+    let run = admin.ok_json("list_runs", &json!({"query": {"kind": kind}})).await["rows"][0].clone();
+    assert_eq!(run["summary"], job["message"], "{run} {job}");
+    assert_eq!(run["log_key"], format!("job_id={}", job["job_id"]), "{run}");
+    assert_eq!((&run["done"], &run["failed"]), (&job["succeeded"], &job["failed"]), "{run} {job}");
 }
 
 async fn choose(admin: &Browser, ids: &[i64], destination: Option<i64>, package: Option<i64>) -> Value {

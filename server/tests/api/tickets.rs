@@ -369,6 +369,8 @@ async fn settings_come_from_the_partners_picklists_and_a_test_ticket_round_trips
     let ticket = w.autotask().query_all_raw("Tickets", &Query::new([Filter::eq("id", test["ticket_id"].clone())])).await.unwrap().remove(0);
     assert_eq!((ticket["queueID"].as_i64(), ticket["priority"].as_i64(), ticket["status"].as_i64()), (Some(29_683_355), Some(1), Some(5)));
     assert_eq!(w.notes(test["ticket_id"].as_i64().unwrap()).await.len(), 1);
+    let run = w.admin.ok_json("list_runs", &json!({"query": {"kind": "test_ticket"}})).await["rows"][0].clone();
+    assert_eq!((run["outcome"].as_str(), run["done"].as_i64()), (Some("Ok"), Some(1)), "{run}");
     // A default label the tenant lacks pauses dispatch with the reason; nothing is lost.
     w.settings(json!({"queue": {"id": null, "label": "No Such Queue"}})).await;
     w.rule(json!({})).await;
