@@ -147,13 +147,14 @@ impl AutotaskSettings for SqlAutotaskSettings {
     async fn test(&self, actor: &CurrentUser) -> Result<ConnectionTest, AppError> {
         self.spend(actor.partner_id, UserCall::TestConnection)?;
         let at = now_ms();
+        let (key, span) = crate::services::history::log_span(app::types::history::RunKind::ConnectionTest);
         let client = match self.client(actor.partner_id).await {
             Ok(c) => c,
             Err(p) if p.cause == "not_set_up" => return Err(AppError::Conflict(p.message)),
             Err(p) => {
                 let test = failed(at, &p.cause, p.message);
                 self.record_test(actor.partner_id, &test).await?;
-                self.record_test_run(actor, &test).await;
+                self.record_test_run(actor, &test, &key).await;
                 return Ok(test);
             }
         };
@@ -163,8 +164,8 @@ impl AutotaskSettings for SqlAutotaskSettings {
             let (companies, contacts, contracts) =
                 tokio::join!(client.count("Companies", &all), client.count("Contacts", &all), client.count("Contracts", &all));
             Ok::<_, AutotaskError>((companies?, contacts?, contracts?))
-        }
-        .await;
+        };
+        let outcome = tracing::Instrument::instrument(outcome, span).await;
         let zone = client.zone().await.map(|z| z.zone_name).unwrap_or_default();
         let test = match outcome {
             Ok((companies, contacts, contracts)) => ConnectionTest {
@@ -182,14 +183,14 @@ impl AutotaskSettings for SqlAutotaskSettings {
             Err(e) => failed(at, e.cause(), e.to_string()),
         };
         self.record_test(actor.partner_id, &test).await?;
-        self.record_test_run(actor, &test).await;
+        self.record_test_run(actor, &test, &key).await;
         Ok(test)
     }
 }
 
 impl SqlAutotaskSettings {
     /// A connection test in the History: its message says what Autotask answered.
-    async fn record_test_run(&self, actor: &CurrentUser, test: &ConnectionTest) {
+    async fn record_test_run(&self, actor: &CurrentUser, test: &ConnectionTest, log_key: &str) {
         let run = crate::services::history::Finished {
             kind: app::types::history::RunKind::ConnectionTest,
             started_by: &actor.email,
@@ -200,8 +201,7 @@ impl SqlAutotaskSettings {
             failed: 0,
             summary: &test.message,
             retry_of: None,
-            // Its log lines are the request's.
-            log_key: "",
+            log_key,
         };
         crate::services::history::History::new(self.db.clone()).record(actor.partner_id, run, &[]).await;
     }

@@ -36,6 +36,14 @@ pub fn recording_spent() -> (u64, std::time::Duration) {
     (RECORDED.load(Ordering::Relaxed), std::time::Duration::from_micros(RECORDING_MICROS.load(Ordering::Relaxed)))
 }
 
+/// A fresh key for the server log lines of a run that is not a job or a push: the span
+/// that carries it, and the words its run's page shows ("run_key=Qm9vdHM").
+pub fn log_span(kind: RunKind) -> (String, tracing::Span) {
+    let key = crate::crypto::random_token(6);
+    let span = tracing::info_span!("run", run_key = %key, kind = kind.as_str());
+    (format!("run_key={key}"), span)
+}
+
 /// The History store.
 #[derive(Debug, Clone)]
 pub struct History {

@@ -79,8 +79,9 @@ impl CustomerMapService for SqlCustomerMap {
 
     async fn save(&self, actor: &CurrentUser, changes: Vec<MapChange>) -> Result<MapSaved, AppError> {
         let (started_at, asked) = (crate::db::now_ms(), changes.len() as i64);
-        let saved = self.save_changes(actor, changes).await;
-        save::record_run(&self.db, actor, started_at, asked, &saved).await;
+        let (key, span) = crate::services::history::log_span(app::types::history::RunKind::MapSave);
+        let saved = tracing::Instrument::instrument(self.save_changes(actor, changes), span).await;
+        save::record_run(&self.db, actor, (started_at, &key), asked, &saved).await;
         saved
     }
 

@@ -400,9 +400,10 @@ impl Dispatcher {
         let rules = self.rules(partner_id).await?;
         let shared = Shared::new(self, partner_id, settings, rules, cache.clone(), lease);
         let started_at = now_ms();
-        let outcome = shared.run().await;
+        let (key, span) = crate::services::history::log_span(app::types::history::RunKind::Tickets);
+        let outcome = tracing::Instrument::instrument(shared.run(), span).await;
         let history = crate::services::history::History::new(self.db.clone());
-        shared.tally.record(&history, partner_id, started_at, outcome.as_ref().map(|_| ())).await;
+        shared.tally.record(&history, partner_id, (started_at, &key), outcome.as_ref().map(|_| ())).await;
         outcome
     }
 

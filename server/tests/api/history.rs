@@ -66,6 +66,7 @@ async fn pushes_undos_and_tests_are_recorded_with_their_reasons_and_filtered(bac
     let tests = runs(&w, json!({"kind": "connection_test"})).await;
     assert_eq!((tests.len(), tests[0]["outcome"].as_str()), (1, Some("Ok")), "{tests:?}");
     assert!(tests[0]["summary"].as_str().unwrap().starts_with("Connected to"), "{tests:?}");
+    assert!(tests[0]["log_key"].as_str().unwrap().starts_with("run_key="), "{tests:?}");
 
     // Filters: outcome, words in a line's reason, a customer, dates.
     let failed_runs = runs(&w, json!({"outcome": "failed"})).await;

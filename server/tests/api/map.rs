@@ -236,6 +236,7 @@ async fn groups_stay_one_to_many_and_typed_ids_are_looked_up(backend: Backend) {
         (Some(3), Some("Ok"), Some(w.partner.email.as_str())),
         "{saved}"
     );
+    assert!(saved["log_key"].as_str().unwrap().starts_with("run_key="), "{saved}");
 }
 
 async fn links_hold_by_id_and_flag_renames_inactive_and_type(backend: Backend) {

@@ -217,6 +217,9 @@ async fn an_incident_opens_one_ticket_notes_repeats_and_completes_on_recovery(ba
         w.notes(t["id"].as_i64().unwrap()).await.iter().filter(|n| n["title"].as_str().is_some_and(|t| t.starts_with("Repeated"))).count();
     assert_eq!(done, 3 + 1 + repeat_notes as i64, "{runs}");
     assert!(rows.iter().all(|r| r["outcome"] == "Ok" && r["started_by"] == "system"), "{runs}");
+    // Each names the key its server log lines carry, a different one per round.
+    let keys: std::collections::HashSet<&str> = rows.iter().filter_map(|r| r["log_key"].as_str()?.strip_prefix("run_key=")).collect();
+    assert_eq!(keys.len(), rows.len(), "{runs}");
     assert!(rows.iter().any(|r| r["summary"] == "1 ticket completed"), "{runs}");
 }
 

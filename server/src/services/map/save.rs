@@ -255,7 +255,13 @@ impl SqlCustomerMap {
 
 /// A save as a run in the History: the changes applied, or the reason none were (a save
 /// is all or nothing). An empty save is not a run.
-pub(super) async fn record_run(db: &crate::db::Db, actor: &CurrentUser, started_at: i64, asked: i64, saved: &Result<MapSaved, AppError>) {
+pub(super) async fn record_run(
+    db: &crate::db::Db,
+    actor: &CurrentUser,
+    (started_at, log_key): (i64, &str),
+    asked: i64,
+    saved: &Result<MapSaved, AppError>,
+) {
     use app::format::count_of;
     let (done, failed, summary) = match saved {
         Ok(s) if s.created.is_empty() => (s.applied as i64, 0, format!("{} saved", count_of(s.applied as i64, "change", "changes"))),
@@ -281,7 +287,7 @@ pub(super) async fn record_run(db: &crate::db::Db, actor: &CurrentUser, started_
         failed,
         summary: &summary,
         retry_of: None,
-        log_key: "",
+        log_key,
     };
     crate::services::history::History::new(db.clone()).record(actor.partner_id, run, &[]).await;
 }

@@ -49,6 +49,8 @@ struct Delivery {
     callouts: usize,
     companies: usize,
     started_at: i64,
+    /// What its server log lines carry.
+    log_key: String,
 }
 
 /// The callout's envelope (Autotask's casing; Nango spells it `PersonId`).
@@ -131,8 +133,9 @@ impl SqlSync {
             companies.dedup();
             let last = callouts.iter().map(|c| c.received_at).max().unwrap_or(now);
             let (started_at, progress) = (now_ms(), Progress::default());
-            let delivery = Delivery { callouts: ids.len(), companies: companies.len(), started_at };
-            match self.apply_companies(partner_id, &companies, &progress).await {
+            let (log_key, span) = crate::services::history::log_span(RunKind::Webhook);
+            let delivery = Delivery { callouts: ids.len(), companies: companies.len(), started_at, log_key };
+            match tracing::Instrument::instrument(self.apply_companies(partner_id, &companies, &progress), span).await {
                 Ok(message) => {
                     store::finish(&self.db, &ids, "applied", now_ms()).await?;
                     store::counted(&self.db.pool, partner_id, ids.len() as i64, last).await?;
@@ -185,7 +188,7 @@ impl SqlSync {
             failed,
             summary: &summary,
             retry_of: None,
-            log_key: "",
+            log_key: &delivery.log_key,
         };
         self.history.record(partner_id, run, &progress.take_lines()).await;
     }

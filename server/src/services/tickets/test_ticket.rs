@@ -19,7 +19,8 @@ use serde_json::{json, Value};
 /// the attempt in the History (a refusal before anything is sent is not a run).
 pub(super) async fn send(db: &Db, connections: &SqlAutotaskSettings, actor: &CurrentUser, customer_id: Option<i64>) -> Result<TestTicket, AppError> {
     let started_at = now_ms();
-    let (test, customer_id, name) = attempt(db, connections, actor, customer_id).await?;
+    let (log_key, span) = crate::services::history::log_span(RunKind::TestTicket);
+    let (test, customer_id, name) = tracing::Instrument::instrument(attempt(db, connections, actor, customer_id), span).await?;
     let summary = match (&test.ok, test.steps.last()) {
         (true, _) => {
             format!("Test ticket {} sent to {name}.", test.ticket_number.clone().or(test.ticket_id.map(|id| id.to_string())).unwrap_or_default())
@@ -38,8 +39,7 @@ pub(super) async fn send(db: &Db, connections: &SqlAutotaskSettings, actor: &Cur
         failed: i64::from(!test.ok),
         summary: &summary,
         retry_of: None,
-        // Its log lines are the request's.
-        log_key: "",
+        log_key: &log_key,
     };
     History::new(db.clone()).record(actor.partner_id, run, &lines).await;
     Ok(test)

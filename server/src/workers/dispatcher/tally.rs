@@ -94,7 +94,7 @@ impl Tally {
     }
 
     /// Records the round as a run, if it did anything in Autotask or kept anything back.
-    pub(super) async fn record(&self, history: &History, partner_id: i64, started_at: i64, outcome: Result<(), &Pause>) {
+    pub(super) async fn record(&self, history: &History, partner_id: i64, (started_at, log_key): (i64, &str), outcome: Result<(), &Pause>) {
         let c = std::mem::take(&mut *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         let done = c.opened + c.noted + c.completed;
         if done + c.not_sent + c.failed == 0 {
@@ -130,7 +130,7 @@ impl Tally {
             failed: c.failed,
             summary: &summary,
             retry_of: c.retry_of,
-            log_key: "",
+            log_key,
         };
         history.record(partner_id, run, &c.lines).await;
     }
