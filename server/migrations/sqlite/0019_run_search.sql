@@ -4,7 +4,7 @@
 -- their lines. sqlite flavour; the other directory holds the same schema.
 alter table run add column search_text text not null default '';
 update run set search_text = lower(substr(summary || ' ' || started_by || coalesce((
-    select group_concat(t, ' ') from (
+    select ' ' || group_concat(t, ' ') from (
         select distinct customer_name || ' ' || record || ' ' || reason as t from run_line l where l.run_id = run.run_id
     )
 ), ''), 1, 8000));
