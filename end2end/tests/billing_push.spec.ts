@@ -35,7 +35,7 @@ test("preview a push, apply a selection, see it in the history, and undo it", as
 
   await signIn(page, admin);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Billing" }).click();
-  await expect(page.getByTestId("preview-summary")).toContainText("2 change(s)");
+  await expect(page.getByTestId("preview-summary")).toContainText("2 changes,");
   const licences = page.getByRole("table", { name: "Preview" }).locator("tr[data-product=server_backup]");
   await expect(licences).toContainText("+3");
   await expect(licences).toContainText("+135.00");
@@ -57,7 +57,7 @@ test("preview a push, apply a selection, see it in the history, and undo it", as
   await licences.getByRole("checkbox").check();
   await page.getByTestId("apply-selected").click();
   await expect(page.getByTestId("push-result")).toContainText("1 applied");
-  await expect(page.getByTestId("preview-summary")).toContainText("1 change(s)");
+  await expect(page.getByTestId("preview-summary")).toContainText("1 change,");
   await expect(licences).toContainText("Up to date");
   const history = page.getByRole("table", { name: "Push history" });
   await expect(history.locator("tbody tr")).toHaveCount(1);

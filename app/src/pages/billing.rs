@@ -182,9 +182,9 @@ pub fn BillingPage() -> impl IntoView {
             hold.get().trim().parse::<i64>().ok().map(|t| format!(", except changes of more than {t} units, which are held")).unwrap_or_default();
         let what = match confirm.get() {
             Some((Target::Matching(s), n)) if !s.trim().is_empty() => {
-                format!("{} change(s) for customers and products matching \u{201c}{}\u{201d}", thousands(n as i64), s.trim())
+                format!("{} for customers and products matching \u{201c}{}\u{201d}", crate::format::count_of(n as i64, "change", "changes"), s.trim())
             }
-            Some((_, n)) => format!("{} change(s)", thousands(n as i64)),
+            Some((_, n)) => crate::format::count_of(n as i64, "change", "changes"),
             None => String::new(),
         };
         format!("Writes {what} as contract service adjustments effective today{held}. Autotask is read again first, so a quantity already right is left alone. A push can be undone from the history.")

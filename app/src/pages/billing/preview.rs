@@ -65,7 +65,7 @@ pub(super) fn PreviewTable(
     let currency = preview.currency.clone();
     view! {
         <p class="lead preview-summary" data-testid="preview-summary">
-            {format!("Preview for {}: {} change(s), {} per month; {} up to date; {} cannot be pushed. Read from Autotask ", preview.period, thousands(preview.changes as i64), money_change(preview.money, &preview.currency), thousands(preview.unchanged as i64), thousands(preview.skipped as i64))}
+            {format!("Preview for {}: {}, {} per month; {} up to date; {} cannot be pushed. Read from Autotask ", preview.period, crate::format::count_of(preview.changes as i64, "change", "changes"), money_change(preview.money, &preview.currency), thousands(preview.unchanged as i64), thousands(preview.skipped as i64))}
             <Time ms=Some(preview.computed_at) />"."
         </p>
         <PreviewFilters query set_query />
