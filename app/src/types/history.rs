@@ -280,6 +280,14 @@ pub struct RunRow {
     pub log_key: String,
 }
 
+impl RunRow {
+    /// The records Retry failed runs again: the failed ones, and for a sync also those it
+    /// left alone ([`RunKind::retries_skipped`]).
+    pub fn to_retry(&self) -> i64 {
+        self.failed + if self.kind.retries_skipped() { self.skipped } else { 0 }
+    }
+}
+
 /// A record a run skipped or failed, with why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunLine {

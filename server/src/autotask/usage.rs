@@ -41,15 +41,6 @@ pub enum Feature {
 }
 
 impl Feature {
-    /// Every feature, in the order the console lists them.
-    pub const ALL: [Feature; 8] =
-        [Feature::Discovery, Feature::Map, Feature::Billing, Feature::Tickets, Feature::Sync, Feature::Contacts, Feature::Setup, Feature::Other];
-
-    /// The feature a label value names.
-    pub fn parse(s: &str) -> Option<Feature> {
-        Self::ALL.into_iter().find(|f| f.as_str() == s)
-    }
-
     /// The label value.
     pub fn as_str(self) -> &'static str {
         match self {

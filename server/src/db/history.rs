@@ -51,10 +51,10 @@ pub fn search_text(summary: &str, started_by: &str, lines: &[RunLine]) -> String
     let mut text = format!("{summary} {started_by}");
     let mut seen = std::collections::HashSet::new();
     for line in lines {
-        let words = format!("{} {} {}", line.customer_name, line.record, line.reason);
         if text.len() >= SEARCH_CHARS * 4 {
             break;
         }
+        let words = format!("{} {} {}", line.customer_name, line.record, line.reason);
         if seen.insert(words.clone()) {
             text.push(' ');
             text.push_str(&words);

@@ -250,8 +250,7 @@ impl HistoryService for History {
         let run = store::get(&self.db, partner_id, run_id).await.internal()?.ok_or(AppError::NotFound)?;
         let (lines, lines_total) = store::lines(&self.db, partner_id, run_id, RUN_LINES_SHOWN).await.internal()?;
         let retried_by = store::retried_by(&self.db, partner_id, run_id).await.internal()?;
-        let left = run.failed + if run.kind.retries_skipped() { run.skipped } else { 0 };
-        let retryable = run.kind.retryable() && left > 0 && retried_by.is_none();
+        let retryable = run.kind.retryable() && run.to_retry() > 0 && retried_by.is_none();
         Ok(RunDetail { run, retried_by, retryable, lines, lines_total })
     }
 

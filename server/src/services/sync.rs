@@ -103,6 +103,21 @@ struct Round {
     marks: (Option<String>, Option<String>),
 }
 
+/// [`run_for`] just `companies`, through the partner's saved connection (History's Retry
+/// failed, webhook callouts).
+async fn run_companies(
+    db: &Db,
+    settings: &SqlAutotaskSettings,
+    partner_id: i64,
+    trigger: SyncTrigger,
+    progress: &Progress,
+    companies: &[i64],
+) -> Result<Round, String> {
+    let stored = store::get(db, partner_id).await.map_err(|e| format!("database: {e}"))?;
+    let client = settings.client(partner_id).await.map_err(|p| p.message)?;
+    run_for(db, &client, partner_id, &stored, trigger, progress, Some(companies)).await
+}
+
 /// A round's reads and writes.
 async fn run(db: &Db, client: &AutotaskClient, partner_id: i64, stored: &Stored, trigger: SyncTrigger, progress: &Progress) -> Result<Round, String> {
     run_for(db, client, partner_id, stored, trigger, progress, None).await
@@ -267,9 +282,7 @@ impl SyncService for SqlSync {
         self.jobs
             .retrying(retry_of)
             .spawn(partner_id, JobKind::Sync, &actor.email, stage, move |progress: Arc<Progress>| async move {
-                let stored = store::get(&db, partner_id).await.map_err(|e| format!("database: {e}"))?;
-                let client = settings.client(partner_id).await.map_err(|p| p.message)?;
-                run_for(&db, &client, partner_id, &stored, SyncTrigger::Manual, &progress, Some(&company_ids)).await.map(|r| r.message)
+                run_companies(&db, &settings, partner_id, SyncTrigger::Manual, &progress, &company_ids).await.map(|r| r.message)
             })
             .await
     }

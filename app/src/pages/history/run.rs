@@ -88,11 +88,9 @@ fn RetryPanel(detail: RunDetail, is_admin: bool, retry: ServerAction<crate::api:
     let run_id = detail.run.run_id;
     let pending = retry.pending();
     // A sync's retry takes the companies it left alone too (once their cause is fixed).
-    let (left, one, many) = if detail.run.kind.retries_skipped() {
-        (detail.run.failed + detail.run.skipped, "record not synced", "records not synced")
-    } else {
-        (detail.run.failed, "failed record", "failed records")
-    };
+    let left = detail.run.to_retry();
+    let (one, many) =
+        if detail.run.kind.retries_skipped() { ("record not synced", "records not synced") } else { ("failed record", "failed records") };
     view! {
         {detail.retried_by.map(|id| view! {
             <p role="status" data-testid="retried-by">"Its failed records were retried by " <A href=format!("/history/{id}")>{format!("run {id}")}</A> "."</p>

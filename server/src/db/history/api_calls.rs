@@ -86,8 +86,7 @@ pub async fn calls(db: &Db, partner_id: i64, from_hour: i64) -> Result<Vec<Usage
     .await
 }
 
-/// The partner's budgets from `from_hour` on, and the latest one before it (the threshold
-/// stays what Autotask last said).
+/// The partner's budgets from `from_hour` on.
 pub async fn budgets(db: &Db, partner_id: i64, from_hour: i64) -> Result<Vec<BudgetRow>, sqlx::Error> {
     sqlx::query_as("select hour_start, used, threshold from api_budget where partner_id = $1 and hour_start >= $2 order by hour_start desc")
         .bind(partner_id)

@@ -160,9 +160,7 @@ impl SqlSync {
     }
 
     async fn apply_companies(&self, partner_id: i64, companies: &[i64], progress: &Progress) -> Result<String, String> {
-        let stored = super::store::get(&self.db, partner_id).await.map_err(|e| format!("database: {e}"))?;
-        let client = self.settings.client(partner_id).await.map_err(|p| p.message)?;
-        super::run_for(&self.db, &client, partner_id, &stored, SyncTrigger::Webhook, progress, Some(companies)).await.map(|r| r.message)
+        super::run_companies(&self.db, &self.settings, partner_id, SyncTrigger::Webhook, progress, companies).await.map(|r| r.message)
     }
 
     /// A settled batch of callouts as a run in the History, with its companies' lines.
