@@ -110,6 +110,11 @@ impl EventType {
         }
     }
 
+    /// The recovery that completes this failure's incidents (None for a recovery).
+    pub fn recovered_by(self) -> Option<EventType> {
+        EVENT_TYPES.iter().map(|t| t.0).find(|r| r.recovers().contains(&self))
+    }
+
     /// Whether the type is a recovery (an OK event).
     pub fn is_recovery(self) -> bool {
         !self.recovers().is_empty()

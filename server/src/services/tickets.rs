@@ -6,8 +6,8 @@ mod autotask;
 mod test_ticket;
 
 pub use autotask::{
-    completed_in_autotask, external_id, fetch_picklists, note_exists, note_once, resolve, taken_over, ticket_body, ticket_title, ResolveError,
-    Resolved, TicketFacts,
+    completed_in_autotask, external_id, fetch_picklists, note_exists, note_once, resolve, sentence, taken_over, ticket_body, ticket_title,
+    ResolveError, Resolved, TicketFacts,
 };
 
 use crate::autotask::client::AutotaskClient;

@@ -7,7 +7,7 @@ use crate::autotask::client::AutotaskClient;
 use crate::autotask::entities::Ticket;
 use crate::autotask::error::AutotaskError;
 use crate::autotask::query::{Filter, Query};
-use app::types::tickets::{event_label, Choice, PickOption, TicketPicklists, TicketSettings};
+use app::types::tickets::{event_label, Choice, EventType, PickOption, TicketPicklists, TicketSettings};
 use serde_json::{json, Value};
 
 /// The `externalID` of an incident's ticket: the retry after a crash finds it by this.
@@ -117,22 +117,7 @@ pub fn ticket_title(r: &Resolved, f: &TicketFacts<'_>) -> String {
 
 /// The create body of an incident's ticket.
 pub fn ticket_body(r: &Resolved, company_id: i64, incident_id: i64, f: &TicketFacts<'_>, interval_minutes: i64, now: i64) -> Value {
-    let job = if f.job.is_empty() { String::new() } else { format!(" (job {})", f.job) };
-    let description = format!(
-        "{label} on {device}{job} for {customer}.\n\nMessage: {message}\nSeverity: {severity}\nFirst occurred: {at}\nEvent: {event}\n\n\
-         Taskbridge keeps one ticket per incident (customer + device + event type): repeats are added as notes at most every {interval} minutes, \
-         and the ticket is completed when the device reports {label_lower} has recovered. Incident: {external}.",
-        label = event_label(f.event_type),
-        label_lower = event_label(f.event_type).to_lowercase(),
-        device = f.device,
-        customer = f.customer,
-        message = if f.message.is_empty() { "(none)" } else { f.message },
-        severity = f.severity,
-        at = app::format::utc_minutes(f.occurred_at),
-        event = f.event_ref,
-        interval = interval_minutes,
-        external = external_id(incident_id),
-    );
+    let description = ticket_description(f, interval_minutes, &external_id(incident_id));
     json!({
         "companyID": company_id,
         "title": ticket_title(r, f),
@@ -144,6 +129,47 @@ pub fn ticket_body(r: &Resolved, company_id: i64, incident_id: i64, f: &TicketFa
         // Some tenants require a due date on every new ticket.
         "dueDateTime": app::format::iso_utc(now + 24 * 3_600_000),
     })
+}
+
+/// The ticket's description, as a technician would write it.
+fn ticket_description(f: &TicketFacts<'_>, interval_minutes: i64, external: &str) -> String {
+    let job = if f.job.is_empty() { String::new() } else { format!(" (job {})", f.job) };
+    let recovery = match EventType::parse(f.event_type).and_then(EventType::recovered_by) {
+        Some(ok) => format!(" and the ticket is completed when {} reports \u{201c}{}\u{201d}", f.device, ok.label()),
+        None => String::new(),
+    };
+    format!(
+        "{opening}\n\nMessage: {message}\nSeverity: {severity}\nFirst occurred: {at}\nEvent: {event}\n\n\
+         Taskbridge keeps one ticket per incident (customer + device + event type): repeats are added as notes {interval}{recovery}. \
+         Incident: {external}.",
+        opening = sentence(&format!("{} on {}{job} for {}", event_label(f.event_type), f.device, f.customer)),
+        message = if f.message.is_empty() { "(none)" } else { f.message },
+        severity = f.severity,
+        at = app::format::utc_minutes(f.occurred_at),
+        event = f.event_ref,
+        interval = note_interval(interval_minutes),
+    )
+}
+
+/// `text` ended with a full stop, unless it already ends a sentence ("L.L.C.").
+pub fn sentence(text: &str) -> String {
+    let text = text.trim_end();
+    if text.ends_with(['.', '!', '?']) {
+        text.to_string()
+    } else {
+        format!("{text}.")
+    }
+}
+
+/// How often repeat notes are written, in words.
+fn note_interval(minutes: i64) -> String {
+    match minutes {
+        ..=0 => "as they arrive".into(),
+        1 => "at most once a minute".into(),
+        60 => "at most once an hour".into(),
+        m if m % 60 == 0 => format!("at most every {} hours", m / 60),
+        m => format!("at most every {m} minutes"),
+    }
 }
 
 /// Whether someone in Autotask completed the ticket.
@@ -180,4 +206,59 @@ pub async fn note_once(
     let body = json!({"ticketID": ticket_id, "title": clip(title, 250), "description": clip(&format!("{text}\n\nReference: {marker}"), 3_200), "noteType": 1, "publish": 1});
     client.create_child("Tickets", ticket_id, "Notes", "TicketNotes", &body).await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts<'a>(customer: &'a str, event_type: &'a str, job: &'a str) -> TicketFacts<'a> {
+        TicketFacts {
+            customer,
+            device: "FS01",
+            job,
+            event_type,
+            severity: "error",
+            message: "VSS snapshot failed.",
+            occurred_at: 1_795_000_000_000,
+            event_ref: "ev-1",
+        }
+    }
+
+    #[test]
+    fn a_name_ending_in_a_period_gets_no_second_one() {
+        let text = ticket_description(&facts("Zenith Redwood L.L.C.", "backup_failed", ""), 60, "x");
+        assert!(text.starts_with("Backup failed on FS01 for Zenith Redwood L.L.C.\n"), "{text}");
+        let text = ticket_description(&facts("Acme Dental", "backup_failed", "Nightly"), 60, "x");
+        assert!(text.starts_with("Backup failed on FS01 (job Nightly) for Acme Dental.\n"), "{text}");
+    }
+
+    #[test]
+    fn the_note_interval_reads_in_words_singular_and_plural() {
+        assert_eq!(note_interval(0), "as they arrive");
+        assert_eq!(note_interval(1), "at most once a minute");
+        assert_eq!(note_interval(15), "at most every 15 minutes");
+        assert_eq!(note_interval(60), "at most once an hour");
+        assert_eq!(note_interval(120), "at most every 2 hours");
+        assert_eq!(note_interval(90), "at most every 90 minutes");
+    }
+
+    #[test]
+    fn every_failure_names_the_event_that_completes_its_ticket() {
+        for failure in EventType::failures() {
+            let text = ticket_description(&facts("Acme Dental", failure.code(), ""), 1, "x");
+            let ok = failure.recovered_by().unwrap_or_else(|| panic!("{failure:?} has no recovery"));
+            assert!(text.contains(&format!("completed when FS01 reports \u{201c}{}\u{201d}.", ok.label())), "{text}");
+            assert!(!text.contains("..") && !text.contains("(s)") && !text.contains("has recovered"), "{text}");
+        }
+        assert_eq!(EventType::BackupWarning.recovered_by(), Some(EventType::BackupOk));
+        assert_eq!(EventType::BackupOk.recovered_by(), None);
+    }
+
+    #[test]
+    fn a_sentence_ends_once() {
+        assert_eq!(sentence("Done"), "Done.");
+        assert_eq!(sentence("Done."), "Done.");
+        assert_eq!(sentence("Really?"), "Really?");
+    }
 }

@@ -191,10 +191,13 @@ impl Lane<'_> {
                     n => format!(" It had failed {n} more times since the last note."),
                 };
                 let text = format!(
-                    "{} reported at {}: {}.{repeats}",
-                    event_label(&ev.event_type),
-                    app::format::utc_minutes(ev.occurred_at),
-                    if ev.message.is_empty() { "no message" } else { &ev.message }
+                    "{}{repeats}",
+                    tickets::sentence(&format!(
+                        "{} reported at {}: {}",
+                        event_label(&ev.event_type),
+                        app::format::utc_minutes(ev.occurred_at),
+                        if ev.message.is_empty() { "no message" } else { &ev.message }
+                    ))
                 );
                 if !retrying {
                     dispatch::set_marker(&self.s.d.db, inc.id, &marker).await?;
