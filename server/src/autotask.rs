@@ -11,6 +11,7 @@ pub mod http;
 pub mod ledger;
 pub mod query;
 pub mod retry;
+pub mod share;
 pub mod usage;
 
 pub use client::{AutotaskClient, ClientOptions, Credentials, FetchProgress, PageSink};

@@ -241,7 +241,7 @@ pub fn sync_service(state: &AppState) -> crate::services::sync::SqlSync {
 }
 
 /// Starts the ticket dispatcher for this state's database (see `workers/dispatcher.rs`);
-/// it keeps its name as a lease holder in `data_dir`, so a restart resumes its work at once.
+/// it keeps its name as a holder of dispatch claims in `data_dir`, so a restart resumes its work at once.
 pub fn start_dispatcher(state: &AppState, data_dir: &std::path::Path) -> crate::workers::dispatcher::DispatchHandle {
     let opts = crate::workers::dispatcher::DispatchOptions { instance_dir: Some(data_dir.to_path_buf()), ..Default::default() };
     crate::workers::dispatcher::Dispatcher::new(state.db.clone(), state.connections.clone(), state.dispatch_wake.clone(), opts).spawn()

@@ -294,6 +294,12 @@ impl AutotaskClient {
             let zone = self.zone().await?;
             let url = format!("{}V1.0/{path}", zone.url);
             let result = {
+                // Within this process's share of the thread limit when several instances
+                // work the partner, then within the client's own.
+                let _place = match super::share::Share::current() {
+                    Some(share) => Some(share.enter(bucket).await),
+                    None => None,
+                };
                 let slot = self.slot(bucket);
                 let _permit = slot.acquire().await.map_err(|_| AutotaskError::Unavailable("client is shutting down".into()))?;
                 self.stats.calls.fetch_add(1, Ordering::Relaxed);

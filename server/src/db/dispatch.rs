@@ -1,5 +1,5 @@
-//! The ticket dispatcher's state: a lease per partner (who dispatches it, and the pause
-//! after failures), incidents (one per customer + device + event type, with its ticket),
+//! The ticket dispatcher's state: who works which part of a partner (claims), the
+//! pause after failures, incidents (one per customer + device + event type, with its ticket),
 //! and the outcome written back on each event.
 
 use super::dynamic::{bind_all, bind_all_as, Arg};
@@ -7,11 +7,11 @@ use super::Db;
 use app::types::tickets::Outcome;
 use sqlx::{Any, Transaction};
 
-mod lease;
+pub mod claims;
+mod pause;
 
-pub use lease::{
-    acquire, end_pause, health, hold, holds, not_held, partners_with_work, release, release_holds, release_paused, resume, Health, Hold,
-};
+pub use claims::free_for;
+pub use pause::{clear_pause, end_pause, health, hold, holds, not_held, partners_with_work, pause, release_holds, resume, Health, Hold};
 
 /// An open incident as the dispatcher works with it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -58,7 +58,7 @@ pub async fn open_incidents(db: &Db, partner_id: i64, keys: &[String]) -> Result
 pub const NOTE_MARKER_PREFIX: &str = "taskbridge-note-";
 
 /// The condition of an incident (alias `i`) of partner `$1` whose repeat note is due at
-/// `$2`: open, with a ticket, its customer not held back, and no recovery in flight (a
+/// `$2`: open, with a ticket, its customer free for the holder `$3`, and no recovery in flight (a
 /// recovery that was attempted and not recorded counts the repeats itself when it is
 /// retried; a note beside it would count them twice, and its completion, landed but
 /// unheard, would look like a technician's).
@@ -66,21 +66,21 @@ fn note_due() -> String {
     format!(
         "i.partner_id = $1 and i.state = 'open' and i.note_due_at <= $2 and i.ticket_id is not null \
          and (i.write_marker is null or i.write_marker like '{NOTE_MARKER_PREFIX}%') and {}",
-        not_held("i", 2)
+        free_for("i", 2, 3)
     )
 }
 
 /// Open incidents with a ticket whose note is due, earliest first (at most 100), leaving
 /// out those of customers held back at `now`.
-pub async fn notes_due(db: &Db, partner_id: i64, now: i64) -> Result<Vec<Incident>, sqlx::Error> {
+pub async fn notes_due(db: &Db, partner_id: i64, holder: &str, now: i64) -> Result<Vec<Incident>, sqlx::Error> {
     let sql = format!("select {INCIDENT_COLUMNS} from incident i where {} order by i.note_due_at limit 100", note_due());
-    sqlx::query_as(&sql).bind(partner_id).bind(now).fetch_all(&db.pool).await
+    sqlx::query_as(&sql).bind(partner_id).bind(now).bind(holder).fetch_all(&db.pool).await
 }
 
 /// Whether any of the partner's notes is due (customers held back aside).
-pub async fn any_note_due(db: &Db, partner_id: i64, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn any_note_due(db: &Db, partner_id: i64, holder: &str, now: i64) -> Result<bool, sqlx::Error> {
     let sql = format!("select i.incident_id from incident i where {} limit 1", note_due());
-    let hit: Option<i64> = sqlx::query_scalar(&sql).bind(partner_id).bind(now).fetch_optional(&db.pool).await?;
+    let hit: Option<i64> = sqlx::query_scalar(&sql).bind(partner_id).bind(now).bind(holder).fetch_optional(&db.pool).await?;
     Ok(hit.is_some())
 }
 

@@ -57,13 +57,14 @@ impl From<EventRecord> for EventRow {
 }
 
 /// The partner's oldest pending events after the event `after`, at most `limit`, in
-/// arrival order, leaving out those of customers held back at `now`.
-pub async fn pending(db: &Db, partner_id: i64, after: i64, limit: i64, now: i64) -> Result<Vec<EventRow>, sqlx::Error> {
+/// arrival order, leaving out those of customers held back at `now` or claimed by an
+/// instance other than `holder`.
+pub async fn pending(db: &Db, partner_id: i64, holder: &str, after: i64, limit: i64, now: i64) -> Result<Vec<EventRow>, sqlx::Error> {
     let sql = format!(
         "{EVENT_SELECT} where e.partner_id = $1 and e.dispatch_state = 'pending' and e.event_id > $4 and {} order by e.event_id limit $2",
-        super::dispatch::not_held("e", 3)
+        super::dispatch::free_for("e", 3, 5)
     );
-    let rows: Vec<EventRecord> = sqlx::query_as(&sql).bind(partner_id).bind(limit).bind(now).bind(after).fetch_all(&db.pool).await?;
+    let rows: Vec<EventRecord> = sqlx::query_as(&sql).bind(partner_id).bind(limit).bind(now).bind(after).bind(holder).fetch_all(&db.pool).await?;
     Ok(rows.into_iter().map(EventRow::from).collect())
 }
 

@@ -1,12 +1,14 @@
 //! The ticket dispatcher: turns stored events into Autotask tickets, notes and
 //! completions. Runs inside `taskbridge serve`.
 //!
-//! - Work is per partner, by whichever instance holds the partner's lease
-//!   (`dispatch_lease`), so with several instances on PostgreSQL each event is handled
-//!   once and an incident's events never race. The lease is short and renewed in the
-//!   background while a run lasts, so another instance takes over a dead one's work
-//!   within seconds; a restarted instance knows its previous name (`instance.rs`) and
-//!   resumes its own work at once.
+//! - Several instances (on PostgreSQL) can work one partner at once: each claims the
+//!   customers it works for a round (`dispatch_claim`), so each event is handled once and
+//!   an incident's events never race, and holds a share of the partner's thread limit
+//!   (`dispatch_slot`), so all of them together stay within Autotask's 3 calls per
+//!   entity (`membership.rs`). The claims are short and renewed in the background while
+//!   a run lasts, so another instance takes over a dead one's work within seconds; a
+//!   restarted instance knows its previous name (`instance.rs`) and resumes its own work
+//!   at once.
 //! - Within a partner, events are handled in lanes, one per customer and device, in
 //!   order within a lane and several lanes at once; the partner's Autotask client keeps
 //!   every entity within Autotask's thread limit. A lane that keeps failing while others
@@ -19,8 +21,9 @@
 //!   written when due even while a backlog of events waits.
 //! - When nothing goes through, the partner pauses with backoff; events wait, none are lost.
 //!
-//! This file is the loop, the lease and the outage probe; `round.rs` is one round (the
-//! reader and the runner of lanes, holds, notes due) with its bookkeeping in `board.rs`,
+//! This file is the loop, a partner's run and the outage probe; `round.rs` is one round
+//! (the reader and the runner of lanes, holds), `notes.rs` the notes due, `board.rs` a
+//! round's bookkeeping,
 //! `lane.rs` one lane's events, `writes.rs` the Autotask writes (ticket, notes, recovery)
 //! each exactly once, `tally.rs` what a round did (its run in the History), and
 //! `instance.rs` the name kept in the data directory.
@@ -28,6 +31,8 @@
 mod board;
 mod instance;
 mod lane;
+mod membership;
+mod notes;
 mod round;
 mod tally;
 mod writes;
@@ -37,10 +42,10 @@ use crate::autotask::error::AutotaskError;
 use crate::db::{dispatch, now_ms, Db};
 use crate::services::connection::SqlAutotaskSettings;
 use app::types::tickets::{EventType, RuleAction, TicketPicklists};
+use membership::Membership;
 use round::Shared;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -50,15 +55,17 @@ use tokio::sync::Notify;
 pub struct DispatchOptions {
     /// How often to look for work without being woken.
     pub poll: Duration,
-    /// How long a partner's lease lasts without renewal (renewed every quarter of it):
-    /// the longest another instance waits to take over a dead one's work.
+    /// How long an instance's claims on a partner's work last without renewal (renewed
+    /// every quarter of it): the longest another instance waits to take over a dead
+    /// one's work.
     pub lease: Duration,
     /// Events read at a time (a round reads on while lanes work, up to 3 batches ahead).
     pub batch: i64,
     /// Lanes (customer + device) worked on at once; the client keeps each entity within
-    /// Autotask's thread limit whatever this is.
+    /// Autotask's thread limit whatever this is. With other instances on the partner, also
+    /// the most customers claimed at once.
     pub lanes: usize,
-    /// Where this instance keeps its name as a lease holder (`None`: a fresh name).
+    /// Where this instance keeps its name as a holder of claims (`None`: a fresh name).
     pub instance_dir: Option<PathBuf>,
     /// Longest pause after repeated Autotask failures.
     pub max_backoff: Duration,
@@ -152,31 +159,12 @@ pub struct Dispatcher {
     cache: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<PartnerCache>>>>,
     running: Mutex<HashSet<i64>>,
     stopped: std::sync::atomic::AtomicBool,
-}
-
-/// A partner's lease while a run holds it: renewed in the background, checked before
-/// every event and note.
-struct Lease {
-    length: Duration,
-    renewed: Mutex<Instant>,
-    lost: AtomicBool,
-}
-
-impl Lease {
-    fn new(length: Duration) -> Self {
-        Lease { length, renewed: Mutex::new(Instant::now()), lost: AtomicBool::new(false) }
-    }
-
-    /// Whether the lease is surely still ours: not taken over, and renewed recently
-    /// enough that it cannot have lapsed (a renewal that keeps failing stops the run).
-    fn valid(&self) -> bool {
-        let renewed = *self.renewed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        !self.lost.load(Ordering::SeqCst) && renewed.elapsed() < self.length * 3 / 4
-    }
+    /// Events this instance has handled.
+    handled: std::sync::atomic::AtomicU64,
 }
 
 /// Stops a dispatcher: no new event is started; the one in hand finishes or is resumed
-/// by the next holder of the partner's lease.
+/// by the next instance to claim its customer.
 pub struct DispatchHandle {
     dispatcher: Arc<Dispatcher>,
     task: tokio::task::JoinHandle<()>,
@@ -211,6 +199,7 @@ impl Dispatcher {
             cache: Mutex::default(),
             running: Mutex::default(),
             stopped: Default::default(),
+            handled: Default::default(),
         })
     }
 
@@ -224,14 +213,20 @@ impl Dispatcher {
         }
     }
 
-    /// One pass, awaited: every partner with work (and not leased elsewhere) is dispatched
-    /// until it has none left or pauses. Returns how many partners were dispatched.
+    /// One pass, awaited: every partner with work (not claimed elsewhere) is dispatched
+    /// until it has none left or pauses. Returns how many partners were dispatched (a
+    /// partner whose thread limit other instances hold entirely waits for another pass).
     pub async fn try_run_once(&self) -> Result<usize, sqlx::Error> {
-        let partners = dispatch::partners_with_work(&self.db, &self.holder, now_ms()).await?;
-        for partner_id in &partners {
-            self.run_partner(*partner_id).await;
+        let mut worked = 0;
+        for partner_id in dispatch::partners_with_work(&self.db, &self.holder, now_ms()).await? {
+            worked += usize::from(self.run_partner(partner_id).await);
         }
-        Ok(partners.len())
+        Ok(worked)
+    }
+
+    /// How many events this instance has handled since it started.
+    pub fn handled(&self) -> u64 {
+        self.handled.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn is_stopped(&self) -> bool {
@@ -241,6 +236,9 @@ impl Dispatcher {
     async fn run(self: Arc<Self>) {
         loop {
             self.probe_outages();
+            if let Err(e) = self.announce().await {
+                tracing::warn!(error = %e, "dispatcher could not say it is ready to share work");
+            }
             match dispatch::partners_with_work(&self.db, &self.holder, now_ms()).await {
                 Ok(partners) => {
                     for partner_id in partners {
@@ -248,10 +246,12 @@ impl Dispatcher {
                         if fresh {
                             let this = self.clone();
                             tokio::spawn(crate::autotask::usage::for_feature(crate::autotask::usage::Feature::Tickets, async move {
-                                this.run_partner(partner_id).await;
+                                let worked = this.run_partner(partner_id).await;
                                 this.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&partner_id);
-                                // More may have arrived while this partner was busy.
-                                this.wake.notify_one();
+                                if worked {
+                                    // More may have arrived while this partner was busy.
+                                    this.wake.notify_one();
+                                }
                             }));
                         }
                     }
@@ -295,55 +295,46 @@ impl Dispatcher {
         }
     }
 
-    async fn acquire(&self, partner_id: i64) -> Result<bool, sqlx::Error> {
-        let now = now_ms();
-        dispatch::acquire(&self.db, partner_id, &self.holder, now, now + self.opts.lease.as_millis() as i64).await
-    }
-
-    async fn release(&self, partner_id: i64, outcome: Result<(), &Pause>, failures: u32) {
+    /// Ends or sets the partner's pause after a run.
+    async fn settle_pause(&self, partner_id: i64, outcome: Result<(), &Pause>, failures: u32) {
         let result = match outcome {
-            Ok(()) => dispatch::release(&self.db, partner_id, &self.holder).await,
+            Ok(()) => dispatch::clear_pause(&self.db, partner_id).await,
             Err(p) => {
                 let base = if p.config { Duration::from_secs(60) } else { self.opts.first_backoff };
                 let wait = crate::autotask::retry::exponential(base, self.opts.max_backoff, failures.saturating_sub(1).min(10));
                 tracing::warn!(partner_id, error = %p.message, retry_in = ?wait, "ticket dispatch paused");
                 let now = now_ms();
-                dispatch::release_paused(&self.db, partner_id, &self.holder, now + wait.as_millis() as i64, &p.message, now).await
+                dispatch::pause(&self.db, partner_id, now + wait.as_millis() as i64, &p.message, now).await
             }
         };
         if let Err(e) = result {
-            tracing::warn!(error = %e, partner_id, "could not release the dispatch lease");
+            tracing::warn!(error = %e, partner_id, "could not record the partner's dispatch pause");
         }
     }
 
-    async fn run_partner(&self, partner_id: i64) {
-        match self.acquire(partner_id).await {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::debug!(partner_id, "another instance holds this partner's dispatch lease");
-                return;
-            }
+    /// Works the partner until it has no work left or pauses; false when it could not
+    /// join (no share of the thread limit free yet, or the database failed).
+    async fn run_partner(&self, partner_id: i64) -> bool {
+        let membership = match self.join(partner_id).await {
+            Ok(Some(m)) => m,
+            Ok(None) => return false,
             Err(e) => {
-                tracing::warn!(error = %e, partner_id, "could not take the dispatch lease");
-                return;
+                tracing::warn!(error = %e, partner_id, "could not join the partner's dispatch");
+                return false;
             }
-        }
+        };
         let cache = {
             let mut all = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             all.entry(partner_id).or_default().clone()
         };
-        let lease = Lease::new(self.opts.lease);
         let done = Notify::new();
         let work = async {
-            let outcome = self.rounds(partner_id, &cache, &lease).await;
+            let outcome = membership.share.clone().scope(self.rounds(partner_id, &cache, &membership)).await;
             done.notify_one();
             outcome
         };
-        let (outcome, ()) = tokio::join!(work, self.renew(partner_id, &lease, &done));
-        if lease.lost.load(Ordering::SeqCst) {
-            // Another instance has the partner now; it resumes what was left.
-            return;
-        }
+        let (outcome, ()) = tokio::join!(work, self.keep(partner_id, &membership, &done));
+        self.leave(partner_id).await;
         let failures = {
             let mut cache = cache.lock().await;
             cache.outage = matches!(&outcome, Err(p) if !p.config);
@@ -361,49 +352,35 @@ impl Dispatcher {
             }
             cache.failures
         };
-        self.release(partner_id, outcome.as_ref().map(|_| ()), failures).await;
+        self.settle_pause(partner_id, outcome.as_ref().map(|_| ()), failures).await;
+        true
     }
 
-    /// Rounds until the partner has no work left, pauses, or the lease is gone.
-    async fn rounds(&self, partner_id: i64, cache: &Arc<tokio::sync::Mutex<PartnerCache>>, lease: &Lease) -> Result<(), Pause> {
-        while !self.is_stopped() && lease.valid() {
-            if !self.round(partner_id, cache, lease).await? {
+    /// Rounds until the partner has no work left, pauses, or the claims may have lapsed.
+    async fn rounds(&self, partner_id: i64, cache: &Arc<tokio::sync::Mutex<PartnerCache>>, m: &Membership) -> Result<(), Pause> {
+        while !self.is_stopped() && m.valid() {
+            if !self.round(partner_id, cache, m).await? {
                 break;
             }
         }
         Ok(())
     }
 
-    /// Renews the partner's lease every quarter of its length until `done`.
-    async fn renew(&self, partner_id: i64, lease: &Lease, done: &Notify) {
-        loop {
-            tokio::select! {
-                _ = done.notified() => return,
-                _ = tokio::time::sleep(self.opts.lease / 4) => {}
-            }
-            match self.acquire(partner_id).await {
-                Ok(true) => *lease.renewed.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now(),
-                Ok(false) => {
-                    tracing::warn!(partner_id, "another instance took over this partner's dispatch");
-                    lease.lost.store(true, Ordering::SeqCst);
-                    return;
-                }
-                // Keep trying: the run stops on its own once the lease may have lapsed.
-                Err(e) => tracing::warn!(error = %e, partner_id, "could not renew the dispatch lease"),
-            }
-        }
-    }
-
     /// One round: a batch of events, then the notes that are due. Ok(true) = more to do.
-    async fn round(&self, partner_id: i64, cache: &Arc<tokio::sync::Mutex<PartnerCache>>, lease: &Lease) -> Result<bool, Pause> {
+    async fn round(&self, partner_id: i64, cache: &Arc<tokio::sync::Mutex<PartnerCache>>, m: &Membership) -> Result<bool, Pause> {
         let settings = crate::db::tickets::settings(&self.db, partner_id).await?;
         let rules = self.rules(partner_id).await?;
-        let shared = Shared::new(self, partner_id, settings, rules, cache.clone(), lease);
+        let shared = Shared::new(self, partner_id, settings, rules, cache.clone(), m);
         let started_at = now_ms();
         let (key, span) = crate::services::history::log_span(app::types::history::RunKind::Tickets);
         let outcome = tracing::Instrument::instrument(shared.run(), span).await;
         let history = crate::services::history::History::new(self.db.clone());
         shared.tally.record(&history, partner_id, (started_at, &key), outcome.as_ref().map(|_| ())).await;
+        // Every write of the round is done and recorded: its customers go back for the
+        // next round or another instance.
+        if let Err(e) = self.unclaim(partner_id, m).await {
+            tracing::warn!(error = %e, partner_id, "could not give back the round's customers (they go at the end of the run)");
+        }
         outcome
     }
 

@@ -120,7 +120,7 @@ async fn a_note_whose_answer_was_lost_is_counted_once_after_an_outage(backend: B
 
     w.post(&[("c1", "FS01", "backup_failed"); 3]).await;
     set_faults(w.sandbox_running(), json!({}));
-    w.app.sql("update dispatch_lease set retry_at = null").await;
+    w.app.sql("update dispatch_pause set retry_at = null").await;
     drain(&d).await;
     let notes = w.notes(ticket_id).await;
     assert_eq!(counted(&notes), 8, "8 repeats sent, 8 counted: {notes:?}");
@@ -194,11 +194,14 @@ async fn a_recovery_whose_answer_was_lost_is_not_taken_for_a_note_or_a_technicia
     assert!(marker.is_some_and(|m| m.starts_with("taskbridge-recovery-")), "the recovery was attempted and not recorded");
     let db = &w.app.state.db;
     let far = server::db::now_ms() + 3_600_000;
-    assert!(server::db::dispatch::notes_due(db, w.partner.partner_id, far).await.unwrap().is_empty(), "a recovery in flight is no note's business");
-    assert!(!server::db::dispatch::any_note_due(db, w.partner.partner_id, far).await.unwrap());
+    assert!(
+        server::db::dispatch::notes_due(db, w.partner.partner_id, "test", far).await.unwrap().is_empty(),
+        "a recovery in flight is no note's business"
+    );
+    assert!(!server::db::dispatch::any_note_due(db, w.partner.partner_id, "test", far).await.unwrap());
 
     set_faults(w.sandbox_running(), json!({}));
-    w.app.sql("update dispatch_lease set retry_at = null").await;
+    w.app.sql("update dispatch_pause set retry_at = null").await;
     w.app.sql("delete from dispatch_hold").await;
     drain(&d).await;
     let notes = w.notes(ticket_id).await;

@@ -12,6 +12,7 @@ mod companies;
 mod connection;
 mod contacts;
 mod dispatch;
+mod dispatch_shared;
 mod events;
 mod fuzz;
 mod helpers;

@@ -98,12 +98,13 @@ impl World {
         r.json().await.unwrap()
     }
 
-    /// Waits until every event is handled and no note is due.
+    /// Waits until every event is handled, no note is due and no round is in progress
+    /// (a round holds its customers until its run is recorded).
     pub(crate) async fn settle(&self) {
         for _ in 0..600 {
             let busy: i64 = sqlx::query_scalar(
                 "select (select count(*) from event where dispatch_state = 'pending') + (select count(*) from incident where state = 'open' and note_due_at is not null) \
-                 + (select count(*) from incident where ticket_id is not null and ticket_number is null)",
+                 + (select count(*) from incident where ticket_id is not null and ticket_number is null) + (select count(*) from dispatch_claim)",
             )
             .fetch_one(&self.app.state.db.pool)
             .await
@@ -114,8 +115,16 @@ impl World {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let problem: Option<String> =
-            sqlx::query_scalar("select last_error from dispatch_lease").fetch_optional(&self.app.state.db.pool).await.unwrap().flatten();
-        panic!("events were not dispatched within 60 s; last problem: {problem:?}");
+            sqlx::query_scalar("select last_error from dispatch_pause").fetch_optional(&self.app.state.db.pool).await.unwrap().flatten();
+        let left: (i64, i64, i64, i64, i64) = sqlx::query_as(
+            "select (select count(*) from event where dispatch_state = 'pending'), (select count(*) from incident where state = 'open' and note_due_at is not null), \
+             (select count(*) from incident where ticket_id is not null and ticket_number is null), (select count(*) from dispatch_claim), \
+             (select count(*) from dispatch_hold)",
+        )
+        .fetch_one(&self.app.state.db.pool)
+        .await
+        .unwrap();
+        panic!("events were not dispatched within 60 s (pending, notes due, numbers missing, customers claimed, customers held: {left:?}); last problem: {problem:?}");
     }
 
     /// (sender's id, outcome, ticket number) of every event, in order.
@@ -380,7 +389,7 @@ async fn settings_come_from_the_partners_picklists_and_a_test_ticket_round_trips
     w.post(&[("c1", "FS01", "backup_failed")]).await;
     let mut problem = None;
     for _ in 0..100 {
-        problem = sqlx::query_scalar::<_, Option<String>>("select last_error from dispatch_lease")
+        problem = sqlx::query_scalar::<_, Option<String>>("select last_error from dispatch_pause")
             .fetch_optional(&w.app.state.db.pool)
             .await
             .unwrap()

@@ -21,7 +21,7 @@ pub(super) struct Repeats {
 }
 
 /// How long a round goes on reading events before it ends (for its notes, its holds,
-/// and the lease's sake).
+/// and the claims' sake).
 pub(super) const ROUND_FOR: Duration = Duration::from_secs(30);
 
 /// Counted repeats written once this many are waiting.

@@ -8,7 +8,8 @@
 //! nothing goes through, the partner pauses.
 
 use super::board::{merge_repeats, write_repeats, Board, Job, Repeats, FLUSH_AT, ROUND_FOR};
-use super::{Dispatcher, Lease, PartnerCache, Pause, Rule};
+use super::membership::Membership;
+use super::{Dispatcher, PartnerCache, Pause, Rule};
 use crate::autotask::client::AutotaskClient;
 use crate::autotask::entities::Ticket;
 use crate::autotask::query::{Filter, Query};
@@ -16,7 +17,7 @@ use crate::db::dispatch::{self, Incident};
 use crate::db::now_ms;
 use crate::services::tickets::{self, ResolveError, Resolved};
 use app::types::tickets::{EventRow, EventType, Outcome, TicketSettings};
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::StreamExt;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -55,7 +56,7 @@ pub(super) struct Shared<'a> {
     /// Held while repeats are written: a recovery counting its incident's repeats waits
     /// for a write in progress, so none is in neither place.
     pub(super) writing: tokio::sync::Mutex<()>,
-    lease: &'a Lease,
+    pub(super) membership: &'a Membership,
     pub(super) tally: super::tally::Tally,
 }
 
@@ -68,7 +69,7 @@ pub(super) struct Lane<'r> {
 }
 
 /// How a lane or a note went: its customer, and whether it failed.
-type Done = (i64, Result<bool, Pause>);
+pub(super) type Done = (i64, Result<bool, Pause>);
 
 impl<'a> Shared<'a> {
     pub(super) fn new(
@@ -77,7 +78,7 @@ impl<'a> Shared<'a> {
         settings: TicketSettings,
         rules: Vec<Rule>,
         cache: Arc<tokio::sync::Mutex<PartnerCache>>,
-        lease: &'a Lease,
+        membership: &'a Membership,
     ) -> Self {
         Shared {
             d,
@@ -89,7 +90,7 @@ impl<'a> Shared<'a> {
             companies: Mutex::default(),
             repeats: Mutex::default(),
             writing: tokio::sync::Mutex::new(()),
-            lease,
+            membership,
             tally: Default::default(),
         }
     }
@@ -153,10 +154,16 @@ impl<'a> Shared<'a> {
     /// now and then meanwhile. Ok(true) = it stopped before the partner was caught up.
     async fn feed(&self, board: &Mutex<Board>, jobs: &tokio::sync::mpsc::UnboundedSender<Job>) -> Result<bool, Pause> {
         let started = std::time::Instant::now();
+        let members = self.membership.members();
+        // With other instances on the partner, rounds are short, so customers change hands.
+        let round_for = if members > 1 { ROUND_FOR / 6 } else { ROUND_FOR };
         let batch = self.d.opts.batch.max(1);
         let mut after = 0;
+        // Events left for the next round (customers beyond this instance's room).
+        let mut left = false;
         loop {
-            if self.d.is_stopped() || !self.lease.valid() || started.elapsed() > ROUND_FOR {
+            if self.d.is_stopped() || !self.membership.valid() || started.elapsed() > round_for || self.membership.members() > members {
+                // Out of time, or another instance joined: the next round shares the work.
                 return Ok(true);
             }
             if lock(board).in_hand >= 3 * batch {
@@ -165,18 +172,26 @@ impl<'a> Shared<'a> {
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 continue;
             }
-            let events = crate::db::events::pending(&self.d.db, self.partner_id, after, batch, now_ms()).await?;
-            let Some(last) = events.last() else {
+            let mut events = self.pending(after, batch).await?;
+            if events.is_empty() {
                 // Caught up: the round ends with its lanes; until then, events that arrive
                 // meanwhile join it.
                 if lock(board).in_hand == 0 {
-                    return Ok(false);
+                    return Ok(left);
                 }
                 self.flush_if_many().await?;
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
-            };
+            }
+            if self.d.claim(self.partner_id, self.membership, events.iter().map(|e| e.customer_id)).await? {
+                // Another instance may have handled some of these since they were read.
+                events = self.pending(after, batch).await?;
+            }
+            let Some(last) = events.last() else { continue };
             after = last.event_id;
+            let before = events.len();
+            events.retain(|e| self.membership.holds(e.customer_id));
+            left |= events.len() < before;
             let fresh: Vec<EventRow> = {
                 let b = lock(board);
                 events.iter().filter(|e| !b.knows(&lane_key(e.customer_id, &e.device))).cloned().collect()
@@ -196,10 +211,15 @@ impl<'a> Shared<'a> {
             // Notes fall due on their interval, also during a storm: end the round for them.
             let now = now_ms();
             let counted_due = lock(&self.repeats).values().any(|r| r.due_at <= now);
-            if counted_due || dispatch::any_note_due(&self.d.db, self.partner_id, now).await? {
+            if counted_due || dispatch::any_note_due(&self.d.db, self.partner_id, &self.d.holder, now).await? {
                 return Ok(true);
             }
         }
+    }
+
+    /// Pending events after `after` free for this instance.
+    async fn pending(&self, after: i64, batch: i64) -> Result<Vec<EventRow>, sqlx::Error> {
+        crate::db::events::pending(&self.d.db, self.partner_id, &self.d.holder, after, batch, now_ms()).await
     }
 
     /// Writes the counted repeats once there are many (the lanes go on meanwhile).
@@ -217,7 +237,7 @@ impl<'a> Shared<'a> {
         let mut lane = Lane { s: self, open, repeats: HashMap::new(), now: now_ms() };
         let mut outcome = Ok(true);
         'events: for ev in &events {
-            if self.d.is_stopped() || !self.lease.valid() {
+            if self.d.is_stopped() || !self.membership.valid() {
                 outcome = Ok(false);
                 break;
             }
@@ -225,7 +245,10 @@ impl<'a> Shared<'a> {
             loop {
                 lane.now = now_ms();
                 match lane.handle(ev).await {
-                    Ok(()) => break,
+                    Ok(()) => {
+                        self.d.handled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        break;
+                    }
                     // A blip: try this event again shortly (every step is safe to repeat).
                     Err(p) if !p.config && attempt < 3 => {
                         attempt += 1;
@@ -246,7 +269,7 @@ impl<'a> Shared<'a> {
     /// After the lanes (or the notes): when nothing went through, the partner pauses;
     /// otherwise a customer whose work failed is held back on its own, and one that
     /// went through again is let go.
-    async fn settle(&self, done: Vec<Done>, held: &HashMap<i64, i64>) -> Result<(), Pause> {
+    pub(super) async fn settle(&self, done: Vec<Done>, held: &HashMap<i64, i64>) -> Result<(), Pause> {
         let went_through = done.iter().any(|(_, r)| r.is_ok());
         let mut freed: Vec<i64> = done.iter().filter(|(c, r)| matches!(r, Ok(true)) && held.contains_key(c)).map(|(c, _)| *c).collect();
         let mut failed: HashMap<i64, Pause> = HashMap::new();
@@ -387,42 +410,5 @@ impl<'a> Shared<'a> {
         let numbers: Vec<(i64, String)> = found.into_iter().filter_map(|t| Some((*by_ticket.get(&t.id)?, t.ticket_number?))).collect();
         dispatch::set_numbers(&self.d.db, &numbers).await?;
         Ok(())
-    }
-
-    /// The notes whose interval has passed (customers held back wait), several at
-    /// once, also while events wait (at most 100 a round, so a batch of events follows). Returns true when more
-    /// may be due.
-    async fn notes_due(&self, held: &HashMap<i64, i64>) -> Result<bool, Pause> {
-        let due = dispatch::notes_due(&self.d.db, self.partner_id, now_ms()).await?;
-        let more = due.len() >= 100;
-        if due.is_empty() {
-            return Ok(more);
-        }
-        let done: Vec<Done> = stream::iter(due)
-            .map(|inc| async move { (lane_of(&inc.key).1, self.note(inc).await) })
-            .buffer_unordered(self.d.opts.lanes.max(1))
-            .collect()
-            .await;
-        self.settle(done, held).await?;
-        Ok(more)
-    }
-
-    /// One incident's repeat note, retried through a blip.
-    async fn note(&self, inc: Incident) -> Result<bool, Pause> {
-        if self.d.is_stopped() || !self.lease.valid() {
-            return Ok(false);
-        }
-        let mut lane = Lane { s: self, open: HashMap::new(), repeats: HashMap::new(), now: now_ms() };
-        let mut attempt = 0u32;
-        loop {
-            match lane.repeat_note(inc.clone()).await {
-                Ok(()) => return Ok(true),
-                Err(p) if !p.config && attempt < 3 => {
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(150 << attempt)).await;
-                }
-                Err(p) => return Err(p),
-            }
-        }
     }
 }

@@ -1,62 +1,48 @@
-//! Who dispatches a partner: the lease (`dispatch_lease`) an instance takes and renews,
-//! the pause after Autotask failures, with why, and the customers held back on their
-//! own (`dispatch_hold`) while the partner's others go through.
+//! Whether a partner's dispatch may go on: the partners with work, the pause after
+//! Autotask failures, with why (`dispatch_pause`), and the customers held back on
+//! their own (`dispatch_hold`) while the partner's others go through.
 
 use crate::db::Db;
 
-/// Partners with pending events or notes due (of customers not held back), not paused,
-/// and not leased by another holder.
+/// Partners with pending events or notes due that are free for `holder` (of customers
+/// neither held back nor claimed by another instance), and not paused.
 pub async fn partners_with_work(db: &Db, holder: &str, now: i64) -> Result<Vec<i64>, sqlx::Error> {
     let sql = format!(
         "select p.partner_id from partner p where (exists (select 1 from event e where e.partner_id = p.partner_id and e.dispatch_state = 'pending' \
              and {}) \
            or exists (select 1 from incident i where i.partner_id = p.partner_id and i.note_due_at <= $1 and i.state = 'open' \
              and {})) \
-         and not exists (select 1 from dispatch_lease l where l.partner_id = p.partner_id and (l.retry_at > $1 or (l.expires_at > $1 and l.holder <> $2)))",
-        not_held("e", 1),
-        not_held("i", 1)
+         and not exists (select 1 from dispatch_pause l where l.partner_id = p.partner_id and l.retry_at > $1)",
+        super::free_for("e", 1, 2),
+        super::free_for("i", 1, 2)
     );
     sqlx::query_scalar(&sql).bind(now).bind(holder).fetch_all(&db.pool).await
 }
 
-/// Takes or renews the partner's lease until `until`; false when another holder has it.
-pub async fn acquire(db: &Db, partner_id: i64, holder: &str, now: i64, until: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "insert into dispatch_lease (partner_id, holder, expires_at) values ($1, $2, $3) \
-         on conflict (partner_id) do update set holder = excluded.holder, expires_at = excluded.expires_at \
-         where dispatch_lease.holder = excluded.holder or dispatch_lease.expires_at < $4",
+/// Ends the partner's pause after a round that went well.
+pub async fn clear_pause(db: &Db, partner_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update dispatch_pause set retry_at = null, last_error = null where partner_id = $1 and (retry_at is not null or last_error is not null)",
     )
     .bind(partner_id)
-    .bind(holder)
-    .bind(until)
-    .bind(now)
     .execute(&db.pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .await
+    .map(|_| ())
 }
 
-/// Gives the lease back after a round that went well.
-pub async fn release(db: &Db, partner_id: i64, holder: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("update dispatch_lease set expires_at = 0, retry_at = null, last_error = null where partner_id = $1 and holder = $2")
-        .bind(partner_id)
-        .bind(holder)
-        .execute(&db.pool)
-        .await
-        .map(|_| ())
-}
-
-/// Gives the lease back and pauses the partner until `retry_at`, saying why. The pause's
-/// start (`last_error_at`) is kept while failures follow one another.
-pub async fn release_paused(db: &Db, partner_id: i64, holder: &str, retry_at: i64, error: &str, now: i64) -> Result<(), sqlx::Error> {
+/// Pauses the partner until `retry_at`, saying why. The pause's start (`last_error_at`)
+/// is kept while failures follow one another.
+pub async fn pause(db: &Db, partner_id: i64, retry_at: i64, error: &str, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "update dispatch_lease set expires_at = 0, retry_at = $1, last_error = $2, \
-         last_error_at = case when last_error is null or last_error_at is null then $3 else last_error_at end where partner_id = $4 and holder = $5",
+        "insert into dispatch_pause (partner_id, retry_at, last_error, last_error_at) values ($1, $2, $3, $4) \
+         on conflict (partner_id) do update set retry_at = excluded.retry_at, last_error = excluded.last_error, \
+         last_error_at = case when dispatch_pause.last_error is null or dispatch_pause.last_error_at is null then excluded.last_error_at \
+         else dispatch_pause.last_error_at end",
     )
+    .bind(partner_id)
     .bind(retry_at)
     .bind(error)
     .bind(now)
-    .bind(partner_id)
-    .bind(holder)
     .execute(&db.pool)
     .await
     .map(|_| ())
@@ -64,14 +50,14 @@ pub async fn release_paused(db: &Db, partner_id: i64, holder: &str, retry_at: i6
 
 /// Ends the partner's pause, and its customers', at once (after its settings or rules change).
 pub async fn resume(db: &Db, partner_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("update dispatch_lease set retry_at = null where partner_id = $1").bind(partner_id).execute(&db.pool).await?;
+    sqlx::query("update dispatch_pause set retry_at = null where partner_id = $1").bind(partner_id).execute(&db.pool).await?;
     sqlx::query("delete from dispatch_hold where partner_id = $1").bind(partner_id).execute(&db.pool).await.map(|_| ())
 }
 
 /// Ends an outage's pause early: Autotask answers again (the customers held back keep
 /// their own backoff).
 pub async fn end_pause(db: &Db, partner_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("update dispatch_lease set retry_at = null where partner_id = $1 and retry_at is not null")
+    sqlx::query("update dispatch_pause set retry_at = null where partner_id = $1 and retry_at is not null")
         .bind(partner_id)
         .execute(&db.pool)
         .await
@@ -98,7 +84,7 @@ impl Health {
 
 /// The partner's pause, if any.
 pub async fn health(db: &Db, partner_id: i64) -> Result<Health, sqlx::Error> {
-    let row: Option<Health> = sqlx::query_as("select retry_at, last_error, last_error_at from dispatch_lease where partner_id = $1")
+    let row: Option<Health> = sqlx::query_as("select retry_at, last_error, last_error_at from dispatch_pause where partner_id = $1")
         .bind(partner_id)
         .fetch_optional(&db.pool)
         .await?;
