@@ -134,11 +134,16 @@ pub async fn partners_worked_elsewhere(db: &Db, holder: &str, now: i64) -> Resul
         .await
 }
 
-/// The share of the thread limit's slots of the member at `rank` among `members`.
+/// The share of the thread limit's slots of the member at `rank` among `members`: the
+/// slots shared out whole, and never less than one. With more members than slots the
+/// shares add up to more than there are, but the slot rows still cap the holders at
+/// [`SLOTS`]: a member already working keeps the one it holds when a newcomer shifts the
+/// ranks (else its calls in flight would wait for a slot that never comes), and the
+/// newcomer waits for a slot to free.
 pub fn fair_share(members: usize, rank: usize) -> i64 {
     let members = members.max(1) as i64;
     let rank = rank as i64;
-    SLOTS / members + i64::from(rank < SLOTS % members)
+    (SLOTS / members + i64::from(rank < SLOTS % members)).max(1)
 }
 
 #[cfg(test)]
@@ -146,13 +151,13 @@ mod tests {
     use super::fair_share;
 
     #[test]
-    fn the_slots_are_shared_out_whole_and_never_above_the_limit() {
-        for members in 1..=5 {
+    fn the_slots_are_shared_out_whole_and_a_working_member_keeps_one() {
+        for members in 1..=3 {
             let total: i64 = (0..members).map(|r| fair_share(members, r)).sum();
             assert_eq!(total, 3, "{members} members");
         }
         assert_eq!(fair_share(1, 0), 3);
         assert_eq!((fair_share(2, 0), fair_share(2, 1)), (2, 1));
-        assert_eq!(fair_share(4, 3), 0);
+        assert_eq!(fair_share(4, 3), 1, "the slot rows, not the share, keep a fourth member waiting");
     }
 }

@@ -100,8 +100,7 @@ impl Dispatcher {
         // No new call beyond the fair share; slots still in use are given back later.
         m.share.set_allowed(fair.min(held).max(0) as usize);
         let target = fair.max((m.share.busiest() as i64).min(held));
-        let now = now_ms();
-        let held = claims::balance_slots(&self.db, partner_id, &self.holder, target, now, now + self.opts.lease.as_millis() as i64).await?;
+        let held = claims::balance_slots(&self.db, partner_id, &self.holder, target, now_ms(), self.until()).await?;
         m.slots.store(held, Ordering::SeqCst);
         m.share.set_allowed(fair.min(held).max(0) as usize);
         Ok(())
