@@ -69,7 +69,29 @@ test("ticket settings from retrieved picklists, a notification, and the event lo
   const rules = page.getByRole("table", { name: "Notifications" });
   await expect(rules).toContainText("Open an Autotask ticket");
   await expect(rules).toContainText("All event types");
+
+  // A "Synchronize with Autotask" rule shows only what applies to it (nothing of tickets),
+  // its deletion speaks of billing, and a second one is refused with the reason.
+  await page.getByTestId("new-rule").click();
+  await form.getByLabel("Notification action").selectOption("sync");
+  await expect(form.getByTestId("sync-rule-hint")).toContainText("Switches automatic billing pushes on");
+  await expect(form.getByLabel("Subscribe to OK events")).toHaveCount(0);
+  await expect(form.getByLabel("Customers")).toHaveCount(0);
+  await form.getByRole("button", { name: "Create" }).click();
+  const syncRow = rules.locator("tr", { hasText: "Synchronize with Autotask" });
+  await expect(syncRow).toContainText("billing pushes");
+  await syncRow.getByRole("button", { name: "Delete" }).click();
+  await expect(page.getByRole("alertdialog")).toContainText("Automatic billing pushes stop");
+  await page.getByRole("alertdialog").getByRole("button", { name: "Cancel" }).click();
+  await page.getByTestId("new-rule").click();
+  await form.getByLabel("Notification action").selectOption("sync");
+  await form.getByRole("button", { name: "Create" }).click();
+  await expect(form).toContainText("Automatic billing pushes are already on");
+  await form.getByRole("button", { name: "Cancel" }).click();
   if (shots) await page.screenshot({ path: `${shots}/notifications.png`, fullPage: true });
+  await syncRow.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("alertdialog").getByRole("button", { name: "Delete" }).click();
+  await expect(syncRow).toHaveCount(0);
 
   // A failure opens a ticket; the log shows it (it refreshes itself).
   const ref = `dental-${suffix}`;

@@ -2,11 +2,14 @@
 //! an Autotask ticket") or billing pushes ("Synchronize with Autotask"), and "Send test
 //! ticket".
 
+mod table;
+
+use table::RulesTable;
+
 use crate::api::tickets::{customer_choices, delete_rule, list_rules, save_rule, send_test_ticket};
 use crate::components::badge::{Badge, Tone};
 use crate::components::dialog::ConfirmDialog;
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
-use crate::components::time::Time;
 use crate::error::AppError;
 use crate::types::tickets::{CustomerChoice, EventType, NotificationRule, RuleAction, RuleInput, TestTicket};
 use leptos::prelude::*;
@@ -79,7 +82,10 @@ pub fn NotificationsPage() -> impl IntoView {
         <ConfirmDialog
             open=delete_open
             title=Signal::derive(|| "Delete this notification?".to_string())
-            body=Signal::derive(move || delete_target.get().map(|r| format!("{}. Events it covered will no longer open tickets; tickets already open stay in Autotask.", describe(&r.input, &r.customer_names))).unwrap_or_default())
+            body=Signal::derive(move || delete_target.get().map(|r| match r.input.action {
+                RuleAction::Sync => "Synchronize with Autotask. Automatic billing pushes stop (Setup\u{2019}s schedule runs only while such a notification exists); what was pushed stays in Autotask, and Billing can still push by hand.".to_string(),
+                RuleAction::Ticket => format!("{}. Events it covered will no longer open tickets; tickets already open stay in Autotask.", describe(&r.input, &r.customer_names)),
+            }).unwrap_or_default())
             confirm_label="Delete"
             on_confirm=do_delete
         />
@@ -100,67 +106,6 @@ fn describe(input: &RuleInput, names: &[String]) -> String {
         if input.all_types { "all event types".to_string() } else { input.event_types.iter().map(|t| t.label()).collect::<Vec<_>>().join(", ") };
     let customers = if input.customer_ids.is_empty() { "all customers".to_string() } else { names.join(", ") };
     format!("{} for {types}, {customers}", input.action.label())
-}
-
-#[component]
-fn RulesTable(
-    list: Vec<NotificationRule>,
-    /// Only admins change "Synchronize with Autotask" rules (they switch billing pushes).
-    admin: bool,
-    editing: RwSignal<Editing>,
-    delete_target: RwSignal<Option<NotificationRule>>,
-    delete_open: RwSignal<bool>,
-) -> impl IntoView {
-    view! {
-        <div class="table-wrap">
-            <table class="table" aria-label="Notifications">
-                <thead>
-                    <tr>
-                        <th scope="col">"Action"</th>
-                        <th scope="col">"Event types"</th>
-                        <th scope="col">"OK events"</th>
-                        <th scope="col">"Customers"</th>
-                        <th scope="col">"On recovery"</th>
-                        <th scope="col">"Created"</th>
-                        <th scope="col"><span class="sr-only">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {list.into_iter().map(|rule| {
-                        let r = rule.clone();
-                        let for_delete = rule.clone();
-                        let types = if rule.input.all_types { "All event types".to_string() } else { rule.input.event_types.iter().map(|t| t.label()).collect::<Vec<_>>().join(", ") };
-                        let customers = if rule.input.customer_ids.is_empty() { "All customers".to_string() } else { rule.customer_names.join(", ") };
-                        view! {
-                            <tr data-rule-id=rule.rule_id.to_string()>
-                                <td>{rule.input.action.label()}</td>
-                                <td>{types}</td>
-                                <td>{if rule.input.subscribe_ok { "Yes" } else { "No" }}</td>
-                                <td>{customers}</td>
-                                <td>{match (rule.input.action, rule.input.complete_on_recovery) {
-                                    (RuleAction::Sync, _) => view! { <span class="muted">"\u{2014}"</span> }.into_any(),
-                                    (_, true) => view! { <Badge label="Complete ticket" tone=Tone::Good /> }.into_any(),
-                                    (_, false) => view! { <Badge label="Note only" tone=Tone::Muted reason="The recovery is added as a note; the ticket stays open." /> }.into_any(),
-                                }}</td>
-                                <td class="nowrap" title=format!("Created by {}", rule.created_by)><Time ms=Some(rule.created_at) /></td>
-                                <td class="actions">
-                                    {if rule.input.action == RuleAction::Sync && !admin {
-                                        view! { <span class="muted" title="Synchronize rules switch billing pushes; an admin changes them.">"Admins only"</span> }.into_any()
-                                    } else {
-                                        view! {
-                                            <button type="button" class="btn btn-small" on:click=move |_| editing.set(Editing::Rule(r.rule_id, r.input.clone(), r.customer_names.clone()))>"Edit"</button>
-                                            <button type="button" class="btn btn-small btn-danger-quiet" on:click=move |_| { delete_target.set(Some(for_delete.clone())); delete_open.set(true); }>"Delete"</button>
-                                        }.into_any()
-                                    }}
-                                </td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
-    }
-    .into_any()
 }
 
 fn yes_no(id: &'static str, label: &'static str, value: RwSignal<bool>, hint: &'static str) -> impl IntoView {
@@ -200,7 +145,7 @@ fn RuleForm(rule_id: Option<i64>, input: RuleInput, names: Vec<String>, on_done:
             customer_ids: if limit.get_untracked() { chosen.get_untracked().into_iter().map(|c| c.0).collect() } else { Vec::new() },
             complete_on_recovery: complete.get_untracked(),
         };
-        if limit.get_untracked() && rule.customer_ids.is_empty() {
+        if rule.action == RuleAction::Ticket && limit.get_untracked() && rule.customer_ids.is_empty() {
             error.set(Some(AppError::invalid("customer_ids", "Choose at least one customer, or apply the notification to all customers.")));
             return;
         }
@@ -215,6 +160,7 @@ fn RuleForm(rule_id: Option<i64>, input: RuleInput, names: Vec<String>, on_done:
         });
     };
     let field_error = move |f: &'static str| error.get().and_then(|e| e.field_message(f));
+    let ticket = move || action.get() == RuleAction::Ticket;
     let grid = view! {
             <div class="form-grid">
                 <div class="field">
@@ -226,20 +172,24 @@ fn RuleForm(rule_id: Option<i64>, input: RuleInput, names: Vec<String>, on_done:
                         }).collect_view()}
                     </select>
                 </div>
-                {yes_no("rule-ok", "Subscribe to OK events", subscribe_ok, "Yes also opens (informational) tickets for OK events. Recoveries complete open tickets either way.")}
-                {yes_no("rule-all", "Subscribe to all event types", all_types, "No lets you choose the event types below.")}
-                <div class="field">
-                    <label for="rule-limit">"Customers"</label>
-                    <select id="rule-limit" on:change=move |ev| limit.set(event_target_value(&ev) == "chosen")>
-                        <option value="all" selected=move || !limit.get()>"All customers"</option>
-                        <option value="chosen" selected=move || limit.get()>"Only chosen customers"</option>
-                    </select>
-                </div>
+                <Show when=ticket fallback=|| view! {
+                    <p class="field-hint grow" data-testid="sync-rule-hint">"Switches automatic billing pushes on: Setup\u{2019}s schedule pushes every mapped customer\u{2019}s usage to its Autotask contract. It has no other settings."</p>
+                }>
+                    {yes_no("rule-ok", "Subscribe to OK events", subscribe_ok, "Yes also opens (informational) tickets for OK events. Recoveries complete open tickets either way.")}
+                    {yes_no("rule-all", "Subscribe to all event types", all_types, "No lets you choose the event types below.")}
+                    <div class="field">
+                        <label for="rule-limit">"Customers"</label>
+                        <select id="rule-limit" on:change=move |ev| limit.set(event_target_value(&ev) == "chosen")>
+                            <option value="all" selected=move || !limit.get()>"All customers"</option>
+                            <option value="chosen" selected=move || limit.get()>"Only chosen customers"</option>
+                        </select>
+                    </div>
+                </Show>
             </div>
     }
     .into_any();
     let types_block = view! {
-            <Show when=move || !all_types.get()>
+            <Show when=move || ticket() && !all_types.get()>
                 <fieldset class="field" aria-describedby="rule-types-error">
                     <legend>"Event types"</legend>
                     <div class="check-grid">
@@ -261,7 +211,7 @@ fn RuleForm(rule_id: Option<i64>, input: RuleInput, names: Vec<String>, on_done:
     }
     .into_any();
     let customers_block = view! {
-            <Show when=move || limit.get()>
+            <Show when=move || ticket() && limit.get()>
                 <CustomerPicker chosen />
                 <p class="field-error">{move || field_error("customer_ids")}</p>
             </Show>

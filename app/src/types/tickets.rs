@@ -2,8 +2,10 @@
 //! event log's shapes are in `events.rs`.
 
 mod events;
+mod rules;
 
 pub use events::*;
+pub use rules::*;
 
 use super::UnixMillis;
 use crate::error::AppError;
@@ -244,126 +246,6 @@ pub struct TicketPicklists {
     pub statuses: Vec<PickOption>,
 }
 
-/// What a rule does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum RuleAction {
-    /// Open an Autotask ticket.
-    #[default]
-    Ticket,
-    /// Synchronize with Autotask (billing).
-    Sync,
-}
-
-impl RuleAction {
-    /// Stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ticket => "ticket",
-            Self::Sync => "sync",
-        }
-    }
-
-    /// Label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Ticket => "Open an Autotask ticket",
-            Self::Sync => "Synchronize with Autotask",
-        }
-    }
-
-    /// Parses the stored form.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "ticket" => Some(Self::Ticket),
-            "sync" => Some(Self::Sync),
-            _ => None,
-        }
-    }
-}
-
-/// A rule as created or edited.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RuleInput {
-    /// What it does.
-    pub action: RuleAction,
-    /// OK events open (informational) tickets too. Default No.
-    pub subscribe_ok: bool,
-    /// Every event type. Default Yes.
-    pub all_types: bool,
-    /// The chosen failure types when `all_types` is false.
-    pub event_types: Vec<EventType>,
-    /// Only these customers (empty: every customer).
-    pub customer_ids: Vec<i64>,
-    /// Complete the ticket when the backup recovers. Default Yes.
-    pub complete_on_recovery: bool,
-}
-
-impl Default for RuleInput {
-    fn default() -> Self {
-        Self {
-            action: RuleAction::Ticket,
-            subscribe_ok: false,
-            all_types: true,
-            event_types: Vec::new(),
-            customer_ids: Vec::new(),
-            complete_on_recovery: true,
-        }
-    }
-}
-
-impl RuleInput {
-    /// Checks the choices; the error names the field.
-    pub fn validate(&mut self) -> Result<(), AppError> {
-        self.event_types.sort();
-        self.event_types.dedup();
-        self.customer_ids.sort_unstable();
-        self.customer_ids.dedup();
-        if let Some(bad) = self.event_types.iter().find(|t| t.is_recovery()) {
-            return Err(AppError::invalid(
-                "event_types",
-                format!("\u{201c}{}\u{201d} is a recovery: rules choose failures, and their recoveries follow.", bad.label()),
-            ));
-        }
-        if !self.all_types && self.event_types.is_empty() {
-            return Err(AppError::invalid("event_types", "Choose at least one event type, or subscribe to all event types."));
-        }
-        if self.all_types {
-            self.event_types.clear();
-        }
-        if self.customer_ids.len() > 5_000 {
-            return Err(AppError::invalid("customer_ids", "Limit a rule to at most 5,000 customers, or apply it to all."));
-        }
-        Ok(())
-    }
-}
-
-/// A saved rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NotificationRule {
-    /// Id.
-    pub rule_id: i64,
-    /// The choices.
-    pub input: RuleInput,
-    /// Names of the limited-to customers, in `input.customer_ids` order.
-    pub customer_names: Vec<String>,
-    /// Created.
-    pub created_at: UnixMillis,
-    /// By whom.
-    pub created_by: String,
-}
-
-/// A customer offered by the rule form's customer picker.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CustomerChoice {
-    /// Id.
-    pub customer_id: i64,
-    /// Name.
-    pub name: String,
-    /// Linked to an Autotask company (tickets can be sent).
-    pub mapped: bool,
-}
-
 /// The outcome of "Send test ticket".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestTicket {
@@ -398,18 +280,6 @@ mod tests {
         assert_eq!(EventType::failures().count(), 9);
         assert_eq!(event_label("backup_ok"), "Backup succeeded");
         assert_eq!(event_label("nope"), "nope");
-    }
-
-    #[test]
-    fn rules_need_a_type_when_not_all() {
-        let mut r = RuleInput { all_types: false, ..RuleInput::default() };
-        assert!(r.validate().unwrap_err().field_message("event_types").is_some());
-        r.event_types = vec![EventType::BackupFailed, EventType::BackupFailed];
-        r.validate().unwrap();
-        assert_eq!(r.event_types, vec![EventType::BackupFailed]);
-        r.event_types = vec![EventType::BackupOk];
-        assert!(r.validate().unwrap_err().field_message("event_types").is_some(), "recoveries follow their failures");
-        assert!(serde_json::from_value::<EventType>(serde_json::json!("nope")).is_err());
     }
 
     #[test]

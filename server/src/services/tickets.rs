@@ -48,6 +48,19 @@ impl SqlTickets {
         self.rules(partner_id).await?.into_iter().find(|r| r.rule_id == rule_id).ok_or(AppError::NotFound)
     }
 
+    /// Refuses a rule that another of the partner's rules already is (it would do nothing
+    /// more; two sync rules are always twins, having no choices).
+    async fn refuse_twin(&self, partner_id: i64, rule_id: Option<i64>, rule: &RuleInput) -> Result<(), AppError> {
+        let rows = store::rules(&self.db, partner_id, Some(rule.action)).await.internal()?;
+        let Some(twin) = rows.iter().find(|r| Some(r.rule_id) != rule_id && r.input() == *rule) else { return Ok(()) };
+        Err(AppError::Conflict(match rule.action {
+            RuleAction::Sync => {
+                format!("Automatic billing pushes are already on: notification {} synchronizes with Autotask, and one is enough.", twin.rule_id)
+            }
+            RuleAction::Ticket => format!("Notification {} already does exactly this; edit that one instead.", twin.rule_id),
+        }))
+    }
+
     /// "Synchronize with Autotask" rules switch automatic billing pushes on and off, and
     /// pushing is an admin's decision: only admins create, change or delete them (ticket
     /// rules stay open to technicians).
@@ -142,6 +155,7 @@ impl TicketService for SqlTickets {
         Self::may_change(actor, rule.action)?;
         rule.validate()?;
         self.check_customers(actor.partner_id, &rule.customer_ids).await?;
+        self.refuse_twin(actor.partner_id, None, &rule).await?;
         let mut tx = self.db.begin().await.internal()?;
         let id = store::insert_rule(&mut tx, actor.partner_id, &rule, &actor.email, now_ms()).await.internal()?;
         let (summary, changes) = (format!("Notification created: {}", Self::describe(&rule)), values(&(), &rule));
@@ -158,6 +172,7 @@ impl TicketService for SqlTickets {
         Self::may_change(actor, before.action)?;
         rule.validate()?;
         self.check_customers(actor.partner_id, &rule.customer_ids).await?;
+        self.refuse_twin(actor.partner_id, Some(rule_id), &rule).await?;
         let mut tx = self.db.begin().await.internal()?;
         if !store::update_rule(&mut tx, actor.partner_id, rule_id, &rule).await.internal()? {
             return Err(AppError::NotFound);

@@ -289,8 +289,22 @@ async fn rules_choose_types_ok_events_and_customers(backend: Backend) {
     // Rules are validated and listed.
     let e = w.admin.err_json("save_rule", &json!({"rule_id": null, "rule": {"action": "ticket", "subscribe_ok": false, "all_types": false, "event_types": [], "customer_ids": [], "complete_on_recovery": true}})).await;
     assert!(matches!(e, AppError::Invalid { ref field, .. } if field == "event_types"), "{e:?}");
+    // A second rule that does exactly what one does is refused; so is a second sync rule,
+    // which keeps none of the ticket choices sent with it.
+    let twin = json!({"action": "ticket", "subscribe_ok": false, "all_types": false, "event_types": ["agent_offline"], "customer_ids": [], "complete_on_recovery": false});
+    let e = w.admin.err_json("save_rule", &json!({"rule_id": null, "rule": twin})).await;
+    assert!(matches!(&e, AppError::Conflict(m) if m.contains("already does exactly this")), "{e:?}");
+    let sync = |customers: Vec<i64>| json!({"rule_id": null, "rule": {"action": "sync", "subscribe_ok": false, "all_types": false, "event_types": ["backup_failed"], "customer_ids": customers, "complete_on_recovery": true}});
+    let saved = w.admin.ok_json("save_rule", &sync(vec![c1])).await;
+    assert_eq!(
+        (saved["input"]["subscribe_ok"].as_bool(), saved["input"]["all_types"].as_bool(), saved["input"]["customer_ids"].as_array().map(Vec::len)),
+        (Some(true), Some(true), Some(0)),
+        "a sync rule is stored at the seed's Yes, for every customer: {saved}"
+    );
+    let e = w.admin.err_json("save_rule", &sync(Vec::new())).await;
+    assert!(matches!(&e, AppError::Conflict(m) if m.contains("billing pushes are already on")), "{e:?}");
     let rules = w.admin.ok("list_rules", &[]).await;
-    assert_eq!(rules.as_array().unwrap().len(), 2);
+    assert_eq!(rules.as_array().unwrap().len(), 3);
     assert_eq!(rules[0]["customer_names"], json!(["Acme Dental"]));
 }
 
