@@ -63,6 +63,16 @@ pub fn thousands(n: i64) -> String {
     }
 }
 
+/// `+1,234`, `−3,667`, `0`: a signed change with thousands separators (a minus sign,
+/// as money changes have; no sign for zero).
+pub fn signed_thousands(n: i64) -> String {
+    match n.signum() {
+        1 => format!("+{}", thousands(n)),
+        -1 => format!("\u{2212}{}", thousands(n.abs())),
+        _ => "0".into(),
+    }
+}
+
 /// `1 event`, `2,500 events`: a count with its noun in the right number.
 pub fn count_of(n: i64, one: &str, many: &str) -> String {
     format!("{} {}", thousands(n), if n == 1 { one } else { many })
@@ -155,6 +165,13 @@ mod tests {
         assert_eq!(encode_query_value("Müller & Co"), "M%C3%BCller%20%26%20Co");
         assert_eq!(decode_query_value("M%C3%BCller+%26+Co%2B"), "Müller & Co+");
         assert_eq!(decode_query_value("100%"), "100%", "a stray percent sign is kept");
+    }
+
+    #[test]
+    fn signed_changes_are_grouped_with_a_minus_sign() {
+        assert_eq!(signed_thousands(3_679), "+3,679");
+        assert_eq!(signed_thousands(-3_667), "\u{2212}3,667");
+        assert_eq!(signed_thousands(0), "0");
     }
 
     #[test]

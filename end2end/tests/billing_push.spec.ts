@@ -71,4 +71,36 @@ test("preview a push, apply a selection, see it in the history, and undo it", as
   await expect(history.locator("tbody tr").first()).toContainText("Undo of push");
   await expect(licences).toContainText("+3");
   if (shots) await page.screenshot({ path: `${shots}/billing-history.png`, fullPage: true });
+
+  // Changes above the threshold saved on Setup are held here too; the page may choose
+  // another threshold (kept in the URL) or go back to Setup's.
+  expect((await request.post("/rpc/save_billing_schedule", { data: { schedule: { every_hours: 24, hold_above: 5, enabled: true, next_run_at: null } }, headers })).ok()).toBeTruthy();
+  await page.reload();
+  const hold = page.getByLabel("Hold changes larger than (units)");
+  await expect(hold).toHaveValue("5");
+  const storage = page.getByRole("table", { name: "Preview" }).locator("tr[data-product=cloud_storage_gb]");
+  await expect(storage).toContainText("Held");
+  await expect(page.getByTestId("preview-summary")).toContainText("1 change of more than 5 units held for approval.");
+  await hold.fill("20");
+  await hold.press("Tab");
+  await expect(page).toHaveURL(/hold=20/);
+  await expect(storage).toContainText("Will change");
+  await page.getByRole("button", { name: "Use Setup’s threshold" }).click();
+  await expect(storage).toContainText("Held");
+  await expect(hold).toHaveValue("5");
+
+  // Sync writes the licences and holds the storage; the storage is then approved on its own.
+  await page.getByTestId("apply-all").click();
+  const dialog = page.getByRole("alertdialog");
+  await expect(dialog).toContainText("except changes of more than 5 units, which are held for approval");
+  await dialog.getByRole("button", { name: "Write to Autotask" }).click();
+  await expect(page.getByTestId("push-result")).toContainText("1 applied, 0 already up to date, 1 held");
+  await expect(licences).toContainText("Up to date");
+  await storage.getByRole("button", { name: /^Approve/ }).click();
+  await expect(dialog).toContainText("Writes an adjustment of +13 units");
+  await expect(dialog).toContainText("Autotask will bill 13 instead of 0");
+  if (shots) await page.screenshot({ path: `${shots}/billing-approve.png`, fullPage: true });
+  await dialog.getByRole("button", { name: "Write to Autotask" }).click();
+  await expect(page.getByTestId("push-result")).toContainText("1 applied, 0 already up to date, 0 held");
+  await expect(storage).toContainText("Up to date");
 });

@@ -27,5 +27,14 @@ test("an admin retrieves Autotask services, maps products to monthly ones and se
   await expect(page.getByRole("form", { name: "Billing settings" }).getByLabel("Rounding of Cloud storage")).toHaveValue("nearest");
   if (shots) await page.locator("section.billing-settings").screenshot({ path: `${shots}/billing-settings.png` });
   // The schedule is off until a "Synchronize with Autotask" notification exists.
-  await expect(page.getByRole("form", { name: "Automatic pushes" })).toContainText("Synchronize with Autotask");
+  const schedule = page.getByRole("form", { name: "Automatic pushes" });
+  await expect(schedule).toContainText("Synchronize with Autotask");
+  // Its Save says so, like every other form, until the form is changed again.
+  await schedule.getByLabel("Hold changes larger than (units)").fill("250");
+  await schedule.getByRole("button", { name: "Save" }).click();
+  await expect(schedule.getByTestId("schedule-saved")).toHaveText("Saved.");
+  await schedule.getByLabel("Push automatically every (hours)").fill("12");
+  await expect(schedule.getByTestId("schedule-saved")).toHaveText("");
+  await page.reload();
+  await expect(page.getByRole("form", { name: "Automatic pushes" }).getByLabel("Hold changes larger than (units)")).toHaveValue("250");
 });

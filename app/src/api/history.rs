@@ -53,7 +53,7 @@ pub async fn retry_run(run_id: i64) -> Result<RetryStarted, AppError> {
             RetryStarted { job: None, push: None, requeued: Some(requeued) }
         }
         RunKind::Push => {
-            let selection = PushSelection { lines: Some(plan.lines), hold_above: None, search: None };
+            let selection = PushSelection { lines: Some(plan.lines), ..Default::default() };
             RetryStarted { job: None, push: Some(services.billing.apply(&admin, selection, retry_of).await?), requeued: None }
         }
         other => return Err(AppError::Conflict(format!("A {} cannot be retried record by record.", other.label().to_lowercase()))),

@@ -19,6 +19,10 @@ pub fn ConfirmDialog(
     confirm_label: String,
     /// Called when confirmed.
     on_confirm: Callback<()>,
+    /// The action adds or writes rather than destroys (an import, a push): its button is
+    /// the primary one, not the red of a deletion.
+    #[prop(optional)]
+    constructive: bool,
     /// More about what will happen, below the body (e.g. counts worked out on opening).
     #[prop(optional)]
     children: Option<ChildrenFn>,
@@ -57,7 +61,7 @@ pub fn ConfirmDialog(
                     </button>
                     <button
                         type="button"
-                        class="btn btn-danger"
+                        class=if constructive { "btn btn-primary" } else { "btn btn-danger" }
                         on:click=move |_| {
                             open.set(false);
                             on_confirm.run(());

@@ -1,6 +1,8 @@
 //! The Billing page: a dry-run preview of what a push would write (Autotask's quantity,
 //! Taskbridge's, the change and its money effect), applying all or a selection (holding
-//! large changes for approval), and the history of pushes with their lines, CSV and undo.
+//! large changes for approval, at the threshold saved on Setup unless changed here, and
+//! approving them one by one or all), and the history of pushes with their lines, CSV
+//! and undo.
 
 mod history;
 mod preview;
@@ -14,8 +16,8 @@ use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
 use crate::components::url_query::use_url_query;
 use crate::error::AppError;
-use crate::format::{encode_query_value, money_change, page_url, thousands};
-use crate::types::billing::{product, LineStatus, PreviewQuery, PreviewShow, PushLine, PushPreview, PushResult, PushRun, PushSelection};
+use crate::format::{count_of, encode_query_value, money_change, page_url, signed_thousands, thousands};
+use crate::types::billing::{product, Hold, LineStatus, PreviewQuery, PreviewShow, PushLine, PushPreview, PushResult, PushRun, PushSelection};
 use history::HistoryTable;
 use leptos::prelude::*;
 use preview::PreviewTable;
@@ -36,6 +38,9 @@ fn status_badge(line: &PushLine) -> AnyView {
     }
 }
 
+/// What the confirmation of a write says; the threshold, when one holds changes back.
+const WRITE_NOTE: &str = "Autotask is read again first, so a quantity already right is left alone. A push can be undone from the history.";
+
 fn units(v: Option<i64>) -> String {
     v.map(crate::format::thousands).unwrap_or_else(|| "\u{2014}".into())
 }
@@ -49,6 +54,7 @@ fn query_from_params(get: impl Fn(&str) -> Option<String>) -> PreviewQuery {
         page: get("page").and_then(|v| v.parse().ok()).filter(|p| *p >= 1).unwrap_or(1),
         per_page: get("per").and_then(|v| v.parse().ok()).filter(|n| PAGE_SIZES.contains(n)).unwrap_or(100),
         refresh: false,
+        hold: get("hold").and_then(|h| Hold::parse(&h)).unwrap_or_default(),
     }
 }
 
@@ -66,14 +72,42 @@ fn query_string(q: &PreviewQuery) -> String {
     if q.per_page != 100 {
         parts.push(format!("per={}", q.per_page));
     }
+    if let Some(hold) = q.hold.as_param() {
+        parts.push(format!("hold={hold}"));
+    }
     page_url("/billing", &parts)
 }
 
-/// What an "apply" writes: the chosen lines, or every change matching the search.
+/// What an "apply" writes: the chosen lines, or every change matching the search (both
+/// holding changes above the threshold), or held changes approved.
 #[derive(Debug, Clone, PartialEq)]
 enum Target {
-    Selected(Vec<(i64, String)>),
-    Matching(String),
+    Selected(Vec<(i64, String)>, Option<i64>),
+    Matching(String, Option<i64>),
+    /// These held lines, written whatever their size.
+    Approve(Vec<(i64, String)>),
+    /// Every change above the threshold matching the search.
+    ApproveHeld(String, i64),
+}
+
+impl Target {
+    fn selection(self) -> PushSelection {
+        let search = |s: String| Some(s).filter(|s| !s.trim().is_empty());
+        match self {
+            Target::Selected(lines, hold_above) => PushSelection { lines: Some(lines), hold_above, ..Default::default() },
+            Target::Matching(s, hold_above) => PushSelection { search: search(s), hold_above, ..Default::default() },
+            Target::Approve(lines) => PushSelection { lines: Some(lines), ..Default::default() },
+            Target::ApproveHeld(s, t) => PushSelection { search: search(s), hold_above: Some(t), held_only: true, ..Default::default() },
+        }
+    }
+}
+
+/// A write waiting for confirmation: what, and what the dialog says of it.
+#[derive(Debug, Clone, PartialEq)]
+struct Ask {
+    target: Target,
+    title: String,
+    body: String,
 }
 
 /// Preview, apply, history.
@@ -95,21 +129,15 @@ pub fn BillingPage() -> impl IntoView {
     );
     let history = Resource::new(move || reload.get(), |_| push_history());
     let selected = RwSignal::new(BTreeSet::<(i64, String)>::new());
-    let hold = RwSignal::new(String::new());
     let applying = RwSignal::new(false);
     let result = RwSignal::new(None::<Result<PushResult, AppError>>);
-    let confirm = RwSignal::new(None::<(Target, usize)>);
+    let confirm = RwSignal::new(None::<Ask>);
     let confirm_open = RwSignal::new(false);
     let run = Callback::new(move |target: Target| {
-        let hold_above = hold.get_untracked().trim().parse::<i64>().ok();
-        let (lines, search) = match target {
-            Target::Selected(lines) => (Some(lines), None),
-            Target::Matching(search) => (None, Some(search).filter(|s| !s.trim().is_empty())),
-        };
         applying.set(true);
         result.set(None);
         leptos::task::spawn_local(async move {
-            let r = apply_push(PushSelection { lines, hold_above, search }).await;
+            let r = apply_push(target.selection()).await;
             if r.is_ok() {
                 selected.set(BTreeSet::new());
             }
@@ -118,8 +146,8 @@ pub fn BillingPage() -> impl IntoView {
             reload.update(|n| *n += 1);
         });
     });
-    let ask = Callback::new(move |t: (Target, usize)| {
-        confirm.set(Some(t));
+    let ask = Callback::new(move |a: Ask| {
+        confirm.set(Some(a));
         confirm_open.set(true);
     });
     let header = view! {
@@ -155,7 +183,7 @@ pub fn BillingPage() -> impl IntoView {
                             "The backup platform reports usage with " <code>"POST /api/v1/usage"</code> ". Map products to Autotask services on " <a href="/setup">"Setup"</a> " and choose each customer's billing contract on the " <a href="/map">"Customer Map"</a> "."
                         </EmptyState>
                     }.into_any(),
-                    Ok(p) => view! { <PreviewTable preview=p is_admin query set_query selected hold applying run ask /> }.into_any(),
+                    Ok(p) => view! { <PreviewTable preview=p is_admin query set_query selected applying run ask /> }.into_any(),
                 }
             })}
         </Transition>
@@ -177,18 +205,6 @@ pub fn BillingPage() -> impl IntoView {
         </section>
     }
     .into_any();
-    let confirm_body = move || {
-        let held =
-            hold.get().trim().parse::<i64>().ok().map(|t| format!(", except changes of more than {t} units, which are held")).unwrap_or_default();
-        let what = match confirm.get() {
-            Some((Target::Matching(s), n)) if !s.trim().is_empty() => {
-                format!("{} for customers and products matching \u{201c}{}\u{201d}", crate::format::count_of(n as i64, "change", "changes"), s.trim())
-            }
-            Some((_, n)) => crate::format::count_of(n as i64, "change", "changes"),
-            None => String::new(),
-        };
-        format!("Writes {what} as contract service adjustments effective today{held}. Autotask is read again first, so a quantity already right is left alone. A push can be undone from the history.")
-    };
     view! {
         {header}
         {outcome}
@@ -196,10 +212,11 @@ pub fn BillingPage() -> impl IntoView {
         {history_view}
         <ConfirmDialog
             open=confirm_open
-            title=Signal::derive(|| "Sync these changes to Autotask?".to_string())
-            body=Signal::derive(confirm_body)
-            confirm_label="Sync now"
-            on_confirm=Callback::new(move |_| if let Some((t, _)) = confirm.get_untracked() { run.run(t) })
+            title=Signal::derive(move || confirm.with(|a| a.as_ref().map(|a| a.title.clone()).unwrap_or_default()))
+            body=Signal::derive(move || confirm.with(|a| a.as_ref().map(|a| a.body.clone()).unwrap_or_default()))
+            confirm_label="Write to Autotask"
+            constructive=true
+            on_confirm=Callback::new(move |_| if let Some(a) = confirm.get_untracked() { run.run(a.target) })
         />
     }
     .into_any()

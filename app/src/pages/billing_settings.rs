@@ -43,6 +43,16 @@ fn ScheduleForm(is_admin: bool) -> impl IntoView {
     let every = RwSignal::new(String::new());
     let hold = RwSignal::new(String::new());
     let allow_add = RwSignal::new(false);
+    // "Saved." until the form is touched again.
+    let saved_note = RwSignal::new(false);
+    let hold_error = RwSignal::new(None::<&'static str>);
+    Effect::new(move |n: Option<u32>| {
+        let now = saved.get();
+        if n.is_some_and(|n| n != now) {
+            saved_note.set(true);
+        }
+        now
+    });
     Effect::new(move |_| {
         if let Some(Ok(s)) = current.get() {
             every.set(s.every_hours.to_string());
@@ -53,9 +63,21 @@ fn ScheduleForm(is_admin: bool) -> impl IntoView {
     let field_error = move |f: &str| save.value().get().and_then(Result::err).and_then(|e| e.field_message(f));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        let hold_text = hold.get_untracked();
+        let hold_above = match hold_text.trim() {
+            "" => None,
+            t => match t.parse::<i64>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    hold_error.set(Some("A whole number of units, 0 or more; empty for no limit."));
+                    return;
+                }
+            },
+        };
+        hold_error.set(None);
         let schedule = BillingSchedule {
             every_hours: every.get_untracked().trim().parse().unwrap_or(0),
-            hold_above: hold.get_untracked().trim().parse().ok(),
+            hold_above,
             enabled: false,
             next_run_at: None,
             allow_add_service: allow_add.get_untracked(),
@@ -63,7 +85,7 @@ fn ScheduleForm(is_admin: bool) -> impl IntoView {
         save.dispatch(SaveBillingSchedule { schedule });
     };
     view! {
-        <form class="form-inline schedule-form" on:submit=submit novalidate aria-label="Automatic pushes">
+        <form class="form-inline schedule-form" on:submit=submit on:input=move |_| saved_note.set(false) on:change=move |_| saved_note.set(false) novalidate aria-label="Automatic pushes">
             <div class="field">
                 <label for="schedule-every">"Push automatically every (hours)"</label>
                 <input id="schedule-every" type="number" min="1" max="744" step="1" class="input-narrow" disabled=!is_admin prop:value=every on:input=move |ev| every.set(event_target_value(&ev)) />
@@ -72,12 +94,15 @@ fn ScheduleForm(is_admin: bool) -> impl IntoView {
             <div class="field">
                 <label for="schedule-hold">"Hold changes larger than (units)"</label>
                 <input id="schedule-hold" type="number" min="0" step="1" class="input-narrow" placeholder="No limit" disabled=!is_admin prop:value=hold on:input=move |ev| hold.set(event_target_value(&ev)) />
-                <p class="field-error">{move || field_error("hold_above")}</p>
+                <p class="field-error">{move || hold_error.get().map(str::to_string).or_else(|| field_error("hold_above"))}</p>
             </div>
             <div class="field">
                 <label class="check"><input type="checkbox" disabled=!is_admin prop:checked=allow_add on:change=move |ev| allow_add.set(event_target_checked(&ev)) />" Add a mapped service to a contract that lacks it"</label>
             </div>
-            {is_admin.then(|| view! { <button type="submit" class="btn" disabled=move || save.pending().get()>"Save"</button> })}
+            {is_admin.then(|| view! {
+                <button type="submit" class="btn" disabled=move || save.pending().get()>"Save"</button>
+                <span class="muted" role="status" data-testid="schedule-saved">{move || saved_note.get().then_some("Saved.")}</span>
+            })}
             <p class="muted small" role="status">
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {

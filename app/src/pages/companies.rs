@@ -201,6 +201,7 @@ pub fn CompaniesPage() -> impl IntoView {
             title=Signal::derive(move || format!("Import {} {} as Taskbridge customers?", thousands(selection_count()), if selection_count() == 1 { "company" } else { "companies" }))
             body=Signal::derive(|| "Each becomes a customer with its name, Autotask ID, address and country, and its primary contact as the customer's admin. A row that breaks an import rule is marked FAILED with the reason; the others still import.".to_string())
             confirm_label="Import"
+            constructive=true
             on_confirm=do_import
         >
             <ImportPlanSummary plan confirm_open />

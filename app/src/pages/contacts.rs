@@ -264,6 +264,7 @@ pub fn ContactsPage() -> impl IntoView {
             title=Signal::derive(move || format!("Import {} as backup users?", count_of(selection_count(), "contact", "contacts")))
             body=Signal::derive(|| "Each becomes a backup user of the customer its Autotask company is mapped to, with its name, its email as the login, and the destination and package chosen. Contacts imported before are left as they are. A contact that breaks a rule (company not mapped, no valid email, an email another user has) is marked Failed with the reason; the others still import.".to_string())
             confirm_label="Import"
+            constructive=true
             on_confirm=do_import
         />
     }

@@ -79,6 +79,8 @@ pub struct MonthUsage {
     pub name: String,
     /// Its billing contract.
     pub contract_id: Option<i64>,
+    /// 1 when it is linked to an Autotask company on the Customer Map, else 0.
+    pub linked: i64,
     /// Product code.
     pub product: String,
     /// The reported quantity.
@@ -88,7 +90,8 @@ pub struct MonthUsage {
 /// The partner's usage in a billing month, by customer name then product.
 pub async fn month_usage(db: &Db, partner_id: i64, period: &str) -> Result<Vec<MonthUsage>, sqlx::Error> {
     sqlx::query_as(
-        "select u.customer_id, c.name, c.contract_id, u.product, u.quantity from usage_report u join customer c on c.customer_id = u.customer_id \
+        "select u.customer_id, c.name, c.contract_id, case when exists (select 1 from customer_link l where l.customer_id = u.customer_id) then 1 else 0 end as linked, \
+         u.product, u.quantity from usage_report u join customer c on c.customer_id = u.customer_id \
          where u.partner_id = $1 and u.period = $2 order by c.name_key, u.customer_id, u.product",
     )
     .bind(partner_id)

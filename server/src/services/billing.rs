@@ -217,10 +217,14 @@ impl BillingService for SqlBilling {
                 full
             }
         };
-        Ok(query.page_of(&full))
+        let hold_above = query.hold.resolve(self.schedule(partner_id).await?.hold_above);
+        Ok(query.page_of(&full, hold_above))
     }
 
     async fn apply(&self, actor: &CurrentUser, selection: PushSelection, retry_of: Option<i64>) -> Result<PushResult, AppError> {
+        if selection.held_only && selection.hold_above.is_none() {
+            return Err(AppError::invalid("hold_above", "Say which changes to approve: those of more than how many units."));
+        }
         let client = self.client(actor.partner_id).await?;
         self.forget_preview(actor.partner_id);
         // The History records the push (push.rs); nothing is written twice here.

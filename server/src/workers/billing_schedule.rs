@@ -31,19 +31,25 @@ pub async fn try_run_once(db: &Db, connections: &SqlAutotaskSettings, now: i64) 
                 continue;
             }
         };
-        let complete =
-            match push::apply(db, &client, partner_id, "schedule", &PushSelection { lines: None, hold_above: plan.hold_above, search: None }, None)
-                .await
-            {
-                Ok(r) => {
-                    tracing::info!(partner_id, applied = r.applied, held = r.held, failed = r.failed, "scheduled push");
-                    r.failed == 0
-                }
-                Err(e) => {
-                    tracing::warn!(partner_id, error = %e, "scheduled push failed");
-                    false
-                }
-            };
+        let complete = match push::apply(
+            db,
+            &client,
+            partner_id,
+            "schedule",
+            &PushSelection { hold_above: plan.hold_above, ..Default::default() },
+            None,
+        )
+        .await
+        {
+            Ok(r) => {
+                tracing::info!(partner_id, applied = r.applied, held = r.held, failed = r.failed, "scheduled push");
+                r.failed == 0
+            }
+            Err(e) => {
+                tracing::warn!(partner_id, error = %e, "scheduled push failed");
+                false
+            }
+        };
         if !complete {
             // A push that failed (wholly or for some lines) is tried again soon rather than
             // a whole interval later; only this instance's claim is moved.

@@ -371,6 +371,28 @@ async fn a_push_previews_writes_only_differences_and_never_applies_twice(backend
     assert!(csv.contains(",undo,") && csv.contains("Billing Customer 0,server_backup"), "{csv}");
     let anonymous = w.app.browser().get("/exports/billing-history.csv").await;
     assert!(anonymous.status().is_redirection(), "anonymous visitors are sent to sign in: {}", anonymous.status());
+
+    // Held changes: the preview counts what a threshold holds (Setup's unless the query
+    // names one), and approving writes those and only those, whatever their size.
+    w.usage(json!({"usage": [usage("c1", "cloud_storage_gb", 3456.0)]})).await;
+    let held = w.admin.ok_json("preview_push", &json!({"query": {"hold": {"above": 10}}})).await;
+    assert_eq!((held["hold_above"].as_i64(), held["matching_held"].as_i64(), held["changes"].as_i64()), (Some(10), Some(1), Some(2)), "{held}");
+    let none = w.admin.ok_json("preview_push", &json!({"query": {}})).await;
+    assert_eq!((none["hold_above"].as_i64(), none["matching_held"].as_i64()), (None, Some(0)), "nothing saved on Setup holds nothing");
+    w.admin.ok_json("save_billing_schedule", &json!({"schedule": {"every_hours": 24, "hold_above": 4, "enabled": true, "next_run_at": null}})).await;
+    let saved = w.admin.ok_json("preview_push", &json!({"query": {}})).await;
+    assert_eq!((saved["hold_above"].as_i64(), saved["matching_held"].as_i64()), (Some(4), Some(2)), "Setup's threshold by default: {saved}");
+    let unheld = w.admin.ok_json("preview_push", &json!({"query": {"hold": "no_limit"}})).await;
+    assert_eq!(unheld["matching_held"], 0, "the page may hold nothing");
+    let refused = w.admin.err_json("apply_push", &json!({"selection": {"lines": null, "hold_above": null, "held_only": true}})).await;
+    assert!(matches!(&refused, AppError::Invalid { field, .. } if field == "hold_above"), "{refused:?}");
+    let approved = w.admin.ok_json("apply_push", &json!({"selection": {"lines": null, "hold_above": 10, "held_only": true}})).await;
+    assert_eq!(
+        (approved["applied"].as_i64(), approved["held"].as_i64(), approved["lines"].as_array().map(Vec::len)),
+        (Some(1), Some(0), Some(1)),
+        "{approved}"
+    );
+    assert_eq!((billed(c1, CLOUD_GB).await, billed(c1, SERVER_LICENCE).await), (35, 2), "3,456 GB is 35 units; the licences' +5 is not above 10");
 }
 
 async fn scheduled_pushes_need_a_sync_notification_and_run_once_per_interval(backend: Backend) {

@@ -46,7 +46,8 @@ async fn instances_share_one_partner(backend: Backend, count: usize) -> Vec<u64>
     reqwest::Client::new().post(format!("{base}/_sandbox/stats/reset")).send().await.unwrap();
     let s = &w.app.state;
     let opts = DispatchOptions { lanes: 4, ..Default::default() };
-    let dispatchers: Vec<_> = (0..count).map(|_| Dispatcher::new(s.db.clone(), s.connections.clone(), s.dispatch_wake.clone(), opts.clone())).collect();
+    let dispatchers: Vec<_> =
+        (0..count).map(|_| Dispatcher::new(s.db.clone(), s.connections.clone(), s.dispatch_wake.clone(), opts.clone())).collect();
     // With more instances than slots, the one named first (ranked first when the slots
     // are shared out) joins mid-storm, as a restarted instance would: the others' ranks
     // shift while they work.

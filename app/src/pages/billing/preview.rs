@@ -1,5 +1,5 @@
-//! The preview's table and filters: each line's quantities, change and money, and why
-//! a line is skipped, held or failed.
+//! The preview's table and filters: each line's quantities, change and money, why a
+//! line is skipped, held or failed, and the approval of held changes.
 
 use super::*;
 
@@ -14,6 +14,88 @@ fn reported(line: &PushLine) -> String {
     }
 }
 
+/// What approving one held line writes, as its confirmation says it.
+fn approve_one(line: &PushLine, label: &str, currency: &str) -> Ask {
+    let contract = match (line.contract_id, line.service_id) {
+        (Some(c), Some(s)) => format!(" (contract {c}, service {s})"),
+        _ => String::new(),
+    };
+    Ask {
+        target: Target::Approve(vec![(line.customer_id, line.product.clone())]),
+        title: format!("Approve the {label} change for {}?", line.customer_name),
+        body: format!(
+            "Writes an adjustment of {} units to {}\u{2019}s {label}{contract}, effective today: Autotask will bill {} instead of {}, {} per month. {WRITE_NOTE}",
+            signed_thousands(line.change),
+            line.customer_name,
+            units(line.taskbridge_units),
+            units(line.autotask_units),
+            money_change(line.money, currency),
+        ),
+    }
+}
+
+/// The line's status, and for a held change (to an admin) its Approve button.
+fn status_cell(line: &PushLine, preview: &PushPreview, is_admin: bool, label: &str, ask: Callback<Ask>) -> AnyView {
+    if !preview.is_held(line) {
+        return status_badge(line);
+    }
+    let threshold = thousands(preview.hold_above.unwrap_or_default());
+    let reason = format!("A change of {} units is above the approval threshold of {threshold}.", signed_thousands(line.change));
+    let approval = approve_one(line, label, &preview.currency);
+    view! {
+        <span class="held">
+            <Badge label="Held" tone=Tone::Warn reason=reason.clone() />
+            <span class="sr-only">{reason}</span>
+            {is_admin.then(|| view! {
+                <button type="button" class="btn btn-small" aria-label=format!("Approve the {label} change for {}", line.customer_name)
+                    on:click=move |_| ask.run(approval.clone())>"Approve"</button>
+            })}
+        </span>
+    }
+    .into_any()
+}
+
+/// The approval threshold: what the page holds back (Setup's unless changed here).
+#[component]
+fn HoldField(preview_hold: Option<i64>, query: Memo<PreviewQuery>, set_query: Callback<PreviewQuery>) -> impl IntoView {
+    let text = RwSignal::new(preview_hold.map(|h| h.to_string()).unwrap_or_default());
+    let error = RwSignal::new(None::<&'static str>);
+    let choose = move |hold: Hold| {
+        let mut q = query.get_untracked();
+        q.hold = hold;
+        q.page = 1;
+        set_query.run(q);
+    };
+    let from_setup = query.with_untracked(|q| q.hold == Hold::Saved);
+    view! {
+        <div class="field">
+            <label for="hold-above">"Hold changes larger than (units)"</label>
+            <input id="hold-above" type="number" min="0" step="1" placeholder="No limit" class="input-narrow" prop:value=text
+                aria-describedby="hold-above-hint" aria-invalid=move || error.get().is_some().then_some("true")
+                on:input=move |ev| text.set(event_target_value(&ev))
+                on:change=move |ev| {
+                    let raw = event_target_value(&ev);
+                    match raw.trim() {
+                        "" => { error.set(None); choose(Hold::NoLimit) }
+                        t => match Hold::parse(t) {
+                            Some(h) => { error.set(None); choose(h) }
+                            None => error.set(Some("A whole number of units, 0 or more; empty for no limit.")),
+                        },
+                    }
+                } />
+            <p class="field-hint small muted" id="hold-above-hint">
+                {if from_setup {
+                    let what = if preview_hold.is_some() { "As saved on " } else { "None saved on " };
+                    view! { {what} <a href="/setup#billing-settings-title">"Setup"</a> }.into_any()
+                } else {
+                    view! { <button type="button" class="btn-link" on:click=move |_| choose(Hold::Saved)>"Use Setup\u{2019}s threshold"</button> }.into_any()
+                }}
+            </p>
+            <p class="field-error" role="alert">{move || error.get()}</p>
+        </div>
+    }
+}
+
 #[component]
 pub(super) fn PreviewTable(
     preview: PushPreview,
@@ -21,10 +103,9 @@ pub(super) fn PreviewTable(
     query: Memo<PreviewQuery>,
     set_query: Callback<PreviewQuery>,
     selected: RwSignal<BTreeSet<(i64, String)>>,
-    hold: RwSignal<String>,
     applying: RwSignal<bool>,
     run: Callback<Target>,
-    ask: Callback<(Target, usize)>,
+    ask: Callback<Ask>,
 ) -> impl IntoView {
     let search = query.with_untracked(|q| q.search.trim().to_string());
     let filtered = !search.is_empty();
@@ -33,21 +114,48 @@ pub(super) fn PreviewTable(
         preview.lines.iter().filter(|l| l.status == LineStatus::Change).map(|l| (l.customer_id, l.product.clone())).collect();
     let page_keys = StoredValue::new(page_keys);
     let all_on_page = move || page_keys.with_value(|k| !k.is_empty() && selected.with(|s| k.iter().all(|key| s.contains(key))));
-    let target_search = search.clone();
+    let hold_above = preview.hold_above;
+    let held = preview.matching_held;
+    let sync_all = {
+        let held_note =
+            hold_above.map(|t| format!(", except changes of more than {} units, which are held for approval", thousands(t))).unwrap_or_default();
+        let what = match filtered {
+            true => format!("{} for customers and products matching \u{201c}{search}\u{201d}", count_of(apply_count as i64, "change", "changes")),
+            false => count_of(apply_count as i64, "change", "changes"),
+        };
+        Ask {
+            target: Target::Matching(search.clone(), hold_above),
+            title: "Sync these changes to Autotask?".into(),
+            body: format!("Writes {what} as contract service adjustments effective today{held_note}. {WRITE_NOTE}"),
+        }
+    };
+    let approve_all = hold_above.filter(|_| held > 0).map(|t| Ask {
+        target: Target::ApproveHeld(search.clone(), t),
+        title: format!("Approve {}?", count_of(held as i64, "held change", "held changes")),
+        body: format!(
+            "Writes {} of more than {} units{} as contract service adjustments effective today, {} per month in all. {WRITE_NOTE}",
+            count_of(held as i64, "change", "changes"),
+            thousands(t),
+            if filtered { format!(" for customers and products matching \u{201c}{search}\u{201d}") } else { String::new() },
+            money_change(preview.held_money, &preview.currency),
+        ),
+    });
     let controls = is_admin.then(|| {
         view! {
             <div class="toolbar">
-                <div class="field">
-                    <label for="hold-above">"Hold changes larger than (units)"</label>
-                    <input id="hold-above" type="number" min="0" step="1" placeholder="No limit" prop:value=hold on:input=move |ev| hold.set(event_target_value(&ev)) />
-                </div>
+                <HoldField preview_hold=hold_above query set_query />
                 <div class="field grow"></div>
+                {approve_all.map(|a| view! {
+                    <button type="button" class="btn" data-testid="approve-held" disabled=move || applying.get() on:click=move |_| ask.run(a.clone())>
+                        {format!("Approve held ({})", thousands(held as i64))}
+                    </button>
+                })}
                 <button type="button" class="btn" data-testid="apply-selected" disabled=move || applying.get() || selected.with(BTreeSet::is_empty)
-                    on:click=move |_| run.run(Target::Selected(selected.get_untracked().into_iter().collect()))>
+                    on:click=move |_| run.run(Target::Selected(selected.get_untracked().into_iter().collect(), hold_above))>
                     {move || format!("Apply selected ({})", selected.with(BTreeSet::len))}
                 </button>
                 <button type="button" class="btn btn-primary" data-testid="apply-all" disabled=move || applying.get() || apply_count == 0
-                    on:click=move |_| ask.run((Target::Matching(target_search.clone()), apply_count))>
+                    on:click=move |_| ask.run(sync_all.clone())>
                     {move || {
                         let n = format!("{} change{}", thousands(apply_count as i64), if apply_count == 1 { "" } else { "s" });
                         if applying.get() { "Syncing\u{2026}".to_string() } else if filtered { format!("Sync matching ({n})") } else { format!("Sync now ({n})") }
@@ -63,9 +171,23 @@ pub(super) fn PreviewTable(
     });
     let (matching, page, per_page, shown) = (preview.matching as i64, preview.page, preview.per_page, preview.lines.len());
     let currency = preview.currency.clone();
+    let held_summary = match (hold_above, held) {
+        (Some(t), n) if n > 0 => format!(" {} of more than {} units held for approval.", count_of(n as i64, "change", "changes"), thousands(t)),
+        _ => String::new(),
+    };
+    let summary = format!(
+        "Preview for {}: {}, {} per month; {} up to date; {} cannot be pushed.{held_summary} Read from Autotask ",
+        preview.period,
+        count_of(preview.changes as i64, "change", "changes"),
+        money_change(preview.money, &preview.currency),
+        thousands(preview.unchanged as i64),
+        thousands(preview.skipped as i64)
+    );
+    let mut preview = preview;
+    let lines = std::mem::take(&mut preview.lines);
     view! {
         <p class="lead preview-summary" data-testid="preview-summary">
-            {format!("Preview for {}: {}, {} per month; {} up to date; {} cannot be pushed. Read from Autotask ", preview.period, crate::format::count_of(preview.changes as i64, "change", "changes"), money_change(preview.money, &preview.currency), thousands(preview.unchanged as i64), thousands(preview.skipped as i64))}
+            {summary}
             <Time ms=Some(preview.computed_at) />"."
         </p>
         <PreviewFilters query set_query />
@@ -102,7 +224,7 @@ pub(super) fn PreviewTable(
                             </tr>
                         </thead>
                         <tbody>
-                            {preview.lines.into_iter().map(|line| {
+                            {lines.into_iter().map(|line| {
                                 let key = (line.customer_id, line.product.clone());
                                 let k2 = key.clone();
                                 let label = product(&line.product).map_or(line.product.clone(), |p| p.label.to_string());
@@ -120,9 +242,9 @@ pub(super) fn PreviewTable(
                                         <td>{label.clone()}<br /><span class="muted small">{reported(&line)}</span></td>
                                         <td class="num">{units(line.autotask_units)}</td>
                                         <td class="num">{units(line.taskbridge_units)}</td>
-                                        <td class="num"><strong>{if line.status == LineStatus::Change { format!("{:+}", line.change) } else { "\u{2014}".into() }}</strong></td>
+                                        <td class="num"><strong>{if line.status == LineStatus::Change { signed_thousands(line.change) } else { "\u{2014}".into() }}</strong></td>
                                         <td class="num">{if line.status == LineStatus::Change { money_change(line.money, &currency) } else { "\u{2014}".into() }}</td>
-                                        <td>{status_badge(&line)}</td>
+                                        <td>{status_cell(&line, &preview, is_admin, &label, ask)}</td>
                                     </tr>
                                 }
                             }).collect_view()}

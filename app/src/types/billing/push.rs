@@ -86,6 +86,69 @@ pub struct PushPreview {
     /// The ISO code of the currency every amount is in (Autotask's internal currency;
     /// empty when Autotask does not say).
     pub currency: String,
+    /// Changes of more than this many units are held for approval (the query's choice,
+    /// or the threshold saved on Setup); None: nothing is held.
+    #[serde(default)]
+    pub hold_above: Option<i64>,
+    /// Changes among the matching lines that are held (above `hold_above`).
+    #[serde(default)]
+    pub matching_held: usize,
+    /// Their money effect per month.
+    #[serde(default)]
+    pub held_money: Money,
+}
+
+impl PushPreview {
+    /// Whether a line is a change held for approval at this preview's threshold.
+    pub fn is_held(&self, line: &PushLine) -> bool {
+        is_held(line, self.hold_above)
+    }
+}
+
+/// Whether a line is a change of more than `hold_above` units (held for approval).
+pub fn is_held(line: &PushLine, hold_above: Option<i64>) -> bool {
+    line.status == LineStatus::Change && hold_above.is_some_and(|t| line.change.abs() > t)
+}
+
+/// The approval threshold a preview applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Hold {
+    /// The threshold saved on Setup (the scheduled pushes' own).
+    #[default]
+    Saved,
+    /// Nothing held.
+    NoLimit,
+    /// Changes of more than this many units.
+    Above(i64),
+}
+
+impl Hold {
+    /// The threshold, given the one saved on Setup.
+    pub fn resolve(self, saved: Option<i64>) -> Option<i64> {
+        match self {
+            Hold::Saved => saved,
+            Hold::NoLimit => None,
+            Hold::Above(t) => Some(t),
+        }
+    }
+
+    /// From a URL value ("none", or a number of units).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "none" => Some(Hold::NoLimit),
+            n => n.parse().ok().filter(|t: &i64| *t >= 0).map(Hold::Above),
+        }
+    }
+
+    /// The URL value (None for the default).
+    pub fn as_param(self) -> Option<String> {
+        match self {
+            Hold::Saved => None,
+            Hold::NoLimit => Some("none".into()),
+            Hold::Above(t) => Some(t.to_string()),
+        }
+    }
 }
 
 /// Which preview lines to show.
@@ -148,11 +211,13 @@ pub struct PreviewQuery {
     pub per_page: i64,
     /// Read Autotask again rather than reuse a preview made in the last minutes.
     pub refresh: bool,
+    /// Which changes are held for approval.
+    pub hold: Hold,
 }
 
 impl Default for PreviewQuery {
     fn default() -> Self {
-        Self { search: String::new(), show: PreviewShow::All, page: 1, per_page: 100, refresh: false }
+        Self { search: String::new(), show: PreviewShow::All, page: 1, per_page: 100, refresh: false, hold: Hold::Saved }
     }
 }
 
@@ -177,13 +242,15 @@ impl PreviewQuery {
         shown && line_matches_search(line, &self.search)
     }
 
-    /// The page of a whole preview this query asks for (a page past the end shows the last).
-    pub fn page_of(&self, full: &PushPreview) -> PushPreview {
+    /// The page of a whole preview this query asks for (a page past the end shows the
+    /// last), with changes above `hold_above` counted as held.
+    pub fn page_of(&self, full: &PushPreview, hold_above: Option<i64>) -> PushPreview {
         let per_page = self.per_page.clamp(25, 500);
         let matching: Vec<&PushLine> = full.lines.iter().filter(|l| self.matches(l)).collect();
         let pages = (matching.len() as i64 + per_page - 1) / per_page;
         let page = self.page.clamp(1, pages.max(1));
         let lines = matching.iter().skip(((page - 1) * per_page) as usize).take(per_page as usize).map(|l| (*l).clone()).collect();
+        let held: Vec<&&PushLine> = matching.iter().filter(|l| is_held(l, hold_above)).collect();
         PushPreview {
             period: full.period.clone(),
             lines,
@@ -198,6 +265,9 @@ impl PreviewQuery {
             page,
             per_page,
             currency: full.currency.clone(),
+            hold_above,
+            matching_held: held.len(),
+            held_money: held.iter().map(|l| l.money).sum(),
         }
     }
 }
@@ -212,6 +282,10 @@ pub struct PushSelection {
     /// Only changes whose customer or product matches this search (as the preview's).
     #[serde(default)]
     pub search: Option<String>,
+    /// Approve what `hold_above` holds: write only the changes above it (a number is
+    /// needed), none below.
+    #[serde(default)]
+    pub held_only: bool,
 }
 
 /// What a push did.
@@ -284,7 +358,10 @@ mod tests {
     fn a_preview_page_filters_by_customer_product_and_status_and_keeps_the_totals() {
         let mut lines = Vec::new();
         for i in 0..60 {
-            lines.push(line(&format!("Acme Dental {i:02}"), "server_backup", if i % 3 == 0 { LineStatus::Change } else { LineStatus::Unchanged }));
+            let mut acme = line(&format!("Acme Dental {i:02}"), "server_backup", if i % 3 == 0 { LineStatus::Change } else { LineStatus::Unchanged });
+            acme.change = if i % 3 == 0 { -i } else { 0 };
+            acme.money = Money::from_f64(acme.change as f64);
+            lines.push(acme);
             lines.push(line(&format!("Zeta Bakery {i:02}"), "cloud_storage_gb", LineStatus::Skipped));
         }
         let full = PushPreview {
@@ -299,7 +376,7 @@ mod tests {
             ..PushPreview::default()
         };
         let q = |search: &str, show: PreviewShow, page: i64| {
-            PreviewQuery { search: search.into(), show, page, per_page: 25, refresh: false }.page_of(&full)
+            PreviewQuery { search: search.into(), show, page, per_page: 25, ..PreviewQuery::default() }.page_of(&full, None)
         };
 
         let first = q("", PreviewShow::All, 1);
@@ -312,8 +389,27 @@ mod tests {
         let past_the_end = q("", PreviewShow::Changes, 9);
         assert_eq!((past_the_end.page, past_the_end.lines.len()), (1, 20), "20 changes fit on one page");
         assert_eq!(q("nobody", PreviewShow::All, 3).page, 1);
-        let clamped = PreviewQuery { per_page: 100_000, ..PreviewQuery::default() }.page_of(&full);
+        let clamped = PreviewQuery { per_page: 100_000, ..PreviewQuery::default() }.page_of(&full, None);
         assert_eq!(clamped.per_page, 500);
         assert_eq!(PreviewShow::parse("skipped"), Some(PreviewShow::Skipped));
+    }
+
+    #[test]
+    fn changes_above_the_threshold_are_counted_held_whatever_their_sign() {
+        let lines: Vec<PushLine> = [(40, LineStatus::Change), (-41, LineStatus::Change), (30, LineStatus::Change), (90, LineStatus::Skipped)]
+            .into_iter()
+            .map(|(change, status)| PushLine { change, money: Money::from_f64(change as f64), ..line("Acme", "server_backup", status) })
+            .collect();
+        let full = PushPreview { lines, ..PushPreview::default() };
+        let page = PreviewQuery::default().page_of(&full, Some(30));
+        assert_eq!((page.hold_above, page.matching_held, page.held_money), (Some(30), 2, Money::from_f64(-1.0)));
+        assert!(page.is_held(&page.lines[1]) && !page.is_held(&page.lines[2]), "30 is not above 30");
+        assert_eq!(PreviewQuery::default().page_of(&full, None).matching_held, 0);
+        assert_eq!(Hold::Saved.resolve(Some(5)), Some(5));
+        assert_eq!(Hold::NoLimit.resolve(Some(5)), None);
+        assert_eq!(Hold::parse("none"), Some(Hold::NoLimit));
+        assert_eq!(Hold::parse("12").map(|h| h.resolve(None)), Some(Some(12)));
+        assert_eq!(Hold::parse("-1"), None);
+        assert_eq!(Hold::Saved.as_param(), None);
     }
 }

@@ -63,6 +63,12 @@ pub fn price_line(u: &MonthUsage, mapping: Option<&Mapping>, billed: &Billed, al
     line.service_id = Some(m.service_id);
     line.taskbridge_units = Some(billable_units(u.quantity, m.rounding, m.unit_size));
     let Some(contract_id) = u.contract_id else {
+        if u.linked == 0 {
+            return skip(
+                line,
+                "The customer is not mapped to an Autotask company: link it on the Customer Map, then choose its billing contract.".into(),
+            );
+        }
         return skip(line, "No billing contract: choose one with Get contracts on the Customer Map.".into());
     };
     let Some(contract) = billed.contracts.get(&contract_id) else {
@@ -108,7 +114,7 @@ mod tests {
     const CS: i64 = 500;
 
     fn usage(quantity: f64, contract_id: Option<i64>) -> MonthUsage {
-        MonthUsage { customer_id: 1, name: "Acme".into(), contract_id, product: "server".into(), quantity }
+        MonthUsage { customer_id: 1, name: "Acme".into(), contract_id, linked: 1, product: "server".into(), quantity }
     }
 
     fn mapping() -> Mapping {
@@ -160,6 +166,8 @@ mod tests {
         };
         assert!(reason(price_line(&usage(1.0, Some(CONTRACT)), None, &billed(0), false)).contains("not mapped"));
         assert!(reason(price_line(&usage(1.0, None), Some(&mapping()), &billed(0), false)).contains("No billing contract"));
+        let unlinked = MonthUsage { linked: 0, ..usage(1.0, None) };
+        assert!(reason(price_line(&unlinked, Some(&mapping()), &billed(0), false)).contains("not mapped to an Autotask company"));
         assert!(reason(price_line(&usage(1.0, Some(71)), Some(&mapping()), &billed(0), false)).contains("no longer in Autotask"));
         let mut fixed_price = billed(0);
         fixed_price.contracts.insert(CONTRACT, Contract { id: CONTRACT, contract_type: Some(1), ..Contract::default() });

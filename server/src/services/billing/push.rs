@@ -145,6 +145,7 @@ pub async fn preview(db: &Db, client: &AutotaskClient, partner_id: i64, only: Op
         page: 1,
         per_page: total as i64,
         currency: String::new(),
+        ..PushPreview::default()
     })
 }
 
@@ -259,8 +260,14 @@ async fn run(db: &Db, client: &AutotaskClient, partner_id: i64, push_id: i64, se
     let mut out = PushResult { push_id, applied: 0, unchanged: 0, held: 0, failed: 0, lines: Vec::new() };
     // Lines are written side by side but recorded in preview order.
     let search = selection.search.as_deref().unwrap_or_default();
-    let chosen = fresh.lines.into_iter().filter(|l| app::types::billing::line_matches_search(l, search));
-    let mut written = stream::iter(chosen).map(|line| push_line(db, client, partner_id, &today, selection.hold_above, line)).buffered(WRITE_THREADS);
+    // Approving what a threshold holds writes only the changes above it, unheld.
+    let (hold_above, approving) = if selection.held_only { (None, selection.hold_above) } else { (selection.hold_above, None) };
+    let chosen = fresh
+        .lines
+        .into_iter()
+        .filter(|l| app::types::billing::line_matches_search(l, search))
+        .filter(|l| approving.is_none() || app::types::billing::is_held(l, approving));
+    let mut written = stream::iter(chosen).map(|line| push_line(db, client, partner_id, &today, hold_above, line)).buffered(WRITE_THREADS);
     while let Some(line) = written.next().await {
         if tally(&mut out, &line) {
             store::record_line(db, push_id, partner_id, &line, now_ms()).await?;
@@ -286,9 +293,13 @@ pub(super) fn tally(out: &mut PushResult, line: &PushLine) -> bool {
 async fn push_line(db: &Db, client: &AutotaskClient, partner_id: i64, today: &str, hold_above: Option<i64>, mut line: PushLine) -> PushLine {
     match line.status {
         LineStatus::Unchanged | LineStatus::Skipped => return line,
-        _ if hold_above.is_some_and(|t| line.change.abs() > t) => {
+        _ if app::types::billing::is_held(&line, hold_above) => {
             line.status = LineStatus::Held;
-            line.reason = Some(format!("A change of {} units is above the approval threshold; approve it to write it.", line.change));
+            let threshold = app::format::thousands(hold_above.unwrap_or_default());
+            line.reason = Some(format!(
+                "A change of {} units is above the approval threshold of {threshold}; approve it on the Billing page to write it.",
+                app::format::signed_thousands(line.change)
+            ));
             return line;
         }
         _ => {}
