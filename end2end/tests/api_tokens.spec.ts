@@ -2,11 +2,17 @@ import { test, expect } from "@playwright/test";
 import { createPartner } from "./fixtures/partner";
 import { signIn } from "./fixtures/pages";
 
-test("an admin creates an API token, sees it once, and revokes it", async ({ page, request }) => {
+test("an admin creates an API token, sees it once, and revokes it", async ({ page, request, context }) => {
   const admin = createPartner("Tokens");
   await signIn(page, admin);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "API tokens" }).click();
   await expect(page.getByText("No API tokens yet")).toBeVisible();
+  // "Skip to content" moves focus into the page itself: the next Tab stays inside it.
+  await page.getByRole("link", { name: "Skip to content" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(page.locator("main")).toBeFocused();
+  await page.keyboard.press("Tab");
+  expect(await page.evaluate(() => !!document.activeElement?.closest("main"))).toBe(true);
 
   const form = page.getByRole("form", { name: "Create API token" });
   await form.getByRole("button", { name: "Create token" }).click();
@@ -24,6 +30,11 @@ test("an admin creates an API token, sees it once, and revokes it", async ({ pag
   await expect(shown).toContainText("it is shown only once");
   const token = await shown.getByLabel("New API token").inputValue();
   expect(token).toMatch(/^tbk_/);
+  // Copy puts it on the clipboard and says so.
+  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+  await shown.getByRole("button", { name: "Copy" }).click();
+  await expect(shown.getByTestId("copy-status")).toHaveText("Copied to the clipboard.");
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
   const ok = await request.get("/api/v1/partner", { headers: { Authorization: `Bearer ${token}` } });
   expect(ok.status()).toBe(200);
   expect((await ok.json()).name).toBe(admin.partner);

@@ -158,6 +158,39 @@ test("Axcient's flow: type a customer's Autotask company ID, Get contracts at on
   await expect(row).toContainText(`Typed Only Co ${suffix}`);
 });
 
+test("unmatched Autotask companies are checked and become customers together with one Save", async ({ page, request, baseURL }) => {
+  const admin = createPartner("Bulk");
+  await connectSandbox(request, baseURL!, admin);
+  await discoverCompanies(request, baseURL!);
+  // Two companies the import rules accept (no reason it would fail).
+  const rows = (await firstCompanies(request, baseURL!, 40)) as { company_id: number; name: string; problem?: string | null }[];
+  const [first, second] = rows.filter((r) => !r.problem).slice(5, 7);
+
+  await signIn(page, admin);
+  await page.goto("/map");
+  await hydrated(page);
+  await page.getByRole("tab", { name: "Autotask companies" }).click();
+  const create = page.getByTestId("create-selected");
+  await expect(create).toBeDisabled();
+  for (const company of [first, second]) {
+    await page.getByLabel("Search").fill(company.name);
+    await page.getByRole("button", { name: "Search", exact: true }).click();
+    const row = page.locator(`tr[data-company-id="${company.company_id}"]`);
+    await row.getByRole("checkbox", { name: `Select ${company.name} to create a customer from it` }).check();
+    await expect(create).toHaveText("Create 1 customer from the selected companies");
+    await create.click();
+    await expect(row).toContainText("Create a customer from");
+  }
+  await expect(page.getByTestId("unsaved")).toContainText("2 unsaved changes");
+  if (shots) await page.screenshot({ path: `${shots}/customer-map-bulk-create.png`, fullPage: true });
+  await page.getByTestId("save-map").click();
+  await expect(page.getByText("Saved 2 changes.")).toBeVisible();
+  await page.getByLabel("Search").fill(second.name);
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  await expect(page.locator(`tr[data-company-id="${second.company_id}"]`)).toContainText("Matched");
+  await expect(page.getByTestId("map-counts")).toContainText("2 customers, 2 matched");
+});
+
 test("the map survives a server restart: a new server process on the same data shows it", async ({ browser, request, baseURL }) => {
   const admin = createPartner("Restart");
   await connectSandbox(request, baseURL!, admin);
@@ -184,6 +217,8 @@ test("the map survives a server restart: a new server process on the same data s
     const row = page.locator(`tr[data-customer-id="${customerId}"]`);
     await expect(row).toContainText(a.name);
     await expect(row).toContainText("Matched");
+    // Every customer shows its Taskbridge ID beside its name (two of one name differ).
+    await expect(row.getByTestId("customer-id")).toHaveText(String(customerId));
     await context.close();
   } finally {
     server.kill();

@@ -24,7 +24,7 @@ pub fn SignedInLayout() -> impl IntoView {
     let location = use_location();
     let sign_out = ServerAction::<SignOut>::new();
     view! {
-        <a class="skip-link" href="#main">"Skip to content"</a>
+        <a class="skip-link" href="#main" on:click=skip_to_content>"Skip to content"</a>
         <div class="console">
             <header class="topbar">
                 <div class="brand">
@@ -150,5 +150,19 @@ fn ConnectionState() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// Moves focus into the main content (the router would only scroll to it, leaving the
+/// next Tab on the header's first link).
+fn skip_to_content(ev: leptos::ev::MouseEvent) {
+    ev.prevent_default();
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let main = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("main"));
+        if let Some(main) = main.and_then(|m| m.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = main.focus();
+        }
     }
 }

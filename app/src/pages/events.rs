@@ -258,7 +258,7 @@ fn EventTable(page: EventPage, query: Memo<EventQuery>, set_query: Callback<Even
                                 <td><a href=format!("/history/customer/{}", row.customer_id) class="name-link" title="Open this customer's timeline">{row.customer_name.clone()}</a></td>
                                 <td class="nowrap">{row.device.clone()}{(!row.job.is_empty()).then(|| view! { <br /><span class="muted small">{row.job.clone()}</span> })}</td>
                                 <td>
-                                    {severity_badge(&row.severity)} " " {event_label(&row.event_type).to_string()}
+                                    <span class="nowrap">{severity_badge(&row.severity)} " " {event_label(&row.event_type).to_string()}</span>
                                     {(!row.message.is_empty()).then(|| view! { <br /><span class="muted small">{row.message.clone()}</span> })}
                                     <br /><span class="muted small">{format!("id {}", row.external_id)}</span>
                                 </td>

@@ -19,6 +19,8 @@ pub fn TokensPage() -> impl IntoView {
     let to_revoke = RwSignal::new(None::<ApiTokenSummary>);
     let confirm_open = RwSignal::new(false);
     let name = RwSignal::new(String::new());
+    // What Copy did: None before, Some(true) copied, Some(false) the browser refused.
+    let copied = RwSignal::new(None::<bool>);
     let password = RwSignal::new(String::new());
     let touched = RwSignal::new(false);
     let name_error = move || {
@@ -89,7 +91,16 @@ pub fn TokensPage() -> impl IntoView {
                         #[cfg(not(feature = "hydrate"))]
                         let _ = ev;
                     } />
+                    <button type="button" class="btn" on:click={
+                        let token = created.token.clone();
+                        move |_| copy_to_clipboard(token.clone(), copied)
+                    }>"Copy"</button>
                 </div>
+                <p class="small" role="status" data-testid="copy-status">{move || match copied.get() {
+                    Some(true) => "Copied to the clipboard.",
+                    Some(false) => "The browser did not allow copying: select the token and press Ctrl+C (\u{2318}C on a Mac).",
+                    None => "",
+                }}</p>
             </div>
         })}
         <Transition fallback=|| view! { <Loading what="API tokens" /> }>
@@ -149,4 +160,18 @@ pub fn TokensPage() -> impl IntoView {
             })
         />
     }
+}
+
+/// Puts `text` on the clipboard and says whether it worked.
+fn copy_to_clipboard(text: String, copied: RwSignal<Option<bool>>) {
+    #[cfg(feature = "hydrate")]
+    {
+        let Some(window) = web_sys::window() else { return copied.set(Some(false)) };
+        let promise = window.navigator().clipboard().write_text(&text);
+        leptos::task::spawn_local(async move {
+            copied.set(Some(wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()));
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (text, copied);
 }

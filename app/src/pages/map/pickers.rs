@@ -136,7 +136,7 @@ pub(super) fn CustomerPicker() -> impl IntoView {
                                             ctx.stage(MapChange::Link { customer_id: cid, company_id }, format!("Link \u{201c}{cname}\u{201d} to \u{201c}{company_name}\u{201d} ({company_id})"));
                                         }
                                         open.set(false);
-                                    }><span>{c.name.clone()}</span><span class="muted">{taken}</span></button></li> }
+                                    }><span>{c.name.clone()}</span><span class="mono muted">{format!(" #{cid}")}</span><span class="muted">{taken}</span></button></li> }
                                 }).collect_view()}
                             </ul>
                         }.into_any(),

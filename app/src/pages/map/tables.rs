@@ -105,6 +105,7 @@ pub(super) fn CustomerTable(page: CustomerMapPage, set_page: Callback<u32>, quer
                 <thead><tr>
                     <th scope="col" class="col-check"><span class="sr-only">"Select suggestion"</span></th>
                     <th scope="col">"Customer"</th>
+                    <th scope="col">"Customer ID"</th>
                     <th scope="col">"Region"</th>
                     <th scope="col">"Autotask company"</th>
                     <th scope="col">"Billing contract"</th>
@@ -158,6 +159,7 @@ fn customer_row(ctx: MapCtx, row: CustomerRow, selected: RwSignal<BTreeSet<i64>>
                     on:change=move |ev| { let on = event_target_checked(&ev); selected.update(|sel| { if on { sel.insert(id); } else { sel.remove(&id); } }); } /> }
             })}</td>
             <td class="cell-name"><a href=format!("/history/customer/{id}") class="name-link" title="Open this customer's timeline">{row.name.clone()}</a>{move || pending_note(ctx.pending_for_customer(id))}</td>
+            <td class="mono nowrap" data-testid="customer-id">{id.to_string()}</td>
             <td class="nowrap"><abbr title=region_label(&row.region)>{region_short(&row.region)}</abbr></td>
             <td>
                 {linked.then(|| view! { <Badge label=if one_to_many { "Matched (1-to-many)" } else { "Matched" } tone=Tone::Good /> })}
@@ -215,10 +217,40 @@ pub(super) fn CompanyTable(page: CompanyMapPage, set_page: Callback<u32>) -> imp
         .into_any();
     }
     let shown = page.rows.len();
+    let chosen: Chosen = RwSignal::new(Default::default());
+    let unmatched: Vec<(i64, String)> = page.rows.iter().filter(|r| r.customers.is_empty()).map(|r| (r.company_id, r.name.clone())).collect();
+    let unmatched = StoredValue::new(unmatched);
+    let create_chosen = move |_| {
+        for (id, name) in chosen.get_untracked() {
+            ctx.stage(MapChange::CreateCustomer { company_id: id }, format!("Create a customer from \u{201c}{name}\u{201d} ({id})"));
+        }
+        chosen.set(Default::default());
+    };
     view! {
+        {move || ctx.is_admin.get().then(|| view! {
+            <div class="toolbar">
+                <button type="button" class="btn" data-testid="create-selected" disabled=move || chosen.with(|c| c.is_empty()) on:click=create_chosen>
+                    {move || match chosen.with(|c| c.len()) {
+                        0 => "Create customers from selected companies".to_string(),
+                        n => format!("Create {} from the selected companies", crate::format::count_of(n as i64, "customer", "customers")),
+                    }}
+                </button>
+                <span class="muted small">"Check unmatched companies, then stage a new customer for each; Save changes creates and links them all."</span>
+            </div>
+        })}
         <div class="table-wrap">
             <table class="table" aria-label="Autotask companies and their Taskbridge customers">
                 <thead><tr>
+                    {move || ctx.is_admin.get().then(|| view! {
+                        <th scope="col" class="col-check">
+                            <input type="checkbox" aria-label="Select every unmatched company on this page" disabled=move || unmatched.with_value(Vec::is_empty)
+                                prop:checked=move || unmatched.with_value(|u| !u.is_empty() && chosen.with(|c| u.iter().all(|(id, _)| c.contains_key(id))))
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    unmatched.with_value(|u| chosen.update(|c| for (id, name) in u { if on { c.insert(*id, name.clone()); } else { c.remove(id); } }));
+                                } />
+                        </th>
+                    })}
                     <th scope="col">"Autotask company"</th>
                     <th scope="col">"Autotask ID"</th>
                     <th scope="col">"Type"</th>
@@ -226,7 +258,7 @@ pub(super) fn CompanyTable(page: CompanyMapPage, set_page: Callback<u32>) -> imp
                     <th scope="col"><span class="sr-only">"Actions"</span></th>
                 </tr></thead>
                 <tbody>
-                    {page.rows.into_iter().map(|row| company_row(ctx, row)).collect_view()}
+                    {page.rows.into_iter().map(|row| company_row(ctx, row, chosen)).collect_view()}
                 </tbody>
             </table>
         </div>
@@ -235,10 +267,14 @@ pub(super) fn CompanyTable(page: CompanyMapPage, set_page: Callback<u32>) -> imp
     .into_any()
 }
 
-fn company_row(ctx: MapCtx, row: CompanyRow) -> AnyView {
+/// Unmatched companies checked for "Create customers from selected", by id with name.
+type Chosen = RwSignal<std::collections::BTreeMap<i64, String>>;
+
+fn company_row(ctx: MapCtx, row: CompanyRow, chosen: Chosen) -> AnyView {
     let id = row.company_id;
     let name = row.name.clone();
     let matched = !row.customers.is_empty();
+    let name_for_check = name.clone();
     let one_to_many = row.customers.len() > 1 || row.customers.iter().any(|c| c.companies > 1);
     let customers = row
         .customers
@@ -247,7 +283,7 @@ fn company_row(ctx: MapCtx, row: CompanyRow) -> AnyView {
             let (cid, cname, kname) = (c.customer_id, c.name.clone(), name.clone());
             view! {
                 <div class="linked">
-                    <span>{c.name.clone()}</span>
+                    <span>{c.name.clone()}</span>" "<span class="mono muted" title="Taskbridge customer ID">{format!("#{cid}")}</span>
                     {(c.companies > 1).then(|| view! { " " <Badge label=format!("has {} companies", c.companies) tone=Tone::Muted reason="This customer is matched to several Autotask companies (1-to-many)." /> })}
                     {flag_badges(&c.flags)}
                     {move || ctx.is_admin.get().then(|| {
@@ -264,6 +300,14 @@ fn company_row(ctx: MapCtx, row: CompanyRow) -> AnyView {
     let name_for_create = name.clone();
     view! {
         <tr data-company-id=id.to_string()>
+            {move || ctx.is_admin.get().then(|| {
+                let name = name_for_check.clone();
+                view! { <td class="col-check">{(!matched).then(|| view! {
+                    <input type="checkbox" aria-label=format!("Select {name} to create a customer from it")
+                        prop:checked=move || chosen.with(|c| c.contains_key(&id))
+                        on:change=move |ev| { let on = event_target_checked(&ev); let n = name.clone(); chosen.update(|c| { if on { c.insert(id, n); } else { c.remove(&id); } }); } />
+                })}</td> }
+            })}
             <td class="cell-name">
                 {row.name.clone()}
                 {(!row.active).then(|| view! { " " <Badge label="Inactive" tone=Tone::Muted /> })}
@@ -295,7 +339,7 @@ fn company_row(ctx: MapCtx, row: CompanyRow) -> AnyView {
                     _ => ().into_any(),
                 }}
             </td>
-            <td class="actions">
+            <td class="actions actions-stack">
                 {move || ctx.is_admin.get().then(|| {
                     let (n1, n2) = (name_for_pick.clone(), name_for_create.clone());
                     view! {
