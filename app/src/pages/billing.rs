@@ -38,7 +38,7 @@ fn status_badge(line: &PushLine) -> AnyView {
     }
 }
 
-/// What the confirmation of a write says; the threshold, when one holds changes back.
+/// What every confirmation of a write ends with: why writing again is safe.
 const WRITE_NOTE: &str = "Autotask is read again first, so a quantity already right is left alone. A push can be undone from the history.";
 
 fn units(v: Option<i64>) -> String {

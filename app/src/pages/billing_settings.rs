@@ -6,7 +6,7 @@ use crate::api::billing::{get_billing_schedule, get_billing_settings, retrieve_s
 use crate::components::panel::{ErrorPanel, Loading};
 use crate::components::time::Time;
 use crate::error::AppError;
-use crate::types::billing::{product, BillingSchedule, BillingSettings, ProductMapping, Rounding, ServiceOption};
+use crate::types::billing::{parse_threshold, product, BillingSchedule, BillingSettings, ProductMapping, Rounding, ServiceOption};
 use leptos::prelude::*;
 
 /// The billing card.
@@ -64,15 +64,12 @@ fn ScheduleForm(is_admin: bool) -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let hold_text = hold.get_untracked();
-        let hold_above = match hold_text.trim() {
-            "" => None,
-            t => match t.parse::<i64>() {
-                Ok(n) => Some(n),
-                Err(_) => {
-                    hold_error.set(Some("A whole number of units, 0 or more; empty for no limit."));
-                    return;
-                }
-            },
+        let hold_above = match parse_threshold(&hold_text) {
+            Ok(h) => h,
+            Err(e) => {
+                hold_error.set(Some(e));
+                return;
+            }
         };
         hold_error.set(None);
         let schedule = BillingSchedule {

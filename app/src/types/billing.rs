@@ -191,9 +191,29 @@ impl BillingSchedule {
     }
 }
 
+/// What a typed approval threshold is wrong about.
+pub const THRESHOLD_HINT: &str = "A whole number of units, 0 or more; empty for no limit.";
+
+/// Reads an approval threshold as typed: empty is no limit, else whole units, 0 or more.
+pub fn parse_threshold(text: &str) -> Result<Option<i64>, &'static str> {
+    match text.trim() {
+        "" => Ok(None),
+        t => t.parse::<i64>().ok().filter(|n| *n >= 0).map(Some).ok_or(THRESHOLD_HINT),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_threshold_is_empty_or_whole_units() {
+        assert_eq!(parse_threshold(" "), Ok(None));
+        assert_eq!(parse_threshold("250"), Ok(Some(250)));
+        assert_eq!(parse_threshold("0"), Ok(Some(0)));
+        assert_eq!(parse_threshold("-1"), Err(THRESHOLD_HINT));
+        assert_eq!(parse_threshold("2.5"), Err(THRESHOLD_HINT));
+    }
 
     #[test]
     fn storage_rounds_to_units() {

@@ -2,6 +2,7 @@
 //! line is skipped, held or failed, and the approval of held changes.
 
 use super::*;
+use crate::types::billing::parse_threshold;
 
 fn reported(line: &PushLine) -> String {
     let Some(q) = line.quantity else { return String::new() };
@@ -75,12 +76,9 @@ fn HoldField(preview_hold: Option<i64>, query: Memo<PreviewQuery>, set_query: Ca
                 on:input=move |ev| text.set(event_target_value(&ev))
                 on:change=move |ev| {
                     let raw = event_target_value(&ev);
-                    match raw.trim() {
-                        "" => { error.set(None); choose(Hold::NoLimit) }
-                        t => match Hold::parse(t) {
-                            Some(h) => { error.set(None); choose(h) }
-                            None => error.set(Some("A whole number of units, 0 or more; empty for no limit.")),
-                        },
+                    match parse_threshold(&raw) {
+                        Ok(h) => { error.set(None); choose(h.map_or(Hold::NoLimit, Hold::Above)) }
+                        Err(e) => error.set(Some(e)),
                     }
                 } />
             <p class="field-hint small muted" id="hold-above-hint">
