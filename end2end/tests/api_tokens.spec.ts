@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures/test";
 import { createPartner } from "./fixtures/partner";
 import { signIn } from "./fixtures/pages";
 
@@ -44,11 +44,27 @@ test("an admin creates an API token, sees it once, and revokes it", async ({ pag
   await row.getByRole("button", { name: "Revoke Backup platform EU" }).click();
   const dialog = page.getByRole("alertdialog");
   await expect(dialog).toContainText("Revoke token “Backup platform EU”?");
-  // The safe choice has focus; Escape closes without revoking.
-  await expect(dialog.getByRole("button", { name: "Cancel" })).toBeFocused();
+  // The safe choice has focus; Tab and Shift+Tab stay inside the dialog.
+  const cancel = dialog.getByRole("button", { name: "Cancel" });
+  const revoke = dialog.getByRole("button", { name: "Revoke token" });
+  await expect(cancel).toBeFocused();
+  await page.keyboard.press("Tab");
+  await expect(revoke).toBeFocused();
+  await page.keyboard.press("Tab");
+  await expect(cancel).toBeFocused();
+  await page.keyboard.press("Shift+Tab");
+  await expect(revoke).toBeFocused();
+  // Focus that strayed out (a click beside the dialog's buttons) comes back with Tab, and
+  // Escape closes the dialog wherever focus is, without revoking.
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  await page.keyboard.press("Tab");
+  await expect(cancel).toBeFocused();
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
   await page.keyboard.press("Escape");
   await expect(dialog).toHaveCount(0);
   await expect(row.getByText("Active")).toBeVisible();
+  // Focus is back on the button that opened it.
+  await expect(row.getByRole("button", { name: "Revoke Backup platform EU" })).toBeFocused();
 
   await row.getByRole("button", { name: "Revoke Backup platform EU" }).click();
   await page.getByRole("alertdialog").getByRole("button", { name: "Revoke token" }).click();

@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures/test";
 import { randomUUID } from "node:crypto";
 import { autotaskCreate, connectSandbox, createPartner, createToken } from "./fixtures/partner";
 import { signIn } from "./fixtures/pages";

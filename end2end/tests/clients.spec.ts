@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures/test";
 import { randomUUID } from "node:crypto";
 import { SANDBOX_PORT } from "../playwright.config";
 import { autotaskCreate, connectSandbox, createPartner } from "./fixtures/partner";

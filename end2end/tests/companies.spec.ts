@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures/test";
 import { connectSandbox, createPartner } from "./fixtures/partner";
 import { hydrated, signIn } from "./fixtures/pages";
 

@@ -1,4 +1,5 @@
-import { test, expect, type Page } from "@playwright/test";
+import { test, expect } from "./fixtures/test";
+import { type Page } from "@playwright/test";
 import { randomUUID } from "node:crypto";
 import { apiSignIn, autotaskCreate, connectSandbox, createPartner, discoverCompanies } from "./fixtures/partner";
 import { hydrated, signIn } from "./fixtures/pages";

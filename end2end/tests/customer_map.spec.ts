@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures/test";
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { E2E_DATA_DIR, TASKBRIDGE_BIN } from "../playwright.config";

@@ -1,4 +1,5 @@
-import { test, expect, type APIRequestContext } from "@playwright/test";
+import { test, expect } from "./fixtures/test";
+import { type APIRequestContext } from "@playwright/test";
 import { randomUUID } from "node:crypto";
 import { SANDBOX_PORT } from "../playwright.config";
 import { autotaskCreate, billedCustomer, connectSandbox, createPartner, createToken } from "./fixtures/partner";

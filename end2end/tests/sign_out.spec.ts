@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures/test";
 import { createPartner } from "./fixtures/partner";
 import { signIn } from "./fixtures/pages";
 

@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures/test";
 import { randomUUID } from "node:crypto";
 import { addTechnician, createPartner } from "./fixtures/partner";
 import { SignInPage, signIn } from "./fixtures/pages";

@@ -1,5 +1,6 @@
 //! The confirm dialog for anything that cannot be undone: says exactly what will happen,
-//! focuses the safe choice, closes on Escape.
+//! focuses the safe choice, closes on Escape. Every dialog keeps focus inside itself while
+//! open and gives it back to what opened it.
 
 use leptos::prelude::*;
 
@@ -30,6 +31,8 @@ pub fn ConfirmDialog(
     let confirm_label = StoredValue::new(confirm_label);
     let children = StoredValue::new(children);
     let cancel_ref = NodeRef::<leptos::html::Button>::new();
+    let dialog_ref = NodeRef::<leptos::html::Div>::new();
+    keep_focus_inside(open, dialog_ref);
     Effect::new(move |_| {
         if open.get() {
             if let Some(button) = cancel_ref.get() {
@@ -46,11 +49,7 @@ pub fn ConfirmDialog(
                 aria-modal="true"
                 aria-labelledby="confirm-title"
                 aria-describedby="confirm-body"
-                on:keydown=move |ev| {
-                    if ev.key() == "Escape" {
-                        open.set(false);
-                    }
-                }
+                node_ref=dialog_ref
             >
                 <h2 id="confirm-title">{move || title.get()}</h2>
                 <p id="confirm-body">{move || body.get()}</p>
@@ -88,6 +87,8 @@ pub fn Modal(
     children: ChildrenFn,
 ) -> impl IntoView {
     let body_ref = NodeRef::<leptos::html::Div>::new();
+    let dialog_ref = NodeRef::<leptos::html::Div>::new();
+    keep_focus_inside(open, dialog_ref);
     Effect::new(move |_| {
         if open.get() {
             #[cfg(feature = "hydrate")]
@@ -105,8 +106,7 @@ pub fn Modal(
     view! {
         <Show when=move || open.get()>
             <div class="modal-backdrop" on:click=move |_| open.set(false)></div>
-            <div class="modal modal-wide" role="dialog" aria-modal="true" aria-labelledby="modal-title"
-                on:keydown=move |ev| { if ev.key() == "Escape" { open.set(false); } }>
+            <div class="modal modal-wide" role="dialog" aria-modal="true" aria-labelledby="modal-title" node_ref=dialog_ref>
                 <div class="modal-head">
                     <h2 id="modal-title">{move || title.get()}</h2>
                     <button type="button" class="btn btn-quiet btn-small" aria-label="Close" on:click=move |_| open.set(false)>"\u{2715}"</button>
@@ -116,3 +116,66 @@ pub fn Modal(
         </Show>
     }
 }
+
+/// While `open`: Tab and Shift+Tab cycle through the dialog's controls (focus that strayed
+/// outside, e.g. after a click on the backdrop, comes back in), and Escape closes it
+/// wherever focus is. Closing gives focus back to the control that opened the dialog.
+fn keep_focus_inside(open: RwSignal<bool>, dialog: NodeRef<leptos::html::Div>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        use web_sys::HtmlElement;
+        let opener = StoredValue::new_local(None::<HtmlElement>);
+        Effect::new(move |was_open: Option<bool>| {
+            let is_open = open.get();
+            if is_open && was_open != Some(true) {
+                opener.set_value(document().active_element().and_then(|e| e.dyn_into().ok()));
+            } else if !is_open && was_open == Some(true) {
+                if let Some(el) = opener.get_value() {
+                    let _ = el.focus();
+                }
+            }
+            is_open
+        });
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            if !open.get_untracked() {
+                return;
+            }
+            match ev.key().as_str() {
+                "Escape" => {
+                    ev.prevent_default();
+                    open.set(false);
+                }
+                "Tab" => {
+                    let Some(dialog) = dialog.get_untracked() else { return };
+                    let Ok(list) = dialog.query_selector_all(FOCUSABLE) else { return };
+                    let items: Vec<HtmlElement> = (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into().ok()).collect();
+                    let (Some(first), Some(last)) = (items.first(), items.last()) else { return };
+                    let active = document().active_element();
+                    let is = |e: &HtmlElement| active.as_ref().is_some_and(|a| a == e.unchecked_ref::<web_sys::Element>());
+                    let inside = active.as_ref().is_some_and(|a| dialog.contains(Some(a.unchecked_ref())));
+                    let next = match (inside, ev.shift_key()) {
+                        (false, false) => Some(first),
+                        (false, true) => Some(last),
+                        (true, true) if is(first) => Some(last),
+                        (true, false) if is(last) => Some(first),
+                        _ => None,
+                    };
+                    if let Some(next) = next {
+                        ev.prevent_default();
+                        let _ = next.focus();
+                    }
+                }
+                _ => {}
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (open, dialog);
+}
+
+/// What Tab can reach inside a dialog.
+#[cfg(feature = "hydrate")]
+const FOCUSABLE: &str =
+    "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";

@@ -23,10 +23,34 @@ pub fn SignedInLayout() -> impl IntoView {
     provide_context(ConnectionChanged(RwSignal::new(0)));
     let location = use_location();
     let sign_out = ServerAction::<SignOut>::new();
+    // On a narrow screen the navigation is a menu: closed by Escape or a choice in it.
+    let menu_open = RwSignal::new(false);
+    let menu_button = NodeRef::<leptos::html::Button>::new();
+    let nav_ref = NodeRef::<leptos::html::Nav>::new();
+    let toggle_menu = move |_| {
+        let open = !menu_open.get_untracked();
+        menu_open.set(open);
+        if open {
+            request_animation_frame(move || focus_first_link(nav_ref));
+        }
+    };
+    let close_on_escape = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" && menu_open.get_untracked() {
+            menu_open.set(false);
+            if let Some(button) = menu_button.get_untracked() {
+                let _ = button.focus();
+            }
+        }
+    };
     view! {
         <a class="skip-link" href="#main" on:click=skip_to_content>"Skip to content"</a>
         <div class="console">
             <header class="topbar">
+                <button type="button" class="btn btn-quiet nav-toggle" node_ref=menu_button aria-controls="sidenav"
+                    aria-expanded=move || if menu_open.get() { "true" } else { "false" } on:click=toggle_menu>
+                    <span class="nav-toggle-icon" aria-hidden="true">"\u{2630}"</span>
+                    "Menu"
+                </button>
                 <div class="brand">
                     <span class="logo" aria-hidden="true">"TB"</span>
                     <span>"Taskbridge"</span>
@@ -63,7 +87,8 @@ pub fn SignedInLayout() -> impl IntoView {
                     </ActionForm>
                 </div>
             </header>
-            <nav class="sidenav" aria-label="Main">
+            <nav id="sidenav" class="sidenav" class:nav-open=move || menu_open.get() aria-label="Main" node_ref=nav_ref on:keydown=close_on_escape
+                on:click=move |_| menu_open.set(false)>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         let is_admin = me.await.map(|m| m.is_admin()).unwrap_or(false);
@@ -165,4 +190,18 @@ fn skip_to_content(ev: leptos::ev::MouseEvent) {
             let _ = main.focus();
         }
     }
+}
+
+/// Moves focus to the navigation's first link once the opened menu shows it.
+fn focus_first_link(nav: NodeRef<leptos::html::Nav>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let first = nav.get_untracked().and_then(|n| n.query_selector("a").ok().flatten());
+        if let Some(link) = first.and_then(|a| a.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = link.focus();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = nav;
 }

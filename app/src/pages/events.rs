@@ -135,7 +135,7 @@ fn HeldCustomers(held: Vec<HeldCustomer>) -> impl IntoView {
         <section class="panel panel-warn" aria-labelledby="held-title" data-testid="dispatch-held">
             <strong id="held-title">{title}</strong>
             <p class="muted">"Their tickets keep failing, so Taskbridge retries them on their own schedule while every other customer\u{2019}s tickets go through. Their events wait; nothing is lost."</p>
-            <div class="table-wrap"><table class="table">
+            <div class="table-wrap" tabindex="0" role="region" aria-labelledby="held-title"><table class="table">
                 <thead><tr><th scope="col">"Customer"</th><th scope="col">"Why"</th><th scope="col">"Since"</th><th scope="col">"Next try"</th></tr></thead>
                 <tbody>
                     {held.into_iter().map(|h| view! {

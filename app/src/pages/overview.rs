@@ -65,14 +65,14 @@ pub fn OverviewPage() -> impl IntoView {
                                 view! { <EmptyState title="Nothing has happened yet">"Changes to users and API tokens will be listed here."</EmptyState> }.into_any()
                             } else {
                                 view! {
-                                    <table class="table">
+                                    <div class="table-scroll" tabindex="0" role="region" aria-label="Recent activity"><table class="table">
                                         <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th></tr></thead>
                                         <tbody>
                                             {o.recent.into_iter().map(|e| view! {
                                                 <tr><td class="nowrap"><Time ms=e.at /></td><td>{e.actor}</td><td>{e.summary}</td></tr>
                                             }).collect_view()}
                                         </tbody>
-                                    </table>
+                                    </table></div>
                                 }.into_any()
                             }}
                         </section>
@@ -90,7 +90,7 @@ fn ProblemRuns(runs: Vec<RunRow>) -> impl IntoView {
         view! {
             <section class="card" aria-labelledby="problem-runs-title" data-testid="overview-problem-runs">
                 <h2 id="problem-runs-title">"Runs that need a look"</h2>
-                <table class="table">
+                <div class="table-scroll"><table class="table">
                     <thead><tr><th scope="col">"Started"</th><th scope="col">"Run"</th><th scope="col">"Outcome"</th><th scope="col">"Summary"</th></tr></thead>
                     <tbody>
                         {runs.into_iter().map(|r| view! {
@@ -102,7 +102,7 @@ fn ProblemRuns(runs: Vec<RunRow>) -> impl IntoView {
                             </tr>
                         }).collect_view()}
                     </tbody>
-                </table>
+                </table></div>
                 <A href="/history?outcome=failed">"Every failed run"</A>
             </section>
         }

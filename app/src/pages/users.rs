@@ -55,7 +55,8 @@ pub fn UsersPage() -> impl IntoView {
 fn UserTable(list: Vec<UserSummary>, my_id: i64, set_role: ServerAction<SetUserRole>, set_disabled: ServerAction<SetUserDisabled>) -> impl IntoView {
     let count = list.len();
     view! {
-        <div class="table-wrap">
+        // Focusable, so a keyboard can scroll it on a narrow screen when no row has a control.
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Users">
             <table class="table" aria-describedby="users-count">
                 <thead>
                     <tr>

@@ -123,7 +123,7 @@ fn FeatureTable(usage: ApiUsage) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="usage-features">
             <h2 id="usage-features">"By feature"</h2>
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0" role="region" aria-labelledby="usage-features">
                 <table class="table" aria-labelledby="usage-features" data-testid="usage-features">
                     <thead>
                         <tr>
@@ -159,7 +159,7 @@ fn HourTable(rows: Vec<HourUsage>) -> impl IntoView {
         <section class="card" aria-labelledby="usage-hours">
             <h2 id="usage-hours">"By hour"</h2>
             <p class="muted small">"Budget used counts every integration of your Autotask, as Autotask reported it during the hour; above 50% Autotask starts slowing calls down."</p>
-            <div class="table-wrap table-sticky">
+            <div class="table-wrap table-sticky" tabindex="0" role="region" aria-labelledby="usage-hours">
                 <table class="table" aria-labelledby="usage-hours" data-testid="usage-hours">
                     <thead>
                         <tr>

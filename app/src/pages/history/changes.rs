@@ -147,7 +147,7 @@ fn ChangeTable(page: ChangePage, query: Memo<ChangeQuery>, set_query: Callback<C
     let (older, newer) = (page.older, page.newer);
     view! {
         {customer}
-        <div class="table-wrap table-sticky">
+        <div class="table-wrap table-sticky" tabindex="0" role="region" aria-label="Settings changes">
             <table class="table" aria-label="Settings changes">
                 <thead>
                     <tr>

@@ -143,7 +143,7 @@ fn RunView(detail: RunDetail, is_admin: bool, retry: ServerAction<crate::api::hi
             view! {
                 <h2>{count_of(detail.lines_total, "record skipped or failed", "records skipped or failed")}</h2>
                 {more.map(|m| view! { <p class="muted">{m}</p> })}
-                <div class="table-wrap table-sticky">
+                <div class="table-wrap table-sticky" tabindex="0" role="region" aria-label="Records skipped or failed">
                     <table class="table" aria-label="Records skipped or failed">
                         <thead><tr><th scope="col">"Outcome"</th><th scope="col">"Customer"</th><th scope="col">"Autotask record"</th><th scope="col">"Reason"</th></tr></thead>
                         <tbody>
