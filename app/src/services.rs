@@ -102,6 +102,10 @@ pub trait AutotaskSettings: Send + Sync {
     async fn save(&self, actor: &CurrentUser, input: ConnectionInput) -> Result<ConnectionView, AppError>;
     /// Calls Autotask with the saved settings and says what worked or exactly what did not.
     async fn test(&self, actor: &CurrentUser) -> Result<ConnectionTest, AppError>;
+    /// Tests settings as typed, before they are saved (the saved ones stay as they are;
+    /// settings equal to the saved ones are the saved test). No secret typed: the saved
+    /// one, for the user and zone it was saved with only.
+    async fn test_typed(&self, actor: &CurrentUser, input: ConnectionInput) -> Result<ConnectionTest, AppError>;
 }
 
 /// Autotask companies: discovery into Taskbridge, the list, and import as customers.

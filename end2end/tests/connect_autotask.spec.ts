@@ -21,24 +21,41 @@ test("an admin connects Autotask and the test says exactly what is wrong, then t
   await form.getByLabel("Secret", { exact: true }).fill("not-the-secret");
   await form.getByLabel("API integration code (tracking identifier)").fill("TASKBRIDGE-SANDBOX");
   await expect(form.getByText("Unsaved changes")).toBeVisible();
+  // Test connection tries what is typed, before anything is saved.
+  await form.getByRole("button", { name: "Test connection" }).click();
+  const result = page.getByTestId("connection-test");
+  await expect(result).toContainText("These settings failed (not saved)");
+  await expect(result).toContainText("rejected the API secret");
+  await expect(page.getByTestId("connection-state")).toHaveText("Autotask: not set up");
   await form.getByRole("button", { name: "Save" }).click();
   // A new secret is saved only with the admin's own password, asked again.
   await expect(form.getByText("Enter your Taskbridge password to confirm.")).toBeVisible();
-  await form.getByLabel("Your Taskbridge password").fill("not my password");
-  await form.getByRole("button", { name: "Save" }).click();
-  await expect(form.getByText("That is not your password.")).toBeVisible();
   await form.getByLabel("Your Taskbridge password").fill(admin.password);
+  // Settings that fail their test are saved only when the admin says so.
   await form.getByRole("button", { name: "Save" }).click();
+  const confirm = page.getByRole("alertdialog");
+  await expect(confirm).toContainText("Save settings that failed the test?");
+  await expect(confirm).toContainText("rejected the API secret");
+  if (shots) await page.screenshot({ path: `${shots}/setup-save-failing.png`, fullPage: true });
+  await confirm.getByRole("button", { name: "Cancel" }).click();
+  await expect(page.getByTestId("connection-status")).toHaveText("Not set up");
+  await form.getByRole("button", { name: "Save" }).click();
+  await confirm.getByRole("button", { name: "Save anyway" }).click();
   // The zone is discovered from the username.
   await expect(page.getByTestId("zone")).toContainText("Taskbridge Sandbox");
   await expect(form.getByLabel("Secret", { exact: true })).toHaveAttribute("placeholder", /Saved/);
 
+  // Unchanged, Test connection tests the saved settings.
   await form.getByRole("button", { name: "Test connection" }).click();
-  const result = page.getByTestId("connection-test");
   await expect(result).toContainText("Connection failed");
   await expect(result).toContainText("rejected the API secret");
 
+  // Settings that pass their test are saved at once (the password is still checked).
   await form.getByLabel("Secret", { exact: true }).fill("sandbox-secret");
+  await form.getByLabel("Your Taskbridge password").fill("not my password");
+  await form.getByRole("button", { name: "Save" }).click();
+  await expect(form.getByText("That is not your password.")).toBeVisible();
+  await expect(result).toContainText("These settings work (not saved yet)");
   await form.getByLabel("Your Taskbridge password").fill(admin.password);
   await form.getByRole("button", { name: "Save" }).click();
   await expect(form.getByLabel("Secret", { exact: true })).toHaveValue("");

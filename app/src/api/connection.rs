@@ -36,3 +36,16 @@ pub async fn test_autotask_connection() -> Result<ConnectionTest, AppError> {
     let admin = crate::auth::require_admin()?;
     crate::services::services()?.autotask.test(&admin).await
 }
+
+/// Tests the settings as typed on the Setup form, without saving them.
+#[server(prefix = "/rpc", endpoint = "test_autotask_settings")]
+pub async fn test_autotask_settings(
+    username: String,
+    secret: String,
+    integration_code: String,
+    zone_override: String,
+) -> Result<ConnectionTest, AppError> {
+    let admin = crate::auth::require_admin()?;
+    let input = crate::types::ConnectionInput::parse(&username, &secret, &integration_code, &zone_override)?;
+    crate::services::services()?.autotask.test_typed(&admin, input).await
+}

@@ -1,8 +1,9 @@
 //! The Integration setup page: connect the partner's Autotask (API user, secret,
 //! integration code, zone) and test the connection.
 
-use crate::api::connection::{get_autotask_connection, SaveAutotaskConnection, TestAutotaskConnection};
+use crate::api::connection::{get_autotask_connection, SaveAutotaskConnection, TestAutotaskSettings};
 use crate::components::badge::{Badge, Tone};
+use crate::components::dialog::ConfirmDialog;
 use crate::components::panel::{ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
 use crate::error::AppError;
@@ -15,9 +16,12 @@ use leptos::prelude::*;
 pub fn SetupPage() -> impl IntoView {
     let me = expect_context::<crate::components::layout::Me>().0;
     let save = ServerAction::<SaveAutotaskConnection>::new();
-    let test = ServerAction::<TestAutotaskConnection>::new();
+    let test = ServerAction::<TestAutotaskSettings>::new();
     let saved = crate::components::saved::saves(save);
-    let connection = Resource::new(move || (saved.get(), test.version().get()), |_| get_autotask_connection());
+    // Bumped by a test of the saved settings (their state changed); a test of typed
+    // settings leaves the form, and what is typed in it, as it is.
+    let tested_saved = RwSignal::new(0u32);
+    let connection = Resource::new(move || (saved.get(), tested_saved.get()), |_| get_autotask_connection());
     if let Some(changed) = use_context::<crate::components::layout::ConnectionChanged>() {
         Effect::new(move |_| {
             let versions = (saved.get(), test.version().get());
@@ -33,7 +37,7 @@ pub fn SetupPage() -> impl IntoView {
                 let is_admin = me.await.is_ok_and(|m| m.is_admin());
                 match connection.await {
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                    Ok(current) => view! { <SetupForm current is_admin save test /> }.into_any(),
+                    Ok(current) => view! { <SetupForm current is_admin save test tested_saved /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -50,8 +54,14 @@ pub fn SetupPage() -> impl IntoView {
     }
 }
 
-fn test_panel(t: &ConnectionTest) -> impl IntoView {
-    let (class, title) = if t.ok { ("panel panel-success", "Connected") } else { ("panel panel-error", "Connection failed") };
+/// A test's outcome; `unsaved`: of the settings as typed, not the saved ones.
+fn test_panel(t: &ConnectionTest, unsaved: bool) -> impl IntoView {
+    let (class, title) = match (t.ok, unsaved) {
+        (true, false) => ("panel panel-success", "Connected"),
+        (false, false) => ("panel panel-error", "Connection failed"),
+        (true, true) => ("panel panel-success", "These settings work (not saved yet)"),
+        (false, true) => ("panel panel-error", "These settings failed (not saved)"),
+    };
     view! {
         <div class=class role="status" data-testid="connection-test">
             <strong>{title}</strong>
@@ -71,7 +81,8 @@ fn SetupForm(
     current: ConnectionView,
     is_admin: bool,
     save: ServerAction<SaveAutotaskConnection>,
-    test: ServerAction<TestAutotaskConnection>,
+    test: ServerAction<TestAutotaskSettings>,
+    tested_saved: RwSignal<u32>,
 ) -> impl IntoView {
     let username = RwSignal::new(current.username.clone());
     let secret = RwSignal::new(String::new());
@@ -114,22 +125,38 @@ fn SetupForm(
     }
     let secret_set = current.secret_set;
     let saved = StoredValue::new((current.username.to_lowercase(), current.zone_override.clone()));
-    let parsed = move || {
-        let zone = if override_on.get() { zone_override.get() } else { String::new() };
-        ConnectionInput::parse(&username.get(), &secret.get(), &code.get(), &zone).and_then(|input| {
+    // What is typed, as the server functions take it.
+    let typed = move || TestAutotaskSettings {
+        username: username.get(),
+        secret: secret.get(),
+        integration_code: code.get(),
+        zone_override: if override_on.get() { zone_override.get() } else { String::new() },
+    };
+    // The typed settings can be tested: the browser's share of the server's checks.
+    let testable = move || {
+        let t = typed();
+        ConnectionInput::parse(&t.username, &t.secret, &t.integration_code, &t.zone_override).and_then(|input| {
             if input.secret.is_none() && !secret_set {
                 Err(AppError::invalid("secret", "Enter the API user's secret."))
             } else if input.secret.is_none() && saved.with_value(|(user, zone)| input.username != *user || input.zone_override != *zone) {
                 // The saved secret is only sent for the user and zone it was entered with.
                 Err(AppError::invalid("secret", "Enter the secret again: the username or the zone changed."))
-            } else if input.secret.is_some() && password.get().is_empty() {
+            } else {
+                Ok(input)
+            }
+        })
+    };
+    // ...and saved: a new secret also needs the admin's own password.
+    let parsed = move || {
+        testable().and_then(|input| {
+            if input.secret.is_some() && password.get().is_empty() {
                 Err(AppError::invalid("password", "Enter your Taskbridge password to confirm."))
             } else {
                 Ok(input)
             }
         })
     };
-    let server_error = move || save.value().get().and_then(Result::err);
+    let server_error = move || save.value().get().and_then(Result::err).or_else(|| test.value().get().and_then(Result::err));
     let field_error = move |field: &'static str| -> Option<String> {
         if let Some(m) = server_error().and_then(|e| e.field_message(field)) {
             return Some(m);
@@ -139,19 +166,71 @@ fn SetupForm(
         }
         parsed().err().and_then(|e| e.field_message(field))
     };
+    // Test and Save both try what is typed; Save of settings that fail asks first.
+    let tested_unsaved = RwSignal::new(false);
+    // The settings of the latest test, to know whether it vouches for what is typed now.
+    let tested = RwSignal::new(None::<[String; 4]>);
+    let key = |t: &TestAutotaskSettings| [t.username.clone(), t.secret.clone(), t.integration_code.clone(), t.zone_override.clone()];
+    let save_after_test = RwSignal::new(false);
+    let confirm_failed = RwSignal::new(false);
+    let failed_reason = RwSignal::new(String::new());
+    let run_test = move || {
+        save.clear();
+        let values = typed();
+        tested_unsaved.set(dirty.get_untracked());
+        tested.set(Some(key(&values)));
+        test.dispatch(values);
+    };
+    let save_typed = move || {
+        let t = typed();
+        save.dispatch(SaveAutotaskConnection {
+            username: t.username,
+            secret: t.secret,
+            integration_code: t.integration_code,
+            zone_override: t.zone_override,
+            password: password.get_untracked(),
+        });
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         touched.set(true);
-        if parsed().is_ok() {
-            save.dispatch(SaveAutotaskConnection {
-                username: username.get(),
-                secret: secret.get(),
-                integration_code: code.get(),
-                zone_override: if override_on.get() { zone_override.get() } else { String::new() },
-                password: password.get(),
-            });
+        if parsed().is_err() {
+            return;
+        }
+        let passed_as_typed = tested.get() == Some(key(&typed())) && matches!(test.value().get(), Some(Ok(t)) if t.ok);
+        if !dirty.get() || passed_as_typed {
+            save_typed();
+        } else {
+            save_after_test.set(true);
+            run_test();
         }
     };
+    // Each test that ends (not one that ended before this form was drawn).
+    Effect::new(move |seen: Option<usize>| {
+        let version = test.version().get();
+        let Some(result) = test.value().get_untracked().filter(|_| seen.is_some_and(|s| s != version)) else { return version };
+        if !tested_unsaved.get_untracked() && result.is_ok() {
+            tested_saved.update(|n| *n += 1);
+        }
+        if !save_after_test.get_untracked() {
+            return version;
+        }
+        save_after_test.set(false);
+        match result {
+            Ok(t) if t.ok => save_typed(),
+            Ok(t) => {
+                failed_reason.set(t.message);
+                confirm_failed.set(true);
+            }
+            // A field to fix is shown beside the field; nothing is saved.
+            Err(AppError::Invalid { .. }) => {}
+            Err(e) => {
+                failed_reason.set(e.to_string());
+                confirm_failed.set(true);
+            }
+        }
+        version
+    });
     Effect::new(move |_| {
         if let Some(Ok(_)) = save.value().get() {
             secret.set(String::new());
@@ -235,14 +314,26 @@ fn SetupForm(
                 {is_admin.then(|| view! {
                     <div class="form-actions">
                         <span class="muted">{move || if dirty.get() { "Unsaved changes" } else { "" }}</span>
-                        <button type="button" class="btn" disabled=move || test.pending().get() || dirty.get() || !current.configured on:click=move |_| { test.dispatch(TestAutotaskConnection {}); }>
-                            {move || if test.pending().get() { "Testing\u{2026}" } else { "Test connection" }}
+                        <button type="button" class="btn" disabled=move || test.pending().get()
+                            title=move || if dirty.get() { "Tests the settings as typed; the saved ones stay until you save" } else { "Tests the saved settings" }
+                            on:click=move |_| { touched.set(true); if testable().is_ok() { run_test(); } }>
+                            {move || if test.pending().get() && !save_after_test.get() { "Testing\u{2026}" } else { "Test connection" }}
                         </button>
-                        <button type="submit" class="btn btn-primary" disabled=move || save.pending().get()>
-                            {move || if save.pending().get() { "Saving\u{2026}" } else { "Save" }}
+                        <button type="submit" class="btn btn-primary" disabled=move || save.pending().get() || save_after_test.get()>
+                            {move || if save_after_test.get() { "Testing\u{2026}" } else if save.pending().get() { "Saving\u{2026}" } else { "Save" }}
                         </button>
                     </div>
                 })}
+                <ConfirmDialog
+                    open=confirm_failed
+                    title="Save settings that failed the test?"
+                    body=Signal::derive(move || format!(
+                        "Autotask answered: {} If you save them anyway, tickets, billing and sync use them and fail until the connection works.",
+                        failed_reason.get()
+                    ))
+                    confirm_label="Save anyway"
+                    on_confirm=Callback::new(move |_| save_typed())
+                />
             </form>
             <aside class="card" aria-label="Connection state">
                 <h2>"Connection"</h2>
@@ -257,10 +348,10 @@ fn SetupForm(
                     <dd><Time ms=current.updated_at />{current.updated_by.map(|by| format!(" by {by}"))}</dd>
                 </dl>
                 {move || match test.value().get() {
-                    Some(Ok(t)) => Some(test_panel(&t).into_any()),
-                    _ => last_test.as_ref().map(|t| test_panel(t).into_any()),
+                    Some(Ok(t)) => Some(test_panel(&t, tested_unsaved.get()).into_any()),
+                    _ => last_test.as_ref().map(|t| test_panel(t, false).into_any()),
                 }}
-                {move || test_error().map(|error| view! { <ErrorPanel error /> })}
+                {move || test_error().filter(|e| !matches!(e, AppError::Invalid { .. })).map(|error| view! { <ErrorPanel error /> })}
             </aside>
         </div>
     }

@@ -74,6 +74,13 @@ impl AutotaskClients {
         client
     }
 
+    /// A client for settings not saved yet (Setup's test before saving): built like the
+    /// partner's, but never kept, so the saved connection's client is left as it is.
+    pub fn trial(&self, partner_id: i64, credentials: Credentials, zone_override: Option<String>) -> AutotaskClient {
+        let options = ClientOptions { zone_override, partner_id: Some(partner_id), ..self.options.clone() };
+        AutotaskClient::with_http(self.http.clone(), credentials, options, None)
+    }
+
     /// Drops the partner's client (its connection changed or was removed).
     pub fn forget(&self, partner_id: i64) {
         self.clients.lock().unwrap_or_else(PoisonError::into_inner).remove(&partner_id);

@@ -99,18 +99,11 @@ impl AutotaskSettings for SqlAutotaskSettings {
     }
 
     async fn save(&self, actor: &CurrentUser, input: ConnectionInput) -> Result<ConnectionView, AppError> {
-        if let Some(zone) = &input.zone_override {
-            self.clients.destinations().check(zone).map_err(|m| AppError::invalid("zone_override", m))?;
-        }
+        self.check_zone(&input)?;
         let existing = store::stored(&self.db, actor.partner_id).await.internal()?;
-        let sealed = match (&input.secret, &existing) {
+        let sealed = match (&input.secret, saved_secret_for(&input, existing.as_ref())?) {
             (Some(secret), _) => self.key.encrypt(secret, &secret_context(actor.partner_id)),
-            // The saved secret is only ever sent for the user and the zone it was entered
-            // with: changing either needs the secret again.
-            (None, Some(stored)) if stored.username != input.username || stored.zone_override != input.zone_override => {
-                return Err(AppError::invalid("secret", "Enter the secret again: the username or the zone changed."));
-            }
-            (None, Some(stored)) => stored.secret_sealed.clone(),
+            (None, Some(sealed)) => sealed.to_string(),
             (None, None) => return Err(AppError::invalid("secret", "Enter the API user's secret.")),
         };
         let what = if input.secret.is_some() { "with a new secret" } else { "keeping the saved secret" };
@@ -154,43 +147,106 @@ impl AutotaskSettings for SqlAutotaskSettings {
             Err(p) => {
                 let test = failed(at, &p.cause, p.message);
                 self.record_test(actor.partner_id, &test).await?;
-                self.record_test_run(actor, &test, &key).await;
+                self.record_test_run(actor, &test, "", &key).await;
                 return Ok(test);
             }
         };
-        let outcome = async {
-            self.record_zone(actor.partner_id, &client).await?;
-            let all = Query::new([Filter::all()]);
-            let (companies, contacts, contracts) =
-                tokio::join!(client.count("Companies", &all), client.count("Contacts", &all), client.count("Contracts", &all));
-            Ok::<_, AutotaskError>((companies?, contacts?, contracts?))
+        let probe = async {
+            if let Err(e) = self.record_zone(actor.partner_id, &client).await {
+                return failed(at, e.cause(), e.to_string());
+            }
+            probe(&client, at).await
         };
-        let outcome = tracing::Instrument::instrument(outcome, span).await;
-        let zone = client.zone().await.map(|z| z.zone_name).unwrap_or_default();
-        let test = match outcome {
-            Ok((companies, contacts, contracts)) => ConnectionTest {
-                at,
-                ok: true,
-                cause: None,
-                message: format!(
-                    "Connected to {zone} as {}. Autotask lets Taskbridge see {companies} companies, {contacts} contacts and {contracts} contracts.",
-                    client.username()
-                ),
-                companies: Some(companies),
-                contacts: Some(contacts),
-                contracts: Some(contracts),
-            },
-            Err(e) => failed(at, e.cause(), e.to_string()),
-        };
+        let test = tracing::Instrument::instrument(probe, span).await;
         self.record_test(actor.partner_id, &test).await?;
-        self.record_test_run(actor, &test, &key).await;
+        self.record_test_run(actor, &test, "", &key).await;
+        Ok(test)
+    }
+
+    async fn test_typed(&self, actor: &CurrentUser, input: ConnectionInput) -> Result<ConnectionTest, AppError> {
+        self.check_zone(&input)?;
+        let existing = store::stored(&self.db, actor.partner_id).await.internal()?;
+        let unchanged = existing.as_ref().is_some_and(|s| {
+            input.secret.is_none()
+                && s.username == input.username
+                && s.integration_code == input.integration_code
+                && s.zone_override == input.zone_override
+        });
+        if unchanged {
+            return self.test(actor).await;
+        }
+        let secret = match (&input.secret, saved_secret_for(&input, existing.as_ref())?) {
+            (Some(secret), _) => secret.clone(),
+            (None, Some(sealed)) => self
+                .key
+                .decrypt(sealed, &secret_context(actor.partner_id))
+                .map_err(|e| AppError::invalid("secret", format!("The saved secret cannot be used ({e}): enter it again.")))?,
+            (None, None) => return Err(AppError::invalid("secret", "Enter the API user's secret.")),
+        };
+        self.spend(actor.partner_id, UserCall::TestConnection)?;
+        let at = now_ms();
+        let (key, span) = crate::services::history::log_span(app::types::history::RunKind::ConnectionTest);
+        let credentials = Credentials::new(input.username, secret, input.integration_code);
+        let client = self.clients.trial(actor.partner_id, credentials, input.zone_override);
+        let test = tracing::Instrument::instrument(probe(&client, at), span).await;
+        // The header's connection state is the saved settings', so only the History
+        // keeps this one.
+        self.record_test_run(actor, &test, "Settings not saved yet: ", &key).await;
         Ok(test)
     }
 }
 
+/// What a connection test asks Autotask: the zone, and how many companies, contacts and
+/// contracts the API user may see.
+async fn probe(client: &AutotaskClient, at: i64) -> ConnectionTest {
+    let outcome = async {
+        let zone = client.zone().await?.zone_name;
+        let all = Query::new([Filter::all()]);
+        let (companies, contacts, contracts) =
+            tokio::join!(client.count("Companies", &all), client.count("Contacts", &all), client.count("Contracts", &all));
+        Ok::<_, AutotaskError>((zone, companies?, contacts?, contracts?))
+    };
+    match outcome.await {
+        Ok((zone, companies, contacts, contracts)) => ConnectionTest {
+            at,
+            ok: true,
+            cause: None,
+            message: format!(
+                "Connected to {zone} as {}. Autotask lets Taskbridge see {companies} companies, {contacts} contacts and {contracts} contracts.",
+                client.username()
+            ),
+            companies: Some(companies),
+            contacts: Some(contacts),
+            contracts: Some(contracts),
+        },
+        Err(e) => failed(at, e.cause(), e.to_string()),
+    }
+}
+
+/// The saved (sealed) secret when `input` may use it: the saved secret is only ever sent
+/// for the user and the zone it was entered with, so changing either needs it again.
+fn saved_secret_for<'a>(input: &ConnectionInput, saved: Option<&'a store::Stored>) -> Result<Option<&'a str>, AppError> {
+    match saved {
+        Some(s) if input.secret.is_none() && (s.username != input.username || s.zone_override != input.zone_override) => {
+            Err(AppError::invalid("secret", "Enter the secret again: the username or the zone changed."))
+        }
+        Some(s) => Ok(Some(&s.secret_sealed)),
+        None => Ok(None),
+    }
+}
+
 impl SqlAutotaskSettings {
-    /// A connection test in the History: its message says what Autotask answered.
-    async fn record_test_run(&self, actor: &CurrentUser, test: &ConnectionTest, log_key: &str) {
+    /// A zone override must be an Autotask address this server may send credentials to.
+    fn check_zone(&self, input: &ConnectionInput) -> Result<(), AppError> {
+        match &input.zone_override {
+            Some(zone) => self.clients.destinations().check(zone).map_err(|m| AppError::invalid("zone_override", m)).map(drop),
+            None => Ok(()),
+        }
+    }
+
+    /// A connection test in the History: its message (after `prefix`) says what Autotask answered.
+    async fn record_test_run(&self, actor: &CurrentUser, test: &ConnectionTest, prefix: &str, log_key: &str) {
+        let summary = format!("{prefix}{}", test.message);
         let run = crate::services::history::Finished {
             kind: app::types::history::RunKind::ConnectionTest,
             started_by: &actor.email,
@@ -199,7 +255,7 @@ impl SqlAutotaskSettings {
             done: 0,
             skipped: 0,
             failed: 0,
-            summary: &test.message,
+            summary: &summary,
             retry_of: None,
             log_key,
         };

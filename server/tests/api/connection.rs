@@ -11,6 +11,7 @@ both_databases!(
     test_connection_names_each_cause,
     invalid_settings_name_the_field_and_keep_what_was_saved,
     one_client_per_partner_keeps_every_feature_within_the_thread_limit,
+    typed_settings_are_tested_without_touching_the_saved_ones,
 );
 
 async fn sandbox() -> RunningSandbox {
@@ -141,4 +142,52 @@ async fn one_client_per_partner_keeps_every_feature_within_the_thread_limit(back
         assert!(*peak <= 3, "{peak} calls at once to {entity}: {stats:?}");
     }
     assert!(stats.peak_concurrency.get("Companies").copied().unwrap_or(0) >= 2, "the features did overlap: {stats:?}");
+}
+
+async fn typed_settings_are_tested_without_touching_the_saved_ones(backend: Backend) {
+    let sb = sandbox().await;
+    let app = spawn_with(backend, discovery(&sb)).await;
+    let a = app.partner("Typed").await;
+    let admin = app.signed_in(&a.email, &a.password).await;
+    let typed = |user: &'static str, secret: &'static str, code: &'static str, zone: &'static str| {
+        [("username", user), ("secret", secret), ("integration_code", code), ("zone_override", zone)]
+    };
+    // Before anything is saved, typed settings can be tried; nothing is stored.
+    let first = admin.ok("test_autotask_settings", &typed(USERNAME, SECRET, INTEGRATION_CODE, "")).await;
+    assert_eq!(first["ok"], true, "{first}");
+    assert_eq!(first["companies"], 41);
+    assert_eq!(admin.ok("get_autotask_connection", &[]).await["configured"], false);
+    let (_, empty) = admin.err("test_autotask_settings", &typed(USERNAME, "", INTEGRATION_CODE, "")).await;
+    assert_eq!(empty.field_message("secret").as_deref(), Some("Enter the API user's secret."));
+
+    admin.ok("save_autotask_connection", &typed(USERNAME, SECRET, INTEGRATION_CODE, "")).await;
+    let saved = admin.ok("test_autotask_connection", &[]).await;
+    assert_eq!(saved["ok"], true, "{saved}");
+    // A wrong secret typed over a working connection fails its test, and the saved
+    // connection and its state stay as they were.
+    let wrong = admin.ok("test_autotask_settings", &typed(USERNAME, "wrong-secret", INTEGRATION_CODE, "")).await;
+    assert_eq!((wrong["ok"].clone(), wrong["cause"].clone()), (false.into(), "wrong_secret".into()), "{wrong}");
+    let state = admin.ok("get_autotask_connection", &[]).await;
+    assert_eq!(state["last_test"]["ok"], true, "the saved connection's state is kept: {state}");
+    assert_eq!(state["last_test"]["at"], saved["at"]);
+    // No secret typed: the saved one is tried with a new integration code...
+    let code = admin.ok("test_autotask_settings", &typed(USERNAME, "", "NOT-OUR-CODE", "")).await;
+    assert_eq!(code["cause"], "bad_integration_code", "{code}");
+    // ...but never for another user or zone, nor sent to a host that is not Autotask's.
+    let (_, other_user) = admin.err("test_autotask_settings", &typed(NO_ACCESS_USERNAME, "", INTEGRATION_CODE, "")).await;
+    assert_eq!(other_user.field_message("secret").as_deref(), Some("Enter the secret again: the username or the zone changed."));
+    let (_, host) = admin.err("test_autotask_settings", &typed(USERNAME, SECRET, INTEGRATION_CODE, "https://attacker.example/ATServicesRest/")).await;
+    assert!(host.field_message("zone_override").is_some_and(|m| m.contains("not an Autotask host")), "{host:?}");
+    // The saved settings as they are: the saved test, which the page's state follows.
+    let same = admin.ok("test_autotask_settings", &typed(USERNAME, "", INTEGRATION_CODE, "")).await;
+    assert_eq!(same["ok"], true);
+    assert_eq!(admin.ok("get_autotask_connection", &[]).await["last_test"]["at"], same["at"]);
+    // The History keeps each test, saying which were of settings not saved yet.
+    let runs = admin.ok_json("list_runs", &serde_json::json!({ "query": {} })).await;
+    let summaries: Vec<&str> = runs["rows"].as_array().unwrap().iter().filter_map(|r| r["summary"].as_str()).collect();
+    assert!(summaries.iter().any(|s| s.starts_with("Settings not saved yet: ") && s.contains("rejected")), "{summaries:?}");
+    // Technicians cannot test.
+    admin.ok("create_user", &[("email", "t@typed.example"), ("name", "T"), ("role", "technician"), ("password", "tech-password-long")]).await;
+    let tech = app.signed_in("t@typed.example", "tech-password-long").await;
+    assert_eq!(tech.err("test_autotask_settings", &typed(USERNAME, SECRET, INTEGRATION_CODE, "")).await.1, AppError::Forbidden);
 }
