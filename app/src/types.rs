@@ -257,6 +257,16 @@ pub struct Overview {
     pub recent: Vec<AuditEntry>,
     /// The latest runs that failed or partly failed, newest first.
     pub problem_runs: Vec<history::RunRow>,
+    /// Customers not linked to an Autotask company (tickets and billing pass them by).
+    pub unmapped_customers: i64,
+    /// Incidents open now.
+    pub open_incidents: i64,
+    /// Of those, how many have their Autotask ticket.
+    pub open_tickets: i64,
+    /// The latest billing push, if any.
+    pub last_push: Option<history::RunRow>,
+    /// The latest customer sync round, if any.
+    pub last_sync: Option<history::RunRow>,
 }
 
 /// One entry of the partner's history (who did what, when).

@@ -103,4 +103,13 @@ test("preview a push, apply a selection, see it in the history, and undo it", as
   await dialog.getByRole("button", { name: "Write to Autotask" }).click();
   await expect(page.getByTestId("push-result")).toContainText("1 applied, 0 already up to date, 0 held");
   await expect(storage).toContainText("Up to date");
+
+  // The Overview says how the latest push ended and leads to it.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Overview" }).click();
+  const lastPush = page.getByTestId("overview-last-push");
+  await expect(lastPush).toContainText("OK");
+  await expect(page.getByTestId("overview-unmapped")).toContainText("Every customer is linked");
+  if (shots) await page.screenshot({ path: `${shots}/overview-checks.png`, fullPage: true });
+  await lastPush.getByRole("link", { name: "See the run" }).click();
+  await expect(page).toHaveURL(/\/history\/\d+$/);
 });

@@ -3,10 +3,11 @@
 use crate::api::overview::get_overview;
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
-use crate::format::count_of;
+use crate::format::{count_of, thousands};
 use crate::pages::history::outcome_badge;
 use crate::types::history::RunRow;
 use crate::types::tickets::DispatchSummary;
+use crate::types::Overview;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -57,6 +58,7 @@ pub fn OverviewPage() -> impl IntoView {
                                 {is_admin.then(|| view! { <A href="/tokens" attr:class="stat-link">"Manage API tokens"</A> })}
                             </div>
                         </section>
+                        <MorningChecks overview=o.clone() />
                         <DispatchNotice dispatch=o.dispatch.clone() />
                         <ProblemRuns runs=o.problem_runs.clone() />
                         <section class="card">
@@ -107,6 +109,68 @@ fn ProblemRuns(runs: Vec<RunRow>) -> impl IntoView {
             </section>
         }
     })
+}
+
+/// What a partner checks each morning: customers billing and tickets pass by, incidents
+/// open, and how the latest push and sync ended; each leads to its page.
+#[component]
+fn MorningChecks(overview: Overview) -> impl IntoView {
+    let unmapped = overview.unmapped_customers;
+    let incidents = overview.open_incidents;
+    let without_ticket = incidents - overview.open_tickets;
+    view! {
+        <section class="cards" aria-label="Daily checks">
+            <div class="card stat" data-testid="overview-unmapped">
+                <span class="stat-label">"Unmapped customers"</span>
+                <span class="stat-value">{thousands(unmapped)}</span>
+                <span class="stat-note">{if unmapped == 0 {
+                    "Every customer is linked to its Autotask company.".to_string()
+                } else {
+                    format!("{} no Autotask company: no tickets, no billing.", count_of(unmapped, "has", "have"))
+                }}</span>
+                <A href="/map" attr:class="stat-link">"Open the Customer Map"</A>
+            </div>
+            <div class="card stat" data-testid="overview-incidents">
+                <span class="stat-label">"Open incidents"</span>
+                <span class="stat-value">{thousands(incidents)}</span>
+                <span class="stat-note">{match (incidents, without_ticket) {
+                    (0, _) => "No backup problem is open.".to_string(),
+                    (_, 0) => format!("{} open in Autotask.", count_of(overview.open_tickets, "ticket", "tickets")),
+                    (_, w) => format!("{} open in Autotask; {} not yet.", count_of(overview.open_tickets, "ticket", "tickets"), thousands(w)),
+                }}</span>
+                <A href="/events" attr:class="stat-link">"Open the Event log"</A>
+            </div>
+            {latest_run("Last billing push", "overview-last-push", overview.last_push, "No push yet.", ("/billing", "Open Billing"))}
+            {latest_run("Last customer sync", "overview-last-sync", overview.last_sync, "No sync round yet.", ("/setup#sync-settings-title", "Set up the sync"))}
+        </section>
+    }
+}
+
+/// How the latest run of a kind ended, linking to it (or to its page when none ran).
+fn latest_run(
+    label: &'static str,
+    testid: &'static str,
+    run: Option<RunRow>,
+    none: &'static str,
+    page: (&'static str, &'static str),
+) -> impl IntoView {
+    view! {
+        <div class="card stat" data-testid=testid>
+            <span class="stat-label">{label}</span>
+            {match run {
+                Some(r) => view! {
+                    <span class="stat-value stat-text">{outcome_badge(r.outcome)}</span>
+                    <span class="stat-note"><Time ms=Some(r.started_at) />" \u{b7} "{r.summary}</span>
+                    <A href=format!("/history/{}", r.run_id) attr:class="stat-link">"See the run"</A>
+                }.into_any(),
+                None => view! {
+                    <span class="stat-value stat-text">"\u{2014}"</span>
+                    <span class="stat-note">{none}</span>
+                    <A href=page.0 attr:class="stat-link">{page.1}</A>
+                }.into_any(),
+            }}
+        </div>
+    }
 }
 
 /// Says when ticket dispatch is paused (why, and since when) or customers are held back.

@@ -221,6 +221,17 @@ pub async fn problems(db: &Db, partner_id: i64, limit: i64) -> Result<Vec<RunRow
     rows.into_iter().map(Row::view).collect()
 }
 
+/// The partner's latest run of one kind.
+pub async fn latest(db: &Db, partner_id: i64, kind: RunKind) -> Result<Option<RunRow>, sqlx::Error> {
+    let row: Option<Row> =
+        sqlx::query_as(&format!("select {COLUMNS} from run r where r.partner_id = $1 and r.kind = $2 order by r.run_id desc limit 1"))
+            .bind(partner_id)
+            .bind(kind.as_str())
+            .fetch_optional(&db.pool)
+            .await?;
+    row.map(Row::view).transpose()
+}
+
 /// One run of the partner.
 pub async fn get(db: &Db, partner_id: i64, run_id: i64) -> Result<Option<RunRow>, sqlx::Error> {
     let row: Option<Row> = sqlx::query_as(&format!("select {COLUMNS} from run r where r.partner_id = $1 and r.run_id = $2"))

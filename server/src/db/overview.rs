@@ -4,6 +4,7 @@ use super::{audit, Db};
 use crate::error::SqlxResultExt;
 use app::error::AppError;
 use app::services::OverviewStore;
+use app::types::history::RunKind;
 use app::types::tickets::DispatchSummary;
 use app::types::Overview;
 
@@ -29,6 +30,14 @@ impl SqlOverview {
         })
     }
 
+    /// Open incidents, and how many of them have their ticket.
+    async fn open_incidents(&self, partner_id: i64) -> Result<(i64, i64), sqlx::Error> {
+        sqlx::query_as("select count(*) as n, count(ticket_id) as t from incident where partner_id = $1 and state = 'open'")
+            .bind(partner_id)
+            .fetch_one(&self.db.pool)
+            .await
+    }
+
     async fn count(&self, sql: &str, partner_id: i64) -> Result<i64, AppError> {
         sqlx::query_scalar(sql).bind(partner_id).fetch_one(&self.db.pool).await.internal()
     }
@@ -37,12 +46,19 @@ impl SqlOverview {
 #[async_trait::async_trait]
 impl OverviewStore for SqlOverview {
     async fn overview(&self, partner_id: i64) -> Result<Overview, AppError> {
+        let map = super::map::counts(&self.db, partner_id).await.internal()?;
+        let (open_incidents, open_tickets) = self.open_incidents(partner_id).await.internal()?;
         Ok(Overview {
             active_users: self.count("select count(*) as n from app_user where partner_id = $1 and disabled = 0", partner_id).await?,
             active_tokens: self.count("select count(*) as n from api_token where partner_id = $1 and revoked_at is null", partner_id).await?,
             dispatch: self.dispatch(partner_id).await.internal()?,
             recent: audit::recent(&self.db, partner_id, None, 10).await?,
             problem_runs: super::history::problems(&self.db, partner_id, 5).await.internal()?,
+            unmapped_customers: map.customers - map.customers_matched,
+            open_incidents,
+            open_tickets,
+            last_push: super::history::latest(&self.db, partner_id, RunKind::Push).await.internal()?,
+            last_sync: super::history::latest(&self.db, partner_id, RunKind::Sync).await.internal()?,
         })
     }
 }

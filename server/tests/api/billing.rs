@@ -393,6 +393,17 @@ async fn a_push_previews_writes_only_differences_and_never_applies_twice(backend
         "{approved}"
     );
     assert_eq!((billed(c1, CLOUD_GB).await, billed(c1, SERVER_LICENCE).await), (35, 2), "3,456 GB is 35 units; the licences' +5 is not above 10");
+
+    // The Overview shows how the latest push ended, and that every customer is linked
+    // until one arrives without a company.
+    let overview = w.admin.ok("get_overview", &[]).await;
+    let runs = w.admin.ok_json("list_runs", &json!({"query": {"kind": "push"}})).await;
+    assert_eq!(overview["last_push"]["run_id"], runs["rows"][0]["run_id"], "{overview}");
+    assert_eq!(overview["last_push"]["outcome"], "Ok");
+    assert!(overview["last_sync"].is_null());
+    assert_eq!(overview["unmapped_customers"], 0, "{overview}");
+    w.register(&[("c9", "Not Yet Linked Ltd")]).await;
+    assert_eq!(w.admin.ok("get_overview", &[]).await["unmapped_customers"], 1);
 }
 
 async fn scheduled_pushes_need_a_sync_notification_and_run_once_per_interval(backend: Backend) {

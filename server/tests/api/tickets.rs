@@ -199,6 +199,9 @@ async fn an_incident_opens_one_ticket_notes_repeats_and_completes_on_recovery(ba
     w.post(&[("c1", "FS01", "backup_failed")]).await;
     w.settle().await;
     assert_eq!(w.tickets().await.len(), 3);
+    // The Overview counts the incidents open now (FS02 and the new FS01), each with its ticket.
+    let overview = w.admin.ok("get_overview", &[]).await;
+    assert_eq!((overview["open_incidents"].as_i64(), overview["open_tickets"].as_i64()), (Some(2), Some(2)), "{overview}");
 
     // The event log shows it all, newest first, filterable.
     let page = w
