@@ -19,7 +19,11 @@ test("an admin retrieves Autotask services, maps products to monthly ones and se
   await server.selectOption({ label: "Server Backup Licence — 45.00 / month" });
   await billing.getByLabel("Cloud storage", { exact: true }).selectOption({ label: "Cloud Storage (per GB) — 0.08 / month" });
   await billing.getByLabel("Rounding of Cloud storage").selectOption("nearest");
+  // A step that does not match what the service is priced per is warned of before saving.
+  const warning = billing.locator("tr[data-product=cloud_storage_gb]").getByTestId("rounding-warning");
+  await expect(warning).toHaveText("");
   await billing.locator("#billing-unit-4").fill("100");
+  await expect(warning).toContainText("Cloud Storage (per GB) is priced per GB, but one unit here is 100 GB");
   await billing.getByRole("button", { name: "Save billing settings" }).click();
   await expect(billing.getByText("Saved.")).toBeVisible();
   await page.reload();

@@ -102,6 +102,8 @@ test("an admin confirms suggested matches, matches by hand, is refused a many-to
   // The shared pager under the table counts the rows shown.
   await expect(page.getByRole("navigation", { name: "Pages" })).toContainText(/1\u2013\d+ of \d+/);
   if (shots) await page.screenshot({ path: `${shots}/customer-map.png`, fullPage: true });
+  // The card shows the latest changes; the History pages through every one of them.
+  await expect(page.getByRole("link", { name: "Every Customer Map change, with filters" })).toHaveAttribute("href", "/history/changes?area=map");
 
   // The customer's name opens its timeline: the contract chosen above, with its values.
   await page.locator("td.cell-name", { hasText: a.name }).first().getByRole("link").click();

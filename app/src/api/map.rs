@@ -51,7 +51,7 @@ pub async fn find_company(company_id: i64) -> Result<CompanyRef, AppError> {
     crate::services::services()?.map.company(user.partner_id, company_id).await
 }
 
-/// The map's recent history.
+/// The map's latest changes (the History's Settings changes has them all).
 #[server(prefix = "/rpc", endpoint = "map_history")]
 pub async fn map_history() -> Result<Vec<MapHistoryEntry>, AppError> {
     let user = crate::auth::require_user()?;

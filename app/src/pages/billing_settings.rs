@@ -6,7 +6,7 @@ use crate::api::billing::{get_billing_schedule, get_billing_settings, retrieve_s
 use crate::components::panel::{ErrorPanel, Loading};
 use crate::components::time::Time;
 use crate::error::AppError;
-use crate::types::billing::{parse_threshold, product, BillingSchedule, BillingSettings, ProductMapping, Rounding, ServiceOption};
+use crate::types::billing::{parse_threshold, product, rounding_warning, BillingSchedule, BillingSettings, ProductMapping, Rounding, ServiceOption};
 use leptos::prelude::*;
 
 /// The billing card.
@@ -229,6 +229,9 @@ fn BillingForm(
                                 <span>{unit}</span>
                             </div>
                             <p class="field-error">{move || error("unit_size")}</p>
+                            <p class="field-hint text-warn" role="status" data-testid="rounding-warning">
+                                {move || current().and_then(|m| rounding_warning(&m, unit))}
+                            </p>
                         }.into_any()
                     } else {
                         view! { <span class="muted">"As reported"</span> }.into_any()

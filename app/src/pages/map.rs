@@ -31,6 +31,7 @@ use crate::types::map::{
     MapQuery, Suggestion,
 };
 use leptos::prelude::*;
+use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 use std::collections::BTreeSet;
@@ -297,6 +298,7 @@ pub fn CustomerMapPage() -> impl IntoView {
                             <ul class="history-list" data-testid="map-history">
                                 {list.into_iter().map(|h| view! { <li><Time ms=Some(h.at) />" \u{00b7} "<span class="muted">{h.actor}</span>" \u{00b7} "{h.summary}</li> }).collect_view()}
                             </ul>
+                            <A href="/history/changes?area=map">"Every Customer Map change, with filters"</A>
                         }.into_any(),
                     }
                 })}

@@ -191,6 +191,35 @@ impl BillingSchedule {
     }
 }
 
+/// What Setup warns about a storage product's rounding before it is saved: units that do
+/// not match what the mapped service is priced per, or steps so large that customers are
+/// billed far from their use. `unit` is the product's unit ("GB").
+pub fn rounding_warning(mapping: &ProductMapping, unit: &str) -> Option<String> {
+    let size = mapping.unit_size;
+    if size <= 0.0 {
+        return None;
+    }
+    let shown = size.to_string();
+    if let Some(name) = &mapping.service_name {
+        let per = |u: &str| {
+            let n = name.to_lowercase();
+            let u = u.to_lowercase();
+            n.contains(&format!("per {u}")) || n.contains(&format!("({u})")) || n.contains(&format!("/{u}"))
+        };
+        if per(unit) && size != 1.0 {
+            return Some(format!(
+                "{name} is priced per {unit}, but one unit here is {shown} {unit}: Autotask would bill 1 unit for every {shown} {unit} used. Use 1 {unit} steps, or a service priced per {shown} {unit}."
+            ));
+        }
+    }
+    let far = match mapping.rounding {
+        Rounding::Up => "more",
+        Rounding::Down => "less",
+        Rounding::Nearest => "more or less",
+    };
+    (size >= 100.0).then(|| format!("Steps of {shown} {unit} bill each customer up to {shown} {unit} {far} than they use."))
+}
+
 /// What a typed approval threshold is wrong about.
 pub const THRESHOLD_HINT: &str = "A whole number of units, 0 or more; empty for no limit.";
 
@@ -205,6 +234,24 @@ pub fn parse_threshold(text: &str) -> Result<Option<i64>, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounding_warns_of_units_unlike_the_service_and_of_large_steps() {
+        let mapping = |name: &str, rounding, unit_size| ProductMapping {
+            product: "cloud_storage_gb".into(),
+            service_id: Some(1),
+            service_name: Some(name.into()),
+            rounding,
+            unit_size,
+        };
+        let per_gb = rounding_warning(&mapping("Cloud Storage (per GB)", Rounding::Nearest, 100.0), "GB").unwrap_or_default();
+        assert!(per_gb.contains("priced per GB, but one unit here is 100 GB"), "{per_gb}");
+        assert_eq!(rounding_warning(&mapping("Cloud Storage (per GB)", Rounding::Up, 1.0), "GB"), None);
+        let up = rounding_warning(&mapping("Storage block", Rounding::Up, 500.0), "GB").unwrap_or_default();
+        assert_eq!(up, "Steps of 500 GB bill each customer up to 500 GB more than they use.");
+        assert!(rounding_warning(&mapping("Storage block", Rounding::Down, 250.5), "GB").is_some_and(|w| w.contains("250.5 GB less")));
+        assert_eq!(rounding_warning(&mapping("Storage block", Rounding::Up, 50.0), "GB"), None);
+    }
 
     #[test]
     fn a_threshold_is_empty_or_whole_units() {

@@ -26,6 +26,10 @@ use app::types::map::{
 };
 use app::types::CurrentUser;
 
+/// How many of the latest changes the map shows; the History's Settings changes pages
+/// through all of them.
+const MAP_HISTORY_SHOWN: i64 = 10;
+
 /// Autotask's system value for company type Customer.
 pub const COMPANY_TYPE_CUSTOMER: i64 = 1;
 /// Autotask's system value for contract type Recurring Service.
@@ -107,7 +111,7 @@ impl CustomerMapService for SqlCustomerMap {
     }
 
     async fn history(&self, partner_id: i64) -> Result<Vec<MapHistoryEntry>, AppError> {
-        let entries = audit::recent(&self.db, partner_id, Some("map.change"), 50).await?;
+        let entries = audit::recent(&self.db, partner_id, Some("map.change"), MAP_HISTORY_SHOWN).await?;
         Ok(entries.into_iter().map(|e| MapHistoryEntry { at: e.at, actor: e.actor, summary: e.summary }).collect())
     }
 }
