@@ -1,5 +1,5 @@
 //! One status badge for every status in the product, with words (never colour alone)
-//! and, for failures, a reason reachable by keyboard and screen readers.
+//! and, for failures, the reason beside it.
 
 use leptos::prelude::*;
 
@@ -27,7 +27,8 @@ impl Tone {
     }
 }
 
-/// A status word in a coloured pill; `reason` becomes a focusable tooltip.
+/// A status word in a coloured pill; `reason` is shown under it, in the page's flow: read
+/// without hovering, never clipped by a table's box, and read by screen readers in turn.
 #[component]
 pub fn Badge(
     /// The word shown.
@@ -35,22 +36,18 @@ pub fn Badge(
     label: String,
     /// Colour family.
     tone: Tone,
-    /// Why (shown on hover and focus, read by screen readers).
+    /// Why (shown under the word).
     #[prop(optional, into)]
     reason: Option<String>,
 ) -> impl IntoView {
     match reason {
-        Some(reason) => {
-            let aria = format!("{label}: {reason}");
-            let title = reason.clone();
-            view! {
-            <span class=tone.class() tabindex="0" title=title aria-label=aria>
-                {label}
-                <span class="badge-reason" role="tooltip">{reason}</span>
+        Some(reason) => view! {
+            <span class="badge-block">
+                <span class=tone.class()>{label}</span>
+                <span class="badge-reason">{reason}</span>
             </span>
-            }
-            .into_any()
         }
+        .into_any(),
         None => view! { <span class=tone.class()>{label}</span> }.into_any(),
     }
 }
