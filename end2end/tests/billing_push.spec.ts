@@ -1,7 +1,7 @@
 import { test, expect } from "./fixtures/test";
 import { randomUUID } from "node:crypto";
 import { autotaskCreate, connectSandbox, createPartner, createToken } from "./fixtures/partner";
-import { signIn } from "./fixtures/pages";
+import { hydrated, signIn } from "./fixtures/pages";
 
 const shots = process.env.TB_SHOTS;
 
@@ -39,6 +39,8 @@ test("preview a push, apply a selection, see it in the history, and undo it", as
   const licences = page.getByRole("table", { name: "Preview" }).locator("tr[data-product=server_backup]");
   await expect(licences).toContainText("+3");
   await expect(licences).toContainText("+135.00");
+  // Each line carries the customer's ID, so two customers of one name differ.
+  await expect(licences).toContainText(`Push Dental ${suffix} #${customer}`);
   await expect(page.getByRole("table", { name: "Preview" }).locator("tr[data-product=cloud_storage_gb]")).toContainText("+13");
   if (shots) await page.screenshot({ path: `${shots}/billing-preview.png`, fullPage: true });
 
@@ -76,6 +78,7 @@ test("preview a push, apply a selection, see it in the history, and undo it", as
   // another threshold (kept in the URL) or go back to Setup's.
   expect((await request.post("/rpc/save_billing_schedule", { data: { schedule: { every_hours: 24, hold_above: 5, enabled: true, next_run_at: null } }, headers })).ok()).toBeTruthy();
   await page.reload();
+  await hydrated(page);
   const hold = page.getByLabel("Hold changes larger than (units)");
   await expect(hold).toHaveValue("5");
   const storage = page.getByRole("table", { name: "Preview" }).locator("tr[data-product=cloud_storage_gb]");

@@ -1,6 +1,6 @@
 import { test, expect } from "./fixtures/test";
 import { connectSandbox, createPartner } from "./fixtures/partner";
-import { signIn } from "./fixtures/pages";
+import { hydrated, signIn } from "./fixtures/pages";
 
 const shots = process.env.TB_SHOTS;
 
@@ -27,6 +27,8 @@ test("an admin retrieves Autotask services, maps products to monthly ones and se
   await billing.getByRole("button", { name: "Save billing settings" }).click();
   await expect(billing.getByText("Saved.")).toBeVisible();
   await page.reload();
+  // Live before the schedule form is used (a click on the server-rendered page is lost).
+  await hydrated(page);
   await expect(page.getByRole("form", { name: "Billing settings" }).getByLabel("Server backup licence")).toHaveValue("29683101");
   await expect(page.getByRole("form", { name: "Billing settings" }).getByLabel("Rounding of Cloud storage")).toHaveValue("nearest");
   if (shots) await page.locator("section.billing-settings").screenshot({ path: `${shots}/billing-settings.png` });

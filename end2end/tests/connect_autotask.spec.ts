@@ -45,10 +45,11 @@ test("an admin connects Autotask and the test says exactly what is wrong, then t
   await expect(page.getByTestId("zone")).toContainText("Taskbridge Sandbox");
   await expect(form.getByLabel("Secret", { exact: true })).toHaveAttribute("placeholder", /Saved/);
 
-  // Unchanged, Test connection tests the saved settings.
+  // Unchanged, Test connection tests the saved settings, whose state the page then shows.
   await form.getByRole("button", { name: "Test connection" }).click();
   await expect(result).toContainText("Connection failed");
   await expect(result).toContainText("rejected the API secret");
+  await expect(page.getByTestId("connection-status")).toContainText("Error");
 
   // Settings that pass their test are saved at once (the password is still checked).
   await form.getByLabel("Secret", { exact: true }).fill("sandbox-secret");

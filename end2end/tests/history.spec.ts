@@ -1,7 +1,7 @@
 import { test, expect } from "./fixtures/test";
 import { randomUUID } from "node:crypto";
 import { autotaskCreate, billedCustomer, connectSandbox, createPartner, createToken, discoverCompanies, registerCustomers } from "./fixtures/partner";
-import { signIn } from "./fixtures/pages";
+import { hydrated, signIn } from "./fixtures/pages";
 
 const shots = process.env.TB_SHOTS;
 
@@ -135,7 +135,8 @@ test("Autotask API usage shows the partner's calls by feature and hour against t
   await expect(page.getByTestId("usage-peak")).toHaveText(/\d+%/);
   if (shots) await page.screenshot({ path: `${shots}/history-usage.png`, fullPage: true });
 
-  // The period lives in the URL.
+  // The period lives in the URL (chosen once the reloaded page is live).
+  await hydrated(page);
   await page.getByLabel("Period", { exact: true }).selectOption("168");
   await expect(page).toHaveURL(/hours=168/);
   await expect(page.getByTestId("usage-calls")).not.toHaveText("0");

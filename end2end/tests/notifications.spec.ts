@@ -100,6 +100,8 @@ test("ticket settings from retrieved picklists, a notification, and the event lo
   await nav.getByRole("link", { name: "Event log" }).click();
   const first = page.locator("tr", { hasText: `f1-${suffix}` });
   await expect(first.getByTestId("outcome")).toContainText("Ticket opened", { timeout: 15_000 });
+  // The customer carries its ID, so two customers of one name differ.
+  await expect(first).toContainText(new RegExp(`Harbor Dental ${suffix} #\\d+`));
   // The ticket's number is read from Autotask just after the ticket opens (many at once).
   await expect(first.getByTestId("ticket")).toHaveText(/^\s*T\d{8}\.\d{4}\s*$/, { timeout: 15_000 });
   const number = (await first.getByTestId("ticket").innerText()).trim();

@@ -236,7 +236,7 @@ pub(super) fn PreviewTable(
                                                     on:change=move |ev| { let on = event_target_checked(&ev); let k = key.clone(); selected.update(|s| { if on { s.insert(k); } else { s.remove(&k); } }); } />
                                             })}</td>
                                         })}
-                                        <td><a href=format!("/history/customer/{}", line.customer_id) class="name-link" title="Open this customer's timeline">{line.customer_name.clone()}</a></td>
+                                        <td><a href=format!("/history/customer/{}", line.customer_id) class="name-link" title="Open this customer's timeline">{line.customer_name.clone()}</a>" "<span class="mono muted" title="Taskbridge customer ID">{format!("#{}", line.customer_id)}</span></td>
                                         <td>{label.clone()}<br /><span class="muted small">{reported(&line)}</span></td>
                                         <td class="num">{units(line.autotask_units)}</td>
                                         <td class="num">{units(line.taskbridge_units)}</td>

@@ -36,7 +36,11 @@ pub(super) fn RulesTable(
                         let for_delete = rule.clone();
                         let sync = rule.input.action == RuleAction::Sync;
                         let types = if sync { "Usage of every customer (billing pushes)".to_string() } else if rule.input.all_types { "All event types".to_string() } else { rule.input.event_types.iter().map(|t| t.label()).collect::<Vec<_>>().join(", ") };
-                        let customers = if rule.input.customer_ids.is_empty() { "All customers".to_string() } else { rule.customer_names.join(", ") };
+                        let customers = if rule.input.customer_ids.is_empty() {
+                            "All customers".to_string()
+                        } else {
+                            rule.input.customer_ids.iter().zip(&rule.customer_names).map(|(id, name)| format!("{name} (#{id})")).collect::<Vec<_>>().join(", ")
+                        };
                         view! {
                             <tr data-rule-id=rule.rule_id.to_string()>
                                 <td>{rule.input.action.label()}</td>
