@@ -1,6 +1,7 @@
 //! Shared building blocks: the signed-in layout, status badges, times, dialogs, form field messages, panels, the pager, table sorting and selection, the URL query.
 
 pub mod badge;
+pub mod customer;
 pub mod dialog;
 pub mod field;
 pub mod job;

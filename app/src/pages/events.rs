@@ -4,6 +4,7 @@
 
 use crate::api::tickets::list_events;
 use crate::components::badge::{Badge, Tone};
+use crate::components::customer::{CustomerId, CustomerLink};
 use crate::components::pager::Pager;
 use crate::components::panel::{EmptyState, ErrorPanel, Loading, PageHeader};
 use crate::components::time::Time;
@@ -255,7 +256,7 @@ fn EventTable(page: EventPage, query: Memo<EventQuery>, set_query: Callback<Even
                         view! {
                             <tr data-event-id=row.event_id.to_string()>
                                 <td class="nowrap"><Time ms=Some(row.received_at) /><br /><span class="muted small" title="When it happened">"occurred " <Time ms=Some(row.occurred_at) /></span></td>
-                                <td><a href=format!("/history/customer/{}", row.customer_id) class="name-link" title="Open this customer's timeline">{row.customer_name.clone()}</a>" "<span class="mono muted" title="Taskbridge customer ID">{format!("#{}", row.customer_id)}</span></td>
+                                <td><CustomerLink id=row.customer_id name=row.customer_name.clone() /><CustomerId id=row.customer_id /></td>
                                 <td class="nowrap">{row.device.clone()}{(!row.job.is_empty()).then(|| view! { <br /><span class="muted small">{row.job.clone()}</span> })}</td>
                                 <td>
                                     <span class="nowrap">{severity_badge(&row.severity)} " " {event_label(&row.event_type).to_string()}</span>

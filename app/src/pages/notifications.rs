@@ -4,6 +4,7 @@
 
 mod table;
 
+use crate::components::customer::CustomerId;
 use table::RulesTable;
 
 use crate::api::tickets::{customer_choices, delete_rule, list_rules, save_rule, send_test_ticket};
@@ -268,7 +269,7 @@ fn CustomerPicker(chosen: RwSignal<Vec<(i64, String)>>) -> impl IntoView {
                                         view! {
                                             <li>
                                                 <button type="button" class="btn btn-small" disabled=move || chosen.with(|l| l.iter().any(|x| x.0 == id)) on:click=move |_| chosen.update(|l| l.push((id, name.clone())))>"Add"</button>
-                                                " " {c.name.clone()}" "<span class="mono muted" title="Taskbridge customer ID">{format!("#{}", id)}</span>
+                                                " " {c.name.clone()}<CustomerId id />
                                                 {(!c.mapped).then(|| view! { " " <Badge label="Not mapped" tone=Tone::Warn reason="Its events are logged as not sent until it is on the Customer Map." /> })}
                                             </li>
                                         }
@@ -284,7 +285,7 @@ fn CustomerPicker(chosen: RwSignal<Vec<(i64, String)>>) -> impl IntoView {
                         {move || chosen.get().into_iter().map(|(id, name)| view! {
                             <li>
                                 <button type="button" class="btn btn-small btn-quiet" aria-label=format!("Remove {name}") on:click=move |_| chosen.update(|l| l.retain(|x| x.0 != id))>"\u{00d7}"</button>
-                                " " {name.clone()}" "<span class="mono muted" title="Taskbridge customer ID">{format!("#{}", id)}</span>
+                                " " {name.clone()}<CustomerId id />
                             </li>
                         }).collect_view()}
                     </ul>

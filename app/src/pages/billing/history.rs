@@ -1,6 +1,7 @@
 //! The push history: each push with its outcome, its lines on demand, and Undo.
 
 use super::*;
+use crate::components::customer::CustomerLink;
 
 #[component]
 pub(super) fn HistoryTable(runs: Vec<PushRun>, is_admin: bool, reload: RwSignal<u32>) -> impl IntoView {
@@ -78,7 +79,7 @@ pub(super) fn HistoryTable(runs: Vec<PushRun>, is_admin: bool, reload: RwSignal<
                                 <tbody>
                                     {list.into_iter().map(|l| view! {
                                         <tr>
-                                            <td><a href=format!("/history/customer/{}", l.customer_id) class="name-link" title="Open this customer's timeline">{l.customer_name.clone()}</a></td>
+                                            <td><CustomerLink id=l.customer_id name=l.customer_name.clone() /></td>
                                             <td>{product(&l.product).map_or(l.product.clone(), |p| p.label.to_string())}</td>
                                             <td class="num">{units(l.autotask_units)}</td>
                                             <td class="num">{units(l.taskbridge_units)}</td>

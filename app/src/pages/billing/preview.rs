@@ -2,6 +2,7 @@
 //! line is skipped, held or failed, and the approval of held changes.
 
 use super::*;
+use crate::components::customer::{CustomerId, CustomerLink};
 use crate::types::billing::parse_threshold;
 
 fn reported(line: &PushLine) -> String {
@@ -236,7 +237,7 @@ pub(super) fn PreviewTable(
                                                     on:change=move |ev| { let on = event_target_checked(&ev); let k = key.clone(); selected.update(|s| { if on { s.insert(k); } else { s.remove(&k); } }); } />
                                             })}</td>
                                         })}
-                                        <td><a href=format!("/history/customer/{}", line.customer_id) class="name-link" title="Open this customer's timeline">{line.customer_name.clone()}</a>" "<span class="mono muted" title="Taskbridge customer ID">{format!("#{}", line.customer_id)}</span></td>
+                                        <td><CustomerLink id=line.customer_id name=line.customer_name.clone() /><CustomerId id=line.customer_id /></td>
                                         <td>{label.clone()}<br /><span class="muted small">{reported(&line)}</span></td>
                                         <td class="num">{units(line.autotask_units)}</td>
                                         <td class="num">{units(line.taskbridge_units)}</td>

@@ -2,6 +2,7 @@
 //! and companies with their customers, each row with its staged changes.
 
 use super::*;
+use crate::components::customer::{CustomerId, CustomerLink};
 use std::collections::HashMap;
 
 fn stars(s: &Suggestion) -> &'static str {
@@ -158,7 +159,7 @@ fn customer_row(ctx: MapCtx, row: CustomerRow, selected: RwSignal<BTreeSet<i64>>
                 view! { <input type="checkbox" aria-label=label prop:checked=move || selected.with(|sel| sel.contains(&id))
                     on:change=move |ev| { let on = event_target_checked(&ev); selected.update(|sel| { if on { sel.insert(id); } else { sel.remove(&id); } }); } /> }
             })}</td>
-            <td class="cell-name"><a href=format!("/history/customer/{id}") class="name-link" title="Open this customer's timeline">{row.name.clone()}</a>{move || pending_note(ctx.pending_for_customer(id))}</td>
+            <td class="cell-name"><CustomerLink id name=row.name.clone() />{move || pending_note(ctx.pending_for_customer(id))}</td>
             <td class="mono nowrap" data-testid="customer-id">{id.to_string()}</td>
             <td class="nowrap"><abbr title=region_label(&row.region)>{region_short(&row.region)}</abbr></td>
             <td>
@@ -283,7 +284,7 @@ fn company_row(ctx: MapCtx, row: CompanyRow, chosen: Chosen) -> AnyView {
             let (cid, cname, kname) = (c.customer_id, c.name.clone(), name.clone());
             view! {
                 <div class="linked">
-                    <span>{c.name.clone()}</span>" "<span class="mono muted" title="Taskbridge customer ID">{format!("#{cid}")}</span>
+                    <span>{c.name.clone()}</span><CustomerId id=cid />
                     {(c.companies > 1).then(|| view! { " " <Badge label=format!("has {} companies", c.companies) tone=Tone::Muted reason="This customer is matched to several Autotask companies (1-to-many)." /> })}
                     {flag_badges(&c.flags)}
                     {move || ctx.is_admin.get().then(|| {
